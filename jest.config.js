@@ -1,0 +1,10 @@
+// Tests run from TypeScript sources, transpiled only (tsc type-checks them before jest runs).
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
+  moduleNameMapper: { '^@sealbox/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts' },
+  testTimeout: 30000,
+};

@@ -1,0 +1,127 @@
+import { parseArgs } from 'node:util';
+import { parseUserSpec, type Credentials } from '@sealbox/sigv4';
+
+export interface StartOptions {
+  host: string;
+  kmsPort: number;
+  s3Port: number;
+  /** undefined with --in-memory */
+  dataDir?: string;
+  region: string;
+  only?: 'kms' | 's3';
+  kmsEndpoint?: string;
+  json: boolean;
+  quiet: boolean;
+  users: Credentials[];
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  kmsPort: 4599,
+  s3Port: 4572,
+  dataDir: '.sealbox',
+  region: 'us-east-1',
+} as const;
+
+export class UsageError extends Error {}
+
+export const START_HELP = `Usage: sealbox start [options]
+
+Starts the KMS and S3 services (both, unless --only says otherwise).
+
+Options:
+  --host HOST              address to listen on (default ${DEFAULTS.host})
+  --kms-port PORT          KMS port (default ${DEFAULTS.kmsPort}; 0 picks a free port)
+  --s3-port PORT           S3 port (default ${DEFAULTS.s3Port}; 0 picks a free port)
+  --data-dir DIR           where state is kept (default ${DEFAULTS.dataDir} in the working directory)
+  --in-memory              keep nothing on disk; state ends with the process
+  --region REGION          region of the S3 endpoint and the default printed for clients
+                           (default ${DEFAULTS.region}; KMS serves every region, by credential scope)
+  --only kms|s3            start one service only
+  --kms-endpoint URL       the KMS that S3 uses (default: this Sealbox's KMS)
+  --user KEY:SECRET:ACCOUNT_ID
+                           add the root credentials of another account (repeatable);
+                           the default credentials test/test (account 000000000000) always work
+  --json                   print one JSON line with the endpoints once ready; logs go to stderr
+  --quiet                  no access log
+  -h, --help               show this help
+`;
+
+export const MAIN_HELP = `Usage: sealbox <command> [options]
+
+A local, offline AWS KMS and Amazon S3 with real server-side encryption.
+
+Commands:
+  start       start the services (sealbox start --help for its options)
+  help        show this help
+
+Options:
+  -h, --help      show help
+  -v, --version   print the version
+`;
+
+function port(value: string, name: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new UsageError(`${name} must be a port number from 0 to 65535, got '${value}'`);
+  return Number(value);
+}
+
+export function parseStartOptions(args: string[]): StartOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        'kms-port': { type: 'string' },
+        's3-port': { type: 'string' },
+        'data-dir': { type: 'string' },
+        'in-memory': { type: 'boolean' },
+        region: { type: 'string' },
+        only: { type: 'string' },
+        'kms-endpoint': { type: 'string' },
+        user: { type: 'string', multiple: true },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v['in-memory'] && v['data-dir'] !== undefined) throw new UsageError('--data-dir and --in-memory cannot be used together');
+  if (v.only !== undefined && v.only !== 'kms' && v.only !== 's3') throw new UsageError(`--only must be kms or s3, got '${v.only}'`);
+  const region = v.region ?? DEFAULTS.region;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region)) throw new UsageError(`--region must be a region name such as us-east-1, got '${region}'`);
+  if (v['kms-endpoint'] !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(v['kms-endpoint']);
+    } catch {
+      throw new UsageError(`--kms-endpoint must be a URL, got '${v['kms-endpoint']}'`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--kms-endpoint must be an http or https URL');
+    if (v.only === 'kms') throw new UsageError('--kms-endpoint is for S3; it cannot be used with --only kms');
+  }
+  let users: Credentials[];
+  try {
+    users = (v.user ?? []).map(parseUserSpec);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return {
+    host: v.host ?? DEFAULTS.host,
+    kmsPort: port(v['kms-port'] ?? String(DEFAULTS.kmsPort), '--kms-port'),
+    s3Port: port(v['s3-port'] ?? String(DEFAULTS.s3Port), '--s3-port'),
+    dataDir: v['in-memory'] ? undefined : (v['data-dir'] ?? DEFAULTS.dataDir),
+    region,
+    only: v.only as 'kms' | 's3' | undefined,
+    kmsEndpoint: v['kms-endpoint'],
+    json: v.json ?? false,
+    quiet: v.quiet ?? false,
+    users,
+  };
+}

@@ -1,0 +1,75 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startKmsServer } from '@sealbox/kms';
+import { startS3Server } from '@sealbox/s3';
+import { VirtualClock, silentAccessLog, type AccessLog, type RunningServer } from '@sealbox/runtime';
+import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
+
+export interface SealboxOptions {
+  host?: string;
+  /** 0 (the default here) picks a free port. */
+  kmsPort?: number;
+  s3Port?: number;
+  /** A directory for state; undefined keeps everything in memory. */
+  dataDir?: string;
+  region?: string;
+  only?: 'kms' | 's3';
+  kmsEndpoint?: string;
+  /** Credentials besides the default test/test root of account 000000000000. */
+  users?: Credentials[];
+  accessLog?: AccessLog;
+  clock?: VirtualClock;
+}
+
+export interface Sealbox {
+  kms?: RunningServer;
+  s3?: RunningServer;
+  /** The KMS endpoint S3 uses: this Sealbox's KMS, or --kms-endpoint. */
+  kmsEndpoint?: string;
+  region: string;
+  dataDir?: string;
+  clock: VirtualClock;
+  credentials: StaticCredentialProvider;
+  stop(): Promise<void>;
+}
+
+/** Starts the services in this process; used by `sealbox start` and by test fixtures. */
+export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbox> {
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? 'us-east-1';
+  const clock = options.clock ?? new VirtualClock();
+  const credentials = new StaticCredentialProvider([DEFAULT_CREDENTIALS, ...(options.users ?? [])]);
+  const accessLog = options.accessLog ?? silentAccessLog;
+  const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
+  if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  const started: RunningServer[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((s) => s.close()));
+  };
+  try {
+    const kms =
+      options.only === 's3'
+        ? undefined
+        : await startKmsServer({ host, port: options.kmsPort ?? 0, clock, credentials, accessLog });
+    if (kms) started.push(kms);
+    const s3 =
+      options.only === 'kms'
+        ? undefined
+        : await startS3Server({ host, port: options.s3Port ?? 0, clock, credentials, region, accessLog });
+    if (s3) started.push(s3);
+    return {
+      kms,
+      s3,
+      kmsEndpoint: options.kmsEndpoint ?? kms?.url,
+      region,
+      dataDir,
+      clock,
+      credentials,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

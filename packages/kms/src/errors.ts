@@ -1,0 +1,57 @@
+/**
+ * KMS errors, one class per AWS error code. The JSON 1.1 protocol serialises them as
+ * `{"__type": code, "message": message}`; modeled errors are HTTP 400.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/CommonErrors.html
+ */
+export class KmsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string | undefined,
+    readonly status = 400,
+  ) {
+    super(message ?? '');
+    this.name = code;
+  }
+
+  /** Some errors (InvalidCiphertextException, UnknownOperationException) carry no message. */
+  get hasMessage(): boolean {
+    return this.message !== '';
+  }
+}
+
+const errorClass = (code: string, status = 400) =>
+  class extends KmsError {
+    constructor(message?: string) {
+      super(code, message, status);
+    }
+  };
+
+// Protocol and authentication
+export class UnknownOperationException extends errorClass('UnknownOperationException') {}
+export class SerializationException extends errorClass('SerializationException') {}
+export class ValidationException extends errorClass('ValidationException') {}
+export class UnrecognizedClientException extends errorClass('UnrecognizedClientException') {}
+export class InvalidSignatureException extends errorClass('InvalidSignatureException') {}
+export class IncompleteSignatureException extends errorClass('IncompleteSignatureException') {}
+export class MissingAuthenticationTokenException extends errorClass('MissingAuthenticationTokenException') {}
+export class AccessDeniedException extends errorClass('AccessDeniedException') {}
+export class RequestEntityTooLargeException extends errorClass('RequestEntityTooLargeException', 413) {}
+export class KMSInternalException extends errorClass('KMSInternalException', 500) {}
+
+// Modeled KMS errors
+export class UnsupportedOperationException extends errorClass('UnsupportedOperationException') {}
+export class NotFoundException extends errorClass('NotFoundException') {}
+export class DisabledException extends errorClass('DisabledException') {}
+export class KMSInvalidStateException extends errorClass('KMSInvalidStateException') {}
+export class InvalidArnException extends errorClass('InvalidArnException') {}
+export class InvalidKeyUsageException extends errorClass('InvalidKeyUsageException') {}
+export class InvalidCiphertextException extends errorClass('InvalidCiphertextException') {}
+export class IncorrectKeyException extends errorClass('IncorrectKeyException') {}
+export class InvalidAliasNameException extends errorClass('InvalidAliasNameException') {}
+export class AlreadyExistsException extends errorClass('AlreadyExistsException') {}
+export class LimitExceededException extends errorClass('LimitExceededException') {}
+export class TagException extends errorClass('TagException') {}
+export class InvalidMarkerException extends errorClass('InvalidMarkerException') {}
+export class MalformedPolicyDocumentException extends errorClass('MalformedPolicyDocumentException') {}
+export class DependencyTimeoutException extends errorClass('DependencyTimeoutException', 503) {}
+export class CustomKeyStoreNotFoundException extends errorClass('CustomKeyStoreNotFoundException') {}

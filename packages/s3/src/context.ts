@@ -1,0 +1,30 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Credentials } from '@sealbox/sigv4';
+
+/** What an S3 operation receives: never express's req/res. */
+export interface S3Request {
+  operation: string;
+  method: string;
+  bucket?: string;
+  key?: string;
+  query: ReadonlyMap<string, string>;
+  headers: IncomingHttpHeaders;
+  /** The verified payload (aws-chunked decoded, hash checked at its end). */
+  body: Readable;
+  /** The signer, or undefined for an anonymous request. */
+  credentials?: Credentials;
+  region: string;
+  requestId: string;
+  now: Date;
+  sourceIp: string;
+}
+
+export interface S3Response {
+  status?: number;
+  headers?: Record<string, string | number>;
+  /** An XML document, raw bytes, or a stream of bytes. */
+  body?: string | Buffer | Readable;
+}
+
+export type S3Operation = (req: S3Request) => S3Response | Promise<S3Response>;

@@ -1,0 +1,7 @@
+export { createS3App, startS3Server } from './server';
+export type { S3ServiceOptions, S3ServerOptions } from './server';
+export { ROUTES, matchRoute } from './routes';
+export type { Route, Level } from './routes';
+export { resolveAddress, DEFAULT_VIRTUAL_HOST_SUFFIXES } from './addressing';
+export { S3Error } from './errors';
+export { escapeXml, el, s3Document } from './xml';

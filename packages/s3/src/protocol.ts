@@ -1,0 +1,57 @@
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { S3Response } from './context';
+import type { S3Error } from './errors';
+import { XML_DECLARATION, el } from './xml';
+
+export interface ResponseIds {
+  requestId: string;
+  hostId: string;
+}
+
+function baseHeaders(ids: ResponseIds): Record<string, string> {
+  return { 'x-amz-request-id': ids.requestId, 'x-amz-id-2': ids.hostId, Server: 'AmazonS3' };
+}
+
+export function sendResponse(res: ServerResponse, ids: ResponseIds, method: string, response: S3Response): void {
+  const headers: Record<string, string | number> = { ...baseHeaders(ids), ...response.headers };
+  const body = response.body;
+  const status = response.status ?? 200;
+  if (body instanceof Readable) {
+    res.writeHead(status, headers);
+    if (method === 'HEAD') {
+      body.destroy();
+      res.end();
+    } else body.pipe(res);
+    return;
+  }
+  const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  if (typeof body === 'string' && headers['Content-Type'] === undefined) headers['Content-Type'] = 'application/xml';
+  headers['Content-Length'] = bytes?.length ?? 0;
+  res.writeHead(status, headers);
+  res.end(method === 'HEAD' ? undefined : bytes);
+}
+
+/** `<Error>` with Code, Message, the error's extra elements, RequestId and HostId; HEAD gets no body. */
+export function sendError(res: ServerResponse, ids: ResponseIds, method: string, err: S3Error): void {
+  const headers: Record<string, string | number> = { ...baseHeaders(ids), ...err.headers };
+  if (method === 'HEAD') {
+    res.writeHead(err.status, headers);
+    res.end();
+    return;
+  }
+  const xml =
+    XML_DECLARATION +
+    el('Error', [
+      el('Code', err.code),
+      el('Message', err.message),
+      ...err.fields.map(([name, value]) => el(name, value)),
+      el('RequestId', ids.requestId),
+      el('HostId', ids.hostId),
+    ]);
+  const bytes = Buffer.from(xml, 'utf8');
+  headers['Content-Type'] = 'application/xml';
+  headers['Content-Length'] = bytes.length;
+  res.writeHead(err.status, headers);
+  res.end(bytes);
+}

@@ -1,0 +1,156 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
+import express from 'express';
+import type { Express } from 'express';
+import {
+  adminRouter,
+  listen,
+  s3HostId,
+  s3RequestId,
+  silentAccessLog,
+  type AccessLog,
+  type RunningServer,
+  type VirtualClock,
+} from '@sealbox/runtime';
+import {
+  SigV4Error,
+  SigningKeyCache,
+  parseQuery,
+  payloadVerifier,
+  signedRequestFromNode,
+  splitTarget,
+  verifyRequest,
+  type CredentialProvider,
+} from '@sealbox/sigv4';
+import { DEFAULT_VIRTUAL_HOST_SUFFIXES, queryMap, resolveAddress } from './addressing';
+import { s3AuthError } from './auth';
+import type { S3Request, S3Response } from './context';
+import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './errors';
+import { IMPLEMENTED } from './operations';
+import { sendError, sendResponse } from './protocol';
+import { matchRoute } from './routes';
+
+export interface S3ServiceOptions {
+  clock: VirtualClock;
+  credentials: CredentialProvider;
+  /** The region of this endpoint: new buckets' default, and the scope bucket requests must carry. */
+  region: string;
+  accessLog?: AccessLog;
+  virtualHostSuffixes?: readonly string[];
+  onInternalError?: (err: unknown) => void;
+}
+
+/** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
+export function createS3App(options: S3ServiceOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const suffixes = options.virtualHostSuffixes ?? DEFAULT_VIRTUAL_HOST_SUFFIXES;
+  const signingKeys = new SigningKeyCache();
+  const accessLog = options.accessLog ?? silentAccessLog;
+  const isVirtualHosted = (req: IncomingMessage) => {
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    return suffixes.some((s) => host.endsWith('.' + s));
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const started = process.hrtime.bigint();
+    const ids = { requestId: s3RequestId(), hostId: s3HostId() };
+    const method = req.method ?? 'GET';
+    let operation = 'Unknown';
+    let accessKeyId: string | undefined;
+
+    const run = async (): Promise<S3Response> => {
+      const signed = signedRequestFromNode(req);
+      const { path, query: rawQuery } = splitTarget(signed.target);
+      const address = resolveAddress(req.headers.host, path, suffixes);
+      const query = queryMap(parseQuery(rawQuery));
+      const route = matchRoute(method, address.level, query, (name) => req.headers[name] !== undefined);
+      if (!route) {
+        throw new MethodNotAllowed(undefined, [
+          ['Method', method],
+          ['ResourceType', address.level === 'object' ? 'OBJECT' : address.level === 'bucket' ? 'BUCKET' : 'SERVICE'],
+        ]);
+      }
+      operation = route.operation;
+      const now = options.clock.now();
+      // Bucket requests must be signed for the bucket's region; ListBuckets for any region.
+      const region = address.bucket !== undefined ? options.region : undefined;
+      const verified = verifyRequest(signed, { service: 's3', region, now, credentials: options.credentials, signingKeys });
+      accessKeyId = verified?.credentials.accessKeyId;
+      const verifier = verified ? payloadVerifier(verified, signed.headers) : null;
+      const body: Readable = verifier ? pipeline(req, verifier, () => {}) : req;
+
+      const handler = IMPLEMENTED[operation];
+      if (!handler) throw new NotImplemented();
+      const request: S3Request = {
+        operation,
+        method,
+        bucket: address.bucket,
+        key: address.key,
+        query,
+        headers: req.headers,
+        body,
+        credentials: verified?.credentials,
+        region: verified?.scope.region ?? options.region,
+        requestId: ids.requestId,
+        now,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      };
+      return handler(request);
+    };
+
+    const finish = (status: number, errorCode?: string) => {
+      // A body nobody read must still be drained, or the connection cannot be reused.
+      if (!req.readableEnded) req.resume();
+      accessLog({
+        service: 's3',
+        operation,
+        method,
+        status,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        requestId: ids.requestId,
+        errorCode,
+        accessKeyId,
+      });
+    };
+
+    run().then(
+      (response) => {
+        sendResponse(res, ids, method, response);
+        finish(response.status ?? 200);
+      },
+      (err: unknown) => {
+        const s3Error = toS3Error(err, accessKeyId, options.onInternalError);
+        sendError(res, ids, method, s3Error);
+        finish(s3Error.status, s3Error.code);
+      },
+    );
+  };
+
+  // Virtual-hosted requests are all S3: `bucket.localhost/_sealbox/x` is an object key.
+  app.use((req, res, next) => (isVirtualHosted(req) ? handle(req, res) : next()));
+  app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }) }));
+  app.use(handle);
+  return app;
+}
+
+function toS3Error(err: unknown, accessKeyId: string | undefined, report?: (err: unknown) => void): S3Error {
+  if (err instanceof S3Error) return err;
+  if (err instanceof SigV4Error) return s3AuthError(err, accessKeyId);
+  (report ?? defaultReport)(err);
+  return new InternalError();
+}
+
+function defaultReport(err: unknown): void {
+  process.stderr.write(`sealbox s3: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+}
+
+export interface S3ServerOptions extends S3ServiceOptions {
+  host: string;
+  port: number;
+}
+
+export async function startS3Server(options: S3ServerOptions): Promise<RunningServer> {
+  return listen(createS3App(options), options.host, options.port);
+}

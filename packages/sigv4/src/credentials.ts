@@ -1,0 +1,64 @@
+/** The identity behind an access key. */
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  accountId: string;
+  /** e.g. `arn:aws:iam::000000000000:root`, `arn:aws:iam::111122223333:user/alice`. */
+  principalArn: string;
+  /** Present for temporary credentials; a request must then carry the same token. */
+  sessionToken?: string;
+}
+
+export interface CredentialProvider {
+  get(accessKeyId: string): Credentials | undefined;
+}
+
+export const DEFAULT_ACCOUNT_ID = '000000000000';
+
+export const DEFAULT_CREDENTIALS: Credentials = {
+  accessKeyId: 'test',
+  secretAccessKey: 'test',
+  accountId: DEFAULT_ACCOUNT_ID,
+  principalArn: `arn:aws:iam::${DEFAULT_ACCOUNT_ID}:root`,
+};
+
+/** A fixed set of credentials, looked up by access key id. */
+export class StaticCredentialProvider implements CredentialProvider {
+  private readonly byKey = new Map<string, Credentials>();
+
+  constructor(credentials: Iterable<Credentials> = [DEFAULT_CREDENTIALS]) {
+    for (const c of credentials) this.add(c);
+  }
+
+  add(credentials: Credentials): void {
+    this.byKey.set(credentials.accessKeyId, credentials);
+  }
+
+  get(accessKeyId: string): Credentials | undefined {
+    return this.byKey.get(accessKeyId);
+  }
+
+  list(): Credentials[] {
+    return [...this.byKey.values()];
+  }
+}
+
+/**
+ * Parses `ACCESS_KEY:SECRET:ACCOUNT_ID` (the `--user` option): the root credentials of an account.
+ * Secrets may contain ':' (AWS secrets are base64-like and may not, but ours are user-chosen), so
+ * the account id is taken from the end.
+ */
+export function parseUserSpec(spec: string): Credentials {
+  const first = spec.indexOf(':');
+  const last = spec.lastIndexOf(':');
+  if (first <= 0 || last === first) {
+    throw new Error(`--user must be ACCESS_KEY:SECRET:ACCOUNT_ID, got '${spec}'`);
+  }
+  const accessKeyId = spec.slice(0, first);
+  const secretAccessKey = spec.slice(first + 1, last);
+  const accountId = spec.slice(last + 1);
+  if (!/^[A-Za-z0-9_+=,.@-]{1,128}$/.test(accessKeyId)) throw new Error(`invalid access key id '${accessKeyId}'`);
+  if (!secretAccessKey) throw new Error('the secret access key must not be empty');
+  if (!/^\d{12}$/.test(accountId)) throw new Error(`account id must be 12 digits, got '${accountId}'`);
+  return { accessKeyId, secretAccessKey, accountId, principalArn: `arn:aws:iam::${accountId}:root` };
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The README's two commands, on a machine that has only Node 20 and npm:
+//   npm start [-- options]  install, build, start both services
+//   npm test                install, build (type-checks src), type-check tests, run jest
+// pnpm is pinned; when the pinned version is not on PATH it is fetched through npx.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PNPM_VERSION = '12.4.2';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const [command, ...rest] = process.argv.slice(2);
+
+// better-sqlite3 compiles from source here: node-gyp needs Node's headers (npm sets
+// npm_config_nodedir for the scripts it runs) and builds faster on every core.
+const env = { ...process.env, JOBS: process.env.JOBS ?? 'max' };
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env, ...options });
+  if (result.error) throw result.error;
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function pnpmCommand() {
+  const probe = spawnSync('pnpm', ['--version'], { cwd: root, env, encoding: 'utf8' });
+  if (!probe.error && probe.status === 0 && probe.stdout.trim() === PNPM_VERSION) return ['pnpm', []];
+  return ['npx', ['--yes', `pnpm@${PNPM_VERSION}`]];
+}
+
+const [pnpm, pnpmArgs] = pnpmCommand();
+const pnpmRun = (...args) => run(pnpm, [...pnpmArgs, ...args]);
+
+pnpmRun('install', '--frozen-lockfile', '--reporter=append-only');
+pnpmRun('exec', 'tsc', '-b');
+
+switch (command) {
+  case 'start':
+    run(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'start', ...rest]);
+    break;
+  case 'test':
+    pnpmRun('exec', 'tsc', '-p', 'tsconfig.test.json');
+    pnpmRun('exec', 'jest', ...rest);
+    break;
+  case 'build':
+    break;
+  default:
+    console.error(`usage: node scripts/run.mjs start|test|build`);
+    process.exit(2);
+}
