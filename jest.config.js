@@ -7,4 +7,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
   moduleNameMapper: { '^@sealbox/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts' },
   testTimeout: 30000,
+  setupFiles: ['<rootDir>/jest.setup.js'],
 };

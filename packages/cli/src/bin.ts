@@ -42,6 +42,20 @@ async function start(args: string[]): Promise<void> {
     ? undefined
     : createAccessLog({ json: !logStream.isTTY, write: (line) => logStream.write(line) });
   const sealbox = await startSealbox({ ...options, accessLog });
+  // Signal handlers go in before readiness is announced: whoever waits for that line may stop
+  // the process at once.
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) process.exit(1); // a second signal: stop now
+    stopping = true;
+    if (!options.json) process.stdout.write(`\n${signal}: stopping Sealbox...\n`);
+    sealbox.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
   if (options.json) {
     process.stdout.write(
       JSON.stringify({
@@ -56,19 +70,6 @@ async function start(args: string[]): Promise<void> {
   } else {
     process.stdout.write(banner(sealbox, options));
   }
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) process.exit(1); // a second signal: stop now
-    stopping = true;
-    if (!options.json) process.stdout.write(`\n${signal}: stopping Sealbox...\n`);
-    sealbox.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 async function main(argv: string[]): Promise<void> {

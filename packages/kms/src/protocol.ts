@@ -4,10 +4,12 @@ import { KmsError } from './errors';
 export const JSON_11 = 'application/x-amz-json-1.1';
 
 /** A successful AWS JSON 1.1 response. */
-export function sendJson(res: ServerResponse, requestId: string, status: number, body: unknown): void {
+/** `Date` is the virtual clock's time, so SDKs that correct clock skew see the server's clock. */
+export function sendJson(res: ServerResponse, requestId: string, date: Date, status: number, body: unknown): void {
   const payload = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
   res.writeHead(status, {
     'x-amzn-RequestId': requestId,
+    Date: date.toUTCString(),
     'Content-Type': JSON_11,
     'Content-Length': payload.length,
   });
@@ -15,6 +17,6 @@ export function sendJson(res: ServerResponse, requestId: string, status: number,
 }
 
 /** `{"__type": "<Code>", "message": "..."}`; errors that AWS sends without a message omit it. */
-export function sendError(res: ServerResponse, requestId: string, err: KmsError): void {
-  sendJson(res, requestId, err.status, err.hasMessage ? { __type: err.code, message: err.message } : { __type: err.code });
+export function sendError(res: ServerResponse, requestId: string, date: Date, err: KmsError): void {
+  sendJson(res, requestId, date, err.status, err.hasMessage ? { __type: err.code, message: err.message } : { __type: err.code });
 }

@@ -128,12 +128,12 @@ export function createKmsApp(options: KmsServiceOptions): Express {
 
     run().then(
       (output) => {
-        sendJson(res, requestId, 200, output);
+        sendJson(res, requestId, options.clock.now(), 200, output);
         finish(200);
       },
       (err: unknown) => {
         const kmsError = toKmsError(err, options.onInternalError);
-        sendError(res, requestId, kmsError);
+        sendError(res, requestId, options.clock.now(), kmsError);
         finish(kmsError.status, kmsError.code);
       },
     );

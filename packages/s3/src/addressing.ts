@@ -17,20 +17,32 @@ export const DEFAULT_VIRTUAL_HOST_SUFFIXES = ['s3.localhost', 'localhost'];
  * (`bucket.localhost:4572/key`). The key is the percent-decoded rest of the path, byte for byte.
  */
 export function resolveAddress(host: string | undefined, rawPath: string, suffixes: readonly string[]): Address {
-  const hostname = (host ?? '').replace(/:\d+$/, '').toLowerCase();
-  for (const suffix of suffixes) {
-    if (hostname.endsWith('.' + suffix)) {
-      const bucket = hostname.slice(0, -suffix.length - 1);
-      const key = decodePath(rawPath.slice(1));
-      return key ? { level: 'object', bucket, key, style: 'virtual-hosted' } : { level: 'bucket', bucket, style: 'virtual-hosted' };
-    }
-  }
+  const hostBucket = virtualHostBucket(host, suffixes);
   const rest = rawPath.slice(1);
-  if (!rest) return { level: 'service', style: 'path' };
-  const slash = rest.indexOf('/');
-  const bucket = decodePath(slash < 0 ? rest : rest.slice(0, slash));
-  const key = slash < 0 ? '' : decodePath(rest.slice(slash + 1));
-  return key ? { level: 'object', bucket, key, style: 'path' } : { level: 'bucket', bucket, style: 'path' };
+  let bucket: string;
+  let key: string;
+  if (hostBucket !== undefined) {
+    bucket = hostBucket;
+    key = decodePath(rest);
+  } else {
+    if (!rest) return { level: 'service', style: 'path' };
+    const slash = rest.indexOf('/');
+    bucket = decodePath(slash < 0 ? rest : rest.slice(0, slash));
+    key = slash < 0 ? '' : decodePath(rest.slice(slash + 1));
+  }
+  const style = hostBucket !== undefined ? 'virtual-hosted' : 'path';
+  return key ? { level: 'object', bucket, key, style } : { level: 'bucket', bucket, style };
+}
+
+/**
+ * The bucket named by a virtual-hosted Host header (`bucket.localhost:4572`), or undefined for
+ * path-style hosts: IP addresses and the suffixes themselves (`s3.localhost` is not bucket "s3").
+ */
+export function virtualHostBucket(host: string | undefined, suffixes: readonly string[]): string | undefined {
+  const hostname = (host ?? '').replace(/:\d+$/, '').toLowerCase();
+  if (suffixes.includes(hostname)) return undefined;
+  const suffix = suffixes.find((s) => hostname.endsWith('.' + s));
+  return suffix === undefined ? undefined : hostname.slice(0, -suffix.length - 1);
 }
 
 function decodePath(raw: string): string {

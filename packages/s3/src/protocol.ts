@@ -7,10 +7,12 @@ import { XML_DECLARATION, el } from './xml';
 export interface ResponseIds {
   requestId: string;
   hostId: string;
+  /** The virtual clock's time, sent as `Date` so SDKs correcting clock skew see the server's clock. */
+  date: () => Date;
 }
 
 function baseHeaders(ids: ResponseIds): Record<string, string> {
-  return { 'x-amz-request-id': ids.requestId, 'x-amz-id-2': ids.hostId, Server: 'AmazonS3' };
+  return { 'x-amz-request-id': ids.requestId, 'x-amz-id-2': ids.hostId, Date: ids.date().toUTCString(), Server: 'AmazonS3' };
 }
 
 export function sendResponse(res: ServerResponse, ids: ResponseIds, method: string, response: S3Response): void {

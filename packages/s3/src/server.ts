@@ -22,7 +22,7 @@ import {
   verifyRequest,
   type CredentialProvider,
 } from '@sealbox/sigv4';
-import { DEFAULT_VIRTUAL_HOST_SUFFIXES, queryMap, resolveAddress } from './addressing';
+import { DEFAULT_VIRTUAL_HOST_SUFFIXES, queryMap, resolveAddress, virtualHostBucket } from './addressing';
 import { s3AuthError } from './auth';
 import type { S3Request, S3Response } from './context';
 import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './errors';
@@ -48,14 +48,11 @@ export function createS3App(options: S3ServiceOptions): Express {
   const suffixes = options.virtualHostSuffixes ?? DEFAULT_VIRTUAL_HOST_SUFFIXES;
   const signingKeys = new SigningKeyCache();
   const accessLog = options.accessLog ?? silentAccessLog;
-  const isVirtualHosted = (req: IncomingMessage) => {
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-    return suffixes.some((s) => host.endsWith('.' + s));
-  };
+  const isVirtualHosted = (req: IncomingMessage) => virtualHostBucket(req.headers.host, suffixes) !== undefined;
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
-    const ids = { requestId: s3RequestId(), hostId: s3HostId() };
+    const ids = { requestId: s3RequestId(), hostId: s3HostId(), date: () => options.clock.now() };
     const method = req.method ?? 'GET';
     let operation = 'Unknown';
     let accessKeyId: string | undefined;

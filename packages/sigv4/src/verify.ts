@@ -100,6 +100,7 @@ export function verifyRequest(req: SignedRequest, options: VerifyOptions): Verif
   if (!auth) return null;
 
   const scope = parseCredential(auth, options);
+  const expires = auth.expires === undefined ? undefined : parseExpires(auth.expires);
   const requestTime = parseAmzDate(auth.amzDate);
   if (!requestTime) fail({ kind: 'InvalidDate', value: auth.amzDate, mechanism: auth.mechanism });
   if (scope.date !== auth.amzDate.slice(0, 8)) {
@@ -108,7 +109,7 @@ export function verifyRequest(req: SignedRequest, options: VerifyOptions): Verif
   // JSON services judge the time before the key and the signature; S3 checks the access key and
   // the signature first and reports RequestTimeTooSkewed only for an otherwise valid request.
   const timeFirst = options.service !== 's3';
-  if (timeFirst) checkTime(auth, requestTime, options);
+  if (timeFirst) checkTime(requestTime, expires, auth.dateText, options);
 
   const credentials = options.credentials.get(scope.accessKeyId);
   if (!credentials) fail({ kind: 'InvalidAccessKeyId', accessKeyId: scope.accessKeyId });
@@ -146,7 +147,7 @@ export function verifyRequest(req: SignedRequest, options: VerifyOptions): Verif
       });
     }
   }
-  if (!timeFirst) checkTime(auth, requestTime, options);
+  if (!timeFirst) checkTime(requestTime, expires, auth.dateText, options);
 
   return {
     mechanism: auth.mechanism,
@@ -246,20 +247,24 @@ function parseCredential(auth: AuthParams, options: VerifyOptions) {
   return { accessKeyId, date, region, service };
 }
 
-function checkTime(auth: AuthParams, requestTime: Date, options: VerifyOptions): void {
-  const now = options.now.getTime();
-  const maxSkewMs = options.maxSkewMs ?? MAX_SKEW_MS;
-  if (auth.mechanism === 'header') {
-    if (Math.abs(now - requestTime.getTime()) > maxSkewMs) {
-      fail({ kind: 'RequestTimeTooSkewed', requestTime, requestTimeText: auth.dateText, serverTime: options.now, maxSkewMs });
-    }
-    return;
-  }
-  const raw = auth.expires!;
+function parseExpires(raw: string): number {
   if (!/^-?\d+$/.test(raw)) fail({ kind: 'InvalidExpires', value: raw, reason: 'malformed' });
   const expires = Number(raw);
   if (expires < 0) fail({ kind: 'InvalidExpires', value: raw, reason: 'negative' });
   if (expires > MAX_PRESIGN_EXPIRES) fail({ kind: 'InvalidExpires', value: raw, reason: 'too-large' });
+  return expires;
+}
+
+/** Header auth: within the skew window. Presigned: not yet expired, and not dated in the future. */
+function checkTime(requestTime: Date, expires: number | undefined, dateText: string, options: VerifyOptions): void {
+  const now = options.now.getTime();
+  const maxSkewMs = options.maxSkewMs ?? MAX_SKEW_MS;
+  if (expires === undefined) {
+    if (Math.abs(now - requestTime.getTime()) > maxSkewMs) {
+      fail({ kind: 'RequestTimeTooSkewed', requestTime, requestTimeText: dateText, serverTime: options.now, maxSkewMs });
+    }
+    return;
+  }
   if (requestTime.getTime() - now > maxSkewMs) fail({ kind: 'NotYetValid', requestTime, serverTime: options.now });
   if (now > requestTime.getTime() + expires * 1000) {
     fail({ kind: 'Expired', requestTime, expiresSeconds: expires, serverTime: options.now });

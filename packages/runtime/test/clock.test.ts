@@ -1,0 +1,21 @@
+import { VirtualClock } from '../src';
+
+describe('VirtualClock', () => {
+  it('follows its base time plus the offset and notifies on advance', () => {
+    let base = 1_000_000;
+    const clock = new VirtualClock(() => base);
+    const seen: number[] = [];
+    clock.onAdvance((now) => seen.push(now.getTime()));
+    expect(clock.now().getTime()).toBe(1_000_000);
+    clock.advance(60);
+    base += 5;
+    expect(clock.now().getTime()).toBe(1_060_005);
+    expect(seen).toEqual([1_060_000]);
+    expect(clock.offsetSeconds).toBe(60);
+  });
+
+  it('only moves forward', () => {
+    expect(() => new VirtualClock().advance(-1)).toThrow(RangeError);
+    expect(() => new VirtualClock().advance(Number.NaN)).toThrow(RangeError);
+  });
+});
