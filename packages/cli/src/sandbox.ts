@@ -51,7 +51,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     const kms =
       options.only === 's3'
         ? undefined
-        : await startKmsServer({ host, port: options.kmsPort ?? 0, clock, credentials, accessLog });
+        : await startKmsServer({ host, port: options.kmsPort ?? 0, clock, credentials, accessLog, dataDir });
     if (kms) started.push(kms);
     const s3 =
       options.only === 'kms'

@@ -57,7 +57,8 @@ describe('ListBuckets', () => {
     const presigning = await startTestSealbox({ only: 's3' });
     const client = s3Client(presigning);
     try {
-      const url = await getSignedUrl(client, new ListBucketsCommand({}), { expiresIn: 60 });
+      // Signed seconds apart from the advance, so which side of it each URL falls on is certain.
+      const url = await getSignedUrl(client, new ListBucketsCommand({}), { expiresIn: 60, signingDate: new Date(Date.now() - 2000) });
       expect((await fetch(url)).status).toBe(200);
       presigning.clock.advance(61);
       const res = await fetch(url);
@@ -68,6 +69,9 @@ describe('ListBuckets', () => {
       expect(xmlValue(xml, 'X-Amz-Expires')).toBe('60');
       expect(xmlValue(xml, 'Expires')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       expect(xmlValue(xml, 'ServerTime')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      // A URL signed after the clock moved is current.
+      const fresh = await getSignedUrl(client, new ListBucketsCommand({}), { expiresIn: 60, signingDate: new Date(Date.now() + 2000) });
+      expect((await fetch(fresh)).status).toBe(200);
     } finally {
       client.destroy();
       await presigning.stop();
@@ -105,18 +109,15 @@ describe('authentication errors', () => {
     expect((err as unknown as { Region: string }).Region).toBe('us-east-1');
   });
 
-  it('a skewed clock: RequestTimeTooSkewed', async () => {
-    const skewed = await startTestSealbox({ only: 's3' });
-    const client = s3Client(skewed);
+  it('a skewed client clock: RequestTimeTooSkewed', async () => {
+    const client = s3Client(sealbox, { systemClockOffset: -16 * 60 * 1000 });
     try {
-      skewed.clock.advance(16 * 60);
       const err = await failure(client.send(new ListBucketsCommand({})));
       expect(err.name).toBe('RequestTimeTooSkewed');
       expect(err.$metadata?.httpStatusCode).toBe(403);
       expect((err as unknown as { MaxAllowedSkewMilliseconds: string }).MaxAllowedSkewMilliseconds).toBe('900000');
     } finally {
       client.destroy();
-      await skewed.stop();
     }
   });
 

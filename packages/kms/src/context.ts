@@ -1,7 +1,20 @@
 import type { Credentials } from '@sealbox/sigv4';
+import type { KmsCore } from './core';
+import type { KeyRecord } from './model';
 
-/** What an operation knows about its request: who called, where, and when. */
+/** What the CloudTrail record of a call needs beyond the request itself; operations fill it in. */
+export interface Audit {
+  /** The keys the call concerned, in order. */
+  keys: KeyRecord[];
+  /** Replaces the default (the request's members, minus plaintext and ciphertext). */
+  requestParameters?: Record<string, unknown>;
+  responseElements?: Record<string, unknown>;
+  additionalEventData?: Record<string, unknown>;
+}
+
+/** What an operation knows about its request: who called, where, when, and the KMS state. */
 export interface OperationContext {
+  core: KmsCore;
   credentials: Credentials;
   accountId: string;
   region: string;
@@ -9,4 +22,5 @@ export interface OperationContext {
   now: Date;
   sourceIp: string;
   userAgent: string;
+  audit: Audit;
 }

@@ -55,3 +55,5 @@ export class InvalidMarkerException extends errorClass('InvalidMarkerException')
 export class MalformedPolicyDocumentException extends errorClass('MalformedPolicyDocumentException') {}
 export class DependencyTimeoutException extends errorClass('DependencyTimeoutException', 503) {}
 export class CustomKeyStoreNotFoundException extends errorClass('CustomKeyStoreNotFoundException') {}
+export class DryRunOperationException extends errorClass('DryRunOperationException') {}
+export class NotAuthorizedException extends errorClass('NotAuthorizedException') {}

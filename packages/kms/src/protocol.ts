@@ -4,7 +4,10 @@ import { KmsError } from './errors';
 export const JSON_11 = 'application/x-amz-json-1.1';
 
 /** A successful AWS JSON 1.1 response. */
-/** `Date` is the virtual clock's time, so SDKs that correct clock skew see the server's clock. */
+/**
+ * `Date` is the wall clock clients sign with (not the advanced virtual clock), so SDKs that
+ * correct clock skew from it stay in step.
+ */
 export function sendJson(res: ServerResponse, requestId: string, date: Date, status: number, body: unknown): void {
   const payload = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
   res.writeHead(status, {

@@ -22,7 +22,9 @@ import {
   type VerifiedRequest,
 } from '@sealbox/sigv4';
 import { kmsAuthError } from './auth';
+import { CLOUDTRAIL_TARGET_PREFIX, lookupEvents } from './cloudtrail';
 import type { OperationContext } from './context';
+import { KmsCore } from './core';
 import {
   KMSInternalException,
   KmsError,
@@ -32,28 +34,57 @@ import {
   UnknownOperationException,
   UnsupportedOperationException,
 } from './errors';
-import type { JsonInput } from './input';
-import { IMPLEMENTED, KMS_OPERATIONS, type KmsOperationName } from './operations';
+import { validateInput } from './model/validate';
+import { IMPLEMENTED, KMS_OPERATIONS, READ_ONLY, type KmsOperationName } from './operations';
 import { JSON_11, sendError, sendJson } from './protocol';
+import { apiCallEvent } from './trail/records';
+
+export type JsonInput = Record<string, unknown>;
 
 export interface KmsServiceOptions {
   clock: VirtualClock;
   credentials: CredentialProvider;
+  /** State directory; undefined keeps everything in memory. */
+  dataDir?: string;
   accessLog?: AccessLog;
   /** Largest request body accepted, in bytes (KMS requests are small). */
   maxBodyBytes?: number;
+  /** On-demand rotations allowed per key (AWS: 10). */
+  onDemandRotationLimit?: number;
   /** Where unexpected errors are reported (never with request bodies). */
   onInternalError?: (err: unknown) => void;
 }
 
-const TARGET_PREFIX = 'TrentService.';
+export interface KmsService {
+  app: Express;
+  core: KmsCore;
+  close(): void;
+}
+
+const KMS_TARGET_PREFIX = 'TrentService.';
 const OPERATIONS = new Set<string>(KMS_OPERATIONS);
 /** KMS's front end allows 5 minutes of clock skew ("... (<now> - 5 min.)"). */
 const KMS_MAX_SKEW_MS = 5 * 60 * 1000;
 const DEFAULT_MAX_BODY = 1024 * 1024;
+/** Request members CloudTrail never shows. */
+const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient']);
+
+/** Which API a target names: KMS itself, or CloudTrail's LookupEvents (served here too). */
+function resolveTarget(target: string | string[] | undefined): { service: 'kms' | 'cloudtrail'; operation: string } {
+  if (typeof target === 'string') {
+    if (target.startsWith(KMS_TARGET_PREFIX) && OPERATIONS.has(target.slice(KMS_TARGET_PREFIX.length))) {
+      return { service: 'kms', operation: target.slice(KMS_TARGET_PREFIX.length) };
+    }
+    if (target === `${CLOUDTRAIL_TARGET_PREFIX}LookupEvents`) return { service: 'cloudtrail', operation: 'LookupEvents' };
+  }
+  throw new UnknownOperationException();
+}
+
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 /** The KMS service: the AWS JSON 1.1 protocol on POST /, plus Sealbox's admin endpoints. */
-export function createKmsApp(options: KmsServiceOptions): Express {
+export function createKmsService(options: KmsServiceOptions): KmsService {
+  const core = new KmsCore({ clock: options.clock, dataDir: options.dataDir, onDemandRotationLimit: options.onDemandRotationLimit });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -62,11 +93,25 @@ export function createKmsApp(options: KmsServiceOptions): Express {
   const accessLog = options.accessLog ?? silentAccessLog;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
 
+  // Work that falls due (deletions, rotations) runs when the clock is advanced and once a second.
+  const runDue = () => {
+    try {
+      core.processDue();
+    } catch (err) {
+      (options.onInternalError ?? defaultReport)(err);
+    }
+  };
+  const unsubscribe = options.clock.onAdvance(runDue);
+  const timer = setInterval(runDue, 1000);
+  timer.unref();
+  runDue();
+
   app.use((req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const requestId = jsonRequestId();
     let operation = 'Unknown';
     let accessKeyId: string | undefined;
+    let record: ((error?: KmsError) => void) | undefined;
     const finish = (status: number, errorCode?: string) =>
       accessLog({
         service: 'kms',
@@ -88,18 +133,16 @@ export function createKmsApp(options: KmsServiceOptions): Express {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (contentType !== JSON_11) throw new UnknownOperationException();
       const input = parseJson(body);
-      const target = req.headers['x-amz-target'];
-      if (typeof target !== 'string' || !target.startsWith(TARGET_PREFIX) || !OPERATIONS.has(target.slice(TARGET_PREFIX.length))) {
-        throw new UnknownOperationException();
-      }
-      operation = target.slice(TARGET_PREFIX.length);
+      const target = resolveTarget(req.headers['x-amz-target']);
+      operation = target.operation;
 
       const now = options.clock.now();
       let verified: VerifiedRequest | null;
       try {
         verified = verifyRequest(signedRequestFromNode(req), {
-          service: 'kms',
+          service: target.service,
           now,
+          clientTime: (t) => options.clock.fromWallClock(t),
           credentials: options.credentials,
           bodySha256: createHash('sha256').update(body).digest('hex'),
           signingKeys,
@@ -111,10 +154,10 @@ export function createKmsApp(options: KmsServiceOptions): Express {
       }
       if (!verified) throw new MissingAuthenticationTokenException('Missing Authentication Token');
       accessKeyId = verified.credentials.accessKeyId;
+      if (target.service === 'cloudtrail') return lookupEvents(core, input, verified.credentials.accountId, verified.scope.region);
 
-      const handler = IMPLEMENTED[operation as KmsOperationName];
-      if (!handler) throw new UnsupportedOperationException(`${operation} is not supported by Sealbox yet.`);
       const ctx: OperationContext = {
+        core,
         credentials: verified.credentials,
         accountId: verified.credentials.accountId,
         region: verified.scope.region,
@@ -122,23 +165,63 @@ export function createKmsApp(options: KmsServiceOptions): Express {
         now,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: req.headers['user-agent'] ?? '',
+        audit: { keys: [] },
       };
-      return handler(input, ctx);
+      // Every authenticated call is recorded, successful or not.
+      record = (error) => core.trail.record(auditEvent(ctx, operation, input, error));
+      const handler = IMPLEMENTED[operation as KmsOperationName];
+      if (!handler) throw new UnsupportedOperationException(`${operation} is not supported by Sealbox yet.`);
+      return handler(validateInput(operation, input), ctx);
     };
 
     run().then(
       (output) => {
-        sendJson(res, requestId, options.clock.now(), 200, output);
+        sendJson(res, requestId, options.clock.wallNow(), 200, output);
+        record?.();
         finish(200);
       },
       (err: unknown) => {
         const kmsError = toKmsError(err, options.onInternalError);
-        sendError(res, requestId, options.clock.now(), kmsError);
+        sendError(res, requestId, options.clock.wallNow(), kmsError);
+        record?.(kmsError);
         finish(kmsError.status, kmsError.code);
       },
     );
   });
-  return app;
+
+  return {
+    app,
+    core,
+    close() {
+      clearInterval(timer);
+      unsubscribe();
+      core.close();
+    },
+  };
+}
+
+/** The CloudTrail record of one call: the request minus secrets, the keys it touched, the outcome. */
+function auditEvent(ctx: OperationContext, operation: string, input: JsonInput, error: KmsError | undefined) {
+  const { audit } = ctx;
+  const requestParameters =
+    audit.requestParameters ??
+    Object.fromEntries(Object.entries(input).filter(([k]) => !SECRET_MEMBERS.has(k)).map(([k, v]) => [lowerFirst(k), v]));
+  return apiCallEvent({
+    credentials: ctx.credentials,
+    eventName: operation,
+    region: ctx.region,
+    time: ctx.now.getTime(),
+    sourceIp: ctx.sourceIp,
+    userAgent: ctx.userAgent,
+    requestId: ctx.requestId,
+    readOnly: READ_ONLY.test(operation),
+    requestParameters: Object.keys(requestParameters).length ? requestParameters : null,
+    responseElements: error ? null : (audit.responseElements ?? null),
+    additionalEventData: error ? undefined : audit.additionalEventData,
+    resources: audit.keys.map((k) => ({ arn: k.arn, accountId: k.accountId })),
+    errorCode: error?.code,
+    errorMessage: error?.hasMessage ? error.message : undefined,
+  });
 }
 
 function parseJson(body: Buffer): JsonInput {
@@ -172,6 +255,22 @@ export interface KmsServerOptions extends KmsServiceOptions {
   port: number;
 }
 
-export async function startKmsServer(options: KmsServerOptions): Promise<RunningServer> {
-  return listen(createKmsApp(options), options.host, options.port);
+/** Starts the KMS service; closing the server also closes its store. */
+export async function startKmsServer(options: KmsServerOptions): Promise<RunningServer & { core: KmsCore }> {
+  const service = createKmsService(options);
+  let running: RunningServer;
+  try {
+    running = await listen(service.app, options.host, options.port);
+  } catch (err) {
+    service.close();
+    throw err;
+  }
+  return {
+    ...running,
+    core: service.core,
+    close: async (graceMs?: number) => {
+      await running.close(graceMs);
+      service.close();
+    },
+  };
 }

@@ -14,6 +14,18 @@ describe('VirtualClock', () => {
     expect(clock.offsetSeconds).toBe(60);
   });
 
+  it('places wall-clock timestamps on the virtual timeline by when they were made', () => {
+    let wall = 1_000_500;
+    const clock = new VirtualClock(() => wall);
+    const before = new Date(wall - 1000);
+    wall += 100;
+    clock.advance(3600);
+    wall += 100;
+    expect(clock.fromWallClock(before).getTime()).toBe(before.getTime());
+    expect(clock.fromWallClock(new Date(wall)).getTime()).toBe(wall + 3_600_000);
+    expect(clock.wallNow().getTime()).toBe(wall);
+  });
+
   it('only moves forward', () => {
     expect(() => new VirtualClock().advance(-1)).toThrow(RangeError);
     expect(() => new VirtualClock().advance(Number.NaN)).toThrow(RangeError);

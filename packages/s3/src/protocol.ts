@@ -7,7 +7,7 @@ import { XML_DECLARATION, el } from './xml';
 export interface ResponseIds {
   requestId: string;
   hostId: string;
-  /** The virtual clock's time, sent as `Date` so SDKs correcting clock skew see the server's clock. */
+  /** The wall clock clients sign with, sent as `Date` so SDKs that correct clock skew stay in step. */
   date: () => Date;
 }
 

@@ -52,7 +52,7 @@ export function createS3App(options: S3ServiceOptions): Express {
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
-    const ids = { requestId: s3RequestId(), hostId: s3HostId(), date: () => options.clock.now() };
+    const ids = { requestId: s3RequestId(), hostId: s3HostId(), date: () => options.clock.wallNow() };
     const method = req.method ?? 'GET';
     let operation = 'Unknown';
     let accessKeyId: string | undefined;
@@ -73,7 +73,14 @@ export function createS3App(options: S3ServiceOptions): Express {
       const now = options.clock.now();
       // Bucket requests must be signed for the bucket's region; ListBuckets for any region.
       const region = address.bucket !== undefined ? options.region : undefined;
-      const verified = verifyRequest(signed, { service: 's3', region, now, credentials: options.credentials, signingKeys });
+      const verified = verifyRequest(signed, {
+        service: 's3',
+        region,
+        now,
+        clientTime: (t) => options.clock.fromWallClock(t),
+        credentials: options.credentials,
+        signingKeys,
+      });
       accessKeyId = verified?.credentials.accessKeyId;
       const verifier = verified ? payloadVerifier(verified, signed.headers) : null;
       const body: Readable = verifier ? pipeline(req, verifier, () => {}) : req;

@@ -30,6 +30,11 @@ export interface VerifyOptions {
    */
   region?: string;
   now: Date;
+  /**
+   * Places the client's timestamp on the server's timeline (a virtual clock that was advanced);
+   * identity when absent.
+   */
+  clientTime?: (signed: Date) => Date;
   credentials: CredentialProvider;
   /** Hex SHA-256 of a body already read (JSON services). S3 bodies are checked while streaming. */
   bodySha256?: string;
@@ -101,15 +106,16 @@ export function verifyRequest(req: SignedRequest, options: VerifyOptions): Verif
 
   const scope = parseCredential(auth, options);
   const expires = auth.expires === undefined ? undefined : parseExpires(auth.expires);
-  const requestTime = parseAmzDate(auth.amzDate);
-  if (!requestTime) fail({ kind: 'InvalidDate', value: auth.amzDate, mechanism: auth.mechanism });
+  const signedTime = parseAmzDate(auth.amzDate);
+  if (!signedTime) fail({ kind: 'InvalidDate', value: auth.amzDate, mechanism: auth.mechanism });
+  const requestTime = options.clientTime ? options.clientTime(signedTime) : signedTime;
   if (scope.date !== auth.amzDate.slice(0, 8)) {
     fail({ kind: 'CredentialDateMismatch', credentialDate: scope.date, amzDate: auth.amzDate });
   }
   // JSON services judge the time before the key and the signature; S3 checks the access key and
   // the signature first and reports RequestTimeTooSkewed only for an otherwise valid request.
   const timeFirst = options.service !== 's3';
-  if (timeFirst) checkTime(requestTime, expires, auth.dateText, options);
+  if (timeFirst) checkTime(signedTime, requestTime, expires, auth.dateText, options);
 
   const credentials = options.credentials.get(scope.accessKeyId);
   if (!credentials) fail({ kind: 'InvalidAccessKeyId', accessKeyId: scope.accessKeyId });
@@ -147,7 +153,7 @@ export function verifyRequest(req: SignedRequest, options: VerifyOptions): Verif
       });
     }
   }
-  if (!timeFirst) checkTime(requestTime, expires, auth.dateText, options);
+  if (!timeFirst) checkTime(signedTime, requestTime, expires, auth.dateText, options);
 
   return {
     mechanism: auth.mechanism,
@@ -255,19 +261,24 @@ function parseExpires(raw: string): number {
   return expires;
 }
 
-/** Header auth: within the skew window. Presigned: not yet expired, and not dated in the future. */
-function checkTime(requestTime: Date, expires: number | undefined, dateText: string, options: VerifyOptions): void {
+/**
+ * Header auth: within the skew window. Presigned: not yet expired, and not dated in the future.
+ * Judged on the server's timeline (`requestTime`); errors speak in the client's terms: its signed
+ * time, and the server's time shifted back the same way.
+ */
+function checkTime(signedTime: Date, requestTime: Date, expires: number | undefined, dateText: string, options: VerifyOptions): void {
   const now = options.now.getTime();
+  const serverTime = new Date(now - (requestTime.getTime() - signedTime.getTime()));
   const maxSkewMs = options.maxSkewMs ?? MAX_SKEW_MS;
   if (expires === undefined) {
     if (Math.abs(now - requestTime.getTime()) > maxSkewMs) {
-      fail({ kind: 'RequestTimeTooSkewed', requestTime, requestTimeText: dateText, serverTime: options.now, maxSkewMs });
+      fail({ kind: 'RequestTimeTooSkewed', requestTime: signedTime, requestTimeText: dateText, serverTime, maxSkewMs });
     }
     return;
   }
-  if (requestTime.getTime() - now > maxSkewMs) fail({ kind: 'NotYetValid', requestTime, serverTime: options.now });
+  if (requestTime.getTime() - now > maxSkewMs) fail({ kind: 'NotYetValid', requestTime: signedTime, serverTime });
   if (now > requestTime.getTime() + expires * 1000) {
-    fail({ kind: 'Expired', requestTime, expiresSeconds: expires, serverTime: options.now });
+    fail({ kind: 'Expired', requestTime: signedTime, expiresSeconds: expires, serverTime });
   }
 }
 

@@ -1,8 +1,22 @@
 import type { OperationContext } from '../context';
-import type { JsonInput } from '../input';
+import type { ValidatedInput } from '../model/validate';
+import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases';
+import { createKey } from './create-key';
+import { decrypt } from './decrypt';
+import { describeKey } from './describe-key';
+import { encrypt } from './encrypt';
+import { generateDataKey } from './generate-data-key';
+import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext';
 import { generateRandom } from './generate-random';
+import { getKeyLastUsage } from './get-key-last-usage';
+import { getKeyPolicy, listKeyPolicies, putKeyPolicy } from './key-policy';
+import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKeyDescription } from './key-state-changes';
+import { listKeys } from './list-keys';
+import { reEncrypt } from './re-encrypt';
+import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRotations, rotateKeyOnDemand } from './rotation';
+import { listResourceTags, tagResource, untagResource } from './tags';
 
-export type Operation = (input: JsonInput, ctx: OperationContext) => unknown | Promise<unknown>;
+export type Operation = (input: ValidatedInput, ctx: OperationContext) => unknown;
 
 /** Every operation of the AWS KMS API (X-Amz-Target: TrentService.<name>). */
 export const KMS_OPERATIONS = [
@@ -22,5 +36,37 @@ export type KmsOperationName = (typeof KMS_OPERATIONS)[number];
 
 /** The operations built so far; the others answer UnsupportedOperationException. */
 export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
+  CancelKeyDeletion: cancelKeyDeletion,
+  CreateAlias: createAlias,
+  CreateKey: createKey,
+  Decrypt: decrypt,
+  DeleteAlias: deleteAlias,
+  DescribeKey: describeKey,
+  DisableKey: disableKey,
+  DisableKeyRotation: disableKeyRotation,
+  EnableKey: enableKey,
+  EnableKeyRotation: enableKeyRotation,
+  Encrypt: encrypt,
+  GenerateDataKey: generateDataKey,
+  GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
   GenerateRandom: generateRandom,
+  GetKeyLastUsage: getKeyLastUsage,
+  GetKeyPolicy: getKeyPolicy,
+  GetKeyRotationStatus: getKeyRotationStatus,
+  ListAliases: listAliases,
+  ListKeyPolicies: listKeyPolicies,
+  ListKeyRotations: listKeyRotations,
+  ListKeys: listKeys,
+  ListResourceTags: listResourceTags,
+  PutKeyPolicy: putKeyPolicy,
+  ReEncrypt: reEncrypt,
+  RotateKeyOnDemand: rotateKeyOnDemand,
+  ScheduleKeyDeletion: scheduleKeyDeletion,
+  TagResource: tagResource,
+  UntagResource: untagResource,
+  UpdateAlias: updateAlias,
+  UpdateKeyDescription: updateKeyDescription,
 };
+
+/** Calls that only read (CloudTrail's readOnly). */
+export const READ_ONLY = /^(Describe|Get|List|Encrypt|Decrypt|ReEncrypt|GenerateDataKey|GenerateRandom|GenerateMac|VerifyMac|Sign|Verify|DeriveSharedSecret)/;

@@ -1,0 +1,217 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Clock } from '@sealbox/runtime';
+import { RootKey } from './crypto/root-key';
+import { aliasArn, keyArn, newKeyId, newMaterialId } from './ids';
+import type { KeyRecord, MaterialRecord, Tag } from './model';
+import { AWS_MANAGED_KEYS, awsManagedKeyPolicy, defaultKeyPolicy } from './policies';
+import type { KmsStore } from './store/kms-store';
+import { SqliteKmsStore } from './store/sqlite-store';
+import { serviceEvent } from './trail/records';
+import { Trail } from './trail/trail';
+
+export interface KmsCoreOptions {
+  clock: Clock;
+  /** State directory; undefined keeps everything in memory. */
+  dataDir?: string;
+  /** On-demand rotations allowed per key (AWS: 10). */
+  onDemandRotationLimit?: number;
+}
+
+export interface Material {
+  handle: Buffer;
+  keyId: string;
+  materialId: string;
+  material: Buffer;
+}
+
+export const DAY_MS = 86_400_000;
+
+/**
+ * The stateful heart of the KMS service: keys and their material (unwrapped once, cached), the
+ * store, the event log, and the work that falls due as the clock moves (deletions, rotations).
+ */
+export class KmsCore {
+  readonly store: KmsStore;
+  readonly trail: Trail;
+  readonly clock: Clock;
+  readonly onDemandRotationLimit: number;
+  private readonly rootKey: RootKey;
+  private readonly byHandle = new Map<string, Material>();
+  private readonly currentByKey = new Map<string, Material>();
+
+  constructor(options: KmsCoreOptions) {
+    this.clock = options.clock;
+    this.onDemandRotationLimit = options.onDemandRotationLimit ?? 10;
+    if (options.dataDir) {
+      this.rootKey = RootKey.inDirectory(options.dataDir);
+      this.store = new SqliteKmsStore(join(options.dataDir, 'kms.db'));
+      this.trail = new Trail(this.store, join(options.dataDir, 'cloudtrail.jsonl'));
+    } else {
+      this.rootKey = RootKey.ephemeral();
+      this.store = new SqliteKmsStore(':memory:');
+      this.trail = new Trail(this.store, undefined);
+    }
+  }
+
+  now(): number {
+    return this.clock.now().getTime();
+  }
+
+  createKey(
+    accountId: string,
+    region: string,
+    props: { description?: string; policy?: string; tags?: Tag[]; keyManager?: 'CUSTOMER' | 'AWS'; rotationPeriodDays?: number },
+  ): KeyRecord {
+    const keyId = newKeyId();
+    const now = this.now();
+    const key: KeyRecord = {
+      keyId,
+      accountId,
+      region,
+      arn: keyArn(region, accountId, keyId),
+      creationDate: now,
+      description: props.description ?? '',
+      keyUsage: 'ENCRYPT_DECRYPT',
+      keySpec: 'SYMMETRIC_DEFAULT',
+      origin: 'AWS_KMS',
+      keyManager: props.keyManager ?? 'CUSTOMER',
+      state: 'Enabled',
+      rotationEnabled: props.rotationPeriodDays !== undefined,
+      rotationPeriodDays: props.rotationPeriodDays,
+      nextRotationDate: props.rotationPeriodDays !== undefined ? now + props.rotationPeriodDays * DAY_MS : undefined,
+      onDemandRotations: 0,
+      policy: props.policy ?? defaultKeyPolicy(accountId),
+      tags: props.tags ?? [],
+      currentMaterialId: '',
+      multiRegion: false,
+    };
+    this.store.transaction(() => {
+      const material = this.newMaterial(key, undefined, 0);
+      key.currentMaterialId = material.materialId;
+      this.store.putKey(key);
+    });
+    return key;
+  }
+
+  /** Adds a new version of key material and makes it current; the caller saves the key. */
+  private newMaterial(key: KeyRecord, rotationType: MaterialRecord['rotationType'], seq: number): Material {
+    const material = randomBytes(32);
+    const handle = randomBytes(32);
+    const materialId = newMaterialId();
+    this.store.addMaterial({
+      handle,
+      keyId: key.keyId,
+      materialId,
+      wrapped: this.rootKey.wrap(material, `${key.keyId}/${materialId}`),
+      createdAt: this.now(),
+      rotationType,
+      seq,
+    });
+    const entry = { handle, keyId: key.keyId, materialId, material };
+    this.byHandle.set(handle.toString('hex'), entry);
+    this.currentByKey.set(key.keyId, entry);
+    return entry;
+  }
+
+  currentMaterial(key: KeyRecord): Material {
+    const cached = this.currentByKey.get(key.keyId);
+    if (cached && cached.materialId === key.currentMaterialId) return cached;
+    const record = this.store.listMaterials(key.keyId).find((m) => m.materialId === key.currentMaterialId);
+    if (!record) throw new Error(`key ${key.keyId} has no current material`);
+    const entry = this.unwrap(record);
+    this.currentByKey.set(key.keyId, entry);
+    return entry;
+  }
+
+  /** The material a ciphertext names, or undefined when no key of this store has it. */
+  materialByHandle(handle: Buffer): Material | undefined {
+    const id = handle.toString('hex');
+    const cached = this.byHandle.get(id);
+    if (cached) return cached;
+    const record = this.store.getMaterial(handle);
+    return record ? this.unwrap(record) : undefined;
+  }
+
+  private unwrap(record: MaterialRecord): Material {
+    const entry = {
+      handle: record.handle,
+      keyId: record.keyId,
+      materialId: record.materialId,
+      material: this.rootKey.unwrap(record.wrapped, `${record.keyId}/${record.materialId}`),
+    };
+    this.byHandle.set(record.handle.toString('hex'), entry);
+    return entry;
+  }
+
+  /** New material for a key; older material keeps decrypting what it encrypted. */
+  rotate(key: KeyRecord, type: 'AUTOMATIC' | 'ON_DEMAND'): { previous: string; current: string } {
+    const previous = key.currentMaterialId;
+    this.store.transaction(() => {
+      const seq = this.store.listMaterials(key.keyId).length;
+      const material = this.newMaterial(key, type, seq);
+      key.currentMaterialId = material.materialId;
+      if (type === 'ON_DEMAND') key.onDemandRotations += 1;
+      else if (key.rotationPeriodDays !== undefined) key.nextRotationDate = this.now() + key.rotationPeriodDays * DAY_MS;
+      this.store.putKey(key);
+    });
+    return { previous, current: key.currentMaterialId };
+  }
+
+  /** The account's AWS managed key for a service (alias/aws/<service>), created on first use. */
+  awsManagedKey(accountId: string, region: string, service: string): KeyRecord | undefined {
+    const info = AWS_MANAGED_KEYS[service];
+    if (!info) return undefined;
+    const aliasName = `alias/aws/${service}`;
+    return this.store.transaction(() => {
+      const existing = this.store.getAlias(accountId, region, aliasName);
+      if (existing) return this.store.getKey(existing.targetKeyId);
+      const key = this.createKey(accountId, region, {
+        description: info.description,
+        policy: awsManagedKeyPolicy(service, accountId, region),
+        keyManager: 'AWS',
+        rotationPeriodDays: 365,
+      });
+      const now = this.now();
+      this.store.putAlias({ accountId, region, aliasName, targetKeyId: key.keyId, creationDate: now, lastUpdatedDate: now });
+      return key;
+    });
+  }
+
+  /** Deletes keys whose waiting period is over and rotates keys whose rotation date has come. */
+  processDue(): void {
+    const now = this.now();
+    for (const key of this.store.dueKeys(now)) {
+      if (key.state === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate <= now) {
+        this.store.deleteKey(key.keyId);
+        this.currentByKey.delete(key.keyId);
+        for (const [handle, m] of this.byHandle) if (m.keyId === key.keyId) this.byHandle.delete(handle);
+        this.trail.record(serviceEvent(key, 'DeleteKey', key.deletionDate, null));
+      } else if (key.rotationEnabled && key.state === 'Enabled' && key.nextRotationDate !== undefined && key.nextRotationDate <= now) {
+        // Rotations that fell due while time jumped happen once, dated when they were due.
+        const due = key.nextRotationDate;
+        const { previous, current } = this.rotate(key, 'AUTOMATIC');
+        this.trail.record(
+          serviceEvent(key, 'RotateKey', due, {
+            rotationType: 'AUTOMATIC',
+            keyOrigin: key.origin,
+            previousKeyMaterialId: previous,
+            currentKeyMaterialId: current,
+            keyId: key.keyId,
+          }),
+        );
+      }
+    }
+  }
+
+  aliasArn(accountId: string, region: string, name: string): string {
+    return aliasArn(region, accountId, name);
+  }
+
+  close(): void {
+    this.trail.close();
+    this.store.close();
+  }
+}
+
+export const newEventId = (): string => randomUUID();

@@ -1,0 +1,88 @@
+import type { OperationContext } from './context';
+import { DisabledException, InvalidArnException, KMSInvalidStateException, NotFoundException } from './errors';
+import { KEY_ID, MRK_ID, aliasArn, keyArn, parseKmsArn } from './ids';
+import type { KeyRecord } from './model';
+
+/**
+ * Finds the key a KeyId parameter names, accepting exactly what AWS accepts: key id and key ARN
+ * always, alias name and alias ARN only where `aliases` is true. Messages quote full ARNs, built
+ * from the caller's region and account when a bare id was given.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id
+ */
+export function resolveKey(ctx: OperationContext, value: string, options: { aliases: boolean }): KeyRecord {
+  const { core, accountId, region } = ctx;
+  let keyId: string;
+  let account = accountId;
+  if (value.startsWith('arn:')) {
+    const arn = parseKmsArn(value);
+    if (!arn) throw new NotFoundException(`Invalid arn ${value}`);
+    if (arn.region !== region) throw new NotFoundException(`Invalid arn ${arn.region}`);
+    if (arn.resourceType === 'alias') {
+      if (!options.aliases) throw new InvalidArnException('Key Aliases are not supported for this operation.');
+      return resolveAlias(ctx, arn.resource, arn.accountId);
+    }
+    if (!KEY_ID.test(arn.resource.toLowerCase()) && !MRK_ID.test(arn.resource)) throw new NotFoundException(`Invalid keyId ${arn.resource}`);
+    keyId = arn.resource;
+    account = arn.accountId;
+  } else if (value.startsWith('alias/')) {
+    if (!options.aliases) throw new InvalidArnException('Key Aliases are not supported for this operation.');
+    return resolveAlias(ctx, value, accountId);
+  } else {
+    if (!KEY_ID.test(value.toLowerCase()) && !MRK_ID.test(value)) throw new NotFoundException(`Invalid keyId '${value}'`);
+    keyId = value;
+  }
+  const key = core.store.getKey(keyId.toLowerCase());
+  // Keys of other accounts become reachable by ARN once key policies are enforced (a later version).
+  if (!key || key.accountId !== account || key.region !== region || account !== accountId) {
+    throw new NotFoundException(`Key '${keyArn(region, account, keyId)}' does not exist`);
+  }
+  return key;
+}
+
+function resolveAlias(ctx: OperationContext, aliasName: string, account: string): KeyRecord {
+  const { core, region } = ctx;
+  const alias = account === ctx.accountId ? core.store.getAlias(account, region, aliasName) : undefined;
+  const key = alias
+    ? core.store.getKey(alias.targetKeyId)
+    : aliasName.startsWith('alias/aws/') && account === ctx.accountId
+      ? core.awsManagedKey(account, region, aliasName.slice('alias/aws/'.length))
+      : undefined;
+  if (!key) throw new NotFoundException(`Alias ${aliasArn(region, account, aliasName)} is not found.`);
+  return key;
+}
+
+/** Cryptographic operations need an Enabled key. */
+export function requireEnabled(key: KeyRecord): void {
+  if (key.state === 'Disabled') throw new DisabledException(`${key.arn} is disabled.`);
+  requireNotPendingDeletion(key);
+}
+
+/** Most management operations work on Enabled and Disabled keys, not on keys pending deletion. */
+export function requireNotPendingDeletion(key: KeyRecord): void {
+  if (key.state === 'PendingDeletion') throw new KMSInvalidStateException(`${key.arn} is pending deletion.`);
+}
+
+/** Epoch seconds with milliseconds, as the JSON protocol sends timestamps. */
+export const epochSeconds = (ms: number) => ms / 1000;
+
+/** KeyMetadata as DescribeKey and CreateKey return it. */
+export function keyMetadata(key: KeyRecord): Record<string, unknown> {
+  return {
+    AWSAccountId: key.accountId,
+    KeyId: key.keyId,
+    Arn: key.arn,
+    CreationDate: epochSeconds(key.creationDate),
+    Enabled: key.state === 'Enabled',
+    Description: key.description,
+    KeyUsage: key.keyUsage,
+    KeyState: key.state,
+    ...(key.state === 'PendingDeletion' && key.deletionDate !== undefined ? { DeletionDate: epochSeconds(key.deletionDate) } : {}),
+    Origin: key.origin,
+    KeyManager: key.keyManager,
+    CustomerMasterKeySpec: key.keySpec,
+    KeySpec: key.keySpec,
+    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    MultiRegion: key.multiRegion,
+    CurrentKeyMaterialId: key.currentMaterialId,
+  };
+}

@@ -1,0 +1,16 @@
+import type { OperationContext } from '../context';
+import { requireEnabled, resolveKey } from '../keys';
+import type { ValidatedInput } from '../model/validate';
+import { blob, checkAlgorithm, checkDryRun, context, encryptWith, str } from './common';
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html */
+export function encrypt(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true });
+  ctx.audit.keys.push(key);
+  requireEnabled(key);
+  checkAlgorithm(key, str(input, 'EncryptionAlgorithm'));
+  checkDryRun(input);
+  const { blob: ciphertext, materialId } = encryptWith(ctx, key, blob(input, 'Plaintext')!, context(input, 'EncryptionContext'));
+  ctx.audit.additionalEventData = { keyMaterialId: materialId };
+  return { CiphertextBlob: ciphertext.toString('base64'), KeyId: key.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+}

@@ -1,0 +1,44 @@
+import type { OperationContext } from '../context';
+import { NotFoundException } from '../errors';
+import { resolveKey } from '../keys';
+import type { ValidatedInput } from '../model/validate';
+import { checkPolicyDocument } from '../policy-document';
+import { denyIfAwsManaged, str } from './common';
+
+/** Every key has exactly one key policy, named "default". */
+function checkPolicyName(input: ValidatedInput): void {
+  const name = str(input, 'PolicyName') ?? 'default';
+  if (name !== 'default') throw new NotFoundException('No such policy exists');
+}
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html */
+export function getKeyPolicy(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  checkPolicyName(input);
+  return { Policy: key.policy, PolicyName: 'default' };
+}
+
+/**
+ * Stored verbatim and returned by GetKeyPolicy; evaluated on every request once key policies are
+ * enforced (a later version).
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
+ */
+export function putKeyPolicy(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  denyIfAwsManaged(ctx, key, 'PutKeyPolicy');
+  checkPolicyName(input);
+  const policy = str(input, 'Policy')!;
+  checkPolicyDocument(policy);
+  key.policy = policy;
+  ctx.core.store.putKey(key);
+  return {};
+}
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyPolicies.html */
+export function listKeyPolicies(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  return { PolicyNames: ['default'], Truncated: false };
+}

@@ -1,0 +1,76 @@
+import type { OperationContext } from '../context';
+import { DAY_MS } from '../core';
+import { KMSInvalidStateException, ValidationException } from '../errors';
+import { epochSeconds, requireNotPendingDeletion, resolveKey } from '../keys';
+import type { KeyRecord } from '../model';
+import type { ValidatedInput } from '../model/validate';
+import { denyIfAwsManaged, num, str } from './common';
+
+/** The key a key-only operation names (no aliases), noted for the event log. */
+function targetKey(input: ValidatedInput, ctx: OperationContext): KeyRecord {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  return key;
+}
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKey.html */
+export function enableKey(input: ValidatedInput, ctx: OperationContext) {
+  const key = targetKey(input, ctx);
+  denyIfAwsManaged(ctx, key, 'EnableKey');
+  requireNotPendingDeletion(key);
+  key.state = 'Enabled';
+  ctx.core.store.putKey(key);
+  return {};
+}
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKey.html */
+export function disableKey(input: ValidatedInput, ctx: OperationContext) {
+  const key = targetKey(input, ctx);
+  denyIfAwsManaged(ctx, key, 'DisableKey');
+  requireNotPendingDeletion(key);
+  key.state = 'Disabled';
+  ctx.core.store.putKey(key);
+  return {};
+}
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateKeyDescription.html */
+export function updateKeyDescription(input: ValidatedInput, ctx: OperationContext) {
+  const key = targetKey(input, ctx);
+  denyIfAwsManaged(ctx, key, 'UpdateKeyDescription');
+  requireNotPendingDeletion(key);
+  key.description = str(input, 'Description')!;
+  ctx.core.store.putKey(key);
+  return {};
+}
+
+/**
+ * A waiting period of 7 to 30 days (default 30); when the clock passes DeletionDate the key, its
+ * material and its aliases are gone.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
+ */
+export function scheduleKeyDeletion(input: ValidatedInput, ctx: OperationContext) {
+  const days = num(input, 'PendingWindowInDays') ?? 30;
+  const key = targetKey(input, ctx);
+  denyIfAwsManaged(ctx, key, 'ScheduleKeyDeletion');
+  if (days < 7 || days > 30) throw new ValidationException('PendingWindowInDays must be between 7 and 30');
+  requireNotPendingDeletion(key);
+  key.state = 'PendingDeletion';
+  key.deletionDate = ctx.now.getTime() + days * DAY_MS;
+  key.pendingWindowDays = days;
+  ctx.core.store.putKey(key);
+  ctx.audit.responseElements = { keyId: key.arn, deletionDate: key.deletionDate, keyState: key.state, pendingWindowInDays: days };
+  return { KeyId: key.arn, DeletionDate: epochSeconds(key.deletionDate), KeyState: key.state, PendingWindowInDays: days };
+}
+
+/** The key comes back Disabled. https://docs.aws.amazon.com/kms/latest/APIReference/API_CancelKeyDeletion.html */
+export function cancelKeyDeletion(input: ValidatedInput, ctx: OperationContext) {
+  const key = targetKey(input, ctx);
+  denyIfAwsManaged(ctx, key, 'CancelKeyDeletion');
+  if (key.state !== 'PendingDeletion') throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
+  key.state = 'Disabled';
+  key.deletionDate = undefined;
+  key.pendingWindowDays = undefined;
+  ctx.core.store.putKey(key);
+  ctx.audit.responseElements = { keyId: key.arn };
+  return { KeyId: key.arn };
+}

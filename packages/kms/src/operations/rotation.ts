@@ -1,0 +1,111 @@
+import type { OperationContext } from '../context';
+import { DAY_MS } from '../core';
+import { LimitExceededException } from '../errors';
+import { epochSeconds, requireEnabled, resolveKey } from '../keys';
+import type { ValidatedInput } from '../model/validate';
+import { serviceEvent } from '../trail/records';
+import { decodeMarker, denyIfAwsManaged, num, page, str } from './common';
+
+/**
+ * Automatic rotation every RotationPeriodInDays (90 to 2560, default 365): when the clock passes
+ * NextRotationDate the key gets new material.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html
+ */
+export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  denyIfAwsManaged(ctx, key, 'EnableKeyRotation');
+  requireEnabled(key);
+  const period = num(input, 'RotationPeriodInDays') ?? 365;
+  if (!key.rotationEnabled || key.rotationPeriodDays !== period) {
+    key.rotationEnabled = true;
+    key.rotationPeriodDays = period;
+    key.nextRotationDate = ctx.now.getTime() + period * DAY_MS;
+    ctx.core.store.putKey(key);
+  }
+  ctx.audit.responseElements = { keyId: key.arn };
+  return {};
+}
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKeyRotation.html */
+export function disableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  denyIfAwsManaged(ctx, key, 'DisableKeyRotation');
+  requireEnabled(key);
+  key.rotationEnabled = false;
+  key.rotationPeriodDays = undefined;
+  key.nextRotationDate = undefined;
+  ctx.core.store.putKey(key);
+  ctx.audit.responseElements = { keyId: key.arn };
+  return {};
+}
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html */
+export function getKeyRotationStatus(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  if (!key.rotationEnabled) return { KeyId: key.arn, KeyRotationEnabled: false };
+  return {
+    KeyId: key.arn,
+    KeyRotationEnabled: true,
+    RotationPeriodInDays: key.rotationPeriodDays,
+    NextRotationDate: key.nextRotationDate === undefined ? undefined : epochSeconds(key.nextRotationDate),
+  };
+}
+
+/**
+ * New material now, at most `onDemandRotationLimit` times per key (AWS: 10).
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_RotateKeyOnDemand.html
+ */
+export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  denyIfAwsManaged(ctx, key, 'RotateKeyOnDemand');
+  requireEnabled(key);
+  if (key.onDemandRotations >= ctx.core.onDemandRotationLimit) {
+    throw new LimitExceededException(
+      `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key.arn}`,
+    );
+  }
+  const { previous, current } = ctx.core.rotate(key, 'ON_DEMAND');
+  ctx.core.trail.record(
+    serviceEvent(key, 'RotateKey', ctx.now.getTime(), {
+      rotationType: 'ON_DEMAND',
+      keyOrigin: key.origin,
+      previousKeyMaterialId: previous,
+      currentKeyMaterialId: current,
+      keyId: key.keyId,
+    }),
+  );
+  ctx.audit.responseElements = { keyId: key.keyId };
+  return { KeyId: key.keyId };
+}
+
+/**
+ * The key's material versions: rotations only (the default), or all material with
+ * IncludeKeyMaterial ALL_KEY_MATERIAL.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyRotations.html
+ */
+export function listKeyRotations(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  const all = str(input, 'IncludeKeyMaterial') === 'ALL_KEY_MATERIAL';
+  const limit = num(input, 'Limit') ?? 100;
+  const after = decodeMarker(str(input, 'Marker'));
+  const materials = ctx.core.store
+    .listMaterials(key.keyId)
+    .filter((m) => all || m.seq > 0)
+    .filter((m) => after === undefined || m.seq > Number(after));
+  const { shown, truncated, nextMarker } = page(materials, limit, (m) => String(m.seq));
+  return {
+    Rotations: shown.map((m) => ({
+      KeyId: key.keyId,
+      KeyMaterialId: m.materialId,
+      KeyMaterialState: m.materialId === key.currentMaterialId ? 'CURRENT' : 'NON_CURRENT',
+      ...(m.rotationType ? { RotationDate: epochSeconds(m.createdAt), RotationType: m.rotationType } : {}),
+    })),
+    ...(nextMarker ? { NextMarker: nextMarker } : {}),
+    Truncated: truncated,
+  };
+}

@@ -1,0 +1,297 @@
+import Database from 'better-sqlite3';
+import type { AliasRecord, KeyRecord, MaterialRecord } from '../model';
+import type { EventQuery, KmsStore, StoredEvent } from './kms-store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS keys (
+  key_id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  due INTEGER,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS keys_owner ON keys (account, region, key_id);
+CREATE INDEX IF NOT EXISTS keys_due ON keys (due) WHERE due IS NOT NULL;
+CREATE TABLE IF NOT EXISTS materials (
+  handle BLOB PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  material_id TEXT NOT NULL,
+  wrapped BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  rotation_type TEXT,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS materials_key ON materials (key_id, seq);
+CREATE TABLE IF NOT EXISTS aliases (
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  name TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (account, region, name)
+);
+CREATE INDEX IF NOT EXISTS aliases_key ON aliases (key_id);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  time INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  region TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  username TEXT NOT NULL,
+  access_key_id TEXT NOT NULL,
+  read_only INTEGER NOT NULL,
+  error_code TEXT,
+  resources TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events (time);
+`;
+
+/** The earliest moment a key needs attention: its deletion, or its next automatic rotation. */
+function dueOf(key: KeyRecord): number | null {
+  if (key.state === 'PendingDeletion') return key.deletionDate ?? null;
+  if (key.rotationEnabled && key.nextRotationDate !== undefined) return key.nextRotationDate;
+  return null;
+}
+
+const ATTRIBUTE_COLUMNS: Record<string, string> = {
+  EventId: 'event_id',
+  EventName: 'event_name',
+  Username: 'username',
+  AccessKeyId: 'access_key_id',
+};
+
+/** KMS state in SQLite (WAL mode); `:memory:` for a sandbox that keeps nothing. */
+export class SqliteKmsStore implements KmsStore {
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    if (path !== ':memory:') {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+    }
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.stmt = {
+      getKey: db.prepare<[string], { doc: string }>('SELECT doc FROM keys WHERE key_id = ?'),
+      putKey: db.prepare('INSERT INTO keys (key_id, account, region, due, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET due = excluded.due, doc = excluded.doc'),
+      deleteKey: db.prepare('DELETE FROM keys WHERE key_id = ?'),
+      deleteMaterials: db.prepare('DELETE FROM materials WHERE key_id = ?'),
+      listKeys: db.prepare<[string, string, string, number], { doc: string }>('SELECT doc FROM keys WHERE account = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?'),
+      dueKeys: db.prepare<[number], { doc: string }>('SELECT doc FROM keys WHERE due IS NOT NULL AND due <= ? ORDER BY due'),
+      addMaterial: db.prepare('INSERT INTO materials (handle, key_id, material_id, wrapped, created_at, rotation_type, seq) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      getMaterial: db.prepare<[Buffer], MaterialRow>('SELECT * FROM materials WHERE handle = ?'),
+      listMaterials: db.prepare<[string], MaterialRow>('SELECT * FROM materials WHERE key_id = ? ORDER BY seq'),
+      getAlias: db.prepare<[string, string, string], AliasRow>('SELECT * FROM aliases WHERE account = ? AND region = ? AND name = ?'),
+      putAlias: db.prepare('INSERT INTO aliases (account, region, name, key_id, created, updated) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, region, name) DO UPDATE SET key_id = excluded.key_id, updated = excluded.updated'),
+      deleteAlias: db.prepare('DELETE FROM aliases WHERE account = ? AND region = ? AND name = ?'),
+      listAliases: db.prepare<[string, string, string, number], AliasRow>('SELECT * FROM aliases WHERE account = ? AND region = ? AND name > ? ORDER BY name LIMIT ?'),
+      listAliasesOfKey: db.prepare<[string, string, string, string, number], AliasRow>(
+        'SELECT * FROM aliases WHERE account = ? AND region = ? AND key_id = ? AND name > ? ORDER BY name LIMIT ?',
+      ),
+      aliasesOfKey: db.prepare<[string], AliasRow>('SELECT * FROM aliases WHERE key_id = ? ORDER BY name'),
+      deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE key_id = ?'),
+      appendEvent: db.prepare(
+        'INSERT OR IGNORE INTO events (event_id, time, account, recipient, region, event_name, username, access_key_id, read_only, error_code, resources, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getKey(keyId: string): KeyRecord | undefined {
+    const row = this.stmt.getKey.get(keyId);
+    return row ? (JSON.parse(row.doc) as KeyRecord) : undefined;
+  }
+
+  putKey(key: KeyRecord): void {
+    this.stmt.putKey.run(key.keyId, key.accountId, key.region, dueOf(key), JSON.stringify(key));
+  }
+
+  deleteKey(keyId: string): void {
+    this.transaction(() => {
+      this.stmt.deleteAliasesOfKey.run(keyId);
+      this.stmt.deleteMaterials.run(keyId);
+      this.stmt.deleteKey.run(keyId);
+    });
+  }
+
+  listKeys(accountId: string, region: string, afterKeyId: string | undefined, limit: number): KeyRecord[] {
+    return this.stmt.listKeys.all(accountId, region, afterKeyId ?? '', limit).map((r) => JSON.parse(r.doc) as KeyRecord);
+  }
+
+  dueKeys(now: number): KeyRecord[] {
+    return this.stmt.dueKeys.all(now).map((r) => JSON.parse(r.doc) as KeyRecord);
+  }
+
+  addMaterial(m: MaterialRecord): void {
+    this.stmt.addMaterial.run(m.handle, m.keyId, m.materialId, m.wrapped, m.createdAt, m.rotationType ?? null, m.seq);
+  }
+
+  getMaterial(handle: Buffer): MaterialRecord | undefined {
+    const row = this.stmt.getMaterial.get(handle);
+    return row ? materialFromRow(row) : undefined;
+  }
+
+  listMaterials(keyId: string): MaterialRecord[] {
+    return this.stmt.listMaterials.all(keyId).map(materialFromRow);
+  }
+
+  getAlias(accountId: string, region: string, aliasName: string): AliasRecord | undefined {
+    const row = this.stmt.getAlias.get(accountId, region, aliasName);
+    return row ? aliasFromRow(row) : undefined;
+  }
+
+  putAlias(a: AliasRecord): void {
+    this.stmt.putAlias.run(a.accountId, a.region, a.aliasName, a.targetKeyId, a.creationDate, a.lastUpdatedDate);
+  }
+
+  deleteAlias(accountId: string, region: string, aliasName: string): void {
+    this.stmt.deleteAlias.run(accountId, region, aliasName);
+  }
+
+  listAliases(accountId: string, region: string, keyId: string | undefined, afterName: string | undefined, limit: number): AliasRecord[] {
+    const rows =
+      keyId === undefined
+        ? this.stmt.listAliases.all(accountId, region, afterName ?? '', limit)
+        : this.stmt.listAliasesOfKey.all(accountId, region, keyId, afterName ?? '', limit);
+    return rows.map(aliasFromRow);
+  }
+
+  aliasesOfKey(keyId: string): AliasRecord[] {
+    return this.stmt.aliasesOfKey.all(keyId).map(aliasFromRow);
+  }
+
+  appendEvents(events: StoredEvent[]): void {
+    this.transaction(() => {
+      for (const e of events) {
+        this.stmt.appendEvent.run(
+          e.eventId,
+          e.time,
+          e.accountId,
+          e.recipientAccountId,
+          e.region,
+          e.eventName,
+          e.username,
+          e.accessKeyId,
+          e.readOnly ? 1 : 0,
+          e.errorCode ?? null,
+          JSON.stringify(e.resources),
+          e.record,
+        );
+      }
+    });
+  }
+
+  lastUse(keyArn: string, eventNames: string[]) {
+    const row = this.db
+      .prepare<unknown[], { event_name: string; time: number; event_id: string; record: string }>(
+        `SELECT event_name, time, event_id, record FROM events
+         WHERE error_code IS NULL AND event_name IN (${eventNames.map(() => '?').join(', ')})
+           AND EXISTS (SELECT 1 FROM json_each(events.resources) WHERE json_each.value = ?)
+         ORDER BY time DESC, seq DESC LIMIT 1`,
+      )
+      .get(...eventNames, keyArn);
+    if (!row) return undefined;
+    const requestId = (JSON.parse(row.record) as { requestID?: string }).requestID ?? '';
+    return { eventName: row.event_name, time: row.time, eventId: row.event_id, requestId };
+  }
+
+  lookupEvents(q: EventQuery): { seq: number; event: StoredEvent }[] {
+    const where = ['(account = ? OR recipient = ?)', 'region = ?'];
+    const params: (string | number)[] = [q.accountId, q.accountId, q.region];
+    if (q.startTime !== undefined) where.push('time >= ?'), params.push(q.startTime);
+    if (q.endTime !== undefined) where.push('time <= ?'), params.push(q.endTime);
+    if (q.beforeSeq !== undefined) where.push('seq < ?'), params.push(q.beforeSeq);
+    if (q.attribute) {
+      const { key, value } = q.attribute;
+      const column = ATTRIBUTE_COLUMNS[key];
+      if (column) where.push(`${column} = ?`), params.push(value);
+      else if (key === 'ReadOnly') where.push('read_only = ?'), params.push(value === 'true' ? 1 : 0);
+      else if (key === 'EventSource') where.push("? = 'kms.amazonaws.com'"), params.push(value);
+      else if (key === 'ResourceType') where.push("? = 'AWS::KMS::Key' AND resources != '[]'"), params.push(value);
+      else if (key === 'ResourceName') where.push('EXISTS (SELECT 1 FROM json_each(events.resources) WHERE json_each.value = ?)'), params.push(value);
+    }
+    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY time DESC, seq DESC LIMIT ?`;
+    params.push(q.limit);
+    return (this.db.prepare(sql).all(...params) as EventRow[]).map((r) => ({
+      seq: r.seq,
+      event: {
+        eventId: r.event_id,
+        time: r.time,
+        accountId: r.account,
+        recipientAccountId: r.recipient,
+        region: r.region,
+        eventName: r.event_name,
+        username: r.username,
+        accessKeyId: r.access_key_id,
+        readOnly: r.read_only === 1,
+        errorCode: r.error_code ?? undefined,
+        resources: JSON.parse(r.resources) as string[],
+        record: r.record,
+      },
+    }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+interface MaterialRow {
+  handle: Buffer;
+  key_id: string;
+  material_id: string;
+  wrapped: Buffer;
+  created_at: number;
+  rotation_type: 'AUTOMATIC' | 'ON_DEMAND' | null;
+  seq: number;
+}
+
+interface AliasRow {
+  account: string;
+  region: string;
+  name: string;
+  key_id: string;
+  created: number;
+  updated: number;
+}
+
+interface EventRow {
+  seq: number;
+  event_id: string;
+  time: number;
+  account: string;
+  recipient: string;
+  region: string;
+  event_name: string;
+  username: string;
+  access_key_id: string;
+  read_only: number;
+  error_code: string | null;
+  resources: string;
+  record: string;
+}
+
+function materialFromRow(r: MaterialRow): MaterialRecord {
+  return {
+    handle: r.handle,
+    keyId: r.key_id,
+    materialId: r.material_id,
+    wrapped: r.wrapped,
+    createdAt: r.created_at,
+    rotationType: r.rotation_type ?? undefined,
+    seq: r.seq,
+  };
+}
+
+function aliasFromRow(r: AliasRow): AliasRecord {
+  return { accountId: r.account, region: r.region, aliasName: r.name, targetKeyId: r.key_id, creationDate: r.created, lastUpdatedDate: r.updated };
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { Credentials } from '@sealbox/sigv4';
+import type { KeyRecord } from '../model';
+import type { StoredEvent } from '../store/kms-store';
+
+/** CloudTrail writes times to the second: 2026-11-27T10:00:00Z. */
+export const trailTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+const EVENT_VERSION = '1.11';
+
+export type UserIdentity = Record<string, unknown>;
+
+/** userIdentity of a caller: Root, IAMUser or AssumedRole, from its principal ARN. */
+export function userIdentity(credentials: Credentials): { identity: UserIdentity; username: string } {
+  const arn = credentials.principalArn;
+  const base = { principalId: credentials.accountId, arn, accountId: credentials.accountId, accessKeyId: credentials.accessKeyId };
+  if (/^arn:aws:iam::\d{12}:root$/.test(arn)) return { identity: { type: 'Root', ...base }, username: 'root' };
+  const user = /^arn:aws:iam::\d{12}:user\/(?:.*\/)?([^/]+)$/.exec(arn);
+  if (user) return { identity: { type: 'IAMUser', ...base, principalId: credentials.accessKeyId, userName: user[1] }, username: user[1]! };
+  const role = /^arn:aws:sts::\d{12}:assumed-role\/([^/]+)\/(.+)$/.exec(arn);
+  if (role) return { identity: { type: 'AssumedRole', ...base, principalId: `${credentials.accessKeyId}:${role[2]}` }, username: role[2]! };
+  return { identity: { type: 'Unknown', ...base }, username: arn };
+}
+
+export interface ApiCall {
+  credentials: Credentials;
+  eventName: string;
+  region: string;
+  time: number;
+  sourceIp: string;
+  userAgent: string;
+  requestId: string;
+  readOnly: boolean;
+  requestParameters: Record<string, unknown> | null;
+  responseElements: Record<string, unknown> | null;
+  additionalEventData?: Record<string, unknown>;
+  /** Keys the call concerned: their ARNs and owning accounts. */
+  resources: { arn: string; accountId: string }[];
+  errorCode?: string;
+  errorMessage?: string;
+  /** A service acting for the caller (S3 with SSE-KMS): recorded as invokedBy. */
+  invokedBy?: string;
+}
+
+/** The CloudTrail record of an API call, in CloudTrail's field order. */
+export function apiCallEvent(call: ApiCall): StoredEvent {
+  const { identity, username } = userIdentity(call.credentials);
+  if (call.invokedBy) identity.invokedBy = call.invokedBy;
+  const eventId = randomUUID();
+  const recipient = call.resources[0]?.accountId ?? call.credentials.accountId;
+  const record = {
+    eventVersion: EVENT_VERSION,
+    userIdentity: identity,
+    eventTime: trailTime(call.time),
+    eventSource: 'kms.amazonaws.com',
+    eventName: call.eventName,
+    awsRegion: call.region,
+    sourceIPAddress: call.invokedBy ?? call.sourceIp,
+    userAgent: call.invokedBy ?? call.userAgent,
+    ...(call.errorCode ? { errorCode: call.errorCode, ...(call.errorMessage ? { errorMessage: call.errorMessage } : {}) } : {}),
+    requestParameters: call.requestParameters,
+    responseElements: call.responseElements,
+    ...(call.additionalEventData ? { additionalEventData: call.additionalEventData } : {}),
+    requestID: call.requestId,
+    eventID: eventId,
+    readOnly: call.readOnly,
+    resources: call.resources.map((r) => ({ accountId: r.accountId, type: 'AWS::KMS::Key', ARN: r.arn })),
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: recipient,
+    eventCategory: 'Management',
+  };
+  return {
+    eventId,
+    time: call.time,
+    accountId: call.credentials.accountId,
+    recipientAccountId: recipient,
+    region: call.region,
+    eventName: call.eventName,
+    username,
+    accessKeyId: call.credentials.accessKeyId,
+    readOnly: call.readOnly,
+    errorCode: call.errorCode,
+    resources: call.resources.map((r) => r.arn),
+    record: JSON.stringify(record),
+  };
+}
+
+/** An event KMS performs itself (automatic rotation, deletion at the end of the waiting period). */
+export function serviceEvent(key: KeyRecord, eventName: string, time: number, details: Record<string, unknown> | null): StoredEvent {
+  const eventId = randomUUID();
+  const record = {
+    eventVersion: EVENT_VERSION,
+    userIdentity: { accountId: key.accountId, invokedBy: 'AWS Internal' },
+    eventTime: trailTime(time),
+    eventSource: 'kms.amazonaws.com',
+    eventName,
+    awsRegion: key.region,
+    sourceIPAddress: 'AWS Internal',
+    userAgent: 'AWS Internal',
+    requestParameters: null,
+    responseElements: null,
+    eventID: eventId,
+    readOnly: false,
+    resources: [{ accountId: key.accountId, type: 'AWS::KMS::Key', ARN: key.arn }],
+    eventType: 'AwsServiceEvent',
+    managementEvent: true,
+    recipientAccountId: key.accountId,
+    ...(details ? { serviceEventDetails: details } : {}),
+    eventCategory: 'Management',
+  };
+  return {
+    eventId,
+    time,
+    accountId: key.accountId,
+    recipientAccountId: key.accountId,
+    region: key.region,
+    eventName,
+    username: 'AWS Internal',
+    accessKeyId: '',
+    readOnly: false,
+    resources: [key.arn],
+    record: JSON.stringify(record),
+  };
+}
