@@ -4,18 +4,8 @@ import { keyMetadata } from '../keys';
 import type { Tag } from '../model';
 import type { ValidatedInput } from '../model/validate';
 import { checkPolicyDocument } from '../policy-document';
+import { javaDate } from '../trail/records';
 import { checkTags, str } from './common';
-
-const JAVA_DATE = new Intl.DateTimeFormat('en-US', {
-  timeZone: 'UTC',
-  month: 'short',
-  day: 'numeric',
-  year: 'numeric',
-  hour: 'numeric',
-  minute: '2-digit',
-  second: '2-digit',
-  hour12: true,
-});
 
 /**
  * CreateKey for symmetric encryption keys. Other key specs, imported material, multi-Region
@@ -51,7 +41,7 @@ export function createKey(input: ValidatedInput, ctx: OperationContext) {
     keyMetadata: Object.fromEntries(
       Object.entries(metadata).map(([k, v]) => [
         k === 'AWSAccountId' ? k : k.charAt(0).toLowerCase() + k.slice(1),
-        k === 'CreationDate' ? JAVA_DATE.format(new Date(key.creationDate)).replace(' at ', ', ') : v,
+        k === 'CreationDate' ? javaDate(key.creationDate) : v,
       ]),
     ),
   };

@@ -4,6 +4,7 @@ import { KMSInvalidStateException, ValidationException } from '../errors';
 import { epochSeconds, requireNotPendingDeletion, resolveKey } from '../keys';
 import type { KeyRecord } from '../model';
 import type { ValidatedInput } from '../model/validate';
+import { javaDate } from '../trail/records';
 import { denyIfAwsManaged, num, str } from './common';
 
 /** The key a key-only operation names (no aliases), noted for the event log. */
@@ -58,7 +59,7 @@ export function scheduleKeyDeletion(input: ValidatedInput, ctx: OperationContext
   key.deletionDate = ctx.now.getTime() + days * DAY_MS;
   key.pendingWindowDays = days;
   ctx.core.store.putKey(key);
-  ctx.audit.responseElements = { keyId: key.arn, deletionDate: key.deletionDate, keyState: key.state, pendingWindowInDays: days };
+  ctx.audit.responseElements = { keyId: key.arn, deletionDate: javaDate(key.deletionDate), keyState: key.state, pendingWindowInDays: days };
   return { KeyId: key.arn, DeletionDate: epochSeconds(key.deletionDate), KeyState: key.state, PendingWindowInDays: days };
 }
 

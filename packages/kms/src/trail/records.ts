@@ -8,6 +8,20 @@ export const trailTime = (ms: number) => new Date(ms).toISOString().replace(/\.\
 
 const EVENT_VERSION = '1.11';
 
+const JAVA_DATE = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'UTC',
+  month: 'short',
+  day: 'numeric',
+  year: 'numeric',
+  hour: 'numeric',
+  minute: '2-digit',
+  second: '2-digit',
+  hour12: true,
+});
+
+/** Dates inside responseElements are written the Java way: "Aug 10, 2022, 10:38:27 PM". */
+export const javaDate = (ms: number) => JAVA_DATE.format(new Date(ms)).replace(' at ', ', ');
+
 export type UserIdentity = Record<string, unknown>;
 
 /** userIdentity of a caller: Root, IAMUser or AssumedRole, from its principal ARN. */
