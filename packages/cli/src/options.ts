@@ -13,6 +13,7 @@ export interface StartOptions {
   json: boolean;
   quiet: boolean;
   users: Credentials[];
+  onDemandRotationLimit?: number;
 }
 
 export const DEFAULTS = {
@@ -42,6 +43,8 @@ Options:
   --user KEY:SECRET:ACCOUNT_ID
                            add the root credentials of another account (repeatable);
                            the default credentials test/test (account 000000000000) always work
+  --on-demand-rotation-limit N
+                           RotateKeyOnDemand calls allowed per key (default 10, as AWS)
   --json                   print one JSON line with the endpoints once ready; logs go to stderr
   --quiet                  no access log
   -h, --help               show this help
@@ -82,6 +85,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
         only: { type: 'string' },
         'kms-endpoint': { type: 'string' },
         user: { type: 'string', multiple: true },
+        'on-demand-rotation-limit': { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -106,6 +110,8 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--kms-endpoint must be an http or https URL');
     if (v.only === 'kms') throw new UsageError('--kms-endpoint is for S3; it cannot be used with --only kms');
   }
+  const limit = v['on-demand-rotation-limit'];
+  if (limit !== undefined && !/^\d{1,6}$/.test(limit)) throw new UsageError(`--on-demand-rotation-limit must be a whole number, got '${limit}'`);
   let users: Credentials[];
   try {
     users = (v.user ?? []).map(parseUserSpec);
@@ -123,5 +129,6 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     json: v.json ?? false,
     quiet: v.quiet ?? false,
     users,
+    onDemandRotationLimit: limit === undefined ? undefined : Number(limit),
   };
 }

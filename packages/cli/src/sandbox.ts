@@ -19,6 +19,8 @@ export interface SealboxOptions {
   users?: Credentials[];
   accessLog?: AccessLog;
   clock?: VirtualClock;
+  /** RotateKeyOnDemand calls allowed per key (AWS: 10). */
+  onDemandRotationLimit?: number;
 }
 
 export interface Sealbox {
@@ -51,7 +53,15 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     const kms =
       options.only === 's3'
         ? undefined
-        : await startKmsServer({ host, port: options.kmsPort ?? 0, clock, credentials, accessLog, dataDir });
+        : await startKmsServer({
+            host,
+            port: options.kmsPort ?? 0,
+            clock,
+            credentials,
+            accessLog,
+            dataDir,
+            onDemandRotationLimit: options.onDemandRotationLimit,
+          });
     if (kms) started.push(kms);
     const s3 =
       options.only === 'kms'

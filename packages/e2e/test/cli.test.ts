@@ -37,7 +37,7 @@ describe('sealbox command', () => {
   it('--help documents every option', async () => {
     const { stdout, code } = await runCommand(process.execPath, [BIN, 'start', '--help'], {});
     expect(code).toBe(0);
-    for (const option of ['--host', '--kms-port', '--s3-port', '--data-dir', '--in-memory', '--region', '--only', '--kms-endpoint', '--user', '--json', '--quiet']) {
+    for (const option of ['--host', '--kms-port', '--s3-port', '--data-dir', '--in-memory', '--region', '--only', '--kms-endpoint', '--user', '--on-demand-rotation-limit', '--json', '--quiet']) {
       expect(stdout).toContain(option);
     }
   });

@@ -231,6 +231,14 @@ describe('Encrypt, Decrypt, ReEncrypt, GenerateDataKey', () => {
     expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: without.CiphertextBlob }))).Plaintext!)).toHaveLength(32);
   });
 
+  it('DryRun answers DryRunOperationException and changes nothing', async () => {
+    await expectError(
+      kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x'), DryRun: true })),
+      'DryRunOperationException',
+      'The request would have succeeded, but the DryRun option is set.',
+    );
+  });
+
   it('plaintext of 1 to 4096 bytes', async () => {
     await expect(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(4096, 1) }))).resolves.toHaveProperty('CiphertextBlob');
     await expectError(
@@ -397,6 +405,19 @@ describe('rotation', () => {
     expect(all.map((r) => r.KeyMaterialState)).toEqual(['NON_CURRENT', 'CURRENT']);
     await kms.send(new DisableKeyRotationCommand({ KeyId: meta.KeyId }));
     expect(await kms.send(new GetKeyRotationStatusCommand({ KeyId: meta.KeyId }))).toMatchObject({ KeyRotationEnabled: false });
+  });
+
+  it('the on-demand limit is configurable', async () => {
+    const limited = await startTestSealbox({ only: 'kms', onDemandRotationLimit: 1 });
+    const client = kmsClient(limited);
+    try {
+      const { KeyId } = (await client.send(new CreateKeyCommand({}))).KeyMetadata!;
+      await client.send(new RotateKeyOnDemandCommand({ KeyId }));
+      await expectError(client.send(new RotateKeyOnDemandCommand({ KeyId })), 'LimitExceededException');
+    } finally {
+      client.destroy();
+      await limited.stop();
+    }
   });
 
   it('RotateKeyOnDemand: new material at once, at most 10 times per key', async () => {
