@@ -99,6 +99,17 @@ export function denyIfAwsManaged(ctx: OperationContext, key: KeyRecord, action: 
   );
 }
 
+/**
+ * The key a key-only operation names (no aliases), noted for the event log; with `action`, a
+ * change AWS managed keys refuse.
+ */
+export function targetKey(input: ValidatedInput, ctx: OperationContext, action?: string): KeyRecord {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+  ctx.audit.keys.push(key);
+  if (action) denyIfAwsManaged(ctx, key, action);
+  return key;
+}
+
 /** Tag rules beyond the model's lengths: no aws: prefix, no duplicates, at most 50 per key. */
 export function checkTags(tags: Tag[], existing: Tag[] = []): Tag[] {
   const seen = new Set<string>();

@@ -1,7 +1,7 @@
 import type { OperationContext } from '../context';
-import { epochSeconds, resolveKey } from '../keys';
+import { epochSeconds } from '../keys';
 import type { ValidatedInput } from '../model/validate';
-import { str } from './common';
+import { targetKey } from './common';
 
 /** The cryptographic operations GetKeyLastUsage tracks. */
 export const TRACKED_OPERATIONS = [
@@ -25,8 +25,7 @@ export const TRACKED_OPERATIONS = [
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyLastUsage.html
  */
 export function getKeyLastUsage(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
+  const key = targetKey(input, ctx);
   ctx.core.trail.flush();
   const last = ctx.core.store.lastUse(key.arn, TRACKED_OPERATIONS);
   return {

@@ -1,9 +1,8 @@
 import type { OperationContext } from '../context';
 import { NotFoundException } from '../errors';
-import { resolveKey } from '../keys';
 import type { ValidatedInput } from '../model/validate';
 import { checkPolicyDocument } from '../policy-document';
-import { denyIfAwsManaged, str } from './common';
+import { str, targetKey } from './common';
 
 /** Every key has exactly one key policy, named "default". */
 function checkPolicyName(input: ValidatedInput): void {
@@ -13,8 +12,7 @@ function checkPolicyName(input: ValidatedInput): void {
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html */
 export function getKeyPolicy(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
+  const key = targetKey(input, ctx);
   checkPolicyName(input);
   return { Policy: key.policy, PolicyName: 'default' };
 }
@@ -25,9 +23,7 @@ export function getKeyPolicy(input: ValidatedInput, ctx: OperationContext) {
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
  */
 export function putKeyPolicy(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
-  denyIfAwsManaged(ctx, key, 'PutKeyPolicy');
+  const key = targetKey(input, ctx, 'PutKeyPolicy');
   checkPolicyName(input);
   const policy = str(input, 'Policy')!;
   checkPolicyDocument(policy);
@@ -38,7 +34,6 @@ export function putKeyPolicy(input: ValidatedInput, ctx: OperationContext) {
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyPolicies.html */
 export function listKeyPolicies(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
+  targetKey(input, ctx);
   return { PolicyNames: ['default'], Truncated: false };
 }

@@ -1,43 +1,29 @@
 import type { OperationContext } from '../context';
 import { DAY_MS } from '../core';
 import { KMSInvalidStateException, ValidationException } from '../errors';
-import { epochSeconds, requireNotPendingDeletion, resolveKey } from '../keys';
-import type { KeyRecord } from '../model';
+import { epochSeconds, requireNotPendingDeletion } from '../keys';
 import type { ValidatedInput } from '../model/validate';
 import { javaDate } from '../trail/records';
-import { denyIfAwsManaged, num, str } from './common';
+import { num, str, targetKey } from './common';
 
-/** The key a key-only operation names (no aliases), noted for the event log. */
-function targetKey(input: ValidatedInput, ctx: OperationContext): KeyRecord {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
-  return key;
+/** Enabled <-> Disabled; either is a no-op when the key is already there. */
+function setEnabled(input: ValidatedInput, ctx: OperationContext, action: string, state: 'Enabled' | 'Disabled') {
+  const key = targetKey(input, ctx, action);
+  requireNotPendingDeletion(key);
+  key.state = state;
+  ctx.core.store.putKey(key);
+  return {};
 }
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKey.html */
-export function enableKey(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx);
-  denyIfAwsManaged(ctx, key, 'EnableKey');
-  requireNotPendingDeletion(key);
-  key.state = 'Enabled';
-  ctx.core.store.putKey(key);
-  return {};
-}
+export const enableKey = (input: ValidatedInput, ctx: OperationContext) => setEnabled(input, ctx, 'EnableKey', 'Enabled');
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKey.html */
-export function disableKey(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx);
-  denyIfAwsManaged(ctx, key, 'DisableKey');
-  requireNotPendingDeletion(key);
-  key.state = 'Disabled';
-  ctx.core.store.putKey(key);
-  return {};
-}
+export const disableKey = (input: ValidatedInput, ctx: OperationContext) => setEnabled(input, ctx, 'DisableKey', 'Disabled');
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateKeyDescription.html */
 export function updateKeyDescription(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx);
-  denyIfAwsManaged(ctx, key, 'UpdateKeyDescription');
+  const key = targetKey(input, ctx, 'UpdateKeyDescription');
   requireNotPendingDeletion(key);
   key.description = str(input, 'Description')!;
   ctx.core.store.putKey(key);
@@ -51,8 +37,7 @@ export function updateKeyDescription(input: ValidatedInput, ctx: OperationContex
  */
 export function scheduleKeyDeletion(input: ValidatedInput, ctx: OperationContext) {
   const days = num(input, 'PendingWindowInDays') ?? 30;
-  const key = targetKey(input, ctx);
-  denyIfAwsManaged(ctx, key, 'ScheduleKeyDeletion');
+  const key = targetKey(input, ctx, 'ScheduleKeyDeletion');
   if (days < 7 || days > 30) throw new ValidationException('PendingWindowInDays must be between 7 and 30');
   requireNotPendingDeletion(key);
   key.state = 'PendingDeletion';
@@ -65,8 +50,7 @@ export function scheduleKeyDeletion(input: ValidatedInput, ctx: OperationContext
 
 /** The key comes back Disabled. https://docs.aws.amazon.com/kms/latest/APIReference/API_CancelKeyDeletion.html */
 export function cancelKeyDeletion(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx);
-  denyIfAwsManaged(ctx, key, 'CancelKeyDeletion');
+  const key = targetKey(input, ctx, 'CancelKeyDeletion');
   if (key.state !== 'PendingDeletion') throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
   key.state = 'Disabled';
   key.deletionDate = undefined;

@@ -1,10 +1,10 @@
 import type { OperationContext } from '../context';
 import { DAY_MS } from '../core';
 import { LimitExceededException } from '../errors';
-import { epochSeconds, requireEnabled, resolveKey } from '../keys';
+import { epochSeconds, requireEnabled } from '../keys';
 import type { ValidatedInput } from '../model/validate';
 import { serviceEvent } from '../trail/records';
-import { decodeMarker, denyIfAwsManaged, num, page, str } from './common';
+import { decodeMarker, num, page, str, targetKey } from './common';
 
 /**
  * Automatic rotation every RotationPeriodInDays (90 to 2560, default 365): when the clock passes
@@ -12,9 +12,7 @@ import { decodeMarker, denyIfAwsManaged, num, page, str } from './common';
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html
  */
 export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
-  denyIfAwsManaged(ctx, key, 'EnableKeyRotation');
+  const key = targetKey(input, ctx, 'EnableKeyRotation');
   requireEnabled(key);
   const period = num(input, 'RotationPeriodInDays') ?? 365;
   if (!key.rotationEnabled || key.rotationPeriodDays !== period) {
@@ -29,9 +27,7 @@ export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) 
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKeyRotation.html */
 export function disableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
-  denyIfAwsManaged(ctx, key, 'DisableKeyRotation');
+  const key = targetKey(input, ctx, 'DisableKeyRotation');
   requireEnabled(key);
   key.rotationEnabled = false;
   key.rotationPeriodDays = undefined;
@@ -43,8 +39,7 @@ export function disableKeyRotation(input: ValidatedInput, ctx: OperationContext)
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html */
 export function getKeyRotationStatus(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
+  const key = targetKey(input, ctx);
   if (!key.rotationEnabled) return { KeyId: key.arn, KeyRotationEnabled: false };
   return {
     KeyId: key.arn,
@@ -59,9 +54,7 @@ export function getKeyRotationStatus(input: ValidatedInput, ctx: OperationContex
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_RotateKeyOnDemand.html
  */
 export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
-  denyIfAwsManaged(ctx, key, 'RotateKeyOnDemand');
+  const key = targetKey(input, ctx, 'RotateKeyOnDemand');
   requireEnabled(key);
   if (key.onDemandRotations >= ctx.core.onDemandRotationLimit) {
     throw new LimitExceededException(
@@ -88,8 +81,7 @@ export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) 
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyRotations.html
  */
 export function listKeyRotations(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
+  const key = targetKey(input, ctx);
   const all = str(input, 'IncludeKeyMaterial') === 'ALL_KEY_MATERIAL';
   const limit = num(input, 'Limit') ?? 100;
   const after = decodeMarker(str(input, 'Marker'));

@@ -1,14 +1,12 @@
 import type { OperationContext } from '../context';
-import { requireNotPendingDeletion, resolveKey } from '../keys';
+import { requireNotPendingDeletion } from '../keys';
 import type { Tag } from '../model';
 import type { ValidatedInput } from '../model/validate';
-import { checkTags, decodeMarker, denyIfAwsManaged, num, page, str } from './common';
+import { checkTags, decodeMarker, num, page, str, targetKey } from './common';
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_TagResource.html */
 export function tagResource(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
-  denyIfAwsManaged(ctx, key, 'TagResource');
+  const key = targetKey(input, ctx, 'TagResource');
   requireNotPendingDeletion(key);
   key.tags = checkTags(input.Tags as Tag[], key.tags);
   ctx.core.store.putKey(key);
@@ -17,9 +15,7 @@ export function tagResource(input: ValidatedInput, ctx: OperationContext) {
 
 /** Removing a tag the key does not have is not an error. */
 export function untagResource(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
-  denyIfAwsManaged(ctx, key, 'UntagResource');
+  const key = targetKey(input, ctx, 'UntagResource');
   requireNotPendingDeletion(key);
   const remove = new Set(input.TagKeys as string[]);
   key.tags = key.tags.filter((t) => !remove.has(t.TagKey));
@@ -29,8 +25,7 @@ export function untagResource(input: ValidatedInput, ctx: OperationContext) {
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_ListResourceTags.html */
 export function listResourceTags(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
-  ctx.audit.keys.push(key);
+  const key = targetKey(input, ctx);
   const limit = Math.min(num(input, 'Limit') ?? 50, 50);
   const after = decodeMarker(str(input, 'Marker'));
   const start = after === undefined ? 0 : Number(after);
