@@ -66,7 +66,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     const s3 =
       options.only === 'kms'
         ? undefined
-        : await startS3Server({ host, port: options.s3Port ?? 0, clock, credentials, region, accessLog });
+        : await startS3Server({ host, port: options.s3Port ?? 0, clock, credentials, region, accessLog, dataDir });
     if (s3) started.push(s3);
     return {
       kms,

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Credentials } from '@sealbox/sigv4';
+import type { S3State } from './state';
 
 /** What an S3 operation receives: never express's req/res. */
 export interface S3Request {
@@ -12,9 +13,15 @@ export interface S3Request {
   headers: IncomingHttpHeaders;
   /** The verified payload (aws-chunked decoded, hash checked at its end). */
   body: Readable;
+  /** Trailing headers of an aws-chunked body (checksums), once the body has been read. */
+  trailers: () => ReadonlyMap<string, string> | undefined;
   /** The signer, or undefined for an anonymous request. */
   credentials?: Credentials;
+  /** The region of the request's credential scope (the endpoint's region when anonymous). */
   region: string;
+  /** The region this endpoint serves (--region): new buckets' default. */
+  endpointRegion: string;
+  state: S3State;
   requestId: string;
   now: Date;
   sourceIp: string;

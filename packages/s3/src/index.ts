@@ -1,5 +1,5 @@
-export { createS3App, startS3Server } from './server';
-export type { S3ServiceOptions, S3ServerOptions } from './server';
+export { createS3Service, startS3Server } from './server';
+export type { S3Service, S3ServiceOptions, S3ServerOptions } from './server';
 export { ROUTES, matchRoute } from './routes';
 export type { Route, Level } from './routes';
 export { resolveAddress, DEFAULT_VIRTUAL_HOST_SUFFIXES } from './addressing';

@@ -12,3 +12,8 @@ export function canonicalUserId(accountId: string): string {
 export function ownerDisplayName(accountId: string): string {
   return `account-${accountId}`;
 }
+
+/** `<ID>…</ID><DisplayName>…</DisplayName>`, the content of Owner and Initiator elements. */
+export function ownerElements(accountId: string): string[] {
+  return [`<ID>${canonicalUserId(accountId)}</ID>`, `<DisplayName>${ownerDisplayName(accountId)}</DisplayName>`];
+}

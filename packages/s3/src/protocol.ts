@@ -29,7 +29,8 @@ export function sendResponse(res: ServerResponse, ids: ResponseIds, method: stri
   }
   const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   if (typeof body === 'string' && headers['Content-Type'] === undefined) headers['Content-Type'] = 'application/xml';
-  headers['Content-Length'] = bytes?.length ?? 0;
+  // HEAD (and empty GETs) carry the object's own Content-Length without a body.
+  if (headers['Content-Length'] === undefined) headers['Content-Length'] = bytes?.length ?? 0;
   res.writeHead(status, headers);
   res.end(method === 'HEAD' ? undefined : bytes);
 }

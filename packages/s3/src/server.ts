@@ -13,6 +13,7 @@ import {
   type VirtualClock,
 } from '@sealbox/runtime';
 import {
+  AwsChunkedDecoder,
   SigV4Error,
   SigningKeyCache,
   parseQuery,
@@ -29,9 +30,12 @@ import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './erro
 import { IMPLEMENTED } from './operations';
 import { sendError, sendResponse } from './protocol';
 import { matchRoute } from './routes';
+import { S3State } from './state';
 
 export interface S3ServiceOptions {
   clock: VirtualClock;
+  /** State directory; undefined keeps metadata in memory and bytes in a temporary directory. */
+  dataDir?: string;
   credentials: CredentialProvider;
   /** The region of this endpoint: new buckets' default, and the scope bucket requests must carry. */
   region: string;
@@ -40,8 +44,15 @@ export interface S3ServiceOptions {
   onInternalError?: (err: unknown) => void;
 }
 
+export interface S3Service {
+  app: Express;
+  state: S3State;
+  close(): void;
+}
+
 /** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
-export function createS3App(options: S3ServiceOptions): Express {
+export function createS3Service(options: S3ServiceOptions): S3Service {
+  const state = new S3State(options.dataDir);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -71,8 +82,10 @@ export function createS3App(options: S3ServiceOptions): Express {
       }
       operation = route.operation;
       const now = options.clock.now();
-      // Bucket requests must be signed for the bucket's region; ListBuckets for any region.
-      const region = address.bucket !== undefined ? options.region : undefined;
+      // Bucket requests must be signed for the bucket's region (a bucket being created: any
+      // region, checked against its LocationConstraint); ListBuckets for any region.
+      const bucketRegion = address.bucket !== undefined ? state.meta.getBucket(address.bucket)?.region : undefined;
+      const region = operation === 'CreateBucket' && !bucketRegion ? undefined : (bucketRegion ?? (address.bucket !== undefined ? options.region : undefined));
       const verified = verifyRequest(signed, {
         service: 's3',
         region,
@@ -84,6 +97,7 @@ export function createS3App(options: S3ServiceOptions): Express {
       accessKeyId = verified?.credentials.accessKeyId;
       const verifier = verified ? payloadVerifier(verified, signed.headers) : null;
       const body: Readable = verifier ? pipeline(req, verifier, () => {}) : req;
+      const trailers = () => (verifier instanceof AwsChunkedDecoder ? verifier.trailers : undefined);
 
       const handler = IMPLEMENTED[operation];
       if (!handler) throw new NotImplemented();
@@ -97,6 +111,9 @@ export function createS3App(options: S3ServiceOptions): Express {
         body,
         credentials: verified?.credentials,
         region: verified?.scope.region ?? options.region,
+        endpointRegion: options.region,
+        state,
+        trailers,
         requestId: ids.requestId,
         now,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
@@ -136,7 +153,7 @@ export function createS3App(options: S3ServiceOptions): Express {
   app.use((req, res, next) => (isVirtualHosted(req) ? handle(req, res) : next()));
   app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }) }));
   app.use(handle);
-  return app;
+  return { app, state, close: () => state.close() };
 }
 
 function toS3Error(err: unknown, accessKeyId: string | undefined, report?: (err: unknown) => void): S3Error {
@@ -155,6 +172,21 @@ export interface S3ServerOptions extends S3ServiceOptions {
   port: number;
 }
 
+/** Starts the S3 service; closing the server also closes its stores. */
 export async function startS3Server(options: S3ServerOptions): Promise<RunningServer> {
-  return listen(createS3App(options), options.host, options.port);
+  const service = createS3Service(options);
+  let running: RunningServer;
+  try {
+    running = await listen(service.app, options.host, options.port);
+  } catch (err) {
+    service.close();
+    throw err;
+  }
+  return {
+    ...running,
+    close: async (graceMs?: number) => {
+      await running.close(graceMs);
+      service.close();
+    },
+  };
 }

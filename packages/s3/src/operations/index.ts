@@ -1,7 +1,66 @@
 import type { S3Operation } from '../context';
-import { listBuckets } from './list-buckets';
+import {
+  createBucket,
+  deleteBucket,
+  deleteBucketTagging,
+  getBucketLocation,
+  getBucketTagging,
+  getBucketVersioning,
+  headBucket,
+  listBuckets,
+  putBucketTagging,
+  putBucketVersioning,
+} from './buckets';
+import { listObjectVersions, listObjects, listObjectsV2 } from './listing';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+  uploadPartCopy,
+} from './multipart';
+import {
+  copyObject,
+  deleteObject,
+  deleteObjectTagging,
+  deleteObjects,
+  getObject,
+  getObjectTagging,
+  putObject,
+  putObjectTagging,
+} from './objects';
 
 /** Operations built so far; every other routed operation answers NotImplemented (501). */
 export const IMPLEMENTED: Record<string, S3Operation> = {
   ListBuckets: listBuckets,
+  CreateBucket: createBucket,
+  DeleteBucket: deleteBucket,
+  HeadBucket: headBucket,
+  GetBucketLocation: getBucketLocation,
+  PutBucketVersioning: putBucketVersioning,
+  GetBucketVersioning: getBucketVersioning,
+  PutBucketTagging: putBucketTagging,
+  GetBucketTagging: getBucketTagging,
+  DeleteBucketTagging: deleteBucketTagging,
+  ListObjects: listObjects,
+  ListObjectsV2: listObjectsV2,
+  ListObjectVersions: listObjectVersions,
+  PutObject: putObject,
+  GetObject: getObject,
+  HeadObject: getObject,
+  DeleteObject: deleteObject,
+  DeleteObjects: deleteObjects,
+  CopyObject: copyObject,
+  PutObjectTagging: putObjectTagging,
+  GetObjectTagging: getObjectTagging,
+  DeleteObjectTagging: deleteObjectTagging,
+  CreateMultipartUpload: createMultipartUpload,
+  UploadPart: uploadPart,
+  UploadPartCopy: uploadPartCopy,
+  CompleteMultipartUpload: completeMultipartUpload,
+  AbortMultipartUpload: abortMultipartUpload,
+  ListParts: listParts,
+  ListMultipartUploads: listMultipartUploads,
 };

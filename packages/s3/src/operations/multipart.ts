@@ -1,0 +1,315 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { requireBucket } from '../access';
+import { combineCrc, compositeChecksum, decodeChecksum, isCrcAlgorithm, parseChecksumAlgorithm, type ChecksumAlgorithm } from '../checksums';
+import type { S3Request, S3Response } from '../context';
+import { parseCompleteMultipartUpload } from '../documents';
+import { S3Error } from '../errors';
+import { header, readSmallBody, xmlDate } from '../http-util';
+import { metaFromHeaders } from '../object-headers';
+import { ownerElements } from '../owner';
+import type { MultipartUpload, PartRecord } from '../store/model';
+import { el, s3Document } from '../xml';
+import { checkKey, commitVersion, copySource, readObject, writeBody } from './objects';
+
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+export const MAX_PART_BYTES = 5 * 1024 ** 3;
+export const MAX_PARTS = 10000;
+
+const noSuchUpload = (uploadId: string) =>
+  new S3Error('NoSuchUpload', 404, 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', [['UploadId', uploadId]]);
+
+function requireUpload(req: S3Request): MultipartUpload {
+  const uploadId = req.query.get('uploadId') ?? '';
+  const upload = req.state.meta.getUpload(uploadId);
+  if (!upload || upload.bucket !== req.bucket || upload.key !== req.key) throw noSuchUpload(uploadId);
+  return upload;
+}
+
+function partNumberOf(req: S3Request): number {
+  const text = req.query.get('partNumber') ?? '';
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_PARTS) {
+    throw new S3Error('InvalidArgument', 400, 'Part number must be an integer between 1 and 10000, inclusive', [['ArgumentName', 'partNumber'], ['ArgumentValue', text]]);
+  }
+  return n;
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
+export function createMultipartUpload(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const key = req.key!;
+  checkKey(key);
+  const meta: MultipartUpload['meta'] = metaFromHeaders(req.headers);
+  const algorithmText = header(req.headers, 'x-amz-checksum-algorithm');
+  if (algorithmText !== undefined) {
+    const algorithm = parseChecksumAlgorithm(algorithmText);
+    if (!algorithm) throw new S3Error('InvalidRequest', 400, 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
+    meta.checksumAlgorithm = algorithm;
+    const type = header(req.headers, 'x-amz-checksum-type') ?? (algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE');
+    if (type !== 'FULL_OBJECT' && type !== 'COMPOSITE') throw new S3Error('InvalidRequest', 400, 'Value for x-amz-checksum-type header is invalid.');
+    if (type === 'FULL_OBJECT' && !isCrcAlgorithm(algorithm)) {
+      throw new S3Error('InvalidRequest', 400, `The ${algorithm} checksum algorithm does not support the FULL_OBJECT checksum type.`);
+    }
+    if (type === 'COMPOSITE' && algorithm === 'CRC64NVME') {
+      throw new S3Error('InvalidRequest', 400, 'The CRC64NVME checksum algorithm does not support the COMPOSITE checksum type.');
+    }
+    meta.checksumType = type;
+  }
+  const upload: MultipartUpload = {
+    uploadId: randomBytes(48).toString('base64url'),
+    bucket: bucket.name,
+    key,
+    initiated: req.now.getTime(),
+    ownerAccountId: req.credentials!.accountId,
+    meta,
+  };
+  req.state.meta.putUpload(upload);
+  const headers: Record<string, string> = {};
+  if (meta.checksumAlgorithm) {
+    headers['x-amz-checksum-algorithm'] = meta.checksumAlgorithm;
+    headers['x-amz-checksum-type'] = meta.checksumType!;
+  }
+  return {
+    headers,
+    body: s3Document('InitiateMultipartUploadResult', [el('Bucket', bucket.name), el('Key', key), el('UploadId', upload.uploadId)]),
+  };
+}
+
+function savePart(req: S3Request, upload: MultipartUpload, part: PartRecord): void {
+  const replaced = req.state.meta.getPart(upload.uploadId, part.partNumber);
+  req.state.meta.putPart(part);
+  if (replaced) req.state.blobs.delete(replaced.blobId);
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
+export async function uploadPart(req: S3Request): Promise<S3Response> {
+  requireBucket(req);
+  const partNumber = partNumberOf(req);
+  const upload = requireUpload(req);
+  const written = await writeBody(req, MAX_PART_BYTES);
+  const algorithm = upload.meta.checksumAlgorithm as ChecksumAlgorithm | undefined;
+  if (algorithm && written.checksum && written.checksum.algorithm !== algorithm) {
+    req.state.blobs.delete(written.blobId);
+    throw new S3Error('InvalidRequest', 400, `Checksum Type mismatch occurred, expected checksum Type: ${algorithm.toLowerCase()}, actual checksum Type: ${written.checksum.algorithm.toLowerCase()}`);
+  }
+  if (!req.state.meta.getUpload(upload.uploadId)) {
+    req.state.blobs.delete(written.blobId);
+    throw noSuchUpload(upload.uploadId);
+  }
+  const etag = written.md5.toString('hex');
+  savePart(req, upload, {
+    uploadId: upload.uploadId,
+    partNumber,
+    blobId: written.blobId,
+    size: written.size,
+    etag,
+    lastModified: req.now.getTime(),
+    checksum: written.checksum?.value,
+  });
+  const headers: Record<string, string> = { ETag: `"${etag}"` };
+  if (written.checksum) headers[`x-amz-checksum-${written.checksum.algorithm.toLowerCase()}`] = written.checksum.value;
+  return { headers };
+}
+
+/** UploadPartCopy: a part from (a byte range of) an existing object. */
+export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
+  requireBucket(req);
+  const partNumber = partNumberOf(req);
+  const upload = requireUpload(req);
+  const source = copySource(req);
+  let start = 0;
+  let end = source.size - 1;
+  const range = header(req.headers, 'x-amz-copy-source-range');
+  if (range !== undefined) {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(range);
+    if (!m || Number(m[1]) > Number(m[2])) {
+      throw new S3Error('InvalidArgument', 400, 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', [['ArgumentName', 'x-amz-copy-source-range'], ['ArgumentValue', range]]);
+    }
+    start = Number(m[1]);
+    end = Number(m[2]);
+    if (end >= source.size) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', [['RangeRequested', range], ['ActualObjectSize', String(source.size)]]);
+  }
+  const written = await req.state.blobs.write(readObject(req, source.parts, start, end));
+  const etag = written.md5.toString('hex');
+  const now = req.now.getTime();
+  savePart(req, upload, { uploadId: upload.uploadId, partNumber, blobId: written.blobId, size: written.size, etag, lastModified: now });
+  return {
+    headers: source.versionId !== 'null' ? { 'x-amz-copy-source-version-id': source.versionId } : {},
+    body: s3Document('CopyPartResult', [el('LastModified', xmlDate(now)), el('ETag', `"${etag}"`)]),
+  };
+}
+
+/**
+ * CompleteMultipartUpload: parts in ascending order, each but the last at least 5 MiB, ETags
+ * matching; the object's ETag is the MD5 of the part MD5s plus "-N". The parts' blobs become the
+ * object's data without being copied.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+ */
+export async function completeMultipartUpload(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  const upload = requireUpload(req);
+  const doc = parseCompleteMultipartUpload(await readSmallBody(req.body, 10 * 1024 * 1024));
+  const stored = new Map(req.state.meta.listParts(upload.uploadId).map((p) => [p.partNumber, p]));
+  const chosen: PartRecord[] = [];
+  let previous = 0;
+  for (const p of doc.parts) {
+    if (p.partNumber <= previous) throw new S3Error('InvalidPartOrder', 400, 'The list of parts was not in ascending order. Parts must be ordered by part number.', [['UploadId', upload.uploadId]]);
+    previous = p.partNumber;
+    const part = stored.get(p.partNumber);
+    const etag = p.eTag.replace(/^"|"$/g, '');
+    if (!part || part.etag !== etag) {
+      throw new S3Error('InvalidPart', 400, 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', [
+        ['UploadId', upload.uploadId],
+        ['PartNumber', String(p.partNumber)],
+        ['ETag', p.eTag],
+      ]);
+    }
+    chosen.push(part);
+  }
+  chosen.forEach((part, i) => {
+    if (i < chosen.length - 1 && part.size < MIN_PART_BYTES) {
+      throw new S3Error('EntityTooSmall', 400, 'Your proposed upload is smaller than the minimum allowed size', [
+        ['ProposedSize', String(part.size)],
+        ['MinSizeAllowed', String(MIN_PART_BYTES)],
+        ['PartNumber', String(part.partNumber)],
+        ['ETag', `"${part.etag}"`],
+      ]);
+    }
+  });
+  const etag = createHash('md5').update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex') + `-${chosen.length}`;
+  const meta = { ...upload.meta, partSizes: chosen.map((p) => p.size) };
+  const algorithm = upload.meta.checksumAlgorithm as ChecksumAlgorithm | undefined;
+  delete (meta as { checksumAlgorithm?: string }).checksumAlgorithm;
+  delete (meta as { checksumType?: string }).checksumType;
+  if (algorithm && chosen.every((p) => p.checksum)) {
+    const digests = chosen.map((p) => decodeChecksum(algorithm, p.checksum!)!);
+    meta.checksum =
+      upload.meta.checksumType === 'FULL_OBJECT' && isCrcAlgorithm(algorithm)
+        ? { algorithm, value: combineCrc(algorithm, digests.map((digest, i) => ({ digest, length: chosen[i]!.size }))).toString('base64'), type: 'FULL_OBJECT' }
+        : { algorithm, value: compositeChecksum(algorithm, digests), type: 'COMPOSITE' };
+  }
+  const used = new Set(chosen.map((p) => p.blobId));
+  const v = commitVersion(req, bucket, {
+    bucket: bucket.name,
+    key: upload.key,
+    deleteMarker: false,
+    lastModified: req.now.getTime(),
+    etag,
+    size: chosen.reduce((a, p) => a + p.size, 0),
+    ownerAccountId: upload.ownerAccountId,
+    parts: chosen.map((p) => ({ blobId: p.blobId, size: p.size })),
+    meta,
+  }, (current) => {
+    if (!req.state.meta.getUpload(upload.uploadId)) throw noSuchUpload(upload.uploadId);
+    const ifNoneMatch = header(req.headers, 'if-none-match');
+    if (ifNoneMatch?.trim() === '*' && current && !current.deleteMarker) {
+      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', [['Condition', 'If-None-Match']]);
+    }
+    const ifMatch = header(req.headers, 'if-match');
+    if (ifMatch !== undefined && (!current || current.deleteMarker || ifMatch.replace(/"/g, '') !== current.etag)) {
+      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', [['Condition', 'If-Match']]);
+    }
+    req.state.meta.deleteUpload(upload.uploadId);
+  });
+  for (const part of stored.values()) if (!used.has(part.blobId)) req.state.blobs.delete(part.blobId);
+  const headers: Record<string, string> = {};
+  if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
+  return {
+    headers,
+    body: s3Document('CompleteMultipartUploadResult', [
+      el('Location', `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket.name}/${encodeURIComponent(upload.key).replace(/%2F/g, '/')}`),
+      el('Bucket', bucket.name),
+      el('Key', upload.key),
+      el('ETag', `"${etag}"`),
+      meta.checksum ? el(`Checksum${meta.checksum.algorithm}`, meta.checksum.value) : '',
+      meta.checksum ? el('ChecksumType', meta.checksum.type) : '',
+    ]),
+  };
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html */
+export function abortMultipartUpload(req: S3Request): S3Response {
+  requireBucket(req);
+  const upload = requireUpload(req);
+  const parts = req.state.meta.listParts(upload.uploadId);
+  req.state.meta.transaction(() => req.state.meta.deleteUpload(upload.uploadId));
+  for (const p of parts) req.state.blobs.delete(p.blobId);
+  return { status: 204 };
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html */
+export function listParts(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const upload = requireUpload(req);
+  const maxParts = Math.min(Number(req.query.get('max-parts') ?? 1000) || 1000, 1000);
+  const marker = Number(req.query.get('part-number-marker') ?? 0) || 0;
+  const all = req.state.meta.listParts(upload.uploadId).filter((p) => p.partNumber > marker);
+  const shown = all.slice(0, maxParts);
+  const truncated = all.length > maxParts;
+  const owner = ownerElements(upload.ownerAccountId);
+  return {
+    body: s3Document('ListPartsResult', [
+      el('Bucket', bucket.name),
+      el('Key', upload.key),
+      el('UploadId', upload.uploadId),
+      el('PartNumberMarker', marker),
+      el('NextPartNumberMarker', shown.length ? shown[shown.length - 1]!.partNumber : marker),
+      el('MaxParts', maxParts),
+      el('IsTruncated', truncated),
+      ...shown.map((p) =>
+        el('Part', [
+          el('PartNumber', p.partNumber),
+          el('LastModified', xmlDate(p.lastModified)),
+          el('ETag', `"${p.etag}"`),
+          p.checksum && upload.meta.checksumAlgorithm ? el(`Checksum${upload.meta.checksumAlgorithm}`, p.checksum) : '',
+          el('Size', p.size),
+        ]),
+      ),
+      el('Initiator', owner),
+      el('Owner', owner),
+      el('StorageClass', upload.meta.storageClass ?? 'STANDARD'),
+      upload.meta.checksumAlgorithm ? el('ChecksumAlgorithm', upload.meta.checksumAlgorithm) : '',
+      upload.meta.checksumType ? el('ChecksumType', upload.meta.checksumType) : '',
+    ]),
+  };
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html */
+export function listMultipartUploads(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const prefix = req.query.get('prefix') ?? '';
+  const keyMarker = req.query.get('key-marker') ?? '';
+  const uploadIdMarker = req.query.get('upload-id-marker') ?? '';
+  const maxUploads = Math.min(Number(req.query.get('max-uploads') ?? 1000) || 1000, 1000);
+  const all = req.state.meta
+    .listUploads(bucket.name)
+    .filter((u) => u.key.startsWith(prefix))
+    .filter((u) => u.key > keyMarker || (u.key === keyMarker && uploadIdMarker !== '' && u.uploadId > uploadIdMarker));
+  const shown = all.slice(0, maxUploads);
+  const truncated = all.length > maxUploads;
+  const last = shown[shown.length - 1];
+  return {
+    body: s3Document('ListMultipartUploadsResult', [
+      el('Bucket', bucket.name),
+      el('KeyMarker', keyMarker),
+      el('UploadIdMarker', uploadIdMarker),
+      el('NextKeyMarker', truncated && last ? last.key : ''),
+      el('NextUploadIdMarker', truncated && last ? last.uploadId : ''),
+      el('Prefix', prefix),
+      el('MaxUploads', maxUploads),
+      el('IsTruncated', truncated),
+      ...shown.map((u) =>
+        el('Upload', [
+          el('Key', u.key),
+          el('UploadId', u.uploadId),
+          el('Initiator', ownerElements(u.ownerAccountId)),
+          el('Owner', ownerElements(u.ownerAccountId)),
+          el('StorageClass', u.meta.storageClass ?? 'STANDARD'),
+          el('Initiated', xmlDate(u.initiated)),
+          u.meta.checksumAlgorithm ? el('ChecksumAlgorithm', u.meta.checksumAlgorithm) : '',
+          u.meta.checksumType ? el('ChecksumType', u.meta.checksumType) : '',
+        ]),
+      ),
+    ]),
+  };
+}

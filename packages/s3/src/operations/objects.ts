@@ -1,0 +1,562 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { requireBucket } from '../access';
+import type { S3Request, S3Response } from '../context';
+import { parseDelete, parseTagging } from '../documents';
+import { AccessDenied, S3Error } from '../errors';
+import { header, httpDate, parseHttpDate, readSmallBody, xmlDate } from '../http-util';
+import { checkObjectTags, metaFromHeaders, objectHeaders } from '../object-headers';
+import { requestChecksum } from '../request-checksum';
+import { BlobTooLargeError } from '../store/blob-store';
+import type { BlobRef, BucketRecord, ObjectMeta, ObjectVersion } from '../store/model';
+import { el, s3Document } from '../xml';
+import { tagging } from './buckets';
+
+export const MAX_KEY_BYTES = 1024;
+export const MAX_PUT_BYTES = 5 * 1024 ** 3;
+
+/** Version ids: 32 URL-safe characters, like S3's. */
+export const newVersionId = () => randomBytes(24).toString('base64url');
+const VERSION_ID = /^(null|[A-Za-z0-9_-]{32})$/;
+
+export function checkKey(key: string): void {
+  const size = Buffer.byteLength(key, 'utf8');
+  if (size > MAX_KEY_BYTES) {
+    throw new S3Error('KeyTooLongError', 400, 'Your key is too long', [['Size', String(size)], ['MaxSizeAllowed', String(MAX_KEY_BYTES)]]);
+  }
+}
+
+function requestedVersion(req: S3Request): string | undefined {
+  const versionId = req.query.get('versionId');
+  if (versionId !== undefined && !VERSION_ID.test(versionId)) {
+    throw new S3Error('InvalidArgument', 400, 'Invalid version id specified', [['ArgumentName', 'versionId'], ['ArgumentValue', versionId]]);
+  }
+  return versionId;
+}
+
+/**
+ * The version a GET, HEAD or copy names: the latest, or ?versionId. Missing keys, missing
+ * versions and delete markers fail as S3 answers them.
+ */
+export function findVersion(req: S3Request, bucket: BucketRecord, key: string, versionId: string | undefined, method: string): ObjectVersion {
+  const meta = req.state.meta;
+  if (versionId !== undefined) {
+    const v = meta.version(bucket.name, key, versionId);
+    if (!v) throw new S3Error('NoSuchVersion', 404, 'The specified version does not exist.', [['Key', key], ['VersionId', versionId]]);
+    if (v.deleteMarker) {
+      throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.', [['Method', method], ['ResourceType', 'DeleteMarker']], {
+        'x-amz-delete-marker': 'true',
+        'x-amz-version-id': v.versionId,
+        Allow: 'DELETE',
+        'Last-Modified': httpDate(v.lastModified),
+      });
+    }
+    return v;
+  }
+  const v = meta.latest(bucket.name, key);
+  if (!v || v.deleteMarker) {
+    const headers: Record<string, string> = v ? { 'x-amz-delete-marker': 'true', 'x-amz-version-id': v.versionId } : {};
+    throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', [['Key', key]], headers);
+  }
+  return v;
+}
+
+/** Reads bytes [start, end] of an object whose data may span several blobs (parts). */
+export function readObject(req: S3Request, parts: BlobRef[], start: number, end: number): Readable {
+  const blobs = req.state.blobs;
+  async function* chunks() {
+    let offset = 0;
+    for (const part of parts) {
+      const partStart = offset;
+      const partEnd = offset + part.size - 1;
+      offset += part.size;
+      if (part.size === 0 || partEnd < start || partStart > end) continue;
+      yield* blobs.read(part.blobId, Math.max(start, partStart) - partStart, Math.min(end, partEnd) - partStart);
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+/** A write condition: If-None-Match: * (create only) and If-Match: <etag> (replace only that). */
+function checkWriteConditions(req: S3Request, current: ObjectVersion | undefined): void {
+  const ifNoneMatch = header(req.headers, 'if-none-match');
+  const ifMatch = header(req.headers, 'if-match');
+  const exists = current && !current.deleteMarker;
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented', [['Header', 'If-None-Match']]);
+    if (exists) throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', [['Condition', 'If-None-Match']]);
+  }
+  if (ifMatch !== undefined) {
+    if (!exists) throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', [['Key', req.key!]]);
+    if (!etagMatches(ifMatch, current.etag)) throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', [['Condition', 'If-Match']]);
+  }
+}
+
+function etagMatches(condition: string, etag: string): boolean {
+  return condition.split(',').some((c) => {
+    const t = c.trim().replace(/^W\//, '');
+    return t === '*' || t === `"${etag}"` || t === etag;
+  });
+}
+
+/**
+ * Makes a new version the latest: a fresh id in a versioning-enabled bucket, otherwise the
+ * "null" version, replacing the previous null version (whose blobs are then deleted).
+ */
+export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omit<ObjectVersion, 'versionId' | 'seq' | 'isLatest'>, check?: (current: ObjectVersion | undefined) => void): ObjectVersion {
+  const meta = req.state.meta;
+  let replaced: ObjectVersion | undefined;
+  const committed = meta.transaction(() => {
+    check?.(meta.latest(bucket.name, version.key));
+    const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
+    if (versionId === 'null') replaced = meta.version(bucket.name, version.key, 'null');
+    const v: ObjectVersion = { ...version, versionId, seq: meta.nextSeq(), isLatest: true };
+    meta.putLatest(v);
+    return v;
+  });
+  for (const part of replaced?.parts ?? []) req.state.blobs.delete(part.blobId);
+  return committed;
+}
+
+function putObjectHeaders(bucket: BucketRecord, v: ObjectVersion): Record<string, string> {
+  const h: Record<string, string> = { ETag: `"${v.etag}"` };
+  if (bucket.versioning) h['x-amz-version-id'] = v.versionId;
+  if (v.meta.checksum) {
+    h[`x-amz-checksum-${v.meta.checksum.algorithm.toLowerCase()}`] = v.meta.checksum.value;
+    h['x-amz-checksum-type'] = v.meta.checksum.type;
+  }
+  return h;
+}
+
+/** Content-MD5: base64 of 16 bytes, or InvalidDigest. */
+export function contentMd5(req: S3Request): Buffer | undefined {
+  const value = header(req.headers, 'content-md5');
+  if (value === undefined) return undefined;
+  const md5 = Buffer.from(value, 'base64');
+  if (md5.length !== 16 || md5.toString('base64') !== value.trim()) {
+    throw new S3Error('InvalidDigest', 400, 'The Content-MD5 you specified was invalid.', [['Content-MD5', value]]);
+  }
+  return md5;
+}
+
+/** Streams the request body into a blob, verifying Content-MD5 and the flexible checksum. */
+export async function writeBody(req: S3Request, maxBytes = MAX_PUT_BYTES) {
+  const declared = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length');
+  if (declared === undefined) throw new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.');
+  if (Number(declared) > maxBytes) {
+    throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed size', [
+      ['ProposedSize', declared],
+      ['MaxSizeAllowed', String(maxBytes)],
+    ]);
+  }
+  const md5 = contentMd5(req);
+  const checksum = requestChecksum(req.headers);
+  let written;
+  try {
+    written = await req.state.blobs.write(req.body, checksum ? (chunk) => checksum.hasher.update(chunk) : undefined, maxBytes);
+  } catch (err) {
+    if (err instanceof BlobTooLargeError) throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed size');
+    throw err;
+  }
+  try {
+    if (md5 && !md5.equals(written.md5)) {
+      throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.', [
+        ['ExpectedDigest', md5.toString('base64')],
+        ['CalculatedDigest', written.md5.toString('base64')],
+      ]);
+    }
+    const value = checksum?.verify(req.trailers());
+    return { ...written, checksum: checksum && value ? { algorithm: checksum.algorithm, value } : undefined };
+  } catch (err) {
+    req.state.blobs.delete(written.blobId);
+    throw err;
+  }
+}
+
+/**
+ * PutObject: the bytes stream to a blob, are verified, and only then become the latest version.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+ */
+export async function putObject(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  const key = req.key!;
+  checkKey(key);
+  const meta = metaFromHeaders(req.headers);
+  checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
+  const written = await writeBody(req);
+  if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
+  let v: ObjectVersion;
+  try {
+    v = commitVersion(
+      req,
+      bucket,
+      {
+        bucket: bucket.name,
+        key,
+        deleteMarker: false,
+        lastModified: req.now.getTime(),
+        etag: written.md5.toString('hex'),
+        size: written.size,
+        ownerAccountId: req.credentials!.accountId,
+        parts: [{ blobId: written.blobId, size: written.size }],
+        meta,
+      },
+      (current) => checkWriteConditions(req, current),
+    );
+  } catch (err) {
+    req.state.blobs.delete(written.blobId);
+    throw err;
+  }
+  return { headers: putObjectHeaders(bucket, v) };
+}
+
+/** RFC 7232 conditions as S3 applies them to GET and HEAD (and, prefixed, to copy sources). */
+export function checkReadConditions(req: S3Request, v: ObjectVersion, prefix = ''): 'ok' | 'not-modified' {
+  const h = (name: string) => header(req.headers, `${prefix}${name}`);
+  const failed = (condition: string) =>
+    new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', [['Condition', `${prefix ? 'x-amz-copy-source-' : ''}${condition}`]]);
+  const lastModified = Math.floor(v.lastModified / 1000) * 1000;
+  const ifMatch = h('if-match');
+  if (ifMatch !== undefined) {
+    if (!etagMatches(ifMatch, v.etag)) throw failed(prefix ? 'If-Match' : 'If-Match');
+  } else {
+    const since = parseHttpDate(h('if-unmodified-since'));
+    if (since !== undefined && lastModified > since) throw failed('If-Unmodified-Since');
+  }
+  const ifNoneMatch = h('if-none-match');
+  if (ifNoneMatch !== undefined) {
+    if (etagMatches(ifNoneMatch, v.etag)) {
+      if (prefix) throw failed('If-None-Match');
+      return 'not-modified';
+    }
+  } else {
+    const since = parseHttpDate(h('if-modified-since'));
+    if (since !== undefined && lastModified <= since) {
+      if (prefix) throw failed('If-Modified-Since');
+      return 'not-modified';
+    }
+  }
+  return 'ok';
+}
+
+/** `bytes=a-b`, `bytes=a-`, `bytes=-n`; undefined when absent or not a single byte range (served whole). */
+function parseRange(value: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (value === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+const RESPONSE_OVERRIDES: [string, string][] = [
+  ['response-content-type', 'Content-Type'],
+  ['response-content-language', 'Content-Language'],
+  ['response-expires', 'Expires'],
+  ['response-cache-control', 'Cache-Control'],
+  ['response-content-disposition', 'Content-Disposition'],
+  ['response-content-encoding', 'Content-Encoding'],
+];
+
+/**
+ * GetObject and HeadObject: versions, conditions, a single Range or partNumber, response-*
+ * overrides on signed requests, the stored checksum with x-amz-checksum-mode: ENABLED.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+ */
+export function getObject(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const key = req.key!;
+  const v = findVersion(req, bucket, key, requestedVersion(req), req.method);
+  const headers = objectHeaders(v, bucket.versioning !== undefined);
+  if (checkReadConditions(req, v) === 'not-modified') {
+    return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']!, ...(headers['x-amz-version-id'] ? { 'x-amz-version-id': headers['x-amz-version-id'] } : {}) } };
+  }
+  for (const [param, name] of RESPONSE_OVERRIDES) {
+    const value = req.query.get(param);
+    if (value === undefined) continue;
+    if (!req.credentials) throw new S3Error('InvalidRequest', 400, 'Request specific response headers cannot be used for anonymous GET requests.');
+    headers[name] = value;
+  }
+
+  let start = 0;
+  let end = v.size - 1;
+  let status = 200;
+  const partNumberText = req.query.get('partNumber');
+  if (partNumberText !== undefined) {
+    const partSizes = v.meta.partSizes ?? [v.size];
+    const n = Number(partNumberText);
+    if (!/^\d+$/.test(partNumberText) || n < 1 || n > 10000) {
+      throw new S3Error('InvalidArgument', 400, 'Part number must be an integer between 1 and 10000, inclusive', [['ArgumentName', 'partNumber'], ['ArgumentValue', partNumberText]]);
+    }
+    if (n > partSizes.length) {
+      throw new S3Error('InvalidPartNumber', 416, 'The requested partnumber is not satisfiable', [['PartNumberRequested', String(n)], ['ActualPartCount', String(partSizes.length)]]);
+    }
+    start = partSizes.slice(0, n - 1).reduce((a, b) => a + b, 0);
+    end = start + partSizes[n - 1]! - 1;
+    headers['x-amz-mp-parts-count'] = partSizes.length;
+    if (v.meta.partSizes) status = 206;
+  } else {
+    const range = parseRange(header(req.headers, 'range'), v.size);
+    if (range === 'unsatisfiable') {
+      throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', [['RangeRequested', header(req.headers, 'range')!], ['ActualObjectSize', String(v.size)]], {
+        'Content-Range': `bytes */${v.size}`,
+      });
+    }
+    if (range) {
+      ({ start, end } = range);
+      status = 206;
+    }
+  }
+  if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${v.size}`;
+  headers['Content-Length'] = Math.max(0, end - start + 1);
+  if (header(req.headers, 'x-amz-checksum-mode') === 'ENABLED' && v.meta.checksum && status === 200) {
+    headers[`x-amz-checksum-${v.meta.checksum.algorithm.toLowerCase()}`] = v.meta.checksum.value;
+    headers['x-amz-checksum-type'] = v.meta.checksum.type;
+  }
+  if (req.method === 'HEAD' || v.size === 0) return { status, headers };
+  return { status, headers, body: readObject(req, v.parts, start, end) };
+}
+
+interface DeleteOutcome {
+  versionId?: string;
+  deleteMarker: boolean;
+  deleteMarkerVersionId?: string;
+}
+
+/** Deletes one object or version, as DeleteObject and each entry of DeleteObjects do. */
+function deleteOne(req: S3Request, bucket: BucketRecord, key: string, versionId: string | undefined): DeleteOutcome {
+  const meta = req.state.meta;
+  if (versionId !== undefined) {
+    const v = meta.version(bucket.name, key, versionId);
+    if (v) {
+      meta.transaction(() => meta.deleteVersion(v));
+      for (const p of v.parts) req.state.blobs.delete(p.blobId);
+    }
+    return { versionId, deleteMarker: v?.deleteMarker ?? false };
+  }
+  if (!bucket.versioning) {
+    const v = meta.version(bucket.name, key, 'null');
+    if (v) {
+      meta.transaction(() => meta.deleteVersion(v));
+      for (const p of v.parts) req.state.blobs.delete(p.blobId);
+    }
+    return { deleteMarker: false };
+  }
+  const marker = commitVersion(req, bucket, {
+    bucket: bucket.name,
+    key,
+    deleteMarker: true,
+    lastModified: req.now.getTime(),
+    etag: '',
+    size: 0,
+    ownerAccountId: req.credentials!.accountId,
+    parts: [],
+    meta: { userMetadata: [] },
+  });
+  return { deleteMarker: true, deleteMarkerVersionId: marker.versionId, versionId: marker.versionId };
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html */
+export function deleteObject(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const outcome = deleteOne(req, bucket, req.key!, requestedVersion(req));
+  const headers: Record<string, string> = {};
+  if (outcome.deleteMarker) headers['x-amz-delete-marker'] = 'true';
+  if (outcome.versionId !== undefined) headers['x-amz-version-id'] = outcome.versionId;
+  return { status: 204, headers };
+}
+
+/**
+ * DeleteObjects: up to 1000 keys, quiet or verbose; requires Content-MD5 or a flexible checksum.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
+ */
+export async function deleteObjects(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  const md5 = contentMd5(req);
+  const checksum = requestChecksum(req.headers);
+  if (!md5 && !checksum) throw new S3Error('InvalidRequest', 400, 'Missing required header for this request: Content-MD5');
+  const text = await readSmallBody(req.body, 2 * 1024 * 1024);
+  const bytes = Buffer.from(text, 'utf8');
+  if (md5 && !md5.equals(createHash('md5').update(bytes).digest())) {
+    throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.');
+  }
+  if (checksum) {
+    checksum.hasher.update(bytes);
+    checksum.verify(req.trailers());
+  }
+  const doc = parseDelete(text);
+  const results: string[] = [];
+  for (const o of doc.objects) {
+    try {
+      if (o.versionId !== undefined && !VERSION_ID.test(o.versionId)) {
+        results.push(el('Error', [el('Key', o.key), el('VersionId', o.versionId), el('Code', 'NoSuchVersion'), el('Message', 'The specified version does not exist.')]));
+        continue;
+      }
+      const outcome = deleteOne(req, bucket, o.key, o.versionId);
+      if (doc.quiet) continue;
+      results.push(
+        el('Deleted', [
+          el('Key', o.key),
+          el('VersionId', o.versionId),
+          outcome.deleteMarker ? el('DeleteMarker', 'true') : '',
+          el('DeleteMarkerVersionId', outcome.deleteMarkerVersionId),
+        ]),
+      );
+    } catch (err) {
+      if (!(err instanceof S3Error)) throw err;
+      results.push(el('Error', [el('Key', o.key), el('VersionId', o.versionId), el('Code', err.code), el('Message', err.message)]));
+    }
+  }
+  return { body: s3Document('DeleteResult', results) };
+}
+
+/** `x-amz-copy-source`: /bucket/key[?versionId=...], URL-encoded. */
+export function parseCopySource(req: S3Request): { bucket: string; key: string; versionId?: string } {
+  const raw = header(req.headers, 'x-amz-copy-source')!;
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const versionId = q < 0 ? undefined : (new URLSearchParams(raw.slice(q + 1)).get('versionId') ?? undefined);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path).replace(/^\//, '');
+  } catch {
+    throw new S3Error('InvalidArgument', 400, 'Invalid copy source encoding', [['ArgumentName', 'x-amz-copy-source']]);
+  }
+  const slash = decoded.indexOf('/');
+  if (slash <= 0 || slash === decoded.length - 1) {
+    throw new S3Error('InvalidArgument', 400, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', [['ArgumentName', 'x-amz-copy-source'], ['ArgumentValue', raw]]);
+  }
+  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), versionId };
+}
+
+/** The copy source version, readable by the caller, with the x-amz-copy-source-if-* conditions met. */
+export function copySource(req: S3Request): ObjectVersion {
+  const source = parseCopySource(req);
+  const bucket = req.state.meta.getBucket(source.bucket);
+  if (!bucket) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', [['BucketName', source.bucket]]);
+  if (!req.credentials || bucket.accountId !== req.credentials.accountId) throw new AccessDenied();
+  if (source.versionId !== undefined && !VERSION_ID.test(source.versionId)) {
+    throw new S3Error('InvalidArgument', 400, 'Invalid version id specified', [['ArgumentName', 'x-amz-copy-source'], ['ArgumentValue', header(req.headers, 'x-amz-copy-source')!]]);
+  }
+  const v = findVersion(req, bucket, source.key, source.versionId, 'GET');
+  checkReadConditions(req, v, 'x-amz-copy-source-');
+  return v;
+}
+
+/**
+ * CopyObject: metadata COPY (default) or REPLACE, tagging likewise; copying an object onto
+ * itself must change something.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
+ */
+export async function copyObject(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  const key = req.key!;
+  checkKey(key);
+  const source = copySource(req);
+  const directive = header(req.headers, 'x-amz-metadata-directive') ?? 'COPY';
+  const taggingDirective = header(req.headers, 'x-amz-tagging-directive') ?? 'COPY';
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 400, 'Unknown metadata directive.', [['ArgumentName', 'x-amz-metadata-directive'], ['ArgumentValue', directive]]);
+  }
+  if (taggingDirective !== 'COPY' && taggingDirective !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 400, 'Unknown tagging directive.', [['ArgumentName', 'x-amz-tagging-directive'], ['ArgumentValue', taggingDirective]]);
+  }
+  const storageClass = header(req.headers, 'x-amz-storage-class');
+  const redirect = header(req.headers, 'x-amz-website-redirect-location');
+  if (
+    source.bucket === bucket.name &&
+    source.key === key &&
+    directive === 'COPY' &&
+    storageClass === undefined &&
+    redirect === undefined &&
+    !bucket.versioning
+  ) {
+    throw new S3Error(
+      'InvalidRequest',
+      400,
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  let meta: ObjectMeta;
+  if (directive === 'REPLACE') meta = metaFromHeaders(req.headers);
+  else {
+    meta = { ...source.meta, tags: source.meta.tags, partSizes: undefined, checksum: undefined };
+    if (storageClass !== undefined) meta.storageClass = storageClass === 'STANDARD' ? undefined : storageClass;
+    if (redirect !== undefined) meta.websiteRedirectLocation = redirect;
+  }
+  meta.partSizes = undefined;
+  meta.tags = taggingDirective === 'REPLACE' ? metaFromHeaders(req.headers).tags : source.meta.tags;
+  checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
+
+  const algorithm = header(req.headers, 'x-amz-checksum-algorithm');
+  const checksum = requestChecksum(algorithm ? { 'x-amz-sdk-checksum-algorithm': algorithm } : source.meta.checksum ? { 'x-amz-sdk-checksum-algorithm': source.meta.checksum.algorithm } : {});
+  const written = await req.state.blobs.write(readObject(req, source.parts, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined);
+  if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
+  let v: ObjectVersion;
+  try {
+    v = commitVersion(
+      req,
+      bucket,
+      {
+        bucket: bucket.name,
+        key,
+        deleteMarker: false,
+        lastModified: req.now.getTime(),
+        etag: written.md5.toString('hex'),
+        size: written.size,
+        ownerAccountId: req.credentials!.accountId,
+        parts: [{ blobId: written.blobId, size: written.size }],
+        meta,
+      },
+      (current) => checkWriteConditions(req, current),
+    );
+  } catch (err) {
+    req.state.blobs.delete(written.blobId);
+    throw err;
+  }
+  const headers: Record<string, string> = {};
+  if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
+  if (source.versionId !== 'null' || header(req.headers, 'x-amz-copy-source')!.includes('versionId=')) headers['x-amz-copy-source-version-id'] = source.versionId;
+  return {
+    headers,
+    body: s3Document('CopyObjectResult', [
+      el('LastModified', xmlDate(v.lastModified)),
+      el('ETag', `"${v.etag}"`),
+      v.meta.checksum ? el(`Checksum${v.meta.checksum.algorithm}`, v.meta.checksum.value) : '',
+      v.meta.checksum ? el('ChecksumType', v.meta.checksum.type) : '',
+    ]),
+  };
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
+export async function putObjectTagging(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  const versionId = requestedVersion(req);
+  const v = findVersion(req, bucket, req.key!, versionId, 'PUT');
+  const tags = parseTagging(await readSmallBody(req.body));
+  checkObjectTags(tags);
+  v.meta.tags = tags;
+  req.state.meta.updateVersion(v);
+  return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {} };
+}
+
+export function getObjectTagging(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const v = findVersion(req, bucket, req.key!, requestedVersion(req), 'GET');
+  return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {}, body: tagging(v.meta.tags ?? []) };
+}
+
+export function deleteObjectTagging(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const v = findVersion(req, bucket, req.key!, requestedVersion(req), 'DELETE');
+  v.meta.tags = undefined;
+  req.state.meta.updateVersion(v);
+  return { status: 204, headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {} };
+}

@@ -1,0 +1,29 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobStore } from './store/blob-store';
+import { MetadataStore } from './store/metadata-store';
+
+/** The S3 service's state: metadata in SQLite, bytes in blob files. */
+export class S3State {
+  readonly meta: MetadataStore;
+  readonly blobs: BlobStore;
+
+  /** With no data directory, metadata lives in memory and blobs in a temporary directory removed at close. */
+  constructor(dataDir: string | undefined) {
+    if (dataDir) {
+      mkdirSync(join(dataDir, 's3'), { recursive: true, mode: 0o700 });
+      this.meta = new MetadataStore(join(dataDir, 's3.db'));
+      this.blobs = new BlobStore(join(dataDir, 's3'));
+      this.blobs.removeOrphans(this.meta.referencedBlobs());
+    } else {
+      this.meta = new MetadataStore(':memory:');
+      this.blobs = new BlobStore(mkdtempSync(join(tmpdir(), 'sealbox-s3-')), true);
+    }
+  }
+
+  close(): void {
+    this.meta.close();
+    this.blobs.close();
+  }
+}

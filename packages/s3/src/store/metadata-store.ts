@@ -1,0 +1,212 @@
+import Database from 'better-sqlite3';
+import type { BucketRecord, MultipartUpload, ObjectVersion, PartRecord } from './model';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS buckets (
+  name TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  version_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  is_latest INTEGER NOT NULL,
+  delete_marker INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (bucket, key, version_id)
+);
+CREATE INDEX IF NOT EXISTS objects_latest ON objects (bucket, is_latest, key);
+CREATE INDEX IF NOT EXISTS objects_versions ON objects (bucket, key, seq);
+CREATE TABLE IF NOT EXISTS uploads (
+  upload_id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_bucket ON uploads (bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS parts (
+  upload_id TEXT NOT NULL,
+  part_number INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (upload_id, part_number)
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+/**
+ * S3 metadata in SQLite (WAL mode). Keys are TEXT, which SQLite compares byte by byte in UTF-8,
+ * so listings come out in S3's order. Each record is a JSON document beside the columns queries
+ * need.
+ */
+export class MetadataStore {
+  private readonly db: Database.Database;
+  private readonly stmt;
+  private seq: number;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    if (path !== ':memory:') {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+    }
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.stmt = {
+      getBucket: db.prepare<[string], { doc: string }>('SELECT doc FROM buckets WHERE name = ?'),
+      putBucket: db.prepare('INSERT INTO buckets (name, account, doc) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc'),
+      deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
+      listBuckets: db.prepare<[string, string], { doc: string }>('SELECT doc FROM buckets WHERE account = ? AND name > ? ORDER BY name'),
+      anyObject: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM objects WHERE bucket = ? LIMIT 1'),
+      anyUpload: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM uploads WHERE bucket = ? LIMIT 1'),
+      latest: db.prepare<[string, string], { doc: string }>('SELECT doc FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
+      version: db.prepare<[string, string, string], { doc: string }>('SELECT doc FROM objects WHERE bucket = ? AND key = ? AND version_id = ?'),
+      putVersion: db.prepare(
+        'INSERT INTO objects (bucket, key, version_id, seq, is_latest, delete_marker, doc) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, key, version_id) DO UPDATE SET seq = excluded.seq, is_latest = excluded.is_latest, delete_marker = excluded.delete_marker, doc = excluded.doc',
+      ),
+      clearLatest: db.prepare('UPDATE objects SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1'),
+      deleteVersion: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ? AND version_id = ?'),
+      newestVersion: db.prepare<[string, string], { version_id: string }>('SELECT version_id FROM objects WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1'),
+      setLatest: db.prepare('UPDATE objects SET is_latest = 1 WHERE bucket = ? AND key = ? AND version_id = ?'),
+      listLatest: db.prepare<[string, string, number], { doc: string }>(
+        'SELECT doc FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0 AND key > ? ORDER BY key LIMIT ?',
+      ),
+      listLatestFrom: db.prepare<[string, string, number], { doc: string }>(
+        'SELECT doc FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0 AND key >= ? ORDER BY key LIMIT ?',
+      ),
+      listVersions: db.prepare<[string, string, number], { doc: string }>(
+        'SELECT doc FROM objects WHERE bucket = ? AND key > ? ORDER BY key, seq DESC LIMIT ?',
+      ),
+      listVersionsFrom: db.prepare<[string, string, number], { doc: string }>(
+        'SELECT doc FROM objects WHERE bucket = ? AND key >= ? ORDER BY key, seq DESC LIMIT ?',
+      ),
+      getUpload: db.prepare<[string], { doc: string }>('SELECT doc FROM uploads WHERE upload_id = ?'),
+      putUpload: db.prepare('INSERT INTO uploads (upload_id, bucket, key, doc) VALUES (?, ?, ?, ?)'),
+      deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
+      deleteParts: db.prepare('DELETE FROM parts WHERE upload_id = ?'),
+      listUploads: db.prepare<[string], { doc: string }>('SELECT doc FROM uploads WHERE bucket = ? ORDER BY key, upload_id'),
+      getPart: db.prepare<[string, number], { doc: string }>('SELECT doc FROM parts WHERE upload_id = ? AND part_number = ?'),
+      putPart: db.prepare('INSERT INTO parts (upload_id, part_number, doc) VALUES (?, ?, ?) ON CONFLICT (upload_id, part_number) DO UPDATE SET doc = excluded.doc'),
+      listParts: db.prepare<[string], { doc: string }>('SELECT doc FROM parts WHERE upload_id = ? ORDER BY part_number'),
+      getCounter: db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?'),
+      setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+      allBlobRefs: db.prepare<[], { doc: string }>('SELECT doc FROM objects WHERE delete_marker = 0 UNION ALL SELECT doc FROM parts'),
+    };
+    this.seq = this.stmt.getCounter.get('seq')?.value ?? 0;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  nextSeq(): number {
+    this.seq += 1;
+    this.stmt.setCounter.run('seq', this.seq);
+    return this.seq;
+  }
+
+  // Buckets
+  getBucket(name: string): BucketRecord | undefined {
+    const row = this.stmt.getBucket.get(name);
+    return row ? (JSON.parse(row.doc) as BucketRecord) : undefined;
+  }
+  putBucket(b: BucketRecord): void {
+    this.stmt.putBucket.run(b.name, b.accountId, JSON.stringify(b));
+  }
+  deleteBucket(name: string): void {
+    this.stmt.deleteBucket.run(name);
+  }
+  listBuckets(accountId: string, after = ''): BucketRecord[] {
+    return this.stmt.listBuckets.all(accountId, after).map((r) => JSON.parse(r.doc) as BucketRecord);
+  }
+  bucketIsEmpty(name: string): boolean {
+    return !this.stmt.anyObject.get(name) && !this.stmt.anyUpload.get(name);
+  }
+
+  // Objects
+  latest(bucket: string, key: string): ObjectVersion | undefined {
+    const row = this.stmt.latest.get(bucket, key);
+    return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
+  }
+  version(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
+    const row = this.stmt.version.get(bucket, key, versionId);
+    return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
+  }
+  /** Adds a version as the latest (replacing a version with the same id, e.g. "null"). */
+  putLatest(v: ObjectVersion): void {
+    this.stmt.clearLatest.run(v.bucket, v.key);
+    v.isLatest = true;
+    this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, 1, v.deleteMarker ? 1 : 0, JSON.stringify(v));
+  }
+  /** Rewrites a version's document in place (tags). */
+  updateVersion(v: ObjectVersion): void {
+    this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, v.isLatest ? 1 : 0, v.deleteMarker ? 1 : 0, JSON.stringify(v));
+  }
+  /** Removes one version; if it was the latest, the next newest becomes the latest. */
+  deleteVersion(v: ObjectVersion): void {
+    this.stmt.deleteVersion.run(v.bucket, v.key, v.versionId);
+    if (v.isLatest) {
+      const next = this.stmt.newestVersion.get(v.bucket, v.key);
+      if (next) {
+        this.stmt.setLatest.run(v.bucket, v.key, next.version_id);
+        const doc = this.version(v.bucket, v.key, next.version_id)!;
+        doc.isLatest = true;
+        this.updateVersion(doc);
+      }
+    }
+  }
+  /** Current (non-deleted) objects with key > after (or >= from), in key order. */
+  listLatest(bucket: string, bound: { after?: string; from?: string }, limit: number): ObjectVersion[] {
+    const rows =
+      bound.from !== undefined ? this.stmt.listLatestFrom.all(bucket, bound.from, limit) : this.stmt.listLatest.all(bucket, bound.after ?? '', limit);
+    return rows.map((r) => JSON.parse(r.doc) as ObjectVersion);
+  }
+  /** Every version and delete marker, by key then newest first. */
+  listVersions(bucket: string, bound: { after?: string; from?: string }, limit: number): ObjectVersion[] {
+    const rows =
+      bound.from !== undefined ? this.stmt.listVersionsFrom.all(bucket, bound.from, limit) : this.stmt.listVersions.all(bucket, bound.after ?? '', limit);
+    return rows.map((r) => JSON.parse(r.doc) as ObjectVersion);
+  }
+
+  // Multipart uploads
+  getUpload(uploadId: string): MultipartUpload | undefined {
+    const row = this.stmt.getUpload.get(uploadId);
+    return row ? (JSON.parse(row.doc) as MultipartUpload) : undefined;
+  }
+  putUpload(u: MultipartUpload): void {
+    this.stmt.putUpload.run(u.uploadId, u.bucket, u.key, JSON.stringify(u));
+  }
+  deleteUpload(uploadId: string): void {
+    this.stmt.deleteParts.run(uploadId);
+    this.stmt.deleteUpload.run(uploadId);
+  }
+  listUploads(bucket: string): MultipartUpload[] {
+    return this.stmt.listUploads.all(bucket).map((r) => JSON.parse(r.doc) as MultipartUpload);
+  }
+  getPart(uploadId: string, partNumber: number): PartRecord | undefined {
+    const row = this.stmt.getPart.get(uploadId, partNumber);
+    return row ? (JSON.parse(row.doc) as PartRecord) : undefined;
+  }
+  putPart(p: PartRecord): void {
+    this.stmt.putPart.run(p.uploadId, p.partNumber, JSON.stringify(p));
+  }
+  listParts(uploadId: string): PartRecord[] {
+    return this.stmt.listParts.all(uploadId).map((r) => JSON.parse(r.doc) as PartRecord);
+  }
+
+  /** Every blob a row refers to (startup cleanup removes the rest). */
+  referencedBlobs(): Set<string> {
+    const ids = new Set<string>();
+    for (const { doc } of this.stmt.allBlobRefs.all()) {
+      const record = JSON.parse(doc) as { parts?: { blobId: string }[]; blobId?: string };
+      if (record.blobId) ids.add(record.blobId);
+      for (const p of record.parts ?? []) ids.add(p.blobId);
+    }
+    return ids;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,75 @@
+/** A bucket and its configuration. */
+export interface BucketRecord {
+  name: string;
+  accountId: string;
+  region: string;
+  /** Milliseconds since the epoch. */
+  creationDate: number;
+  /** Never set until PutBucketVersioning. */
+  versioning?: 'Enabled' | 'Suspended';
+  tags?: { key: string; value: string }[];
+  cors?: unknown[];
+  publicAccessBlock?: Record<string, boolean>;
+  objectOwnership?: string;
+}
+
+/** Where an object's bytes are: one blob for a PUT, one per part for a multipart upload. */
+export interface BlobRef {
+  blobId: string;
+  size: number;
+}
+
+export interface ObjectMeta {
+  contentType?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  expires?: string;
+  /** x-amz-meta-* as sent (names lower-cased by HTTP), in order. */
+  userMetadata: [string, string][];
+  storageClass?: string;
+  websiteRedirectLocation?: string;
+  checksum?: { algorithm: string; value: string; type: 'FULL_OBJECT' | 'COMPOSITE' };
+  tags?: { key: string; value: string }[];
+  /** Part sizes of a multipart object (GetObject partNumber, x-amz-mp-parts-count). */
+  partSizes?: number[];
+}
+
+/** One version of an object, or a delete marker. */
+export interface ObjectVersion {
+  bucket: string;
+  key: string;
+  /** 'null' for the null version (unversioned or Suspended buckets). */
+  versionId: string;
+  /** Creation order; newest versions have the highest. */
+  seq: number;
+  isLatest: boolean;
+  deleteMarker: boolean;
+  lastModified: number;
+  /** Without quotes: hex MD5, or hex MD5 of part MD5s + "-N". */
+  etag: string;
+  size: number;
+  ownerAccountId: string;
+  parts: BlobRef[];
+  meta: ObjectMeta;
+}
+
+export interface MultipartUpload {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  ownerAccountId: string;
+  meta: ObjectMeta & { checksumAlgorithm?: string; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' };
+}
+
+export interface PartRecord {
+  uploadId: string;
+  partNumber: number;
+  blobId: string;
+  size: number;
+  etag: string;
+  lastModified: number;
+  checksum?: string;
+}
