@@ -48,6 +48,11 @@ function walk<T extends { key: string }>(
       const at = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
       if (at >= 0) {
         const cp = key.slice(0, at + delimiter!.length);
+        // A page that ended on this common prefix continues after it, not into it.
+        if (cp === after) {
+          bound = { from: cp + AFTER_PREFIX };
+          break;
+        }
         if (entries.length + commonPrefixes.length === maxKeys) return { entries, commonPrefixes, truncated: true, last };
         commonPrefixes.push(cp);
         last = cp;
@@ -240,6 +245,10 @@ function walkVersions(
       const at = delimiter ? v.key.indexOf(delimiter, prefix.length) : -1;
       if (at >= 0) {
         const cp = v.key.slice(0, at + delimiter!.length);
+        if (cp === after) {
+          restart = { from: cp + AFTER_PREFIX };
+          break;
+        }
         if (entries.length + commonPrefixes.length === maxKeys) return { entries, commonPrefixes, truncated: true, last };
         commonPrefixes.push(cp);
         last = cp;

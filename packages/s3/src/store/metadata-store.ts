@@ -65,10 +65,10 @@ export class MetadataStore {
       putVersion: db.prepare(
         'INSERT INTO objects (bucket, key, version_id, seq, is_latest, delete_marker, doc) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, key, version_id) DO UPDATE SET seq = excluded.seq, is_latest = excluded.is_latest, delete_marker = excluded.delete_marker, doc = excluded.doc',
       ),
-      clearLatest: db.prepare('UPDATE objects SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1'),
+      clearLatest: db.prepare("UPDATE objects SET is_latest = 0, doc = json_set(doc, '$.isLatest', json('false')) WHERE bucket = ? AND key = ? AND is_latest = 1"),
       deleteVersion: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ? AND version_id = ?'),
       newestVersion: db.prepare<[string, string], { version_id: string }>('SELECT version_id FROM objects WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1'),
-      setLatest: db.prepare('UPDATE objects SET is_latest = 1 WHERE bucket = ? AND key = ? AND version_id = ?'),
+      setLatest: db.prepare("UPDATE objects SET is_latest = 1, doc = json_set(doc, '$.isLatest', json('true')) WHERE bucket = ? AND key = ? AND version_id = ?"),
       listLatest: db.prepare<[string, string, number], { doc: string }>(
         'SELECT doc FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0 AND key > ? ORDER BY key LIMIT ?',
       ),
@@ -148,12 +148,7 @@ export class MetadataStore {
     this.stmt.deleteVersion.run(v.bucket, v.key, v.versionId);
     if (v.isLatest) {
       const next = this.stmt.newestVersion.get(v.bucket, v.key);
-      if (next) {
-        this.stmt.setLatest.run(v.bucket, v.key, next.version_id);
-        const doc = this.version(v.bucket, v.key, next.version_id)!;
-        doc.isLatest = true;
-        this.updateVersion(doc);
-      }
+      if (next) this.stmt.setLatest.run(v.bucket, v.key, next.version_id);
     }
   }
   /** Current (non-deleted) objects with key > after (or >= from), in key order. */
