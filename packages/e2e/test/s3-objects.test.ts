@@ -29,6 +29,18 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
   GetBucketTaggingCommand,
+  DeleteBucketCorsCommand,
+  DeleteBucketOwnershipControlsCommand,
+  DeletePublicAccessBlockCommand,
+  GetBucketAclCommand,
+  GetBucketCorsCommand,
+  GetBucketOwnershipControlsCommand,
+  GetObjectAclCommand,
+  GetObjectAttributesCommand,
+  GetPublicAccessBlockCommand,
+  PutBucketCorsCommand,
+  PutBucketOwnershipControlsCommand,
+  PutPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Sealbox } from '@sealbox/cli';
@@ -428,5 +440,78 @@ describe('multipart uploads', () => {
     );
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'assembled' }));
     expect((await text(got.Body)).equals(source)).toBe(true);
+  });
+});
+
+describe('bucket configuration', () => {
+  it('public access block and ownership controls: AWS defaults, put, get, delete', async () => {
+    const bucket = await newBucket();
+    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }))).PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+    });
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: { BlockPublicAcls: false } }));
+    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }))).PublicAccessBlockConfiguration!.BlockPublicAcls).toBe(false);
+    await s3.send(new DeletePublicAccessBlockCommand({ Bucket: bucket }));
+    await expectS3Error(s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })), 'NoSuchPublicAccessBlockConfiguration', 404);
+
+    expect((await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: bucket }))).OwnershipControls!.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+    await expectS3Error(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'acl', Body: 'x', ACL: 'public-read' })), 'AccessControlListNotSupported', 400);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'acl', Body: 'x', ACL: 'bucket-owner-full-control' }));
+    await s3.send(new PutBucketOwnershipControlsCommand({ Bucket: bucket, OwnershipControls: { Rules: [{ ObjectOwnership: 'ObjectWriter' }] } }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'acl', Body: 'x', ACL: 'public-read' }));
+    await s3.send(new DeleteBucketOwnershipControlsCommand({ Bucket: bucket }));
+    await expectS3Error(s3.send(new GetBucketOwnershipControlsCommand({ Bucket: bucket })), 'OwnershipControlsNotFoundError', 404);
+  });
+
+  it('ACLs: the owner has FULL_CONTROL', async () => {
+    const bucket = await newBucket();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'o', Body: 'x' }));
+    for (const out of [await s3.send(new GetBucketAclCommand({ Bucket: bucket })), await s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'o' }))]) {
+      expect(out.Grants).toEqual([{ Grantee: { Type: 'CanonicalUser', ID: out.Owner!.ID, DisplayName: out.Owner!.DisplayName }, Permission: 'FULL_CONTROL' }]);
+    }
+  });
+
+  it('CORS rules answer preflights and decorate matching requests', async () => {
+    const bucket = await newBucket();
+    const preflight = (origin: string, method: string, headers?: string) =>
+      fetch(`${sealbox.s3!.url}/${bucket}/obj`, {
+        method: 'OPTIONS',
+        headers: { Origin: origin, 'Access-Control-Request-Method': method, ...(headers ? { 'Access-Control-Request-Headers': headers } : {}) },
+      });
+    const notEnabled = await preflight('https://app.example', 'GET');
+    expect(notEnabled.status).toBe(403);
+    expect(await notEnabled.text()).toContain('CORSResponse: CORS is not enabled for this bucket.');
+    await s3.send(
+      new PutBucketCorsCommand({
+        Bucket: bucket,
+        CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['https://*.example'], AllowedMethods: ['GET', 'PUT'], AllowedHeaders: ['content-type'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 600 }] },
+      }),
+    );
+    expect((await s3.send(new GetBucketCorsCommand({ Bucket: bucket }))).CORSRules![0]).toMatchObject({ AllowedOrigins: ['https://*.example'], MaxAgeSeconds: 600 });
+    const ok = await preflight('https://app.example', 'PUT', 'Content-Type');
+    expect(ok.status).toBe(200);
+    expect(Object.fromEntries(['access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-expose-headers', 'access-control-max-age'].map((h) => [h, ok.headers.get(h)]))).toEqual({
+      'access-control-allow-origin': 'https://app.example',
+      'access-control-allow-methods': 'GET, PUT',
+      'access-control-allow-headers': 'content-type',
+      'access-control-expose-headers': 'ETag',
+      'access-control-max-age': '600',
+    });
+    const denied = await preflight('https://evil.test', 'GET');
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toContain('<Code>AccessForbidden</Code>');
+    await s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
+    await expectS3Error(s3.send(new GetBucketCorsCommand({ Bucket: bucket })), 'NoSuchCORSConfiguration', 404);
+  });
+
+  it('GetObjectAttributes', async () => {
+    const bucket = await newBucket();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'attrs', Body: 'attributes', ChecksumAlgorithm: 'CRC32C' }));
+    const out = await s3.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'attrs', ObjectAttributes: ['ETag', 'Checksum', 'ObjectSize', 'StorageClass'] }));
+    expect(out).toMatchObject({ ETag: md5('attributes'), ObjectSize: 10, StorageClass: 'STANDARD', Checksum: { ChecksumType: 'FULL_OBJECT' } });
+    expect(out.Checksum!.ChecksumCRC32C).toMatch(/^[A-Za-z0-9+/]{6}==$/);
   });
 });

@@ -28,6 +28,7 @@ import { s3AuthError } from './auth';
 import type { S3Request, S3Response } from './context';
 import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './errors';
 import { IMPLEMENTED } from './operations';
+import { corsHeaders } from './operations/bucket-config';
 import { sendError, sendResponse } from './protocol';
 import { matchRoute } from './routes';
 import { S3State } from './state';
@@ -67,11 +68,13 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
     const method = req.method ?? 'GET';
     let operation = 'Unknown';
     let accessKeyId: string | undefined;
+    let bucketName: string | undefined;
 
     const run = async (): Promise<S3Response> => {
       const signed = signedRequestFromNode(req);
       const { path, query: rawQuery } = splitTarget(signed.target);
       const address = resolveAddress(req.headers.host, path, suffixes);
+      bucketName = address.bucket;
       const query = queryMap(parseQuery(rawQuery));
       const route = matchRoute(method, address.level, query, (name) => req.headers[name] !== undefined);
       if (!route) {
@@ -138,6 +141,13 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
 
     run().then(
       (response) => {
+        // Requests from a browser origin the bucket's CORS rules allow get the CORS headers.
+        const origin = req.headers.origin;
+        if (origin && method !== 'OPTIONS' && bucketName !== undefined) {
+          const bucket = state.meta.getBucket(bucketName);
+          const cors = bucket && corsHeaders(bucket, origin, method, []);
+          if (cors) response.headers = { ...response.headers, ...cors };
+        }
         sendResponse(res, ids, method, response);
         finish(response.status ?? 200);
       },

@@ -3,7 +3,8 @@ import { invalidBucketName, isValidBucketName } from '../bucket-names';
 import type { S3Request, S3Response } from '../context';
 import { parseCreateBucketConfiguration, parseTagging, parseVersioningConfiguration } from '../documents';
 import { AccessDenied, S3Error } from '../errors';
-import { readSmallBody, xmlDate } from '../http-util';
+import { header, readSmallBody, xmlDate } from '../http-util';
+import { NEW_BUCKET_DEFAULTS, checkCannedAcl } from './bucket-config';
 import { ownerElements } from '../owner';
 import { el, s3Document } from '../xml';
 
@@ -40,7 +41,16 @@ export async function createBucket(req: S3Request): Promise<S3Response> {
     }
     throw new S3Error('BucketAlreadyExists', 409, 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', [['BucketName', name]]);
   }
-  meta.putBucket({ name, accountId: req.credentials.accountId, region: constraint ?? req.endpointRegion, creationDate: req.now.getTime() });
+  const record = { name, accountId: req.credentials.accountId, region: constraint ?? req.endpointRegion, creationDate: req.now.getTime(), ...NEW_BUCKET_DEFAULTS };
+  checkCannedAcl(req, record);
+  const ownership = header(req.headers, 'x-amz-object-ownership');
+  if (ownership !== undefined) {
+    if (!['BucketOwnerPreferred', 'ObjectWriter', 'BucketOwnerEnforced'].includes(ownership)) {
+      throw new S3Error('InvalidArgument', 400, 'Invalid x-amz-object-ownership header', [['ArgumentName', 'x-amz-object-ownership'], ['ArgumentValue', ownership]]);
+    }
+    record.objectOwnership = ownership;
+  }
+  meta.putBucket(record);
   return { headers: { Location: `/${name}` } };
 }
 

@@ -9,6 +9,7 @@ import { metaFromHeaders } from '../object-headers';
 import { ownerElements } from '../owner';
 import type { MultipartUpload, PartRecord } from '../store/model';
 import { el, s3Document } from '../xml';
+import { checkCannedAcl } from './bucket-config';
 import { checkKey, commitVersion, copySource, readObject, writeBody } from './objects';
 
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -40,6 +41,7 @@ export function createMultipartUpload(req: S3Request): S3Response {
   const key = req.key!;
   checkKey(key);
   const meta: MultipartUpload['meta'] = metaFromHeaders(req.headers);
+  checkCannedAcl(req, bucket);
   const algorithmText = header(req.headers, 'x-amz-checksum-algorithm');
   if (algorithmText !== undefined) {
     const algorithm = parseChecksumAlgorithm(algorithmText);

@@ -10,6 +10,7 @@ import { requestChecksum } from '../request-checksum';
 import { BlobTooLargeError } from '../store/blob-store';
 import type { BlobRef, BucketRecord, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
+import { checkCannedAcl } from './bucket-config';
 import { tagging } from './buckets';
 
 export const MAX_KEY_BYTES = 1024;
@@ -182,6 +183,7 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   const key = req.key!;
   checkKey(key);
   const meta = metaFromHeaders(req.headers);
+  checkCannedAcl(req, bucket);
   checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
   const written = await writeBody(req);
   if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
@@ -460,6 +462,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   const key = req.key!;
   checkKey(key);
   const source = copySource(req);
+  checkCannedAcl(req, bucket);
   const directive = header(req.headers, 'x-amz-metadata-directive') ?? 'COPY';
   const taggingDirective = header(req.headers, 'x-amz-tagging-directive') ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') {
@@ -559,4 +562,46 @@ export function deleteObjectTagging(req: S3Request): S3Response {
   v.meta.tags = undefined;
   req.state.meta.updateVersion(v);
   return { status: 204, headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {} };
+}
+
+const OBJECT_ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'];
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html */
+export function getObjectAttributes(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const wanted = (header(req.headers, 'x-amz-object-attributes') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  if (wanted.length === 0) throw new S3Error('InvalidArgument', 400, 'Invalid attribute name specified.', [['ArgumentName', 'x-amz-object-attributes']]);
+  for (const a of wanted) {
+    if (!OBJECT_ATTRIBUTES.includes(a)) throw new S3Error('InvalidArgument', 400, 'Invalid attribute name specified.', [['ArgumentName', 'x-amz-object-attributes'], ['ArgumentValue', a]]);
+  }
+  const v = findVersion(req, bucket, req.key!, requestedVersion(req), 'GET');
+  const has = (a: string) => wanted.includes(a);
+  const sizes = v.meta.partSizes;
+  const maxParts = Math.min(Number(header(req.headers, 'x-amz-max-parts') ?? 1000) || 1000, 1000);
+  const marker = Number(header(req.headers, 'x-amz-part-number-marker') ?? 0) || 0;
+  const shown = sizes ? sizes.map((size, i) => ({ n: i + 1, size })).filter((p) => p.n > marker).slice(0, maxParts) : [];
+  const checksum = v.meta.checksum;
+  const headers: Record<string, string> = { 'Last-Modified': httpDate(v.lastModified) };
+  if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
+  return {
+    headers,
+    body: s3Document('GetObjectAttributesResponse', [
+      has('ETag') ? el('ETag', v.etag) : '',
+      has('Checksum') && checksum
+        ? el('Checksum', [el(`Checksum${checksum.algorithm}`, checksum.value.replace(/-\d+$/, '')), el('ChecksumType', checksum.type)])
+        : '',
+      has('ObjectParts') && sizes
+        ? el('ObjectParts', [
+            el('TotalPartsCount', sizes.length),
+            el('PartNumberMarker', marker),
+            el('NextPartNumberMarker', shown.length ? shown[shown.length - 1]!.n : marker),
+            el('MaxParts', maxParts),
+            el('IsTruncated', sizes.length > marker + shown.length),
+            ...shown.map((p) => el('Part', [el('PartNumber', p.n), el('Size', p.size)])),
+          ])
+        : '',
+      has('StorageClass') ? el('StorageClass', v.meta.storageClass ?? 'STANDARD') : '',
+      has('ObjectSize') ? el('ObjectSize', v.size) : '',
+    ]),
+  };
 }

@@ -9,7 +9,7 @@ export interface BucketRecord {
   versioning?: 'Enabled' | 'Suspended';
   tags?: { key: string; value: string }[];
   cors?: unknown[];
-  publicAccessBlock?: Record<string, boolean>;
+  publicAccessBlock?: { blockPublicAcls: boolean; ignorePublicAcls: boolean; blockPublicPolicy: boolean; restrictPublicBuckets: boolean };
   objectOwnership?: string;
 }
 

@@ -1,0 +1,213 @@
+import { noSuchBucket, requireBucket } from '../access';
+import type { S3Request, S3Response } from '../context';
+import { parseCorsConfiguration, parseOwnershipControls, parsePublicAccessBlock, type CorsRule } from '../documents';
+import { S3Error } from '../errors';
+import { header, readSmallBody } from '../http-util';
+import { ownerElements } from '../owner';
+import type { BucketRecord } from '../store/model';
+import { el, s3Document } from '../xml';
+import { findVersion } from './objects';
+
+/** New buckets block public access and disable ACLs, as S3 has done since April 2023. */
+export const NEW_BUCKET_DEFAULTS: Pick<BucketRecord, 'publicAccessBlock' | 'objectOwnership'> = {
+  publicAccessBlock: { blockPublicAcls: true, ignorePublicAcls: true, blockPublicPolicy: true, restrictPublicBuckets: true },
+  objectOwnership: 'BucketOwnerEnforced',
+};
+
+const notFound = (code: string, message: string, bucket: string) => new S3Error(code, 404, message, [['BucketName', bucket]]);
+
+// Public access block
+export async function putPublicAccessBlock(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  bucket.publicAccessBlock = { ...parsePublicAccessBlock(await readSmallBody(req.body)) };
+  req.state.meta.putBucket(bucket);
+  return {};
+}
+
+export function getPublicAccessBlock(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const pab = bucket.publicAccessBlock;
+  if (!pab) throw notFound('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found', bucket.name);
+  return {
+    body: s3Document('PublicAccessBlockConfiguration', [
+      el('BlockPublicAcls', pab.blockPublicAcls!),
+      el('IgnorePublicAcls', pab.ignorePublicAcls!),
+      el('BlockPublicPolicy', pab.blockPublicPolicy!),
+      el('RestrictPublicBuckets', pab.restrictPublicBuckets!),
+    ]),
+  };
+}
+
+export function deletePublicAccessBlock(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  delete bucket.publicAccessBlock;
+  req.state.meta.putBucket(bucket);
+  return { status: 204 };
+}
+
+// Ownership controls
+export async function putBucketOwnershipControls(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  bucket.objectOwnership = parseOwnershipControls(await readSmallBody(req.body)).objectOwnership;
+  req.state.meta.putBucket(bucket);
+  return {};
+}
+
+export function getBucketOwnershipControls(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  if (!bucket.objectOwnership) throw notFound('OwnershipControlsNotFoundError', 'The bucket ownership controls were not found', bucket.name);
+  return { body: s3Document('OwnershipControls', [el('Rule', [el('ObjectOwnership', bucket.objectOwnership)])]) };
+}
+
+export function deleteBucketOwnershipControls(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  delete bucket.objectOwnership;
+  req.state.meta.putBucket(bucket);
+  return { status: 204 };
+}
+
+// ACLs: the owner has FULL_CONTROL; canned ACLs are accepted where S3 accepts them.
+const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write'];
+
+/**
+ * x-amz-acl on a write: a known canned ACL; with ACLs disabled (BucketOwnerEnforced, the default)
+ * only those that grant nothing beyond the owner.
+ */
+export function checkCannedAcl(req: S3Request, bucket: BucketRecord | undefined): void {
+  const acl = header(req.headers, 'x-amz-acl');
+  if (acl === undefined) return;
+  if (!CANNED_ACLS.includes(acl)) throw new S3Error('InvalidArgument', 400, '', [['ArgumentName', 'x-amz-acl'], ['ArgumentValue', acl]]);
+  const enforced = bucket ? bucket.objectOwnership === 'BucketOwnerEnforced' : true;
+  if (enforced && acl !== 'private' && acl !== 'bucket-owner-full-control') {
+    throw new S3Error('AccessControlListNotSupported', 400, 'The bucket does not allow ACLs');
+  }
+}
+
+function accessControlPolicy(accountId: string): string {
+  const owner = ownerElements(accountId);
+  return s3Document('AccessControlPolicy', [
+    el('Owner', owner),
+    el('AccessControlList', [
+      `<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">${owner.join('')}</Grantee><Permission>FULL_CONTROL</Permission></Grant>`,
+    ]),
+  ]);
+}
+
+export function getBucketAcl(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  return { body: accessControlPolicy(bucket.accountId) };
+}
+
+export function getObjectAcl(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  const v = findVersion(req, bucket, req.key!, req.query.get('versionId'), 'GET');
+  return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {}, body: accessControlPolicy(v.ownerAccountId) };
+}
+
+export function putBucketAcl(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  checkCannedAcl(req, bucket);
+  return {};
+}
+
+export function putObjectAcl(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  findVersion(req, bucket, req.key!, req.query.get('versionId'), 'PUT');
+  checkCannedAcl(req, bucket);
+  return {};
+}
+
+// CORS
+export async function putBucketCors(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  bucket.cors = parseCorsConfiguration(await readSmallBody(req.body, 64 * 1024));
+  req.state.meta.putBucket(bucket);
+  return {};
+}
+
+export function getBucketCors(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  if (!bucket.cors) throw notFound('NoSuchCORSConfiguration', 'The CORS configuration does not exist', bucket.name);
+  return {
+    body: s3Document(
+      'CORSConfiguration',
+      (bucket.cors as CorsRule[]).map((r) =>
+        el('CORSRule', [
+          el('ID', r.id),
+          ...r.allowedHeaders.map((h) => el('AllowedHeader', h)),
+          ...r.allowedMethods.map((m) => el('AllowedMethod', m)),
+          ...r.allowedOrigins.map((o) => el('AllowedOrigin', o)),
+          ...r.exposeHeaders.map((h) => el('ExposeHeader', h)),
+          el('MaxAgeSeconds', r.maxAgeSeconds),
+        ]),
+      ),
+    ),
+  };
+}
+
+export function deleteBucketCors(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  delete bucket.cors;
+  req.state.meta.putBucket(bucket);
+  return { status: 204 };
+}
+
+/** One '*' in an origin or header pattern matches any run of characters. */
+function wildcard(pattern: string, value: string): boolean {
+  const star = pattern.indexOf('*');
+  if (star < 0) return pattern.toLowerCase() === value.toLowerCase();
+  const head = pattern.slice(0, star).toLowerCase();
+  const tail = pattern.slice(star + 1).toLowerCase();
+  const v = value.toLowerCase();
+  return v.length >= head.length + tail.length && v.startsWith(head) && v.endsWith(tail);
+}
+
+/** The first rule allowing this origin, method and request headers, and the headers it grants. */
+export function corsHeaders(bucket: BucketRecord, origin: string, method: string, requestHeaders: string[]): Record<string, string> | undefined {
+  for (const rule of (bucket.cors ?? []) as CorsRule[]) {
+    if (!rule.allowedOrigins.some((o) => wildcard(o, origin))) continue;
+    if (!rule.allowedMethods.includes(method)) continue;
+    if (!requestHeaders.every((h) => rule.allowedHeaders.some((a) => wildcard(a, h)))) continue;
+    const any = rule.allowedOrigins.includes('*');
+    const headers: Record<string, string> = {
+      'Access-Control-Allow-Origin': any ? '*' : origin,
+      'Access-Control-Allow-Methods': rule.allowedMethods.join(', '),
+      Vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
+    };
+    if (!any) headers['Access-Control-Allow-Credentials'] = 'true';
+    if (requestHeaders.length) headers['Access-Control-Allow-Headers'] = requestHeaders.join(', ');
+    if (rule.exposeHeaders.length) headers['Access-Control-Expose-Headers'] = rule.exposeHeaders.join(', ');
+    if (rule.maxAgeSeconds !== undefined) headers['Access-Control-Max-Age'] = String(rule.maxAgeSeconds);
+    return headers;
+  }
+  return undefined;
+}
+
+/**
+ * CORS preflight (OPTIONS), answered from the bucket's CORS rules without authentication.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html
+ */
+export function preflight(req: S3Request): S3Response {
+  const origin = header(req.headers, 'origin');
+  const method = header(req.headers, 'access-control-request-method');
+  if (!origin || !method) throw new S3Error('BadRequest', 400, 'Insufficient information. Origin request header needed.');
+  const bucket = req.state.meta.getBucket(req.bucket!);
+  const forbidden = (message: string, resourceType: string) =>
+    new S3Error('AccessForbidden', 403, message, [['Method', method], ['ResourceType', resourceType]]);
+  if (!bucket) throw forbidden('CORSResponse: Bucket not found', 'BUCKET');
+  if (!bucket.cors) throw forbidden('CORSResponse: CORS is not enabled for this bucket.', 'BUCKET');
+  const requested = (header(req.headers, 'access-control-request-headers') ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  const headers = corsHeaders(bucket, origin, method, requested);
+  if (!headers) {
+    throw forbidden(
+      "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+      'OBJECT',
+    );
+  }
+  return { headers };
+}
+
+export { noSuchBucket };
