@@ -515,3 +515,31 @@ describe('bucket configuration', () => {
     expect(out.Checksum!.ChecksumCRC32C).toMatch(/^[A-Za-z0-9+/]{6}==$/);
   });
 });
+
+describe('default checksums', () => {
+  it('every new object gets a CRC64NVME, single PUT or multipart, as S3 does since 2025', async () => {
+    const bucket = await newBucket();
+    const url = new URL(sealbox.s3!.url);
+    const req = { host: url.host, path: `/${bucket}/plain`, method: 'PUT', service: 's3', region: 'us-east-1', body: 'no checksum sent', headers: {} as Record<string, string> };
+    aws4.sign(req, { accessKeyId: 'test', secretAccessKey: 'test' });
+    const res = await fetch(`${sealbox.s3!.url}${req.path}`, { method: 'PUT', headers: req.headers, body: req.body });
+    expect(res.headers.get('x-amz-checksum-type')).toBe('FULL_OBJECT');
+    const crc = res.headers.get('x-amz-checksum-crc64nvme');
+    expect(crc).toMatch(/^[A-Za-z0-9+/]{11}=$/);
+
+    const body = randomBytes(11 * 1024 * 1024);
+    // An upload created without a checksum algorithm (the SDK still sends CRC32s with each part).
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multi' }));
+    const parts = [];
+    for (let i = 0; i < 3; i++) {
+      const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'multi', UploadId, PartNumber: i + 1, Body: body.subarray(i * 5 * 1024 * 1024, (i + 1) * 5 * 1024 * 1024) }));
+      parts.push({ PartNumber: i + 1, ETag: part.ETag });
+    }
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'multi', UploadId, MultipartUpload: { Parts: parts } }));
+    const whole = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'single', Body: body, ChecksumAlgorithm: 'CRC64NVME' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'multi', ChecksumMode: 'ENABLED' }));
+    // The multipart object's full-object CRC64NVME equals that of the same bytes sent in one PUT.
+    expect(head.ChecksumCRC64NVME).toBe(whole.ChecksumCRC64NVME);
+    expect(head.ChecksumType).toBe('FULL_OBJECT');
+  });
+});

@@ -15,7 +15,11 @@ export interface RequestChecksum {
   verify(trailers?: ReadonlyMap<string, string>): string;
 }
 
-export function requestChecksum(headers: IncomingHttpHeaders): RequestChecksum | undefined {
+/**
+ * With `fallback`, a write that names no algorithm is checksummed with it anyway: S3 has stored
+ * a CRC64NVME of every new object since 2025.
+ */
+export function requestChecksum(headers: IncomingHttpHeaders, fallback?: ChecksumAlgorithm): RequestChecksum | undefined {
   const sent = Object.keys(headers).filter((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-type' && h !== 'x-amz-checksum-algorithm');
   if (sent.length > 1) {
     throw new S3Error('InvalidRequest', 400, 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
@@ -30,7 +34,7 @@ export function requestChecksum(headers: IncomingHttpHeaders): RequestChecksum |
   if (sdkText !== undefined && !fromSdk) {
     throw new S3Error('InvalidRequest', 400, 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
   }
-  const algorithm = fromHeader ?? fromTrailer ?? fromSdk;
+  const algorithm = fromHeader ?? fromTrailer ?? fromSdk ?? fallback;
   if (!algorithm) return undefined;
   const name = checksumHeader(algorithm);
   let expected: Buffer | undefined;

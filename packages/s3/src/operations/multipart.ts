@@ -88,8 +88,8 @@ export async function uploadPart(req: S3Request): Promise<S3Response> {
   requireBucket(req);
   const partNumber = partNumberOf(req);
   const upload = requireUpload(req);
-  const written = await writeBody(req, MAX_PART_BYTES);
   const algorithm = upload.meta.checksumAlgorithm as ChecksumAlgorithm | undefined;
+  const written = await writeBody(req, MAX_PART_BYTES, algorithm ?? 'CRC64NVME');
   if (algorithm && written.checksum && written.checksum.algorithm !== algorithm) {
     req.state.blobs.delete(written.blobId);
     throw new S3Error('InvalidRequest', 400, `Checksum Type mismatch occurred, expected checksum Type: ${algorithm.toLowerCase()}, actual checksum Type: ${written.checksum.algorithm.toLowerCase()}`);
@@ -107,9 +107,11 @@ export async function uploadPart(req: S3Request): Promise<S3Response> {
     etag,
     lastModified: req.now.getTime(),
     checksum: written.checksum?.value,
+    checksumAlgorithm: written.checksum?.algorithm,
+    crc64nvme: written.crc64nvme,
   });
   const headers: Record<string, string> = { ETag: `"${etag}"` };
-  if (written.checksum) headers[`x-amz-checksum-${written.checksum.algorithm.toLowerCase()}`] = written.checksum.value;
+  if (written.checksum && (algorithm || header(req.headers, `x-amz-checksum-${written.checksum.algorithm.toLowerCase()}`) || header(req.headers, 'x-amz-sdk-checksum-algorithm'))) headers[`x-amz-checksum-${written.checksum.algorithm.toLowerCase()}`] = written.checksum.value;
   return { headers };
 }
 
@@ -183,7 +185,14 @@ export async function completeMultipartUpload(req: S3Request): Promise<S3Respons
   const algorithm = upload.meta.checksumAlgorithm as ChecksumAlgorithm | undefined;
   delete (meta as { checksumAlgorithm?: string }).checksumAlgorithm;
   delete (meta as { checksumType?: string }).checksumType;
-  if (algorithm && chosen.every((p) => p.checksum)) {
+  if (!algorithm && chosen.every((p) => p.crc64nvme)) {
+    // An upload created without an algorithm gets S3's default: a full-object CRC64NVME.
+    meta.checksum = {
+      algorithm: 'CRC64NVME',
+      value: combineCrc('CRC64NVME', chosen.map((p) => ({ digest: decodeChecksum('CRC64NVME', p.crc64nvme!)!, length: p.size }))).toString('base64'),
+      type: 'FULL_OBJECT',
+    };
+  } else if (algorithm && chosen.every((p) => p.checksum)) {
     const digests = chosen.map((p) => decodeChecksum(algorithm, p.checksum!)!);
     meta.checksum =
       upload.meta.checksumType === 'FULL_OBJECT' && isCrcAlgorithm(algorithm)

@@ -6,6 +6,7 @@ import { parseDelete, parseTagging } from '../documents';
 import { AccessDenied, S3Error } from '../errors';
 import { header, httpDate, parseHttpDate, readSmallBody, xmlDate } from '../http-util';
 import { checkObjectTags, metaFromHeaders, objectHeaders } from '../object-headers';
+import { createChecksum, type ChecksumAlgorithm } from '../checksums';
 import { requestChecksum } from '../request-checksum';
 import { BlobTooLargeError } from '../store/blob-store';
 import type { BlobRef, BucketRecord, ObjectMeta, ObjectVersion } from '../store/model';
@@ -141,7 +142,7 @@ export function contentMd5(req: S3Request): Buffer | undefined {
 }
 
 /** Streams the request body into a blob, verifying Content-MD5 and the flexible checksum. */
-export async function writeBody(req: S3Request, maxBytes = MAX_PUT_BYTES) {
+export async function writeBody(req: S3Request, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME') {
   const declared = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length');
   if (declared === undefined) throw new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.');
   if (Number(declared) > maxBytes) {
@@ -151,10 +152,16 @@ export async function writeBody(req: S3Request, maxBytes = MAX_PUT_BYTES) {
     ]);
   }
   const md5 = contentMd5(req);
-  const checksum = requestChecksum(req.headers);
+  const checksum = requestChecksum(req.headers, fallback);
+  // S3 keeps its own CRC64NVME of all data too (the default checksum of multipart objects).
+  const crc64 = checksum?.algorithm === 'CRC64NVME' ? undefined : createChecksum('CRC64NVME');
+  const observe = (chunk: Buffer) => {
+    checksum?.hasher.update(chunk);
+    crc64?.update(chunk);
+  };
   let written;
   try {
-    written = await req.state.blobs.write(req.body, checksum ? (chunk) => checksum.hasher.update(chunk) : undefined, maxBytes);
+    written = await req.state.blobs.write(req.body, observe, maxBytes);
   } catch (err) {
     if (err instanceof BlobTooLargeError) throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed size');
     throw err;
@@ -167,7 +174,8 @@ export async function writeBody(req: S3Request, maxBytes = MAX_PUT_BYTES) {
       ]);
     }
     const value = checksum?.verify(req.trailers());
-    return { ...written, checksum: checksum && value ? { algorithm: checksum.algorithm, value } : undefined };
+    const crc64nvme = checksum?.algorithm === 'CRC64NVME' ? value! : crc64!.digest().toString('base64');
+    return { ...written, checksum: checksum && value ? { algorithm: checksum.algorithm, value } : undefined, crc64nvme };
   } catch (err) {
     req.state.blobs.delete(written.blobId);
     throw err;
@@ -499,7 +507,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
 
   const algorithm = header(req.headers, 'x-amz-checksum-algorithm');
-  const checksum = requestChecksum(algorithm ? { 'x-amz-sdk-checksum-algorithm': algorithm } : source.meta.checksum ? { 'x-amz-sdk-checksum-algorithm': source.meta.checksum.algorithm } : {});
+  const checksum = requestChecksum(algorithm ? { 'x-amz-sdk-checksum-algorithm': algorithm } : {}, (source.meta.checksum?.algorithm as ChecksumAlgorithm | undefined) ?? 'CRC64NVME');
   const written = await req.state.blobs.write(readObject(req, source.parts, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined);
   if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
   let v: ObjectVersion;

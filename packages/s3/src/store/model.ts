@@ -72,4 +72,7 @@ export interface PartRecord {
   etag: string;
   lastModified: number;
   checksum?: string;
+  checksumAlgorithm?: string;
+  /** S3's own CRC64NVME of the part, for the default full-object checksum. */
+  crc64nvme?: string;
 }
