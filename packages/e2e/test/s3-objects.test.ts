@@ -368,6 +368,26 @@ describe('versioning', () => {
     expect(notEmpty.message).toBe('The bucket you tried to delete is not empty. You must delete all versions in the bucket.');
   });
 
+  it('ListObjectVersions pages through many versions with key and version-id markers', async () => {
+    const bucket = await newBucket(true);
+    const written: string[] = [];
+    for (const key of ['k', 'k', 'k', 'k', 'k', 'l', 'l']) written.push(`${key}:${(await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }))).VersionId}`);
+    const expected = [...written.filter((w) => w.startsWith('k:')).reverse(), ...written.filter((w) => w.startsWith('l:')).reverse()];
+    const seen: string[] = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 3, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }));
+      seen.push(...page.Versions!.map((v) => `${v.Key}:${v.VersionId}`));
+      if (!page.IsTruncated) break;
+      keyMarker = page.NextKeyMarker;
+      versionIdMarker = page.NextVersionIdMarker;
+    }
+    expect(seen).toEqual(expected);
+    const afterK = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: 'k' }));
+    expect(afterK.Versions!.map((v) => v.Key)).toEqual(['l', 'l']);
+  });
+
   it('Suspended: writes replace the null version', async () => {
     const bucket = await newBucket(true);
     const kept = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'kept' }));
@@ -541,5 +561,45 @@ describe('default checksums', () => {
     // The multipart object's full-object CRC64NVME equals that of the same bytes sent in one PUT.
     expect(head.ChecksumCRC64NVME).toBe(whole.ChecksumCRC64NVME);
     expect(head.ChecksumType).toBe('FULL_OBJECT');
+  });
+});
+
+describe('more listing and checksums', () => {
+  it('ListBuckets pages with max-buckets and continuation tokens, and filters by prefix', async () => {
+    const client = s3Client(sealbox, { credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other' } });
+    try {
+      for (const name of ['page-a-1', 'page-a-2', 'page-a-3', 'page-b-1']) await client.send(new CreateBucketCommand({ Bucket: `${name}-${process.pid}` }));
+      const names: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListBucketsCommand({ MaxBuckets: 2, ContinuationToken: token, Prefix: 'page-a' }));
+        expect(page.Buckets!.length).toBeLessThanOrEqual(2);
+        expect(page.Prefix).toBe('page-a');
+        names.push(...page.Buckets!.map((b) => b.Name!));
+        for (const b of page.Buckets!) expect(b.BucketRegion).toBe('us-east-1');
+        token = page.ContinuationToken;
+      } while (token);
+      expect(names).toEqual([1, 2, 3].map((i) => `page-a-${i}-${process.pid}`));
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('a COMPOSITE multipart checksum is the checksum of the part checksums, with -N', async () => {
+    const bucket = await newBucket();
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'composite', ChecksumAlgorithm: 'SHA256' }));
+    const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1000)];
+    const sent = [];
+    for (let i = 0; i < parts.length; i++) {
+      const out = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'composite', UploadId, PartNumber: i + 1, Body: parts[i], ChecksumAlgorithm: 'SHA256' }));
+      sent.push({ PartNumber: i + 1, ETag: out.ETag, ChecksumSHA256: out.ChecksumSHA256 });
+    }
+    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'composite', UploadId, MultipartUpload: { Parts: sent } }));
+    const expected =
+      createHash('sha256').update(Buffer.concat(parts.map((p) => createHash('sha256').update(p).digest()))).digest('base64') + '-2';
+    expect(done.ChecksumSHA256).toBe(expected);
+    expect(done.ChecksumType).toBe('COMPOSITE');
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'composite', ChecksumMode: 'ENABLED' }));
+    expect(head.ChecksumSHA256).toBe(expected);
   });
 });

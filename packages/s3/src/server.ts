@@ -53,7 +53,7 @@ export interface S3Service {
 
 /** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
 export function createS3Service(options: S3ServiceOptions): S3Service {
-  const state = new S3State(options.dataDir);
+  const state = new S3State(options.dataDir, options.credentials);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');

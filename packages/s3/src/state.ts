@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CredentialProvider } from '@sealbox/sigv4';
 import { BlobStore } from './store/blob-store';
 import { MetadataStore } from './store/metadata-store';
 
@@ -10,7 +11,11 @@ export class S3State {
   readonly blobs: BlobStore;
 
   /** With no data directory, metadata lives in memory and blobs in a temporary directory removed at close. */
-  constructor(dataDir: string | undefined) {
+  constructor(
+    dataDir: string | undefined,
+    /** Who may sign: POST uploads verify their form signatures against these. */
+    readonly credentials: CredentialProvider,
+  ) {
     if (dataDir) {
       mkdirSync(join(dataDir, 's3'), { recursive: true, mode: 0o700 });
       this.meta = new MetadataStore(join(dataDir, 's3.db'));

@@ -37,9 +37,8 @@ function walk<T extends { key: string }>(
   let last: string | undefined;
   for (;;) {
     const batch = fetch(bound, BATCH);
-    if (batch.length === 0) return { entries, commonPrefixes, truncated: false, last };
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i]!;
+    let skipPast: string | undefined;
+    for (const item of batch) {
       const key = keyOf(item);
       if (!key.startsWith(prefix)) {
         if (key > prefix) return { entries, commonPrefixes, truncated: false, last };
@@ -49,25 +48,21 @@ function walk<T extends { key: string }>(
       if (at >= 0) {
         const cp = key.slice(0, at + delimiter!.length);
         // A page that ended on this common prefix continues after it, not into it.
-        if (cp === after) {
-          bound = { from: cp + AFTER_PREFIX };
-          break;
+        if (cp !== after) {
+          if (entries.length + commonPrefixes.length === maxKeys) return { entries, commonPrefixes, truncated: true, last };
+          commonPrefixes.push(cp);
+          last = cp;
         }
-        if (entries.length + commonPrefixes.length === maxKeys) return { entries, commonPrefixes, truncated: true, last };
-        commonPrefixes.push(cp);
-        last = cp;
-        bound = { from: cp + AFTER_PREFIX };
+        skipPast = cp;
         break;
       }
       if (entries.length + commonPrefixes.length === maxKeys) return { entries, commonPrefixes, truncated: true, last };
       entries.push(item);
       last = key;
-      if (i === batch.length - 1) bound = { after: key };
     }
-    // A batch that ended on a common prefix restarts after it; one that ended on an entry continues.
-    if (batch.length < BATCH && !('from' in bound && bound.from?.endsWith(AFTER_PREFIX))) {
-      if (bound.after === last) return { entries, commonPrefixes, truncated: false, last };
-    }
+    if (skipPast !== undefined) bound = { from: skipPast + AFTER_PREFIX };
+    else if (batch.length < BATCH) return { entries, commonPrefixes, truncated: false, last };
+    else bound = { after: keyOf(batch[batch.length - 1]!) };
   }
 }
 
@@ -174,19 +169,15 @@ export function listObjectVersions(req: S3Request): S3Response {
   const delimiter = req.query.get('delimiter') || undefined;
   const keyMarker = req.query.get('key-marker') ?? '';
   const versionIdMarker = req.query.get('version-id-marker');
+  if (versionIdMarker !== undefined && keyMarker === '') {
+    throw new S3Error('InvalidArgument', 400, 'A version-id marker cannot be specified without a key marker.', [['ArgumentName', 'version-id-marker'], ['ArgumentValue', versionIdMarker]]);
+  }
   const maxKeys = maxKeysOf(req);
   const enc = encoder(req);
-  // Versions of key-marker newer than (and including) version-id-marker were already returned.
-  let skipping = versionIdMarker !== undefined && keyMarker !== '';
-  const fetch = (b: { after?: string; from?: string }, n: number) => {
-    const bound = skipping && b.after === keyMarker ? { from: keyMarker } : b;
-    return req.state.meta.listVersions(bucket.name, bound, n).filter((v) => {
-      if (!skipping || v.key !== keyMarker) return true;
-      if (v.versionId === versionIdMarker) skipping = false;
-      return false;
-    });
-  };
-  const result = walkVersions(fetch, prefix, delimiter, keyMarker, maxKeys);
+  // Start after key-marker, or after its version-id-marker version when one is given.
+  const markerVersion = versionIdMarker === undefined ? undefined : req.state.meta.version(bucket.name, keyMarker, versionIdMarker);
+  const start = markerVersion ? { key: keyMarker, seq: markerVersion.seq } : keyMarker < prefix ? { key: prefix, seq: Infinity } : { key: keyMarker, seq: 0 };
+  const result = walkVersions((cursor, n) => req.state.meta.listVersions(bucket.name, cursor, n), prefix, delimiter, keyMarker, start, maxKeys);
   const last = result.entries[result.entries.length - 1];
   return {
     body: s3Document('ListVersionsResult', [
@@ -221,22 +212,25 @@ export function listObjectVersions(req: S3Request): S3Response {
   };
 }
 
-/** Like walk, over versions: several entries share a key, and a key's versions are never split by a prefix. */
+/**
+ * Like walk, over versions, with a (key, seq) cursor so that a batch may end in the middle of a
+ * key's versions. A key-marker that is a common prefix continues after that prefix.
+ */
 function walkVersions(
-  fetch: (bound: { after?: string; from?: string }, limit: number) => ObjectVersion[],
+  fetch: (cursor: { key: string; seq: number }, limit: number) => ObjectVersion[],
   prefix: string,
   delimiter: string | undefined,
   after: string,
+  start: { key: string; seq: number },
   maxKeys: number,
 ): Walk<ObjectVersion> {
   const entries: ObjectVersion[] = [];
   const commonPrefixes: string[] = [];
-  let bound: { after?: string; from?: string } = after < prefix ? { from: prefix } : { after };
+  let cursor = start;
   let last: string | undefined;
   for (;;) {
-    const batch = fetch(bound, BATCH);
-    if (batch.length === 0) return { entries, commonPrefixes, truncated: false, last };
-    let restart: { after?: string; from?: string } | undefined;
+    const batch = fetch(cursor, BATCH);
+    let skipPast: string | undefined;
     for (const v of batch) {
       if (!v.key.startsWith(prefix)) {
         if (v.key > prefix) return { entries, commonPrefixes, truncated: false, last };
@@ -245,33 +239,20 @@ function walkVersions(
       const at = delimiter ? v.key.indexOf(delimiter, prefix.length) : -1;
       if (at >= 0) {
         const cp = v.key.slice(0, at + delimiter!.length);
-        if (cp === after) {
-          restart = { from: cp + AFTER_PREFIX };
-          break;
+        if (cp !== after) {
+          if (entries.length + commonPrefixes.length === maxKeys) return { entries, commonPrefixes, truncated: true, last };
+          commonPrefixes.push(cp);
+          last = cp;
         }
-        if (entries.length + commonPrefixes.length === maxKeys) return { entries, commonPrefixes, truncated: true, last };
-        commonPrefixes.push(cp);
-        last = cp;
-        restart = { from: cp + AFTER_PREFIX };
+        skipPast = cp;
         break;
       }
       if (entries.length + commonPrefixes.length === maxKeys) return { entries, commonPrefixes, truncated: true, last };
       entries.push(v);
       last = v.key;
     }
-    if (restart) {
-      bound = restart;
-      continue;
-    }
-    if (batch.length < BATCH) return { entries, commonPrefixes, truncated: false, last };
-    // A full batch may have cut a key's versions: continue from that key, skipping what was seen.
-    const seen = new Set(entries.map((e) => `${e.key}\0${e.versionId}`));
-    const lastKey = batch[batch.length - 1]!.key;
-    const more = fetch({ from: lastKey }, BATCH * 10).filter((v) => !seen.has(`${v.key}\0${v.versionId}`));
-    if (more.length === 0) return { entries, commonPrefixes, truncated: false, last };
-    batch.length = 0;
-    bound = { from: lastKey };
-    const rest = walkVersions(() => more, prefix, delimiter, '', maxKeys - entries.length - commonPrefixes.length);
-    return { entries: entries.concat(rest.entries), commonPrefixes: commonPrefixes.concat(rest.commonPrefixes), truncated: rest.truncated, last: rest.last ?? last };
+    if (skipPast !== undefined) cursor = { key: skipPast + AFTER_PREFIX, seq: Infinity };
+    else if (batch.length < BATCH) return { entries, commonPrefixes, truncated: false, last };
+    else cursor = { key: batch[batch.length - 1]!.key, seq: batch[batch.length - 1]!.seq };
   }
 }

@@ -75,11 +75,8 @@ export class MetadataStore {
       listLatestFrom: db.prepare<[string, string, number], { doc: string }>(
         'SELECT doc FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0 AND key >= ? ORDER BY key LIMIT ?',
       ),
-      listVersions: db.prepare<[string, string, number], { doc: string }>(
-        'SELECT doc FROM objects WHERE bucket = ? AND key > ? ORDER BY key, seq DESC LIMIT ?',
-      ),
-      listVersionsFrom: db.prepare<[string, string, number], { doc: string }>(
-        'SELECT doc FROM objects WHERE bucket = ? AND key >= ? ORDER BY key, seq DESC LIMIT ?',
+      listVersions: db.prepare<[string, string, string, number, number], { doc: string }>(
+        'SELECT doc FROM objects WHERE bucket = ? AND (key > ? OR (key = ? AND seq < ?)) ORDER BY key, seq DESC LIMIT ?',
       ),
       getUpload: db.prepare<[string], { doc: string }>('SELECT doc FROM uploads WHERE upload_id = ?'),
       putUpload: db.prepare('INSERT INTO uploads (upload_id, bucket, key, doc) VALUES (?, ?, ?, ?)'),
@@ -157,11 +154,13 @@ export class MetadataStore {
       bound.from !== undefined ? this.stmt.listLatestFrom.all(bucket, bound.from, limit) : this.stmt.listLatest.all(bucket, bound.after ?? '', limit);
     return rows.map((r) => JSON.parse(r.doc) as ObjectVersion);
   }
-  /** Every version and delete marker, by key then newest first. */
-  listVersions(bucket: string, bound: { after?: string; from?: string }, limit: number): ObjectVersion[] {
-    const rows =
-      bound.from !== undefined ? this.stmt.listVersionsFrom.all(bucket, bound.from, limit) : this.stmt.listVersions.all(bucket, bound.after ?? '', limit);
-    return rows.map((r) => JSON.parse(r.doc) as ObjectVersion);
+  /**
+   * Every version and delete marker, by key then newest first, after the cursor: the versions of
+   * `key` older than `seq` (all of them with seq Infinity), then every later key.
+   */
+  listVersions(bucket: string, cursor: { key: string; seq: number }, limit: number): ObjectVersion[] {
+    const seq = Number.isFinite(cursor.seq) ? cursor.seq : Number.MAX_SAFE_INTEGER;
+    return this.stmt.listVersions.all(bucket, cursor.key, cursor.key, seq, limit).map((r) => JSON.parse(r.doc) as ObjectVersion);
   }
 
   // Multipart uploads
