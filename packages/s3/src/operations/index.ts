@@ -28,6 +28,7 @@ import {
   putPublicAccessBlock,
 } from './bucket-config';
 import { listObjectVersions, listObjects, listObjectsV2 } from './listing';
+import { postObject } from './post-object';
 import {
   abortMultipartUpload,
   completeMultipartUpload,
@@ -95,4 +96,5 @@ export const IMPLEMENTED: Record<string, S3Operation> = {
   DeleteBucketCors: deleteBucketCors,
   PreflightRequest: preflight,
   GetObjectAttributes: getObjectAttributes,
+  PostObject: postObject,
 };

@@ -1,0 +1,101 @@
+/** Browser POST uploads: a form with a policy signed by SigV4 (or legacy SigV2), as a browser sends it. */
+import { createHmac } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import type { Sealbox } from '@sealbox/cli';
+import { deriveSigningKey, toAmzDate } from '@sealbox/sigv4';
+import { s3Client, startTestSealbox } from './helpers';
+
+let sealbox: Sealbox;
+let s3: S3Client;
+beforeAll(async () => {
+  sealbox = await startTestSealbox({ only: 's3' });
+  s3 = s3Client(sealbox);
+  await s3.send(new CreateBucketCommand({ Bucket: 'uploads' }));
+});
+afterAll(async () => {
+  s3.destroy();
+  await sealbox.stop();
+});
+
+/** The fields of a SigV4 POST form whose policy allows `conditions` until `expires`. */
+function sigV4Form(conditions: unknown[], fields: Record<string, string>, expires = new Date(Date.now() + 600_000), secret = 'test') {
+  const now = new Date();
+  const date = toAmzDate(now);
+  const credential = `test/${date.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  const policy = Buffer.from(
+    JSON.stringify({
+      expiration: expires.toISOString(),
+      conditions: [...conditions, { bucket: 'uploads' }, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date }],
+    }),
+  ).toString('base64');
+  const signature = createHmac('sha256', deriveSigningKey(secret, date.slice(0, 8), 'us-east-1', 's3')).update(policy).digest('hex');
+  return { ...fields, 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256', 'X-Amz-Credential': credential, 'X-Amz-Date': date, Policy: policy, 'X-Amz-Signature': signature };
+}
+
+async function post(fields: Record<string, string>, file: string | Buffer, fileName = 'photo.jpg') {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([file]), fileName);
+  const res = await fetch(`${sealbox.s3!.url}/uploads`, { method: 'POST', body: form, redirect: 'manual' });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+it('uploads the file under the key, with the fields as metadata; 204 by default', async () => {
+  const res = await post(
+    sigV4Form([['starts-with', '$key', 'user/'], { 'content-type': 'image/jpeg' }, ['starts-with', '$x-amz-meta-tag', '']], {
+      key: 'user/${filename}',
+      'Content-Type': 'image/jpeg',
+      'x-amz-meta-tag': 'holiday',
+    }),
+    'jpeg bytes',
+  );
+  expect(res.status).toBe(204);
+  expect(res.headers.get('etag')).toMatch(/^"[0-9a-f]{32}"$/);
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'uploads', Key: 'user/photo.jpg' }));
+  expect(await got.Body!.transformToString()).toBe('jpeg bytes');
+  expect(got.ContentType).toBe('image/jpeg');
+  expect(got.Metadata).toEqual({ tag: 'holiday' });
+});
+
+it('success_action_status 201 answers a PostResponse document; success_action_redirect a 303', async () => {
+  const created = await post(sigV4Form([{ key: 'a.txt' }, { success_action_status: '201' }], { key: 'a.txt', success_action_status: '201' }), 'a');
+  expect(created.status).toBe(201);
+  expect(created.text).toContain('<Bucket>uploads</Bucket><Key>a.txt</Key>');
+  const redirected = await post(
+    sigV4Form([{ key: 'b.txt' }, { success_action_redirect: 'https://app.example/done' }], { key: 'b.txt', success_action_redirect: 'https://app.example/done' }),
+    'b',
+  );
+  expect(redirected.status).toBe(303);
+  expect(redirected.headers.get('location')).toMatch(/^https:\/\/app\.example\/done\?bucket=uploads&key=b\.txt&etag=%22[0-9a-f]{32}%22$/);
+});
+
+it('the policy is enforced: conditions, extra fields, expiry, content-length-range', async () => {
+  const failed = await post(sigV4Form([['starts-with', '$key', 'user/']], { key: 'other/x' }), 'x');
+  expect(failed.status).toBe(403);
+  expect(failed.text).toContain('<Message>Invalid according to Policy: Policy Condition failed: [&quot;starts-with&quot;, &quot;$key&quot;, &quot;user/&quot;]</Message>');
+  const extra = await post(sigV4Form([{ key: 'x' }], { key: 'x', 'x-amz-meta-sneaky': '1' }), 'x');
+  expect(extra.text).toContain('Extra input fields: x-amz-meta-sneaky');
+  const expired = await post(sigV4Form([{ key: 'x' }], { key: 'x' }, new Date(Date.now() - 1000)), 'x');
+  expect(expired.text).toContain('Invalid according to Policy: Policy expired.');
+  const big = await post(sigV4Form([{ key: 'x' }, ['content-length-range', 1, 10]], { key: 'x' }), 'x'.repeat(11));
+  expect(big.status).toBe(400);
+  expect(big.text).toContain('<Code>EntityTooLarge</Code>');
+  await expect(s3.send(new HeadObjectCommand({ Bucket: 'uploads', Key: 'x' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+});
+
+it('a wrong signature or an anonymous form is refused', async () => {
+  const wrong = await post(sigV4Form([{ key: 'w' }], { key: 'w' }, undefined, 'not-the-secret'), 'w');
+  expect(wrong.status).toBe(403);
+  expect(wrong.text).toContain('<Code>SignatureDoesNotMatch</Code>');
+  const anonymous = await post({ key: 'anon' }, 'a');
+  expect(anonymous.status).toBe(403);
+  expect(anonymous.text).toContain('<Code>AccessDenied</Code>');
+});
+
+it('legacy SigV2 forms (AWSAccessKeyId, signature) still work', async () => {
+  const policy = Buffer.from(JSON.stringify({ expiration: new Date(Date.now() + 60_000).toISOString(), conditions: [{ bucket: 'uploads' }, { key: 'v2.txt' }] })).toString('base64');
+  const signature = createHmac('sha1', 'test').update(policy).digest('base64');
+  const res = await post({ key: 'v2.txt', AWSAccessKeyId: 'test', policy, signature }, 'v2');
+  expect(res.status).toBe(204);
+  expect(await (await s3.send(new GetObjectCommand({ Bucket: 'uploads', Key: 'v2.txt' }))).Body!.transformToString()).toBe('v2');
+});

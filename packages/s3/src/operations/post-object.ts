@@ -1,0 +1,110 @@
+import type { Readable } from 'node:stream';
+import busboy from 'busboy';
+import { noSuchBucket } from '../access';
+import { createChecksum } from '../checksums';
+import type { S3Request, S3Response } from '../context';
+import { AccessDenied, S3Error } from '../errors';
+import { header } from '../http-util';
+import { metaFromHeaders } from '../object-headers';
+import { checkPostLength, checkPostPolicy, postObjectKey, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
+import { BlobTooLargeError } from '../store/blob-store';
+import { checkCannedAcl } from './bucket-config';
+import { MAX_PUT_BYTES, checkKey, commitVersion } from './objects';
+
+/** Form fields that set object attributes, as the matching headers do on PutObject. */
+const ATTRIBUTE_FIELDS = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires', 'x-amz-storage-class', 'x-amz-website-redirect-location', 'x-amz-acl'];
+
+/**
+ * PostObject: a browser upload as multipart/form-data. The fields before the file carry the key,
+ * the policy and its signature (SigV4 or legacy SigV2); the policy is checked before the file is
+ * read, and the file streams into a blob like any PUT.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
+ */
+export async function postObject(req: S3Request): Promise<S3Response> {
+  const contentType = header(req.headers, 'content-type') ?? '';
+  if (!/^multipart\/form-data/i.test(contentType)) {
+    throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', [['Condition', 'Bucket POST must be of the enclosure-type multipart/form-data']]);
+  }
+  const bucket = req.state.meta.getBucket(req.bucket!);
+  if (!bucket) throw noSuchBucket(req.bucket!);
+
+  const fields = new Map<string, string>();
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({ headers: req.headers, limits: { files: 1, fields: 500, fieldSize: 64 * 1024, parts: 501 }, preservePath: true });
+  } catch {
+    throw new S3Error('MalformedPOSTRequest', 400, 'The body of your POST request is not well-formed multipart/form-data.');
+  }
+  const outcome = new Promise<S3Response>((resolve, reject) => {
+    let handled = false;
+    parser.on('field', (name, value) => {
+      if (!handled && !fields.has(name.toLowerCase())) fields.set(name.toLowerCase(), value);
+    });
+    parser.on('file', (name, stream, info) => {
+      if (handled || name.toLowerCase() !== 'file') {
+        stream.resume();
+        return;
+      }
+      handled = true;
+      const form: PostForm = { fields, fileName: info.filename, contentType: info.mimeType };
+      storeFile(req, bucket.name, form, stream).then(resolve, (err: unknown) => {
+        stream.resume();
+        reject(err);
+      });
+    });
+    parser.on('error', () => reject(new S3Error('MalformedPOSTRequest', 400, 'The body of your POST request is not well-formed multipart/form-data.')));
+    parser.on('close', () => {
+      if (!handled) reject(new S3Error('InvalidArgument', 400, 'POST requires exactly one file upload per request.', [['ArgumentName', 'file'], ['ArgumentValue', '0']]));
+    });
+  });
+  req.body.pipe(parser);
+  return outcome;
+}
+
+async function storeFile(req: S3Request, bucketName: string, form: PostForm, file: Readable): Promise<S3Response> {
+  const credentials = verifyPostSignature(form, { credentials: req.state.credentials, region: req.state.meta.getBucket(bucketName)!.region, now: req.now });
+  const bucket = req.state.meta.getBucket(bucketName)!;
+  if (!credentials || credentials.accountId !== bucket.accountId) throw new AccessDenied();
+  const range = checkPostPolicy(form, bucketName, req.now);
+  const key = postObjectKey(form);
+  checkKey(key);
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of form.fields) {
+    if (ATTRIBUTE_FIELDS.includes(name) || name.startsWith('x-amz-meta-')) attributes[name] = value;
+  }
+  const meta = metaFromHeaders(attributes);
+  checkCannedAcl({ ...req, headers: attributes }, bucket);
+
+  const crc64 = createChecksum('CRC64NVME');
+  let written;
+  try {
+    written = await req.state.blobs.write(file, (chunk) => crc64.update(chunk), Math.min(range?.maxLength ?? MAX_PUT_BYTES, MAX_PUT_BYTES));
+  } catch (err) {
+    if (err instanceof BlobTooLargeError) checkPostLength(range, err.limit + 1);
+    throw err;
+  }
+  try {
+    checkPostLength(range, written.size);
+  } catch (err) {
+    req.state.blobs.delete(written.blobId);
+    throw err;
+  }
+  meta.checksum = { algorithm: 'CRC64NVME', value: crc64.digest().toString('base64'), type: 'FULL_OBJECT' };
+  const v = commitVersion(req, bucket, {
+    bucket: bucket.name,
+    key,
+    deleteMarker: false,
+    lastModified: req.now.getTime(),
+    etag: written.md5.toString('hex'),
+    size: written.size,
+    ownerAccountId: credentials.accountId,
+    parts: [{ blobId: written.blobId, size: written.size }],
+    meta,
+  });
+  const host = header(req.headers, 'host') ?? 'localhost';
+  const location = `http://${host}/${bucket.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  const success = postSuccess(form, { bucket: bucket.name, key, etag: `"${v.etag}"`, location });
+  const headers: Record<string, string> = { ...success.headers, ETag: `"${v.etag}"`, Location: success.headers.Location ?? location };
+  if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
+  return { status: success.status, headers, body: success.body };
+}
