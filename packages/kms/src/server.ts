@@ -6,7 +6,7 @@ import {
   adminRouter,
   BodyTooLargeError,
   jsonRequestId,
-  listen,
+  listenService,
   readBody,
   silentAccessLog,
   type AccessLog,
@@ -258,19 +258,5 @@ export interface KmsServerOptions extends KmsServiceOptions {
 /** Starts the KMS service; closing the server also closes its store. */
 export async function startKmsServer(options: KmsServerOptions): Promise<RunningServer & { core: KmsCore }> {
   const service = createKmsService(options);
-  let running: RunningServer;
-  try {
-    running = await listen(service.app, options.host, options.port);
-  } catch (err) {
-    service.close();
-    throw err;
-  }
-  return {
-    ...running,
-    core: service.core,
-    close: async (graceMs?: number) => {
-      await running.close(graceMs);
-      service.close();
-    },
-  };
+  return { ...(await listenService(service, options.host, options.port)), core: service.core };
 }

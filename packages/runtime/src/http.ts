@@ -79,3 +79,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('error', reject);
   });
 }
+
+/** Listens with a service's app; closing the server then also closes the service's stores. */
+export async function listenService<S extends { app: RequestListener; close(): void }>(service: S, host: string, port: number): Promise<RunningServer> {
+  let running: RunningServer;
+  try {
+    running = await listen(service.app, host, port);
+  } catch (err) {
+    service.close();
+    throw err;
+  }
+  return {
+    ...running,
+    close: async (graceMs?: number) => {
+      await running.close(graceMs);
+      service.close();
+    },
+  };
+}

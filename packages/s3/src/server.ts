@@ -4,7 +4,7 @@ import express from 'express';
 import type { Express } from 'express';
 import {
   adminRouter,
-  listen,
+  listenService,
   s3HostId,
   s3RequestId,
   silentAccessLog,
@@ -184,19 +184,5 @@ export interface S3ServerOptions extends S3ServiceOptions {
 
 /** Starts the S3 service; closing the server also closes its stores. */
 export async function startS3Server(options: S3ServerOptions): Promise<RunningServer> {
-  const service = createS3Service(options);
-  let running: RunningServer;
-  try {
-    running = await listen(service.app, options.host, options.port);
-  } catch (err) {
-    service.close();
-    throw err;
-  }
-  return {
-    ...running,
-    close: async (graceMs?: number) => {
-      await running.close(graceMs);
-      service.close();
-    },
-  };
+  return listenService(createS3Service(options), options.host, options.port);
 }

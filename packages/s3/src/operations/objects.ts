@@ -120,6 +120,42 @@ export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omi
   return committed;
 }
 
+/**
+ * Makes freshly written bytes the latest version of `key` (one blob), re-checking the write
+ * conditions inside the transaction; the blob is removed if the commit fails.
+ */
+export function commitBlob(
+  req: S3Request,
+  bucket: BucketRecord,
+  key: string,
+  written: { blobId: string; size: number; md5: Buffer },
+  meta: ObjectMeta,
+  ownerAccountId: string,
+  check?: (current: ObjectVersion | undefined) => void,
+): ObjectVersion {
+  try {
+    return commitVersion(
+      req,
+      bucket,
+      {
+        bucket: bucket.name,
+        key,
+        deleteMarker: false,
+        lastModified: req.now.getTime(),
+        etag: written.md5.toString('hex'),
+        size: written.size,
+        ownerAccountId,
+        parts: [{ blobId: written.blobId, size: written.size }],
+        meta,
+      },
+      check,
+    );
+  } catch (err) {
+    req.state.blobs.delete(written.blobId);
+    throw err;
+  }
+}
+
 function putObjectHeaders(bucket: BucketRecord, v: ObjectVersion): Record<string, string> {
   const h: Record<string, string> = { ETag: `"${v.etag}"` };
   if (bucket.versioning) h['x-amz-version-id'] = v.versionId;
@@ -195,28 +231,7 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
   const written = await writeBody(req);
   if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
-  let v: ObjectVersion;
-  try {
-    v = commitVersion(
-      req,
-      bucket,
-      {
-        bucket: bucket.name,
-        key,
-        deleteMarker: false,
-        lastModified: req.now.getTime(),
-        etag: written.md5.toString('hex'),
-        size: written.size,
-        ownerAccountId: req.credentials!.accountId,
-        parts: [{ blobId: written.blobId, size: written.size }],
-        meta,
-      },
-      (current) => checkWriteConditions(req, current),
-    );
-  } catch (err) {
-    req.state.blobs.delete(written.blobId);
-    throw err;
-  }
+  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, (current) => checkWriteConditions(req, current));
   return { headers: putObjectHeaders(bucket, v) };
 }
 
@@ -510,28 +525,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   const checksum = requestChecksum(algorithm ? { 'x-amz-sdk-checksum-algorithm': algorithm } : {}, (source.meta.checksum?.algorithm as ChecksumAlgorithm | undefined) ?? 'CRC64NVME');
   const written = await req.state.blobs.write(readObject(req, source.parts, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined);
   if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
-  let v: ObjectVersion;
-  try {
-    v = commitVersion(
-      req,
-      bucket,
-      {
-        bucket: bucket.name,
-        key,
-        deleteMarker: false,
-        lastModified: req.now.getTime(),
-        etag: written.md5.toString('hex'),
-        size: written.size,
-        ownerAccountId: req.credentials!.accountId,
-        parts: [{ blobId: written.blobId, size: written.size }],
-        meta,
-      },
-      (current) => checkWriteConditions(req, current),
-    );
-  } catch (err) {
-    req.state.blobs.delete(written.blobId);
-    throw err;
-  }
+  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, (current) => checkWriteConditions(req, current));
   const headers: Record<string, string> = {};
   if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
   if (source.versionId !== 'null' || header(req.headers, 'x-amz-copy-source')!.includes('versionId=')) headers['x-amz-copy-source-version-id'] = source.versionId;

@@ -9,7 +9,7 @@ import { metaFromHeaders } from '../object-headers';
 import { checkPostLength, checkPostPolicy, postObjectKey, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
 import { BlobTooLargeError } from '../store/blob-store';
 import { checkCannedAcl } from './bucket-config';
-import { MAX_PUT_BYTES, checkKey, commitVersion } from './objects';
+import { MAX_PUT_BYTES, checkKey, commitBlob } from './objects';
 
 /** Form fields that set object attributes, as the matching headers do on PutObject. */
 const ATTRIBUTE_FIELDS = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires', 'x-amz-storage-class', 'x-amz-website-redirect-location', 'x-amz-acl'];
@@ -90,17 +90,7 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
     throw err;
   }
   meta.checksum = { algorithm: 'CRC64NVME', value: crc64.digest().toString('base64'), type: 'FULL_OBJECT' };
-  const v = commitVersion(req, bucket, {
-    bucket: bucket.name,
-    key,
-    deleteMarker: false,
-    lastModified: req.now.getTime(),
-    etag: written.md5.toString('hex'),
-    size: written.size,
-    ownerAccountId: credentials.accountId,
-    parts: [{ blobId: written.blobId, size: written.size }],
-    meta,
-  });
+  const v = commitBlob(req, bucket, key, written, meta, credentials.accountId);
   const host = header(req.headers, 'host') ?? 'localhost';
   const location = `http://${host}/${bucket.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   const success = postSuccess(form, { bucket: bucket.name, key, etag: `"${v.etag}"`, location });
