@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { Clock } from '@sealbox/runtime';
-import { RootKey } from './crypto/root-key';
+import { RootKey, type Clock } from '@sealbox/runtime';
 import { aliasArn, keyArn, newKeyId, newMaterialId } from './ids';
 import type { KeyRecord, MaterialRecord, Tag } from './model';
 import { AWS_MANAGED_KEYS, awsManagedKeyPolicy, defaultKeyPolicy } from './policies';
@@ -44,7 +43,7 @@ export class KmsCore {
     this.clock = options.clock;
     this.onDemandRotationLimit = options.onDemandRotationLimit ?? 10;
     if (options.dataDir) {
-      this.rootKey = RootKey.inDirectory(options.dataDir);
+      this.rootKey = RootKey.inDirectory(options.dataDir, 'root.key');
       this.store = new SqliteKmsStore(join(options.dataDir, 'kms.db'));
       this.trail = new Trail(this.store, join(options.dataDir, 'cloudtrail.jsonl'));
     } else {

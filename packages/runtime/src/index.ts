@@ -7,3 +7,4 @@ export { listen, listenService, readBody, BodyTooLargeError, PortInUseError } fr
 export type { RunningServer } from './http';
 export { adminRouter } from './admin';
 export type { AdminOptions } from './admin';
+export { RootKey } from './root-key';

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RootKey } from '@sealbox/runtime';
 import type { CredentialProvider } from '@sealbox/sigv4';
 import { BlobStore } from './store/blob-store';
 import { MetadataStore } from './store/metadata-store';
@@ -9,6 +10,8 @@ import { MetadataStore } from './store/metadata-store';
 export class S3State {
   readonly meta: MetadataStore;
   readonly blobs: BlobStore;
+  /** Wraps the data keys of objects (SSE-S3). */
+  readonly rootKey: RootKey;
 
   /** With no data directory, metadata lives in memory and blobs in a temporary directory removed at close. */
   constructor(
@@ -18,10 +21,12 @@ export class S3State {
   ) {
     if (dataDir) {
       mkdirSync(join(dataDir, 's3'), { recursive: true, mode: 0o700 });
+      this.rootKey = RootKey.inDirectory(dataDir, 's3.key');
       this.meta = new MetadataStore(join(dataDir, 's3.db'));
       this.blobs = new BlobStore(join(dataDir, 's3'));
       this.blobs.removeOrphans(this.meta.referencedBlobs());
     } else {
+      this.rootKey = RootKey.ephemeral();
       this.meta = new MetadataStore(':memory:');
       this.blobs = new BlobStore(mkdtempSync(join(tmpdir(), 'sealbox-s3-')), true);
     }

@@ -210,4 +210,18 @@ export function preflight(req: S3Request): S3Response {
   return { headers };
 }
 
+/**
+ * Every bucket encrypts new objects with SSE-S3 by default, so a bucket without a configuration
+ * of its own answers this rule, as S3 does.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html
+ */
+export function getBucketEncryption(req: S3Request): S3Response {
+  requireBucket(req);
+  return {
+    body: s3Document('ServerSideEncryptionConfiguration', [
+      el('Rule', [el('ApplyServerSideEncryptionByDefault', [el('SSEAlgorithm', 'AES256')]), el('BucketKeyEnabled', false)]),
+    ]),
+  };
+}
+
 export { noSuchBucket };

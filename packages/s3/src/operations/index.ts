@@ -17,6 +17,7 @@ import {
   deletePublicAccessBlock,
   getBucketAcl,
   getBucketCors,
+  getBucketEncryption,
   getBucketOwnershipControls,
   getObjectAcl,
   getPublicAccessBlock,
@@ -97,4 +98,5 @@ export const IMPLEMENTED: Record<string, S3Operation> = {
   PreflightRequest: preflight,
   GetObjectAttributes: getObjectAttributes,
   PostObject: postObject,
+  GetBucketEncryption: getBucketEncryption,
 };

@@ -9,6 +9,9 @@ import { metaFromHeaders } from '../object-headers';
 import { ownerElements } from '../owner';
 import type { MultipartUpload, PartRecord } from '../store/model';
 import { el, s3Document } from '../xml';
+import { createChecksum } from '../checksums';
+import { blobEncryption, newObjectKey, objectDataKey } from '../crypto/object-keys';
+import { checkSseRequest, encryptionHeaders } from '../sse';
 import { checkCannedAcl } from './bucket-config';
 import { checkKey, commitVersion, copySource, readObject, writeBody } from './objects';
 
@@ -42,6 +45,7 @@ export function createMultipartUpload(req: S3Request): S3Response {
   checkKey(key);
   const meta: MultipartUpload['meta'] = metaFromHeaders(req.headers);
   checkCannedAcl(req, bucket);
+  checkSseRequest(req);
   const algorithmText = header(req.headers, 'x-amz-checksum-algorithm');
   if (algorithmText !== undefined) {
     const algorithm = parseChecksumAlgorithm(algorithmText);
@@ -64,9 +68,11 @@ export function createMultipartUpload(req: S3Request): S3Response {
     initiated: req.now.getTime(),
     ownerAccountId: req.credentials!.accountId,
     meta,
+    // Encryption is fixed when the upload starts: every part is encrypted under this key.
+    encryption: newObjectKey(req.state).encryption,
   };
   req.state.meta.putUpload(upload);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...encryptionHeaders(upload.encryption) };
   if (meta.checksumAlgorithm) {
     headers['x-amz-checksum-algorithm'] = meta.checksumAlgorithm;
     headers['x-amz-checksum-type'] = meta.checksumType!;
@@ -89,7 +95,7 @@ export async function uploadPart(req: S3Request): Promise<S3Response> {
   const partNumber = partNumberOf(req);
   const upload = requireUpload(req);
   const algorithm = upload.meta.checksumAlgorithm as ChecksumAlgorithm | undefined;
-  const written = await writeBody(req, MAX_PART_BYTES, algorithm ?? 'CRC64NVME');
+  const written = await writeBody(req, objectDataKey(req.state, upload.encryption!), MAX_PART_BYTES, algorithm ?? 'CRC64NVME');
   if (algorithm && written.checksum && written.checksum.algorithm !== algorithm) {
     req.state.blobs.delete(written.blobId);
     throw new S3Error('InvalidRequest', 400, `Checksum Type mismatch occurred, expected checksum Type: ${algorithm.toLowerCase()}, actual checksum Type: ${written.checksum.algorithm.toLowerCase()}`);
@@ -109,8 +115,9 @@ export async function uploadPart(req: S3Request): Promise<S3Response> {
     checksum: written.checksum?.value,
     checksumAlgorithm: written.checksum?.algorithm,
     crc64nvme: written.crc64nvme,
+    salt: written.salt,
   });
-  const headers: Record<string, string> = { ETag: `"${etag}"` };
+  const headers: Record<string, string> = { ETag: `"${etag}"`, ...encryptionHeaders(upload.encryption) };
   if (written.checksum && (algorithm || header(req.headers, `x-amz-checksum-${written.checksum.algorithm.toLowerCase()}`) || header(req.headers, 'x-amz-sdk-checksum-algorithm'))) headers[`x-amz-checksum-${written.checksum.algorithm.toLowerCase()}`] = written.checksum.value;
   return { headers };
 }
@@ -133,12 +140,23 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
     end = Number(m[2]);
     if (end >= source.size) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', [['RangeRequested', range], ['ActualObjectSize', String(source.size)]]);
   }
-  const written = await req.state.blobs.write(readObject(req, source.parts, start, end));
+  const { salt, encrypt } = blobEncryption(objectDataKey(req.state, upload.encryption!));
+  const crc64 = createChecksum('CRC64NVME');
+  const written = await req.state.blobs.write(readObject(req, source, start, end), (c) => crc64.update(c), MAX_PART_BYTES, encrypt);
   const etag = written.md5.toString('hex');
   const now = req.now.getTime();
-  savePart(req, upload, { uploadId: upload.uploadId, partNumber, blobId: written.blobId, size: written.size, etag, lastModified: now });
+  savePart(req, upload, {
+    uploadId: upload.uploadId,
+    partNumber,
+    blobId: written.blobId,
+    size: written.size,
+    etag,
+    lastModified: now,
+    crc64nvme: crc64.digest().toString('base64'),
+    salt,
+  });
   return {
-    headers: source.versionId !== 'null' ? { 'x-amz-copy-source-version-id': source.versionId } : {},
+    headers: { ...encryptionHeaders(upload.encryption), ...(source.versionId !== 'null' ? { 'x-amz-copy-source-version-id': source.versionId } : {}) },
     body: s3Document('CopyPartResult', [el('LastModified', xmlDate(now)), el('ETag', `"${etag}"`)]),
   };
 }
@@ -208,8 +226,9 @@ export async function completeMultipartUpload(req: S3Request): Promise<S3Respons
     etag,
     size: chosen.reduce((a, p) => a + p.size, 0),
     ownerAccountId: upload.ownerAccountId,
-    parts: chosen.map((p) => ({ blobId: p.blobId, size: p.size })),
+    parts: chosen.map((p) => ({ blobId: p.blobId, size: p.size, salt: p.salt })),
     meta,
+    encryption: upload.encryption,
   }, (current) => {
     if (!req.state.meta.getUpload(upload.uploadId)) throw noSuchUpload(upload.uploadId);
     const ifNoneMatch = header(req.headers, 'if-none-match');
@@ -223,7 +242,7 @@ export async function completeMultipartUpload(req: S3Request): Promise<S3Respons
     req.state.meta.deleteUpload(upload.uploadId);
   });
   for (const part of stored.values()) if (!used.has(part.blobId)) req.state.blobs.delete(part.blobId);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption) };
   if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
   return {
     headers,

@@ -9,7 +9,9 @@ import { checkObjectTags, metaFromHeaders, objectHeaders } from '../object-heade
 import { createChecksum, type ChecksumAlgorithm } from '../checksums';
 import { requestChecksum } from '../request-checksum';
 import { BlobTooLargeError } from '../store/blob-store';
-import type { BlobRef, BucketRecord, ObjectMeta, ObjectVersion } from '../store/model';
+import { blobEncryption, newObjectKey, objectDataKey, readBlob } from '../crypto/object-keys';
+import { checkSseRequest, encryptionHeaders } from '../sse';
+import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
 import { checkCannedAcl } from './bucket-config';
 import { tagging } from './buckets';
@@ -63,9 +65,10 @@ export function findVersion(req: S3Request, bucket: BucketRecord, key: string, v
   return v;
 }
 
-/** Reads bytes [start, end] of an object whose data may span several blobs (parts). */
-export function readObject(req: S3Request, parts: BlobRef[], start: number, end: number): Readable {
-  const blobs = req.state.blobs;
+/** Reads plaintext bytes [start, end] of an object whose data may span several blobs (parts). */
+export function readObject(req: S3Request, object: { parts: BlobRef[]; encryption?: ObjectEncryption }, start: number, end: number): Readable {
+  const { parts } = object;
+  const dataKey = object.encryption ? objectDataKey(req.state, object.encryption) : undefined;
   async function* chunks() {
     let offset = 0;
     for (const part of parts) {
@@ -73,7 +76,7 @@ export function readObject(req: S3Request, parts: BlobRef[], start: number, end:
       const partEnd = offset + part.size - 1;
       offset += part.size;
       if (part.size === 0 || partEnd < start || partStart > end) continue;
-      yield* blobs.read(part.blobId, Math.max(start, partStart) - partStart, Math.min(end, partEnd) - partStart);
+      yield* readBlob(req.state, part, dataKey, Math.max(start, partStart) - partStart, Math.min(end, partEnd) - partStart);
     }
   }
   return Readable.from(chunks(), { objectMode: false });
@@ -128,9 +131,10 @@ export function commitBlob(
   req: S3Request,
   bucket: BucketRecord,
   key: string,
-  written: { blobId: string; size: number; md5: Buffer },
+  written: { blobId: string; size: number; md5: Buffer; salt?: string },
   meta: ObjectMeta,
   ownerAccountId: string,
+  encryption: ObjectEncryption,
   check?: (current: ObjectVersion | undefined) => void,
 ): ObjectVersion {
   try {
@@ -145,8 +149,9 @@ export function commitBlob(
         etag: written.md5.toString('hex'),
         size: written.size,
         ownerAccountId,
-        parts: [{ blobId: written.blobId, size: written.size }],
+        parts: [{ blobId: written.blobId, size: written.size, salt: written.salt }],
         meta,
+        encryption,
       },
       check,
     );
@@ -157,7 +162,7 @@ export function commitBlob(
 }
 
 function putObjectHeaders(bucket: BucketRecord, v: ObjectVersion): Record<string, string> {
-  const h: Record<string, string> = { ETag: `"${v.etag}"` };
+  const h: Record<string, string> = { ETag: `"${v.etag}"`, ...encryptionHeaders(v.encryption) };
   if (bucket.versioning) h['x-amz-version-id'] = v.versionId;
   if (v.meta.checksum) {
     h[`x-amz-checksum-${v.meta.checksum.algorithm.toLowerCase()}`] = v.meta.checksum.value;
@@ -177,8 +182,11 @@ export function contentMd5(req: S3Request): Buffer | undefined {
   return md5;
 }
 
-/** Streams the request body into a blob, verifying Content-MD5 and the flexible checksum. */
-export async function writeBody(req: S3Request, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME') {
+/**
+ * Streams the request body into a blob encrypted under `dataKey`, verifying Content-MD5 and the
+ * flexible checksum over the plaintext.
+ */
+export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME') {
   const declared = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length');
   if (declared === undefined) throw new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.');
   if (Number(declared) > maxBytes) {
@@ -195,9 +203,10 @@ export async function writeBody(req: S3Request, maxBytes = MAX_PUT_BYTES, fallba
     checksum?.hasher.update(chunk);
     crc64?.update(chunk);
   };
+  const { salt, encrypt } = blobEncryption(dataKey);
   let written;
   try {
-    written = await req.state.blobs.write(req.body, observe, maxBytes);
+    written = await req.state.blobs.write(req.body, observe, maxBytes, encrypt);
   } catch (err) {
     if (err instanceof BlobTooLargeError) throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed size');
     throw err;
@@ -211,7 +220,7 @@ export async function writeBody(req: S3Request, maxBytes = MAX_PUT_BYTES, fallba
     }
     const value = checksum?.verify(req.trailers());
     const crc64nvme = checksum?.algorithm === 'CRC64NVME' ? value! : crc64!.digest().toString('base64');
-    return { ...written, checksum: checksum && value ? { algorithm: checksum.algorithm, value } : undefined, crc64nvme };
+    return { ...written, salt, checksum: checksum && value ? { algorithm: checksum.algorithm, value } : undefined, crc64nvme };
   } catch (err) {
     req.state.blobs.delete(written.blobId);
     throw err;
@@ -228,10 +237,12 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   checkKey(key);
   const meta = metaFromHeaders(req.headers);
   checkCannedAcl(req, bucket);
+  checkSseRequest(req);
   checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
-  const written = await writeBody(req);
+  const { dataKey, encryption } = newObjectKey(req.state);
+  const written = await writeBody(req, dataKey);
   if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, (current) => checkWriteConditions(req, current));
+  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, encryption, (current) => checkWriteConditions(req, current));
   return { headers: putObjectHeaders(bucket, v) };
 }
 
@@ -299,7 +310,7 @@ export function getObject(req: S3Request): S3Response {
   const bucket = requireBucket(req);
   const key = req.key!;
   const v = findVersion(req, bucket, key, requestedVersion(req), req.method);
-  const headers = objectHeaders(v, bucket.versioning !== undefined);
+  const headers = { ...objectHeaders(v, bucket.versioning !== undefined), ...encryptionHeaders(v.encryption) };
   if (checkReadConditions(req, v) === 'not-modified') {
     return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']!, ...(headers['x-amz-version-id'] ? { 'x-amz-version-id': headers['x-amz-version-id'] } : {}) } };
   }
@@ -346,7 +357,7 @@ export function getObject(req: S3Request): S3Response {
     headers['x-amz-checksum-type'] = v.meta.checksum.type;
   }
   if (req.method === 'HEAD' || v.size === 0) return { status, headers };
-  return { status, headers, body: readObject(req, v.parts, start, end) };
+  return { status, headers, body: readObject(req, v, start, end) };
 }
 
 interface DeleteOutcome {
@@ -486,6 +497,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   checkKey(key);
   const source = copySource(req);
   checkCannedAcl(req, bucket);
+  checkSseRequest(req);
   const directive = header(req.headers, 'x-amz-metadata-directive') ?? 'COPY';
   const taggingDirective = header(req.headers, 'x-amz-tagging-directive') ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') {
@@ -523,10 +535,12 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
 
   const algorithm = header(req.headers, 'x-amz-checksum-algorithm');
   const checksum = requestChecksum(algorithm ? { 'x-amz-sdk-checksum-algorithm': algorithm } : {}, (source.meta.checksum?.algorithm as ChecksumAlgorithm | undefined) ?? 'CRC64NVME');
-  const written = await req.state.blobs.write(readObject(req, source.parts, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined);
+  const { dataKey, encryption } = newObjectKey(req.state);
+  const { salt, encrypt } = blobEncryption(dataKey);
+  const written = await req.state.blobs.write(readObject(req, source, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
   if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, (current) => checkWriteConditions(req, current));
-  const headers: Record<string, string> = {};
+  const v = commitBlob(req, bucket, key, { ...written, salt }, meta, req.credentials!.accountId, encryption, (current) => checkWriteConditions(req, current));
+  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption) };
   if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
   if (source.versionId !== 'null' || header(req.headers, 'x-amz-copy-source')!.includes('versionId=')) headers['x-amz-copy-source-version-id'] = source.versionId;
   return {

@@ -8,6 +8,8 @@ import { header } from '../http-util';
 import { metaFromHeaders } from '../object-headers';
 import { checkPostLength, checkPostPolicy, postObjectKey, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
 import { BlobTooLargeError } from '../store/blob-store';
+import { blobEncryption, newObjectKey } from '../crypto/object-keys';
+import { encryptionHeaders } from '../sse';
 import { checkCannedAcl } from './bucket-config';
 import { MAX_PUT_BYTES, checkKey, commitBlob } from './objects';
 
@@ -76,9 +78,11 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
   checkCannedAcl({ ...req, headers: attributes }, bucket);
 
   const crc64 = createChecksum('CRC64NVME');
+  const { dataKey, encryption } = newObjectKey(req.state);
+  const { salt, encrypt } = blobEncryption(dataKey);
   let written;
   try {
-    written = await req.state.blobs.write(file, (chunk) => crc64.update(chunk), Math.min(range?.maxLength ?? MAX_PUT_BYTES, MAX_PUT_BYTES));
+    written = await req.state.blobs.write(file, (chunk) => crc64.update(chunk), Math.min(range?.maxLength ?? MAX_PUT_BYTES, MAX_PUT_BYTES), encrypt);
   } catch (err) {
     if (err instanceof BlobTooLargeError) checkPostLength(range, err.limit + 1);
     throw err;
@@ -90,11 +94,11 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
     throw err;
   }
   meta.checksum = { algorithm: 'CRC64NVME', value: crc64.digest().toString('base64'), type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, written, meta, credentials.accountId);
+  const v = commitBlob(req, bucket, key, { ...written, salt }, meta, credentials.accountId, encryption);
   const host = header(req.headers, 'host') ?? 'localhost';
   const location = `http://${host}/${bucket.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   const success = postSuccess(form, { bucket: bucket.name, key, etag: `"${v.etag}"`, location });
-  const headers: Record<string, string> = { ...success.headers, ETag: `"${v.etag}"`, Location: success.headers.Location ?? location };
+  const headers: Record<string, string> = { ...success.headers, ETag: `"${v.etag}"`, Location: success.headers.Location ?? location, ...encryptionHeaders(encryption) };
   if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
   return { status: success.status, headers, body: success.body };
 }

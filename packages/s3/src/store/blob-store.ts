@@ -39,8 +39,11 @@ export class BlobStore {
     return join(this.blobs, blobId.slice(0, 2), blobId);
   }
 
-  /** Streams `source` into a new blob, hashing MD5 (and what `observe` wants) on the way. */
-  async write(source: Readable, observe?: ByteObserver, maxBytes = Number.MAX_SAFE_INTEGER): Promise<WrittenBlob> {
+  /**
+   * Streams `source` into a new blob, hashing MD5 (and what `observe` wants) over the plaintext
+   * on the way, through `encrypt` when given.
+   */
+  async write(source: Readable, observe?: ByteObserver, maxBytes = Number.MAX_SAFE_INTEGER, encrypt?: Transform): Promise<WrittenBlob> {
     const blobId = randomBytes(16).toString('hex');
     const tmpPath = join(this.tmp, blobId);
     const md5 = createHash('md5');
@@ -58,7 +61,9 @@ export class BlobStore {
       },
     });
     try {
-      await pipeline(source, meter, createWriteStream(tmpPath, { mode: 0o600 }));
+      const file = createWriteStream(tmpPath, { mode: 0o600 });
+      if (encrypt) await pipeline(source, meter, encrypt, file);
+      else await pipeline(source, meter, file);
       mkdirSync(join(this.blobs, blobId.slice(0, 2)), { recursive: true, mode: 0o700 });
       renameSync(tmpPath, this.path(blobId));
     } catch (err) {

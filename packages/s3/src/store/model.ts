@@ -16,7 +16,16 @@ export interface BucketRecord {
 /** Where an object's bytes are: one blob for a PUT, one per part for a multipart upload. */
 export interface BlobRef {
   blobId: string;
+  /** Plaintext bytes. */
   size: number;
+  /** Base64 salt of the blob's key (encrypted blobs). */
+  salt?: string;
+}
+
+/** How an object's data is encrypted at rest (SSE-S3: a data key wrapped under the S3 root key). */
+export interface ObjectEncryption {
+  algorithm: 'AES256';
+  wrappedKey: string;
 }
 
 export interface ObjectMeta {
@@ -53,6 +62,7 @@ export interface ObjectVersion {
   ownerAccountId: string;
   parts: BlobRef[];
   meta: ObjectMeta;
+  encryption?: ObjectEncryption;
 }
 
 export interface MultipartUpload {
@@ -62,6 +72,7 @@ export interface MultipartUpload {
   initiated: number;
   ownerAccountId: string;
   meta: ObjectMeta & { checksumAlgorithm?: string; checksumType?: 'FULL_OBJECT' | 'COMPOSITE' };
+  encryption?: ObjectEncryption;
 }
 
 export interface PartRecord {
@@ -75,4 +86,5 @@ export interface PartRecord {
   checksumAlgorithm?: string;
   /** S3's own CRC64NVME of the part, for the default full-object checksum. */
   crc64nvme?: string;
+  salt?: string;
 }

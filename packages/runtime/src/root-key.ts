@@ -2,11 +2,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const ROOT_KEY_FILE = 'root.key';
-
 /**
- * The data directory's root key (32 bytes, file mode 0600). Key material is stored only wrapped
- * under it with AES-256-GCM, bound to the key and material ids it belongs to.
+ * A root key in the data directory (32 bytes, file mode 0600): KMS key material and S3 object
+ * keys are stored only wrapped under one, with AES-256-GCM, bound to what they belong to.
  */
 export class RootKey {
   private constructor(private readonly key: Buffer) {}
@@ -16,9 +14,9 @@ export class RootKey {
     return new RootKey(randomBytes(32));
   }
 
-  /** Loads the data directory's root key, creating it on first use. */
-  static inDirectory(dir: string): RootKey {
-    const path = join(dir, ROOT_KEY_FILE);
+  /** Loads a root key file of the data directory, creating it on first use. */
+  static inDirectory(dir: string, fileName: string): RootKey {
+    const path = join(dir, fileName);
     if (!existsSync(path)) {
       writeFileSync(path, randomBytes(32), { mode: 0o600, flag: 'wx' });
     }
