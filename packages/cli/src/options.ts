@@ -14,6 +14,7 @@ export interface StartOptions {
   quiet: boolean;
   users: Credentials[];
   onDemandRotationLimit?: number;
+  allowHttpSseKms: boolean;
 }
 
 export const DEFAULTS = {
@@ -45,6 +46,7 @@ Options:
                            the default credentials test/test (account 000000000000) always work
   --on-demand-rotation-limit N
                            RotateKeyOnDemand calls allowed per key (default 10, as AWS)
+  --allow-http-sse-kms     accept SSE-KMS requests over plain HTTP (AWS refuses them without TLS)
   --json                   print one JSON line with the endpoints once ready; logs go to stderr
   --quiet                  no access log
   -h, --help               show this help
@@ -86,6 +88,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
         'kms-endpoint': { type: 'string' },
         user: { type: 'string', multiple: true },
         'on-demand-rotation-limit': { type: 'string' },
+        'allow-http-sse-kms': { type: 'boolean' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -130,5 +133,6 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     quiet: v.quiet ?? false,
     users,
     onDemandRotationLimit: limit === undefined ? undefined : Number(limit),
+    allowHttpSseKms: v['allow-http-sse-kms'] ?? false,
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startKmsServer } from '@sealbox/kms';
@@ -21,6 +22,8 @@ export interface SealboxOptions {
   clock?: VirtualClock;
   /** RotateKeyOnDemand calls allowed per key (AWS: 10). */
   onDemandRotationLimit?: number;
+  /** Accept SSE-KMS requests over plain HTTP (AWS requires TLS). */
+  allowHttpSseKms?: boolean;
 }
 
 export interface Sealbox {
@@ -41,6 +44,16 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const region = options.region ?? 'us-east-1';
   const clock = options.clock ?? new VirtualClock();
   const credentials = new StaticCredentialProvider([DEFAULT_CREDENTIALS, ...(options.users ?? [])]);
+  // S3's own credential: the KMS of this Sealbox lets it act for S3's callers (SSE-KMS), the way
+  // AWS services call KMS on a caller's behalf. Its secret never leaves the process.
+  const serviceCredentials: Credentials = {
+    accessKeyId: `SEALBOXS3${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64'),
+    accountId: '000000000000',
+    principalArn: 'arn:aws:iam::000000000000:role/sealbox-s3-service',
+    service: 's3',
+  };
+  credentials.add(serviceCredentials);
   const accessLog = options.accessLog ?? silentAccessLog;
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -66,7 +79,18 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     const s3 =
       options.only === 'kms'
         ? undefined
-        : await startS3Server({ host, port: options.s3Port ?? 0, clock, credentials, region, accessLog, dataDir });
+        : await startS3Server({
+            host,
+            port: options.s3Port ?? 0,
+            clock,
+            credentials,
+            region,
+            accessLog,
+            dataDir,
+            kmsEndpoint: options.kmsEndpoint ?? kms?.url,
+            serviceCredentials: options.kmsEndpoint ? undefined : serviceCredentials,
+            allowHttpSseKms: options.allowHttpSseKms,
+          });
     if (s3) started.push(s3);
     return {
       kms,

@@ -96,8 +96,9 @@ describe('memory', () => {
       expect(received).toBe(size);
       expect(down.digest('hex')).toBe(hash.digest('hex'));
       const growth = peakRss(child.pid!) - before;
-      // Measured here: about 38 MiB (16 MiB parts in flight, SQLite, the heap), whatever the size.
-      expect(growth).toBeLessThan(64 * 1024 * 1024);
+      // Measured here: 40 to 65 MiB of peak RSS (16 MiB parts in flight, encryption buffers and the
+      // garbage collector's slack), far below the 256 MiB that went through: nothing is held whole.
+      expect(growth).toBeLessThan(96 * 1024 * 1024);
     } finally {
       s3.destroy();
       child.kill('SIGTERM');

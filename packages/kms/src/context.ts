@@ -23,4 +23,6 @@ export interface OperationContext {
   sourceIp: string;
   userAgent: string;
   audit: Audit;
+  /** The AWS service acting for the caller (`s3.amazonaws.com`), when one is. */
+  invokedBy?: string;
 }

@@ -19,6 +19,7 @@ import {
   signedRequestFromNode,
   verifyRequest,
   type CredentialProvider,
+  type Credentials,
   type VerifiedRequest,
 } from '@sealbox/sigv4';
 import { kmsAuthError } from './auth';
@@ -32,6 +33,7 @@ import {
   RequestEntityTooLargeException,
   SerializationException,
   UnknownOperationException,
+  UnrecognizedClientException,
   UnsupportedOperationException,
 } from './errors';
 import { validateInput } from './model/validate';
@@ -81,6 +83,21 @@ function resolveTarget(target: string | string[] | undefined): { service: 'kms' 
 }
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
+
+/** The header with which a Sealbox service names the caller it acts for. */
+export const ON_BEHALF_OF = 'x-sealbox-on-behalf-of';
+
+/**
+ * Whose call this is. A request signed with a service credential (S3's) acts for the caller
+ * named in x-sealbox-on-behalf-of, as AWS services call KMS on their callers' behalf; the header
+ * means nothing on any other request.
+ */
+function actingFor(signer: Credentials, onBehalfOf: string | string[] | undefined, provider: CredentialProvider): { credentials: Credentials; invokedBy?: string } {
+  if (!signer.service || typeof onBehalfOf !== 'string') return { credentials: signer };
+  const caller = provider.get(onBehalfOf);
+  if (!caller || caller.service) throw new UnrecognizedClientException('The security token included in the request is invalid.');
+  return { credentials: caller, invokedBy: `${signer.service}.amazonaws.com` };
+}
 
 /** The KMS service: the AWS JSON 1.1 protocol on POST /, plus Sealbox's admin endpoints. */
 export function createKmsService(options: KmsServiceOptions): KmsService {
@@ -154,12 +171,14 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       }
       if (!verified) throw new MissingAuthenticationTokenException('Missing Authentication Token');
       accessKeyId = verified.credentials.accessKeyId;
-      if (target.service === 'cloudtrail') return lookupEvents(core, input, verified.credentials.accountId, verified.scope.region);
+      const { credentials, invokedBy } = actingFor(verified.credentials, req.headers[ON_BEHALF_OF], options.credentials);
+      if (target.service === 'cloudtrail') return lookupEvents(core, input, credentials.accountId, verified.scope.region);
 
       const ctx: OperationContext = {
         core,
-        credentials: verified.credentials,
-        accountId: verified.credentials.accountId,
+        credentials,
+        invokedBy,
+        accountId: credentials.accountId,
         region: verified.scope.region,
         requestId,
         now,
@@ -221,6 +240,7 @@ function auditEvent(ctx: OperationContext, operation: string, input: JsonInput, 
     resources: audit.keys.map((k) => ({ arn: k.arn, accountId: k.accountId })),
     errorCode: error?.code,
     errorMessage: error?.hasMessage ? error.message : undefined,
+    invokedBy: ctx.invokedBy,
   });
 }
 

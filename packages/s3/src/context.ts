@@ -22,6 +22,10 @@ export interface S3Request {
   /** The region this endpoint serves (--region): new buckets' default. */
   endpointRegion: string;
   state: S3State;
+  /** Whether the request came over TLS (SSE-KMS requires it). */
+  secure: boolean;
+  /** --allow-http-sse-kms: accept SSE-KMS over plain HTTP, for local use. */
+  allowHttpSseKms: boolean;
   requestId: string;
   now: Date;
   sourceIp: string;

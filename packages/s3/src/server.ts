@@ -22,11 +22,13 @@ import {
   splitTarget,
   verifyRequest,
   type CredentialProvider,
+  type Credentials,
 } from '@sealbox/sigv4';
 import { DEFAULT_VIRTUAL_HOST_SUFFIXES, queryMap, resolveAddress, virtualHostBucket } from './addressing';
 import { s3AuthError } from './auth';
 import type { S3Request, S3Response } from './context';
 import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './errors';
+import { HttpKmsClient } from './kms-client';
 import { IMPLEMENTED } from './operations';
 import { corsHeaders } from './operations/bucket-config';
 import { sendError, sendResponse } from './protocol';
@@ -40,6 +42,12 @@ export interface S3ServiceOptions {
   credentials: CredentialProvider;
   /** The region of this endpoint: new buckets' default, and the scope bucket requests must carry. */
   region: string;
+  /** The KMS endpoint SSE-KMS objects are encrypted through. */
+  kmsEndpoint?: string;
+  /** S3's own credential, which that KMS trusts to act for callers (same Sealbox only). */
+  serviceCredentials?: Credentials;
+  /** Accept SSE-KMS requests over plain HTTP (AWS requires TLS). */
+  allowHttpSseKms?: boolean;
   accessLog?: AccessLog;
   virtualHostSuffixes?: readonly string[];
   onInternalError?: (err: unknown) => void;
@@ -53,7 +61,8 @@ export interface S3Service {
 
 /** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
 export function createS3Service(options: S3ServiceOptions): S3Service {
-  const state = new S3State(options.dataDir, options.credentials);
+  const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials }) : undefined;
+  const state = new S3State(options.dataDir, options.credentials, kms);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -116,6 +125,8 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         region: verified?.scope.region ?? options.region,
         endpointRegion: options.region,
         state,
+        secure: (req.socket as { encrypted?: boolean }).encrypted === true,
+        allowHttpSseKms: options.allowHttpSseKms ?? false,
         trailers,
         requestId: ids.requestId,
         now,

@@ -3,31 +3,76 @@ import { S3Error } from './errors';
 import { header } from './http-util';
 import type { ObjectEncryption } from './store/model';
 
+/** What a write asks for: SSE-S3 (the default) or SSE-KMS with an optional key and context. */
+export type SseRequest = { algorithm: 'AES256' } | { algorithm: 'aws:kms'; keyId?: string; context: Record<string, string> };
+
+const notImplemented = (name: string) =>
+  new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented', [['Header', name]]);
+
 /**
- * Server-side encryption requested on a write. Every object is encrypted at rest with SSE-S3
- * (AES256), as S3 has done by default since January 2023. SSE-KMS, DSSE-KMS and SSE-C arrive in
- * a later version and answer NotImplemented until then rather than storing data unlike asked.
- * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingServerSideEncryption.html
+ * The server-side encryption headers of a write, checked as S3 checks them. Without any, objects
+ * get the bucket default: SSE-S3 (AES256), as S3 has done since January 2023. DSSE-KMS and SSE-C
+ * arrive in a later version and answer NotImplemented until then.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
  */
-export function checkSseRequest(req: S3Request): void {
+export function sseRequest(req: S3Request): SseRequest {
   const sse = header(req.headers, 'x-amz-server-side-encryption');
-  if (sse !== undefined && sse !== 'AES256') {
-    if (sse === 'aws:kms' || sse === 'aws:kms:dsse') {
-      throw new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented', [['Header', 'x-amz-server-side-encryption']]);
-    }
+  const keyId = header(req.headers, 'x-amz-server-side-encryption-aws-kms-key-id');
+  const contextHeader = header(req.headers, 'x-amz-server-side-encryption-context');
+  if (header(req.headers, 'x-amz-server-side-encryption-customer-algorithm') !== undefined) {
+    throw notImplemented('x-amz-server-side-encryption-customer-algorithm');
+  }
+  if (sse === 'aws:kms:dsse') throw notImplemented('x-amz-server-side-encryption');
+  if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') {
     throw new S3Error('InvalidArgument', 400, 'The encryption method specified is not supported', [
       ['ArgumentName', 'x-amz-server-side-encryption'],
       ['ArgumentValue', sse],
     ]);
   }
-  for (const name of ['x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-context', 'x-amz-server-side-encryption-customer-algorithm']) {
-    if (header(req.headers, name) !== undefined) {
-      throw new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented', [['Header', name]]);
+  if (sse !== 'aws:kms') {
+    if (keyId !== undefined || contextHeader !== undefined) {
+      throw new S3Error('InvalidArgument', 400, 'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms', [
+        ['ArgumentName', 'x-amz-server-side-encryption'],
+        ['ArgumentValue', sse ?? 'null'],
+      ]);
+    }
+    return { algorithm: 'AES256' };
+  }
+  if (!req.secure && !req.allowHttpSseKms) {
+    throw new S3Error('InvalidArgument', 400, 'Requests specifying Server Side Encryption with AWS KMS managed keys must be made over a secure connection.', [
+      ['ArgumentName', 'Authorization'],
+      ['ArgumentValue', 'null'],
+    ]);
+  }
+  let context: Record<string, string> = {};
+  if (contextHeader !== undefined) {
+    const invalid = () =>
+      new S3Error('InvalidArgument', 400, "The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 string holding JSON which represents a string-string map", [
+        ['ArgumentName', 'x-amz-server-side-encryption-context'],
+        ['ArgumentValue', contextHeader],
+      ]);
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(contextHeader, 'base64').toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) throw invalid();
+      context = parsed as Record<string, string>;
+    } catch (err) {
+      throw err instanceof S3Error ? err : invalid();
     }
   }
+  return { algorithm: 'aws:kms', keyId, context };
 }
 
-/** The headers naming how an object is encrypted, on the operations S3 returns them. */
-export function encryptionHeaders(encryption: ObjectEncryption | undefined): Record<string, string> {
-  return encryption ? { 'x-amz-server-side-encryption': encryption.algorithm } : {};
+/**
+ * The encryption headers a response carries: the algorithm, and for SSE-KMS the key as a full ARN
+ * and, on PUT, COPY and CreateMultipartUpload only, the encryption context.
+ */
+export function encryptionHeaders(encryption: ObjectEncryption | undefined, withContext = false): Record<string, string> {
+  if (!encryption) return {};
+  if (encryption.algorithm === 'AES256') return { 'x-amz-server-side-encryption': 'AES256' };
+  const h: Record<string, string> = {
+    'x-amz-server-side-encryption': 'aws:kms',
+    'x-amz-server-side-encryption-aws-kms-key-id': encryption.keyArn,
+  };
+  if (withContext) h['x-amz-server-side-encryption-context'] = Buffer.from(JSON.stringify(encryption.context)).toString('base64');
+  return h;
 }

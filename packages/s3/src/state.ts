@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RootKey } from '@sealbox/runtime';
 import type { CredentialProvider } from '@sealbox/sigv4';
+import type { KmsClient } from './kms-client';
 import { BlobStore } from './store/blob-store';
 import { MetadataStore } from './store/metadata-store';
 
@@ -18,6 +19,8 @@ export class S3State {
     dataDir: string | undefined,
     /** Who may sign: POST uploads verify their form signatures against these. */
     readonly credentials: CredentialProvider,
+    /** The KMS that SSE-KMS objects are encrypted through. */
+    readonly kms?: KmsClient & { close?(): void },
   ) {
     if (dataDir) {
       mkdirSync(join(dataDir, 's3'), { recursive: true, mode: 0o700 });
@@ -33,6 +36,7 @@ export class S3State {
   }
 
   close(): void {
+    this.kms?.close?.();
     this.meta.close();
     this.blobs.close();
   }

@@ -7,6 +7,11 @@ export interface Credentials {
   principalArn: string;
   /** Present for temporary credentials; a request must then carry the same token. */
   sessionToken?: string;
+  /**
+   * Set for the credential of an AWS service Sealbox runs (S3): requests signed with it may act
+   * for a caller named in the `x-sealbox-on-behalf-of` header. Never given to users.
+   */
+  service?: string;
 }
 
 export interface CredentialProvider {

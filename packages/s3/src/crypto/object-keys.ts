@@ -1,22 +1,41 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { S3Request } from '../context';
 import type { S3State } from '../state';
 import type { BlobRef, ObjectEncryption } from '../store/model';
+import type { SseRequest } from '../sse';
 import { blobKey, decryptRange, encryptSegments } from './segments';
 
 const WRAP_CONTEXT = 'sealbox s3 object data key';
 
+/** The S3 ARN KMS binds an object's data key to (the encryption context aws:s3:arn). */
+export const objectArn = (bucket: string, key: string) => `arn:aws:s3:::${bucket}/${key}`;
+
 /**
- * SSE-S3: every object has its own data key, stored only wrapped under the S3 root key of the
- * data directory; each blob of the object is encrypted under a key derived from it.
+ * A new object's data key. SSE-S3: random, wrapped under the S3 root key of the data directory.
+ * SSE-KMS: from KMS GenerateDataKey, on the caller's behalf, with the aws:s3:arn context.
  */
-export function newObjectKey(state: S3State): { dataKey: Buffer; encryption: ObjectEncryption } {
+export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: string, key: string): Promise<{ dataKey: Buffer; encryption: ObjectEncryption }> {
+  if (sse.algorithm === 'aws:kms') {
+    const context = { ...sse.context, 'aws:s3:arn': objectArn(bucket, key) };
+    const out = await kmsFor(req).generateDataKey(req.credentials!, req.region, sse.keyId ?? 'alias/aws/s3', context);
+    return { dataKey: out.plaintext, encryption: { algorithm: 'aws:kms', keyArn: out.keyArn, ciphertextBlob: out.ciphertextBlob.toString('base64'), context, region: req.region } };
+  }
   const dataKey = randomBytes(32);
-  return { dataKey, encryption: { algorithm: 'AES256', wrappedKey: state.rootKey.wrap(dataKey, WRAP_CONTEXT).toString('base64') } };
+  return { dataKey, encryption: { algorithm: 'AES256', wrappedKey: req.state.rootKey.wrap(dataKey, WRAP_CONTEXT).toString('base64') } };
 }
 
-export function objectDataKey(state: S3State, encryption: ObjectEncryption): Buffer {
-  return state.rootKey.unwrap(Buffer.from(encryption.wrappedKey, 'base64'), WRAP_CONTEXT);
+/** Opens an object's data key: unwrapped locally (SSE-S3) or by KMS Decrypt for the caller (SSE-KMS). */
+export async function objectDataKey(req: S3Request, encryption: ObjectEncryption | undefined): Promise<Buffer | undefined> {
+  if (!encryption) return undefined;
+  if (encryption.algorithm === 'AES256') return req.state.rootKey.unwrap(Buffer.from(encryption.wrappedKey, 'base64'), WRAP_CONTEXT);
+  if (!req.credentials) throw new Error('SSE-KMS objects need a signed request');
+  return kmsFor(req).decrypt(req.credentials, encryption.region, Buffer.from(encryption.ciphertextBlob, 'base64'), encryption.context, encryption.keyArn);
+}
+
+function kmsFor(req: S3Request) {
+  if (!req.state.kms) throw new Error('no KMS is configured for S3');
+  return req.state.kms;
 }
 
 /** A fresh blob's salt and the encrypting stream for it. */

@@ -11,7 +11,7 @@ import type { MultipartUpload, PartRecord } from '../store/model';
 import { el, s3Document } from '../xml';
 import { createChecksum } from '../checksums';
 import { blobEncryption, newObjectKey, objectDataKey } from '../crypto/object-keys';
-import { checkSseRequest, encryptionHeaders } from '../sse';
+import { encryptionHeaders, sseRequest } from '../sse';
 import { checkCannedAcl } from './bucket-config';
 import { checkKey, commitVersion, copySource, readObject, writeBody } from './objects';
 
@@ -39,13 +39,13 @@ function partNumberOf(req: S3Request): number {
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
-export function createMultipartUpload(req: S3Request): S3Response {
+export async function createMultipartUpload(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
   const key = req.key!;
   checkKey(key);
   const meta: MultipartUpload['meta'] = metaFromHeaders(req.headers);
   checkCannedAcl(req, bucket);
-  checkSseRequest(req);
+  const sse = sseRequest(req);
   const algorithmText = header(req.headers, 'x-amz-checksum-algorithm');
   if (algorithmText !== undefined) {
     const algorithm = parseChecksumAlgorithm(algorithmText);
@@ -69,10 +69,10 @@ export function createMultipartUpload(req: S3Request): S3Response {
     ownerAccountId: req.credentials!.accountId,
     meta,
     // Encryption is fixed when the upload starts: every part is encrypted under this key.
-    encryption: newObjectKey(req.state).encryption,
+    encryption: (await newObjectKey(req, sse, bucket.name, key)).encryption,
   };
   req.state.meta.putUpload(upload);
-  const headers: Record<string, string> = { ...encryptionHeaders(upload.encryption) };
+  const headers: Record<string, string> = { ...encryptionHeaders(upload.encryption, true) };
   if (meta.checksumAlgorithm) {
     headers['x-amz-checksum-algorithm'] = meta.checksumAlgorithm;
     headers['x-amz-checksum-type'] = meta.checksumType!;
@@ -95,7 +95,7 @@ export async function uploadPart(req: S3Request): Promise<S3Response> {
   const partNumber = partNumberOf(req);
   const upload = requireUpload(req);
   const algorithm = upload.meta.checksumAlgorithm as ChecksumAlgorithm | undefined;
-  const written = await writeBody(req, objectDataKey(req.state, upload.encryption!), MAX_PART_BYTES, algorithm ?? 'CRC64NVME');
+  const written = await writeBody(req, (await objectDataKey(req, upload.encryption))!, MAX_PART_BYTES, algorithm ?? 'CRC64NVME');
   if (algorithm && written.checksum && written.checksum.algorithm !== algorithm) {
     req.state.blobs.delete(written.blobId);
     throw new S3Error('InvalidRequest', 400, `Checksum Type mismatch occurred, expected checksum Type: ${algorithm.toLowerCase()}, actual checksum Type: ${written.checksum.algorithm.toLowerCase()}`);
@@ -140,9 +140,10 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
     end = Number(m[2]);
     if (end >= source.size) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', [['RangeRequested', range], ['ActualObjectSize', String(source.size)]]);
   }
-  const { salt, encrypt } = blobEncryption(objectDataKey(req.state, upload.encryption!));
+  const sourceKey = await objectDataKey(req, source.encryption);
+  const { salt, encrypt } = blobEncryption((await objectDataKey(req, upload.encryption))!);
   const crc64 = createChecksum('CRC64NVME');
-  const written = await req.state.blobs.write(readObject(req, source, start, end), (c) => crc64.update(c), MAX_PART_BYTES, encrypt);
+  const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, start, end), (c) => crc64.update(c), MAX_PART_BYTES, encrypt);
   const etag = written.md5.toString('hex');
   const now = req.now.getTime();
   savePart(req, upload, {

@@ -10,7 +10,7 @@ import { createChecksum, type ChecksumAlgorithm } from '../checksums';
 import { requestChecksum } from '../request-checksum';
 import { BlobTooLargeError } from '../store/blob-store';
 import { blobEncryption, newObjectKey, objectDataKey, readBlob } from '../crypto/object-keys';
-import { checkSseRequest, encryptionHeaders } from '../sse';
+import { encryptionHeaders, sseRequest } from '../sse';
 import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
 import { checkCannedAcl } from './bucket-config';
@@ -65,10 +65,11 @@ export function findVersion(req: S3Request, bucket: BucketRecord, key: string, v
   return v;
 }
 
-/** Reads plaintext bytes [start, end] of an object whose data may span several blobs (parts). */
-export function readObject(req: S3Request, object: { parts: BlobRef[]; encryption?: ObjectEncryption }, start: number, end: number): Readable {
-  const { parts } = object;
-  const dataKey = object.encryption ? objectDataKey(req.state, object.encryption) : undefined;
+/**
+ * Reads plaintext bytes [start, end] of an object whose data may span several blobs (parts),
+ * with its data key (see objectDataKey).
+ */
+export function readObject(req: S3Request, parts: BlobRef[], dataKey: Buffer | undefined, start: number, end: number): Readable {
   async function* chunks() {
     let offset = 0;
     for (const part of parts) {
@@ -162,7 +163,7 @@ export function commitBlob(
 }
 
 function putObjectHeaders(bucket: BucketRecord, v: ObjectVersion): Record<string, string> {
-  const h: Record<string, string> = { ETag: `"${v.etag}"`, ...encryptionHeaders(v.encryption) };
+  const h: Record<string, string> = { ETag: `"${v.etag}"`, ...encryptionHeaders(v.encryption, true) };
   if (bucket.versioning) h['x-amz-version-id'] = v.versionId;
   if (v.meta.checksum) {
     h[`x-amz-checksum-${v.meta.checksum.algorithm.toLowerCase()}`] = v.meta.checksum.value;
@@ -237,9 +238,9 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   checkKey(key);
   const meta = metaFromHeaders(req.headers);
   checkCannedAcl(req, bucket);
-  checkSseRequest(req);
+  const sse = sseRequest(req);
   checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
-  const { dataKey, encryption } = newObjectKey(req.state);
+  const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
   const written = await writeBody(req, dataKey);
   if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
   const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, encryption, (current) => checkWriteConditions(req, current));
@@ -306,7 +307,7 @@ const RESPONSE_OVERRIDES: [string, string][] = [
  * overrides on signed requests, the stored checksum with x-amz-checksum-mode: ENABLED.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
  */
-export function getObject(req: S3Request): S3Response {
+export async function getObject(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
   const key = req.key!;
   const v = findVersion(req, bucket, key, requestedVersion(req), req.method);
@@ -356,8 +357,10 @@ export function getObject(req: S3Request): S3Response {
     headers[`x-amz-checksum-${v.meta.checksum.algorithm.toLowerCase()}`] = v.meta.checksum.value;
     headers['x-amz-checksum-type'] = v.meta.checksum.type;
   }
+  // An SSE-KMS object is readable only while KMS lets the caller Decrypt its data key (HEAD too).
+  const dataKey = await objectDataKey(req, v.encryption);
   if (req.method === 'HEAD' || v.size === 0) return { status, headers };
-  return { status, headers, body: readObject(req, v, start, end) };
+  return { status, headers, body: readObject(req, v.parts, dataKey, start, end) };
 }
 
 interface DeleteOutcome {
@@ -497,7 +500,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   checkKey(key);
   const source = copySource(req);
   checkCannedAcl(req, bucket);
-  checkSseRequest(req);
+  const sse = sseRequest(req);
   const directive = header(req.headers, 'x-amz-metadata-directive') ?? 'COPY';
   const taggingDirective = header(req.headers, 'x-amz-tagging-directive') ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') {
@@ -514,6 +517,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
     directive === 'COPY' &&
     storageClass === undefined &&
     redirect === undefined &&
+    header(req.headers, 'x-amz-server-side-encryption') === undefined &&
     !bucket.versioning
   ) {
     throw new S3Error(
@@ -522,6 +526,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
+  // (Naming encryption counts as a change: an in-place copy is the documented way to re-encrypt.)
   let meta: ObjectMeta;
   if (directive === 'REPLACE') meta = metaFromHeaders(req.headers);
   else {
@@ -535,12 +540,13 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
 
   const algorithm = header(req.headers, 'x-amz-checksum-algorithm');
   const checksum = requestChecksum(algorithm ? { 'x-amz-sdk-checksum-algorithm': algorithm } : {}, (source.meta.checksum?.algorithm as ChecksumAlgorithm | undefined) ?? 'CRC64NVME');
-  const { dataKey, encryption } = newObjectKey(req.state);
+  const sourceKey = await objectDataKey(req, source.encryption);
+  const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
   const { salt, encrypt } = blobEncryption(dataKey);
-  const written = await req.state.blobs.write(readObject(req, source, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
+  const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
   if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
   const v = commitBlob(req, bucket, key, { ...written, salt }, meta, req.credentials!.accountId, encryption, (current) => checkWriteConditions(req, current));
-  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption) };
+  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption, true) };
   if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
   if (source.versionId !== 'null' || header(req.headers, 'x-amz-copy-source')!.includes('versionId=')) headers['x-amz-copy-source-version-id'] = source.versionId;
   return {

@@ -78,7 +78,7 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
   checkCannedAcl({ ...req, headers: attributes }, bucket);
 
   const crc64 = createChecksum('CRC64NVME');
-  const { dataKey, encryption } = newObjectKey(req.state);
+  const { dataKey, encryption } = await newObjectKey(req, { algorithm: 'AES256' }, bucket.name, key);
   const { salt, encrypt } = blobEncryption(dataKey);
   let written;
   try {

@@ -22,11 +22,13 @@ export interface BlobRef {
   salt?: string;
 }
 
-/** How an object's data is encrypted at rest (SSE-S3: a data key wrapped under the S3 root key). */
-export interface ObjectEncryption {
-  algorithm: 'AES256';
-  wrappedKey: string;
-}
+/**
+ * How an object's data key is kept: SSE-S3 wraps it under the S3 root key; SSE-KMS keeps the
+ * data key KMS encrypted (GenerateDataKey), opened with Decrypt on every read.
+ */
+export type ObjectEncryption =
+  | { algorithm: 'AES256'; wrappedKey: string }
+  | { algorithm: 'aws:kms'; keyArn: string; ciphertextBlob: string; context: Record<string, string>; region: string };
 
 export interface ObjectMeta {
   contentType?: string;

@@ -1,0 +1,157 @@
+/**
+ * SSE-KMS for real: S3 asks this Sealbox's KMS for a data key on PUT (GenerateDataKey, with the
+ * aws:s3:arn context, on the caller's behalf) and to open it on every read (Decrypt), so an
+ * object is readable only while KMS lets the caller use its key.
+ */
+import {
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  KMSClient,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import type { Sealbox } from '@sealbox/cli';
+import { failure, kmsClient, runCommand, s3Client, startTestSealbox } from './helpers';
+
+let sealbox: Sealbox;
+let s3: S3Client;
+let kms: KMSClient;
+let keyArn: string;
+
+beforeAll(async () => {
+  sealbox = await startTestSealbox({ allowHttpSseKms: true });
+  s3 = s3Client(sealbox);
+  kms = kmsClient(sealbox);
+  keyArn = (await kms.send(new CreateKeyCommand({ Description: 'for s3' }))).KeyMetadata!.Arn!;
+  await s3.send(new CreateBucketCommand({ Bucket: 'kms-bucket' }));
+});
+afterAll(async () => {
+  s3.destroy();
+  kms.destroy();
+  await sealbox.stop();
+});
+
+const read = async (Key: string) => (await s3.send(new GetObjectCommand({ Bucket: 'kms-bucket', Key }))).Body!.transformToString();
+
+it('PUT and GET with a customer managed key: headers name the key ARN; the context is echoed on PUT only', async () => {
+  const put = await s3.send(
+    new PutObjectCommand({
+      Bucket: 'kms-bucket',
+      Key: 'doc.txt',
+      Body: 'secret document',
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: keyArn.split('/')[1],
+      SSEKMSEncryptionContext: Buffer.from(JSON.stringify({ team: 'blue' })).toString('base64'),
+    }),
+  );
+  expect(put.ServerSideEncryption).toBe('aws:kms');
+  expect(put.SSEKMSKeyId).toBe(keyArn);
+  expect(JSON.parse(Buffer.from(put.SSEKMSEncryptionContext!, 'base64').toString())).toEqual({ team: 'blue', 'aws:s3:arn': 'arn:aws:s3:::kms-bucket/doc.txt' });
+  expect(put.ETag).toMatch(/^"[0-9a-f]{32}"$/);
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'kms-bucket', Key: 'doc.txt' }));
+  expect(await got.Body!.transformToString()).toBe('secret document');
+  expect(got.ServerSideEncryption).toBe('aws:kms');
+  expect(got.SSEKMSKeyId).toBe(keyArn);
+  expect(got.$metadata.httpStatusCode).toBe(200);
+});
+
+it('without a key id, the AWS managed key alias/aws/s3 is used, created on first use', async () => {
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'managed', Body: 'm', ServerSideEncryption: 'aws:kms' }));
+  const managed = (await kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/s3' }))).KeyMetadata!;
+  expect(managed.KeyManager).toBe('AWS');
+  expect(put.SSEKMSKeyId).toBe(managed.Arn);
+  expect(await read('managed')).toBe('m');
+});
+
+it('disabling the key makes objects unreadable until it is enabled; pending deletion too', async () => {
+  const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+  await s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'locked', Body: 'locked away', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key.KeyId }));
+  await kms.send(new DisableKeyCommand({ KeyId: key.KeyId }));
+  const disabled = await failure(s3.send(new GetObjectCommand({ Bucket: 'kms-bucket', Key: 'locked' })));
+  expect(disabled.name).toBe('KMS.DisabledException');
+  expect(disabled.message).toBe(`${key.Arn} is disabled.`);
+  expect(disabled.$metadata?.httpStatusCode).toBe(400);
+  expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'kms-bucket', Key: 'locked' })))).$metadata?.httpStatusCode).toBe(400);
+  await kms.send(new EnableKeyCommand({ KeyId: key.KeyId }));
+  expect(await read('locked')).toBe('locked away');
+  await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 7 }));
+  const pending = await failure(s3.send(new GetObjectCommand({ Bucket: 'kms-bucket', Key: 'locked' })));
+  expect(pending.name).toBe('KMS.KMSInvalidStateException');
+  expect(pending.message).toBe(`${key.Arn} is pending deletion.`);
+});
+
+it('a key that does not exist fails the PUT with KMS.NotFoundException and stores nothing', async () => {
+  const err = await failure(
+    s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'nokey', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'alias/does-not-exist' })),
+  );
+  expect(err.name).toBe('KMS.NotFoundException');
+  expect(err.message).toBe('Alias arn:aws:kms:us-east-1:000000000000:alias/does-not-exist is not found.');
+  expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'kms-bucket', Key: 'nokey' })))).$metadata?.httpStatusCode).toBe(404);
+});
+
+it('copy re-encrypts: the target gets its own settings; multipart encrypts at initiation', async () => {
+  await s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'plain', Body: 'to be re-encrypted' }));
+  const copied = await s3.send(new CopyObjectCommand({ Bucket: 'kms-bucket', Key: 'plain', CopySource: 'kms-bucket/plain', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyArn }));
+  expect(copied.ServerSideEncryption).toBe('aws:kms');
+  expect((await s3.send(new HeadObjectCommand({ Bucket: 'kms-bucket', Key: 'plain' }))).SSEKMSKeyId).toBe(keyArn);
+  expect(await read('plain')).toBe('to be re-encrypted');
+
+  const mpu = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'kms-bucket', Key: 'mpu', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyArn }));
+  expect(mpu.SSEKMSKeyId).toBe(keyArn);
+  const part = await s3.send(new UploadPartCommand({ Bucket: 'kms-bucket', Key: 'mpu', UploadId: mpu.UploadId, PartNumber: 1, Body: 'only part' }));
+  expect(part.ServerSideEncryption).toBe('aws:kms');
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'kms-bucket', Key: 'mpu', UploadId: mpu.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+  expect(await read('mpu')).toBe('only part');
+});
+
+it('rules: a key id needs aws:kms; unknown algorithms are refused', async () => {
+  const noSse = await failure(s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'r', Body: 'x', SSEKMSKeyId: keyArn })));
+  expect(noSse.name).toBe('InvalidArgument');
+  const bad = await failure(s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'r', Body: 'x', ServerSideEncryption: 'AES512' as never })));
+  expect(bad.name).toBe('InvalidArgument');
+  expect(bad.message).toBe('The encryption method specified is not supported');
+});
+
+it("KMS's event log shows S3's calls on the caller's behalf", async () => {
+  await s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'logged', Body: 'l', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyArn }));
+  await read('logged');
+  const out = await runCommand(
+    'aws',
+    ['cloudtrail', 'lookup-events', '--no-paginate', '--endpoint-url', sealbox.kms!.url, '--lookup-attributes', 'AttributeKey=ResourceName,AttributeValue=' + keyArn],
+    { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1' },
+  );
+  const records = (JSON.parse(out.stdout) as { Events: { CloudTrailEvent: string }[] }).Events.map((e) => JSON.parse(e.CloudTrailEvent) as Record<string, any>);
+  const generate = records.find((r) => r.eventName === 'GenerateDataKey' && r.requestParameters?.encryptionContext?.['aws:s3:arn'] === 'arn:aws:s3:::kms-bucket/logged');
+  expect(generate).toMatchObject({
+    userIdentity: { type: 'Root', arn: 'arn:aws:iam::000000000000:root', accessKeyId: 'test', invokedBy: 's3.amazonaws.com' },
+    sourceIPAddress: 's3.amazonaws.com',
+    requestParameters: { keySpec: 'AES_256', encryptionContext: { 'aws:s3:arn': 'arn:aws:s3:::kms-bucket/logged' } },
+  });
+  expect(records.some((r) => r.eventName === 'Decrypt' && r.userIdentity.invokedBy === 's3.amazonaws.com' && r.requestParameters.encryptionContext['aws:s3:arn'] === 'arn:aws:s3:::kms-bucket/logged')).toBe(true);
+});
+
+it('over plain HTTP, SSE-KMS is refused unless --allow-http-sse-kms', async () => {
+  const strict = await startTestSealbox();
+  const client = s3Client(strict);
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: 'strict' }));
+    const err = await failure(client.send(new PutObjectCommand({ Bucket: 'strict', Key: 'k', Body: 'x', ServerSideEncryption: 'aws:kms' })));
+    expect(err.name).toBe('InvalidArgument');
+    expect(err.message).toBe('Requests specifying Server Side Encryption with AWS KMS managed keys must be made over a secure connection.');
+  } finally {
+    client.destroy();
+    await strict.stop();
+  }
+});

@@ -1,0 +1,103 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Credentials } from '@sealbox/sigv4';
+import aws4 from 'aws4';
+import { S3Error } from './errors';
+
+/** The KMS operations S3 needs, on behalf of the caller of an S3 request. */
+export interface KmsClient {
+  generateDataKey(caller: Credentials, region: string, keyId: string, context: Record<string, string>): Promise<{ plaintext: Buffer; ciphertextBlob: Buffer; keyArn: string }>;
+  decrypt(caller: Credentials, region: string, ciphertextBlob: Buffer, context: Record<string, string>, keyId: string): Promise<Buffer>;
+}
+
+export interface HttpKmsClientOptions {
+  endpoint: string;
+  /**
+   * S3's own credential, trusted by the KMS of the same Sealbox to act for the caller (named in
+   * x-sealbox-on-behalf-of). Without it (another KMS endpoint), requests are signed with the
+   * caller's own credentials.
+   */
+  serviceCredentials?: Credentials;
+  timeoutMs?: number;
+}
+
+/** KMS's JSON errors as S3 reports them: KMS.<code> with KMS's message; access denial is 403. */
+function s3ErrorFromKms(type: string, message: string | undefined): S3Error {
+  if (type === 'AccessDeniedException') return new S3Error('AccessDenied', 403, message ?? 'Access Denied');
+  if (type === 'UnrecognizedClientException' || type === 'InvalidSignatureException') {
+    return new S3Error('KMS.' + type, 403, message ?? '');
+  }
+  if (type === 'KMSInternalException' || type === 'DependencyTimeoutException') return new S3Error('KMS.' + type, 500, message ?? '');
+  return new S3Error('KMS.' + type, 400, message ?? '');
+}
+
+/**
+ * S3's client for KMS: the KMS JSON 1.1 protocol over HTTP(S), signed with SigV4 (aws4), with
+ * keep-alive connections and a bounded wait.
+ */
+export class HttpKmsClient implements KmsClient {
+  private readonly url: URL;
+  private readonly agent: HttpAgent | HttpsAgent;
+
+  constructor(private readonly options: HttpKmsClientOptions) {
+    this.url = new URL(options.endpoint);
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  }
+
+  private call(caller: Credentials, region: string, operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const body = JSON.stringify(input);
+    const signer = this.options.serviceCredentials ?? caller;
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/x-amz-json-1.1',
+      'X-Amz-Target': `TrentService.${operation}`,
+    };
+    if (this.options.serviceCredentials) headers['x-sealbox-on-behalf-of'] = caller.accessKeyId;
+    const req = aws4.sign(
+      { host: this.url.host, path: '/', method: 'POST', service: 'kms', region, body, headers },
+      { accessKeyId: signer.accessKeyId, secretAccessKey: signer.secretAccessKey, sessionToken: signer.sessionToken },
+    );
+    const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const r = send(
+        { hostname: this.url.hostname, port: this.url.port, path: '/', method: 'POST', headers: req.headers as Record<string, string>, agent: this.agent, timeout: this.options.timeoutMs ?? 10_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let parsed: Record<string, unknown>;
+            try {
+              parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+            } catch {
+              reject(new S3Error('KMS.KMSInternalException', 500, 'KMS returned an unreadable response'));
+              return;
+            }
+            if (res.statusCode === 200) resolve(parsed);
+            else reject(s3ErrorFromKms(String(parsed.__type ?? 'KMSInternalException').replace(/^.*#/, ''), parsed.message as string | undefined));
+          });
+          res.on('error', reject);
+        },
+      );
+      r.on('timeout', () => r.destroy(new S3Error('KMS.DependencyTimeoutException', 500, 'KMS did not answer in time')));
+      r.on('error', (err) => reject(err instanceof S3Error ? err : new S3Error('ServiceUnavailable', 503, 'Please reduce your request rate.')));
+      r.end(body);
+    });
+  }
+
+  async generateDataKey(caller: Credentials, region: string, keyId: string, context: Record<string, string>) {
+    const out = await this.call(caller, region, 'GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: context });
+    return {
+      plaintext: Buffer.from(out.Plaintext as string, 'base64'),
+      ciphertextBlob: Buffer.from(out.CiphertextBlob as string, 'base64'),
+      keyArn: out.KeyId as string,
+    };
+  }
+
+  async decrypt(caller: Credentials, region: string, ciphertextBlob: Buffer, context: Record<string, string>, keyId: string) {
+    const out = await this.call(caller, region, 'Decrypt', { CiphertextBlob: ciphertextBlob.toString('base64'), EncryptionContext: context, KeyId: keyId });
+    return Buffer.from(out.Plaintext as string, 'base64');
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
