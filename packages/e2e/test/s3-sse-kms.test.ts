@@ -4,6 +4,7 @@
  * object is readable only while KMS lets the caller use its key.
  */
 import {
+  CreateAliasCommand,
   CreateKeyCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
@@ -16,8 +17,11 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketEncryptionCommand,
+  GetBucketEncryptionCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutBucketEncryptionCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -154,4 +158,28 @@ it('over plain HTTP, SSE-KMS is refused unless --allow-http-sse-kms', async () =
     client.destroy();
     await strict.stop();
   }
+});
+
+it('default bucket encryption: aws:kms with a key id applies to writes that name none, and is echoed as given', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'default-kms' }));
+  const alias = `alias/default-${Date.now()}`;
+  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyArn }));
+  await s3.send(
+    new PutBucketEncryptionCommand({
+      Bucket: 'default-kms',
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: alias } }] },
+    }),
+  );
+  expect((await s3.send(new GetBucketEncryptionCommand({ Bucket: 'default-kms' }))).ServerSideEncryptionConfiguration!.Rules![0]!.ApplyServerSideEncryptionByDefault).toEqual({
+    SSEAlgorithm: 'aws:kms',
+    KMSMasterKeyID: alias,
+  });
+  // Over plain HTTP too: the request itself names no SSE-KMS.
+  const strictless = s3Client(sealbox);
+  const put = await strictless.send(new PutObjectCommand({ Bucket: 'default-kms', Key: 'k', Body: 'by default' }));
+  strictless.destroy();
+  expect(put.ServerSideEncryption).toBe('aws:kms');
+  expect(put.SSEKMSKeyId).toBe(keyArn);
+  await s3.send(new DeleteBucketEncryptionCommand({ Bucket: 'default-kms' }));
+  expect((await s3.send(new PutObjectCommand({ Bucket: 'default-kms', Key: 'k2', Body: 'x' }))).ServerSideEncryption).toBe('AES256');
 });

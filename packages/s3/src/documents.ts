@@ -385,3 +385,35 @@ export function parseOwnershipControls(text: string): OwnershipControls {
   const rule = requiredElement(root, 'Rule');
   return { objectOwnership: enumValue(requiredValue(rule, 'ObjectOwnership'), OBJECT_OWNERSHIP_VALUES) };
 }
+
+// ---------------------------------------------------------------------------------------------
+// PutBucketEncryption: ServerSideEncryptionConfiguration
+// ---------------------------------------------------------------------------------------------
+
+export interface BucketEncryptionRule {
+  sseAlgorithm: 'AES256' | 'aws:kms' | 'aws:kms:dsse';
+  /** As given (key id, key ARN, alias name or alias ARN); echoed back by GetBucketEncryption. */
+  kmsMasterKeyId?: string;
+  bucketKeyEnabled: boolean;
+}
+
+/**
+ * One Rule with ApplyServerSideEncryptionByDefault; a KMSMasterKeyID only with aws:kms or
+ * aws:kms:dsse.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html
+ */
+export function parseBucketEncryption(text: string): BucketEncryptionRule {
+  const root = parseRoot(text, 'ServerSideEncryptionConfiguration');
+  const rules = childrenNamed(root, 'Rule');
+  if (rules.length !== 1) throw malformedXml();
+  const rule = rules[0]!;
+  const byDefault = requiredElement(rule, 'ApplyServerSideEncryptionByDefault');
+  const sseAlgorithm = enumValue(requiredValue(byDefault, 'SSEAlgorithm'), ['AES256', 'aws:kms', 'aws:kms:dsse'] as const);
+  const kmsMasterKeyId = optionalValue(byDefault, 'KMSMasterKeyID');
+  if (kmsMasterKeyId !== undefined && sseAlgorithm === 'AES256') {
+    throw new S3Error('InvalidArgument', 400, 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse', [
+      ['ArgumentName', 'ApplyServerSideEncryptionByDefault'],
+    ]);
+  }
+  return { sseAlgorithm, kmsMasterKeyId, bucketKeyEnabled: optionalBoolean(rule, 'BucketKeyEnabled') ?? false };
+}

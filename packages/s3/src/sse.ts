@@ -1,7 +1,7 @@
 import type { S3Request } from './context';
 import { S3Error } from './errors';
 import { header } from './http-util';
-import type { ObjectEncryption } from './store/model';
+import type { BucketRecord, ObjectEncryption } from './store/model';
 
 /** What a write asks for: SSE-S3 (the default) or SSE-KMS with an optional key and context. */
 export type SseRequest = { algorithm: 'AES256' } | { algorithm: 'aws:kms'; keyId?: string; context: Record<string, string> };
@@ -15,7 +15,7 @@ const notImplemented = (name: string) =>
  * arrive in a later version and answer NotImplemented until then.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
  */
-export function sseRequest(req: S3Request): SseRequest {
+export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
   const sse = header(req.headers, 'x-amz-server-side-encryption');
   const keyId = header(req.headers, 'x-amz-server-side-encryption-aws-kms-key-id');
   const contextHeader = header(req.headers, 'x-amz-server-side-encryption-context');
@@ -36,6 +36,11 @@ export function sseRequest(req: S3Request): SseRequest {
         ['ArgumentValue', sse ?? 'null'],
       ]);
     }
+    if (sse === undefined && bucket.encryption?.sseAlgorithm === 'aws:kms') {
+      // The bucket's default applies; the request itself named no encryption.
+      return { algorithm: 'aws:kms', keyId: bucket.encryption.kmsMasterKeyId, context: {} };
+    }
+    if (sse === undefined && bucket.encryption?.sseAlgorithm === 'aws:kms:dsse') throw notImplemented('x-amz-server-side-encryption');
     return { algorithm: 'AES256' };
   }
   if (!req.secure && !req.allowHttpSseKms) {

@@ -1,6 +1,6 @@
 import { noSuchBucket, requireBucket } from '../access';
 import type { S3Request, S3Response } from '../context';
-import { parseCorsConfiguration, parseOwnershipControls, parsePublicAccessBlock, type CorsRule } from '../documents';
+import { parseBucketEncryption, parseCorsConfiguration, parseOwnershipControls, parsePublicAccessBlock, type CorsRule } from '../documents';
 import { S3Error } from '../errors';
 import { header, readSmallBody } from '../http-util';
 import { ownerElements } from '../owner';
@@ -211,17 +211,36 @@ export function preflight(req: S3Request): S3Response {
 }
 
 /**
- * Every bucket encrypts new objects with SSE-S3 by default, so a bucket without a configuration
- * of its own answers this rule, as S3 does.
+ * Default encryption: what a bucket applies to writes that name none. Without a configuration,
+ * SSE-S3, as S3 has done since January 2023.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html
  */
 export function getBucketEncryption(req: S3Request): S3Response {
-  requireBucket(req);
+  const bucket = requireBucket(req);
+  const rule = bucket.encryption ?? { sseAlgorithm: 'AES256', bucketKeyEnabled: false };
   return {
     body: s3Document('ServerSideEncryptionConfiguration', [
-      el('Rule', [el('ApplyServerSideEncryptionByDefault', [el('SSEAlgorithm', 'AES256')]), el('BucketKeyEnabled', false)]),
+      el('Rule', [
+        el('ApplyServerSideEncryptionByDefault', [el('SSEAlgorithm', rule.sseAlgorithm), el('KMSMasterKeyID', rule.kmsMasterKeyId)]),
+        el('BucketKeyEnabled', rule.bucketKeyEnabled),
+      ]),
     ]),
   };
+}
+
+export async function putBucketEncryption(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  bucket.encryption = parseBucketEncryption(await readSmallBody(req.body, 64 * 1024));
+  req.state.meta.putBucket(bucket);
+  return {};
+}
+
+/** Back to the default, SSE-S3. */
+export function deleteBucketEncryption(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  delete bucket.encryption;
+  req.state.meta.putBucket(bucket);
+  return { status: 204 };
 }
 
 export { noSuchBucket };

@@ -18,6 +18,8 @@ import {
   getBucketAcl,
   getBucketCors,
   getBucketEncryption,
+  putBucketEncryption,
+  deleteBucketEncryption,
   getBucketOwnershipControls,
   getObjectAcl,
   getPublicAccessBlock,
@@ -99,4 +101,6 @@ export const IMPLEMENTED: Record<string, S3Operation> = {
   GetObjectAttributes: getObjectAttributes,
   PostObject: postObject,
   GetBucketEncryption: getBucketEncryption,
+  PutBucketEncryption: putBucketEncryption,
+  DeleteBucketEncryption: deleteBucketEncryption,
 };

@@ -9,12 +9,24 @@ import { metaFromHeaders } from '../object-headers';
 import { checkPostLength, checkPostPolicy, postObjectKey, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
 import { BlobTooLargeError } from '../store/blob-store';
 import { blobEncryption, newObjectKey } from '../crypto/object-keys';
-import { encryptionHeaders } from '../sse';
+import { encryptionHeaders, sseRequest } from '../sse';
 import { checkCannedAcl } from './bucket-config';
 import { MAX_PUT_BYTES, checkKey, commitBlob } from './objects';
 
 /** Form fields that set object attributes, as the matching headers do on PutObject. */
-const ATTRIBUTE_FIELDS = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires', 'x-amz-storage-class', 'x-amz-website-redirect-location', 'x-amz-acl'];
+const ATTRIBUTE_FIELDS = [
+  'content-type',
+  'cache-control',
+  'content-disposition',
+  'content-encoding',
+  'expires',
+  'x-amz-storage-class',
+  'x-amz-website-redirect-location',
+  'x-amz-acl',
+  'x-amz-server-side-encryption',
+  'x-amz-server-side-encryption-aws-kms-key-id',
+  'x-amz-server-side-encryption-context',
+];
 
 /**
  * PostObject: a browser upload as multipart/form-data. The fields before the file carry the key,
@@ -75,10 +87,13 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
     if (ATTRIBUTE_FIELDS.includes(name) || name.startsWith('x-amz-meta-')) attributes[name] = value;
   }
   const meta = metaFromHeaders(attributes);
-  checkCannedAcl({ ...req, headers: attributes }, bucket);
+  // The form's fields stand for the headers of a PUT, and its signer for the caller.
+  const asPut = { ...req, headers: attributes, credentials };
+  checkCannedAcl(asPut, bucket);
+  const sse = sseRequest(asPut, bucket);
 
   const crc64 = createChecksum('CRC64NVME');
-  const { dataKey, encryption } = await newObjectKey(req, { algorithm: 'AES256' }, bucket.name, key);
+  const { dataKey, encryption } = await newObjectKey(asPut, sse, bucket.name, key);
   const { salt, encrypt } = blobEncryption(dataKey);
   let written;
   try {
