@@ -23,6 +23,7 @@ function banner(sealbox: Sealbox, options: StartOptions): string {
     `  export AWS_ACCESS_KEY_ID=${DEFAULT_CREDENTIALS.accessKeyId}`,
     `  export AWS_SECRET_ACCESS_KEY=${DEFAULT_CREDENTIALS.secretAccessKey}`,
     `  export AWS_REGION=${sealbox.region}`,
+    ...(sealbox.caBundle ? [`  export AWS_CA_BUNDLE=${sealbox.caBundle}`] : []),
     '',
     'Press Ctrl+C to stop.',
     '',
@@ -65,6 +66,7 @@ async function start(args: string[]): Promise<void> {
         accessKeyId: DEFAULT_CREDENTIALS.accessKeyId,
         secretAccessKey: DEFAULT_CREDENTIALS.secretAccessKey,
         dataDir: sealbox.dataDir ?? null,
+        ...(sealbox.caBundle ? { caBundle: sealbox.caBundle } : {}),
       }) + '\n',
     );
   } else {

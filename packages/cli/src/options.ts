@@ -15,6 +15,7 @@ export interface StartOptions {
   users: Credentials[];
   onDemandRotationLimit?: number;
   allowHttpSseKms: boolean;
+  tls: boolean;
 }
 
 export const DEFAULTS = {
@@ -46,6 +47,8 @@ Options:
                            the default credentials test/test (account 000000000000) always work
   --on-demand-rotation-limit N
                            RotateKeyOnDemand calls allowed per key (default 10, as AWS)
+  --tls                    serve both services over HTTPS, with a certificate from a local CA
+                           (written to the data directory; printed as AWS_CA_BUNDLE)
   --allow-http-sse-kms     accept SSE-KMS requests over plain HTTP (AWS refuses them without TLS)
   --json                   print one JSON line with the endpoints once ready; logs go to stderr
   --quiet                  no access log
@@ -89,6 +92,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
         user: { type: 'string', multiple: true },
         'on-demand-rotation-limit': { type: 'string' },
         'allow-http-sse-kms': { type: 'boolean' },
+        tls: { type: 'boolean' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -134,5 +138,6 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     users,
     onDemandRotationLimit: limit === undefined ? undefined : Number(limit),
     allowHttpSseKms: v['allow-http-sse-kms'] ?? false,
+    tls: v.tls ?? false,
   };
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startKmsServer } from '@sealbox/kms';
 import { startS3Server } from '@sealbox/s3';
-import { VirtualClock, silentAccessLog, type AccessLog, type RunningServer } from '@sealbox/runtime';
+import { VirtualClock, loadOrCreateTls, silentAccessLog, type AccessLog, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 
 export interface SealboxOptions {
@@ -24,6 +24,8 @@ export interface SealboxOptions {
   onDemandRotationLimit?: number;
   /** Accept SSE-KMS requests over plain HTTP (AWS requires TLS). */
   allowHttpSseKms?: boolean;
+  /** Serve both services over HTTPS, with a certificate from a local CA. */
+  tls?: boolean;
 }
 
 export interface Sealbox {
@@ -33,6 +35,9 @@ export interface Sealbox {
   kmsEndpoint?: string;
   region: string;
   dataDir?: string;
+  /** With tls: the CA certificate's file (AWS_CA_BUNDLE) and PEM. */
+  caBundle?: string;
+  ca?: string;
   clock: VirtualClock;
   credentials: StaticCredentialProvider;
   stop(): Promise<void>;
@@ -57,6 +62,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const accessLog = options.accessLog ?? silentAccessLog;
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const tls = options.tls ? loadOrCreateTls(dataDir, [host]) : undefined;
 
   const started: RunningServer[] = [];
   const stop = async () => {
@@ -74,6 +80,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
             accessLog,
             dataDir,
             onDemandRotationLimit: options.onDemandRotationLimit,
+            tls,
           });
     if (kms) started.push(kms);
     const s3 =
@@ -90,6 +97,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
             kmsEndpoint: options.kmsEndpoint ?? kms?.url,
             serviceCredentials: options.kmsEndpoint ? undefined : serviceCredentials,
             allowHttpSseKms: options.allowHttpSseKms,
+            kmsCa: tls?.ca,
+            tls,
           });
     if (s3) started.push(s3);
     return {
@@ -98,6 +107,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       kmsEndpoint: options.kmsEndpoint ?? kms?.url,
       region,
       dataDir,
+      caBundle: tls?.caPath,
+      ca: tls?.ca,
       clock,
       credentials,
       stop,

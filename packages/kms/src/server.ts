@@ -273,10 +273,12 @@ function defaultReport(err: unknown): void {
 export interface KmsServerOptions extends KmsServiceOptions {
   host: string;
   port: number;
+  /** Serve HTTPS with this key and certificate. */
+  tls?: { key: string; cert: string };
 }
 
 /** Starts the KMS service; closing the server also closes its store. */
 export async function startKmsServer(options: KmsServerOptions): Promise<RunningServer & { core: KmsCore }> {
   const service = createKmsService(options);
-  return { ...(await listenService(service, options.host, options.port)), core: service.core };
+  return { ...(await listenService(service, options.host, options.port, options.tls)), core: service.core };
 }

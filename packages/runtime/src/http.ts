@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, RequestListener } from 'node:http';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 export interface RunningServer {
   /** `http://host:port` with the port actually bound. */
@@ -18,8 +19,10 @@ export class PortInUseError extends Error {
   }
 }
 
-export function listen(handler: RequestListener, host: string, port: number): Promise<RunningServer> {
-  const server = createServer({ keepAliveTimeout: 5000, requestTimeout: 300_000, headersTimeout: 60_000 }, handler);
+/** Serves `handler` on host:port, over HTTPS when `tls` is given. */
+export function listen(handler: RequestListener, host: string, port: number, tls?: { key: string; cert: string }): Promise<RunningServer> {
+  const options = { keepAliveTimeout: 5000, requestTimeout: 300_000, headersTimeout: 60_000 };
+  const server: Server = tls ? createHttpsServer({ ...options, ...tls }, handler) : createServer(options, handler);
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'EADDRINUSE' ? new PortInUseError(host, port) : err);
@@ -28,7 +31,7 @@ export function listen(handler: RequestListener, host: string, port: number): Pr
       const bound = (server.address() as AddressInfo).port;
       const urlHost = host.includes(':') ? `[${host}]` : host;
       resolve({
-        url: `http://${urlHost}:${bound}`,
+        url: `${tls ? 'https' : 'http'}://${urlHost}:${bound}`,
         port: bound,
         server,
         close: (graceMs = 2000) => closeGracefully(server, graceMs),
@@ -81,10 +84,15 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** Listens with a service's app; closing the server then also closes the service's stores. */
-export async function listenService<S extends { app: RequestListener; close(): void }>(service: S, host: string, port: number): Promise<RunningServer> {
+export async function listenService<S extends { app: RequestListener; close(): void }>(
+  service: S,
+  host: string,
+  port: number,
+  tls?: { key: string; cert: string },
+): Promise<RunningServer> {
   let running: RunningServer;
   try {
-    running = await listen(service.app, host, port);
+    running = await listen(service.app, host, port, tls);
   } catch (err) {
     service.close();
     throw err;

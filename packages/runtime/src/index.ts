@@ -8,3 +8,5 @@ export type { RunningServer } from './http';
 export { adminRouter } from './admin';
 export type { AdminOptions } from './admin';
 export { RootKey } from './root-key';
+export { loadOrCreateTls } from './tls';
+export type { TlsMaterial } from './tls';

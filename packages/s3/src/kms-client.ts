@@ -19,6 +19,8 @@ export interface HttpKmsClientOptions {
    */
   serviceCredentials?: Credentials;
   timeoutMs?: number;
+  /** CA certificate (PEM) to trust for an HTTPS endpoint. */
+  ca?: string;
 }
 
 /** KMS's JSON errors as S3 reports them: KMS.<code> with KMS's message; access denial is 403. */
@@ -41,7 +43,7 @@ export class HttpKmsClient implements KmsClient {
 
   constructor(private readonly options: HttpKmsClientOptions) {
     this.url = new URL(options.endpoint);
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ca: options.ca }) : new HttpAgent({ keepAlive: true });
   }
 
   private call(caller: Credentials, region: string, operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {

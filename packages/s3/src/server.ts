@@ -48,6 +48,8 @@ export interface S3ServiceOptions {
   serviceCredentials?: Credentials;
   /** Accept SSE-KMS requests over plain HTTP (AWS requires TLS). */
   allowHttpSseKms?: boolean;
+  /** A CA certificate (PEM) to trust for an HTTPS KMS endpoint. */
+  kmsCa?: string;
   accessLog?: AccessLog;
   virtualHostSuffixes?: readonly string[];
   onInternalError?: (err: unknown) => void;
@@ -61,7 +63,7 @@ export interface S3Service {
 
 /** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
 export function createS3Service(options: S3ServiceOptions): S3Service {
-  const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials }) : undefined;
+  const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials, ca: options.kmsCa }) : undefined;
   const state = new S3State(options.dataDir, options.credentials, kms);
   const app = express();
   app.disable('x-powered-by');
@@ -191,9 +193,11 @@ function defaultReport(err: unknown): void {
 export interface S3ServerOptions extends S3ServiceOptions {
   host: string;
   port: number;
+  /** Serve HTTPS with this key and certificate. */
+  tls?: { key: string; cert: string };
 }
 
 /** Starts the S3 service; closing the server also closes its stores. */
 export async function startS3Server(options: S3ServerOptions): Promise<RunningServer> {
-  return listenService(createS3Service(options), options.host, options.port);
+  return listenService(createS3Service(options), options.host, options.port, options.tls);
 }
