@@ -49,7 +49,7 @@ Options:
                            RotateKeyOnDemand calls allowed per key (default 10, as AWS)
   --tls                    serve both services over HTTPS, with a certificate from a local CA
                            (written to the data directory; printed as AWS_CA_BUNDLE)
-  --allow-http-sse-kms     accept SSE-KMS requests over plain HTTP (AWS refuses them without TLS)
+  --allow-http-sse-kms     accept SSE-KMS and SSE-C requests over plain HTTP (AWS refuses them without TLS)
   --json                   print one JSON line with the endpoints once ready; logs go to stderr
   --quiet                  no access log
   -h, --help               show this help

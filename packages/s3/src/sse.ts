@@ -1,26 +1,37 @@
 import type { S3Request } from './context';
 import { S3Error } from './errors';
 import { header } from './http-util';
+import { customerKey } from './sse-c';
 import type { BucketRecord, ObjectEncryption } from './store/model';
 
 /** What a write asks for: SSE-S3 (the default) or SSE-KMS with an optional key and context. */
-export type SseRequest = { algorithm: 'AES256' } | { algorithm: 'aws:kms'; keyId?: string; context: Record<string, string> };
+export type SseRequest =
+  | { algorithm: 'AES256' }
+  | { algorithm: 'aws:kms'; keyId?: string; context: Record<string, string> }
+  | { algorithm: 'SSE-C'; key: Buffer };
 
 const notImplemented = (name: string) =>
   new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented', [['Header', name]]);
 
 /**
  * The server-side encryption headers of a write, checked as S3 checks them. Without any, objects
- * get the bucket default: SSE-S3 (AES256), as S3 has done since January 2023. DSSE-KMS and SSE-C
- * arrive in a later version and answer NotImplemented until then.
+ * get the bucket default: SSE-S3 (AES256), as S3 has done since January 2023. DSSE-KMS arrives in a
+ * later version and answers NotImplemented until then.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
  */
 export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
   const sse = header(req.headers, 'x-amz-server-side-encryption');
   const keyId = header(req.headers, 'x-amz-server-side-encryption-aws-kms-key-id');
   const contextHeader = header(req.headers, 'x-amz-server-side-encryption-context');
-  if (header(req.headers, 'x-amz-server-side-encryption-customer-algorithm') !== undefined) {
-    throw notImplemented('x-amz-server-side-encryption-customer-algorithm');
+  const customer = customerKey(req);
+  if (customer) {
+    if (sse !== undefined) {
+      throw new S3Error('InvalidArgument', 400, 'Server Side Encryption with Customer provided key is incompatible with the encryption method specified', [
+        ['ArgumentName', 'x-amz-server-side-encryption'],
+        ['ArgumentValue', sse],
+      ]);
+    }
+    return { algorithm: 'SSE-C', key: customer };
   }
   if (sse === 'aws:kms:dsse') throw notImplemented('x-amz-server-side-encryption');
   if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') {
@@ -74,6 +85,9 @@ export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
 export function encryptionHeaders(encryption: ObjectEncryption | undefined, withContext = false): Record<string, string> {
   if (!encryption) return {};
   if (encryption.algorithm === 'AES256') return { 'x-amz-server-side-encryption': 'AES256' };
+  if (encryption.algorithm === 'SSE-C') {
+    return { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key-MD5': encryption.keyMd5 };
+  }
   const h: Record<string, string> = {
     'x-amz-server-side-encryption': 'aws:kms',
     'x-amz-server-side-encryption-aws-kms-key-id': encryption.keyArn,

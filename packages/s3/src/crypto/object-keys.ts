@@ -3,7 +3,9 @@ import type { Readable } from 'node:stream';
 import type { S3Request } from '../context';
 import type { S3State } from '../state';
 import type { BlobRef, ObjectEncryption } from '../store/model';
+import { S3Error } from '../errors';
 import type { SseRequest } from '../sse';
+import { checkCustomerKey, customerKey, customerKeyRecord } from '../sse-c';
 import { blobKey, decryptRange, encryptSegments } from './segments';
 
 const WRAP_CONTEXT = 'sealbox s3 object data key';
@@ -16,6 +18,7 @@ export const objectArn = (bucket: string, key: string) => `arn:aws:s3:::${bucket
  * SSE-KMS: from KMS GenerateDataKey, on the caller's behalf, with the aws:s3:arn context.
  */
 export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: string, key: string): Promise<{ dataKey: Buffer; encryption: ObjectEncryption }> {
+  if (sse.algorithm === 'SSE-C') return { dataKey: sse.key, encryption: customerKeyRecord(sse.key) };
   if (sse.algorithm === 'aws:kms') {
     const context = { ...sse.context, 'aws:s3:arn': objectArn(bucket, key) };
     const out = await kmsFor(req).generateDataKey(req.credentials!, req.region, sse.keyId ?? 'alias/aws/s3', context);
@@ -25,8 +28,17 @@ export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: stri
   return { dataKey, encryption: { algorithm: 'AES256', wrappedKey: req.state.rootKey.wrap(dataKey, WRAP_CONTEXT).toString('base64') } };
 }
 
-/** Opens an object's data key: unwrapped locally (SSE-S3) or by KMS Decrypt for the caller (SSE-KMS). */
-export async function objectDataKey(req: S3Request, encryption: ObjectEncryption | undefined): Promise<Buffer | undefined> {
+export const COPY_SOURCE_CUSTOMER_KEY = 'x-amz-copy-source-server-side-encryption-customer-';
+
+/**
+ * Opens an object's data key: unwrapped locally (SSE-S3), by KMS Decrypt for the caller
+ * (SSE-KMS), or the customer's key from the request, checked against the stored HMAC (SSE-C;
+ * `customerPrefix` names the copy-source headers for copies).
+ */
+export async function objectDataKey(req: S3Request, encryption: ObjectEncryption | undefined, customerPrefix?: string): Promise<Buffer | undefined> {
+  const presented = customerKey(req, customerPrefix);
+  if (encryption?.algorithm === 'SSE-C') return checkCustomerKey(encryption, presented);
+  if (presented) throw new S3Error('InvalidRequest', 400, 'The encryption parameters are not applicable to this object.');
   if (!encryption) return undefined;
   if (encryption.algorithm === 'AES256') return req.state.rootKey.unwrap(Buffer.from(encryption.wrappedKey, 'base64'), WRAP_CONTEXT);
   if (!req.credentials) throw new Error('SSE-KMS objects need a signed request');

@@ -10,7 +10,7 @@ import { ownerElements } from '../owner';
 import type { MultipartUpload, PartRecord } from '../store/model';
 import { el, s3Document } from '../xml';
 import { createChecksum } from '../checksums';
-import { blobEncryption, newObjectKey, objectDataKey } from '../crypto/object-keys';
+import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey } from '../crypto/object-keys';
 import { encryptionHeaders, sseRequest } from '../sse';
 import { checkCannedAcl } from './bucket-config';
 import { checkKey, commitVersion, copySource, readObject, writeBody } from './objects';
@@ -140,7 +140,7 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
     end = Number(m[2]);
     if (end >= source.size) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', [['RangeRequested', range], ['ActualObjectSize', String(source.size)]]);
   }
-  const sourceKey = await objectDataKey(req, source.encryption);
+  const sourceKey = await objectDataKey(req, source.encryption, COPY_SOURCE_CUSTOMER_KEY);
   const { salt, encrypt } = blobEncryption((await objectDataKey(req, upload.encryption))!);
   const crc64 = createChecksum('CRC64NVME');
   const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, start, end), (c) => crc64.update(c), MAX_PART_BYTES, encrypt);

@@ -9,7 +9,7 @@ import { checkObjectTags, metaFromHeaders, objectHeaders } from '../object-heade
 import { createChecksum, type ChecksumAlgorithm } from '../checksums';
 import { requestChecksum } from '../request-checksum';
 import { BlobTooLargeError } from '../store/blob-store';
-import { blobEncryption, newObjectKey, objectDataKey, readBlob } from '../crypto/object-keys';
+import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey, readBlob } from '../crypto/object-keys';
 import { encryptionHeaders, sseRequest } from '../sse';
 import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
@@ -147,7 +147,8 @@ export function commitBlob(
         key,
         deleteMarker: false,
         lastModified: req.now.getTime(),
-        etag: written.md5.toString('hex'),
+        // S3's ETag is the data's MD5 for SSE-S3 objects, and an opaque value for SSE-KMS and SSE-C.
+        etag: encryption.algorithm === 'AES256' ? written.md5.toString('hex') : createHash('md5').update(written.md5).update(randomBytes(16)).digest('hex'),
         size: written.size,
         ownerAccountId,
         parts: [{ blobId: written.blobId, size: written.size, salt: written.salt }],
@@ -540,7 +541,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
 
   const algorithm = header(req.headers, 'x-amz-checksum-algorithm');
   const checksum = requestChecksum(algorithm ? { 'x-amz-sdk-checksum-algorithm': algorithm } : {}, (source.meta.checksum?.algorithm as ChecksumAlgorithm | undefined) ?? 'CRC64NVME');
-  const sourceKey = await objectDataKey(req, source.encryption);
+  const sourceKey = await objectDataKey(req, source.encryption, COPY_SOURCE_CUSTOMER_KEY);
   const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
   const { salt, encrypt } = blobEncryption(dataKey);
   const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);

@@ -30,7 +30,9 @@ export interface BlobRef {
  */
 export type ObjectEncryption =
   | { algorithm: 'AES256'; wrappedKey: string }
-  | { algorithm: 'aws:kms'; keyArn: string; ciphertextBlob: string; context: Record<string, string>; region: string };
+  | { algorithm: 'aws:kms'; keyArn: string; ciphertextBlob: string; context: Record<string, string>; region: string }
+  /** SSE-C: the customer's key is never stored, only a salted HMAC of it. */
+  | { algorithm: 'SSE-C'; keyMd5: string; salt: string; hmac: string };
 
 export interface ObjectMeta {
   contentType?: string;
