@@ -27,6 +27,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { Sealbox } from '@sealbox/cli';
+import aws4 from 'aws4';
 import { failure, kmsClient, runCommand, s3Client, startTestSealbox } from './helpers';
 
 let sealbox: Sealbox;
@@ -182,4 +183,13 @@ it('default bucket encryption: aws:kms with a key id applies to writes that name
   expect(put.SSEKMSKeyId).toBe(keyArn);
   await s3.send(new DeleteBucketEncryptionCommand({ Bucket: 'default-kms' }));
   expect((await s3.send(new PutObjectCommand({ Bucket: 'default-kms', Key: 'k2', Body: 'x' }))).ServerSideEncryption).toBe('AES256');
+});
+
+it('SSE request headers on GET are refused', async () => {
+  const url = new URL(sealbox.s3!.url);
+  const req = { host: url.host, path: '/kms-bucket/doc.txt', service: 's3', region: 'us-east-1', headers: { 'x-amz-server-side-encryption': 'aws:kms' } as Record<string, string> };
+  aws4.sign(req, { accessKeyId: 'test', secretAccessKey: 'test' });
+  const res = await fetch(`${sealbox.s3!.url}${req.path}`, { headers: req.headers });
+  expect(res.status).toBe(400);
+  expect(await res.text()).toContain('<Code>InvalidArgument</Code>');
 });

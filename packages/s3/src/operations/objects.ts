@@ -310,6 +310,12 @@ const RESPONSE_OVERRIDES: [string, string][] = [
  */
 export async function getObject(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
+  // Reads name no encryption (except an SSE-C key): S3 refuses the write-side headers on GET and HEAD.
+  for (const name of ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-context']) {
+    if (header(req.headers, name) !== undefined) {
+      throw new S3Error('InvalidArgument', 400, `${name} header is not supported for this operation.`, [['ArgumentName', name], ['ArgumentValue', header(req.headers, name)!]]);
+    }
+  }
   const key = req.key!;
   const v = findVersion(req, bucket, key, requestedVersion(req), req.method);
   const headers = { ...objectHeaders(v, bucket.versioning !== undefined), ...encryptionHeaders(v.encryption) };
