@@ -193,3 +193,31 @@ it('SSE request headers on GET are refused', async () => {
   expect(res.status).toBe(400);
   expect(await res.text()).toContain('<Code>InvalidArgument</Code>');
 });
+
+it('S3 Bucket Keys: one GenerateDataKey for many objects, with the bucket ARN as context', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'bucket-keys' }));
+  const { KeyId } = (await kms.send(new CreateKeyCommand({ Description: 'bucket key' }))).KeyMetadata!;
+  for (let i = 0; i < 5; i++) {
+    const put = await s3.send(
+      new PutObjectCommand({ Bucket: 'bucket-keys', Key: `o${i}`, Body: `object ${i}`, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KeyId, BucketKeyEnabled: true }),
+    );
+    expect(put.BucketKeyEnabled).toBe(true);
+  }
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'bucket-keys', Key: 'o3' }));
+  expect(got.BucketKeyEnabled).toBe(true);
+  expect(await got.Body!.transformToString()).toBe('object 3');
+  await s3.send(new CopyObjectCommand({ Bucket: 'bucket-keys', Key: 'copy', CopySource: 'bucket-keys/o1' }));
+  expect(await read2('bucket-keys', 'copy')).toBe('object 1');
+
+  const out = await runCommand(
+    'aws',
+    ['cloudtrail', 'lookup-events', '--no-paginate', '--endpoint-url', sealbox.kms!.url, '--lookup-attributes', 'AttributeKey=EventName,AttributeValue=GenerateDataKey'],
+    { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1' },
+  );
+  const generated = (JSON.parse(out.stdout) as { Events: { CloudTrailEvent: string }[] }).Events.map((e) => JSON.parse(e.CloudTrailEvent) as Record<string, any>).filter(
+    (r) => r.requestParameters?.encryptionContext?.['aws:s3:arn'] === 'arn:aws:s3:::bucket-keys',
+  );
+  expect(generated).toHaveLength(1);
+});
+
+const read2 = async (Bucket: string, Key: string) => (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString();

@@ -7,7 +7,7 @@ import type { BucketRecord, ObjectEncryption } from './store/model';
 /** What a write asks for: SSE-S3 (the default) or SSE-KMS with an optional key and context. */
 export type SseRequest =
   | { algorithm: 'AES256' }
-  | { algorithm: 'aws:kms'; keyId?: string; context: Record<string, string> }
+  | { algorithm: 'aws:kms'; keyId?: string; context: Record<string, string>; bucketKey: boolean }
   | { algorithm: 'SSE-C'; key: Buffer };
 
 const notImplemented = (name: string) =>
@@ -49,7 +49,7 @@ export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
     }
     if (sse === undefined && bucket.encryption?.sseAlgorithm === 'aws:kms') {
       // The bucket's default applies; the request itself named no encryption.
-      return { algorithm: 'aws:kms', keyId: bucket.encryption.kmsMasterKeyId, context: {} };
+      return { algorithm: 'aws:kms', keyId: bucket.encryption.kmsMasterKeyId, context: {}, bucketKey: bucketKeyEnabled(req, bucket) };
     }
     if (sse === undefined && bucket.encryption?.sseAlgorithm === 'aws:kms:dsse') throw notImplemented('x-amz-server-side-encryption');
     return { algorithm: 'AES256' };
@@ -75,7 +75,20 @@ export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
       throw err instanceof S3Error ? err : invalid();
     }
   }
-  return { algorithm: 'aws:kms', keyId, context };
+  return { algorithm: 'aws:kms', keyId, context, bucketKey: bucketKeyEnabled(req, bucket) };
+}
+
+/** x-amz-server-side-encryption-bucket-key-enabled overrides the bucket's BucketKeyEnabled. */
+function bucketKeyEnabled(req: S3Request, bucket: BucketRecord): boolean {
+  const value = header(req.headers, 'x-amz-server-side-encryption-bucket-key-enabled');
+  if (value === undefined) return bucket.encryption?.bucketKeyEnabled ?? false;
+  if (value !== 'true' && value !== 'false') {
+    throw new S3Error('InvalidArgument', 400, 'Bucket Key enabled value must be true or false', [
+      ['ArgumentName', 'x-amz-server-side-encryption-bucket-key-enabled'],
+      ['ArgumentValue', value],
+    ]);
+  }
+  return value === 'true';
 }
 
 /**
@@ -92,6 +105,7 @@ export function encryptionHeaders(encryption: ObjectEncryption | undefined, with
     'x-amz-server-side-encryption': 'aws:kms',
     'x-amz-server-side-encryption-aws-kms-key-id': encryption.keyArn,
   };
+  if (encryption.bucketKeyWrappedKey) h['x-amz-server-side-encryption-bucket-key-enabled'] = 'true';
   if (withContext) h['x-amz-server-side-encryption-context'] = Buffer.from(JSON.stringify(encryption.context)).toString('base64');
   return h;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RootKey } from '@sealbox/runtime';
 import type { CredentialProvider } from '@sealbox/sigv4';
+import { BucketKeyCache } from './bucket-keys';
 import type { KmsClient } from './kms-client';
 import { BlobStore } from './store/blob-store';
 import { MetadataStore } from './store/metadata-store';
@@ -13,6 +14,7 @@ export class S3State {
   readonly blobs: BlobStore;
   /** Wraps the data keys of objects (SSE-S3). */
   readonly rootKey: RootKey;
+  readonly bucketKeys = new BucketKeyCache();
 
   /** With no data directory, metadata lives in memory and blobs in a temporary directory removed at close. */
   constructor(

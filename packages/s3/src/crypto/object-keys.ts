@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { S3Request } from '../context';
 import type { S3State } from '../state';
@@ -19,6 +19,24 @@ export const objectArn = (bucket: string, key: string) => `arn:aws:s3:::${bucket
  */
 export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: string, key: string): Promise<{ dataKey: Buffer; encryption: ObjectEncryption }> {
   if (sse.algorithm === 'SSE-C') return { dataKey: sse.key, encryption: customerKeyRecord(sse.key) };
+  if (sse.algorithm === 'aws:kms' && sse.bucketKey) {
+    // S3 Bucket Key: a bucket-level key from KMS (context: the bucket ARN), reused for a while,
+    // wraps each object's own data key, so KMS sees one call per many objects.
+    const bucketKey = await req.state.bucketKeys.get(req, sse.keyId ?? 'alias/aws/s3', { ...sse.context, 'aws:s3:arn': `arn:aws:s3:::${bucket}` });
+    const dataKey = randomBytes(32);
+    return {
+      dataKey,
+      encryption: {
+        algorithm: 'aws:kms',
+        keyArn: bucketKey.keyArn,
+        ciphertextBlob: bucketKey.ciphertextBlob,
+        context: bucketKey.context,
+        region: req.region,
+        bucketKeyWrappedKey: wrap(bucketKey.plaintext, dataKey, objectArn(bucket, key)),
+        objectArn: objectArn(bucket, key),
+      },
+    };
+  }
   if (sse.algorithm === 'aws:kms') {
     const context = { ...sse.context, 'aws:s3:arn': objectArn(bucket, key) };
     const out = await kmsFor(req).generateDataKey(req.credentials!, req.region, sse.keyId ?? 'alias/aws/s3', context);
@@ -42,7 +60,23 @@ export async function objectDataKey(req: S3Request, encryption: ObjectEncryption
   if (!encryption) return undefined;
   if (encryption.algorithm === 'AES256') return req.state.rootKey.unwrap(Buffer.from(encryption.wrappedKey, 'base64'), WRAP_CONTEXT);
   if (!req.credentials) throw new Error('SSE-KMS objects need a signed request');
-  return kmsFor(req).decrypt(req.credentials, encryption.region, Buffer.from(encryption.ciphertextBlob, 'base64'), encryption.context, encryption.keyArn);
+  const opened = await kmsFor(req).decrypt(req.credentials, encryption.region, Buffer.from(encryption.ciphertextBlob, 'base64'), encryption.context, encryption.keyArn);
+  return encryption.bucketKeyWrappedKey ? unwrap(opened, encryption.bucketKeyWrappedKey, encryption.objectArn!) : opened;
+}
+
+function wrap(key: Buffer, data: Buffer, aad: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad));
+  return Buffer.concat([iv, cipher.update(data), cipher.final(), cipher.getAuthTag()]).toString('base64');
+}
+
+function unwrap(key: Buffer, wrapped: string, aad: string): Buffer {
+  const bytes = Buffer.from(wrapped, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
+  decipher.setAAD(Buffer.from(aad));
+  decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+  return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
 }
 
 function kmsFor(req: S3Request) {

@@ -30,7 +30,17 @@ export interface BlobRef {
  */
 export type ObjectEncryption =
   | { algorithm: 'AES256'; wrappedKey: string }
-  | { algorithm: 'aws:kms'; keyArn: string; ciphertextBlob: string; context: Record<string, string>; region: string }
+  | {
+      algorithm: 'aws:kms';
+      keyArn: string;
+      /** The KMS-encrypted data key: the object's, or with a Bucket Key the bucket key's. */
+      ciphertextBlob: string;
+      context: Record<string, string>;
+      region: string;
+      /** S3 Bucket Key: the object's own data key, wrapped under the bucket key, bound to the object's ARN. */
+      bucketKeyWrappedKey?: string;
+      objectArn?: string;
+    }
   /** SSE-C: the customer's key is never stored, only a salted HMAC of it. */
   | { algorithm: 'SSE-C'; keyMd5: string; salt: string; hmac: string };
 
