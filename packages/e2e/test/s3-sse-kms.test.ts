@@ -221,3 +221,19 @@ it('S3 Bucket Keys: one GenerateDataKey for many objects, with the bucket ARN as
 });
 
 const read2 = async (Bucket: string, Key: string) => (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString();
+
+it('DSSE-KMS: two layers, the outer under a KMS data key; ranges decrypt both layers', async () => {
+  const body = 'dual-layer '.repeat(20000);
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'dsse', Body: body, ServerSideEncryption: 'aws:kms:dsse', SSEKMSKeyId: keyArn }));
+  expect(put.ServerSideEncryption).toBe('aws:kms:dsse');
+  expect(put.SSEKMSKeyId).toBe(keyArn);
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'kms-bucket', Key: 'dsse' }));
+  expect(got.ServerSideEncryption).toBe('aws:kms:dsse');
+  expect(await got.Body!.transformToString()).toBe(body);
+  const range = await s3.send(new GetObjectCommand({ Bucket: 'kms-bucket', Key: 'dsse', Range: 'bytes=65500-131100' }));
+  expect(await range.Body!.transformToString()).toBe(body.slice(65500, 131101));
+  const withBucketKey = await failure(
+    s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'dsse2', Body: 'x', ServerSideEncryption: 'aws:kms:dsse', BucketKeyEnabled: true })),
+  );
+  expect(withBucketKey.name).toBe('InvalidArgument');
+});

@@ -7,16 +7,13 @@ import type { BucketRecord, ObjectEncryption } from './store/model';
 /** What a write asks for: SSE-S3 (the default) or SSE-KMS with an optional key and context. */
 export type SseRequest =
   | { algorithm: 'AES256' }
-  | { algorithm: 'aws:kms'; keyId?: string; context: Record<string, string>; bucketKey: boolean }
+  /** `dsse`: DSSE-KMS, a second, independent layer under a key of S3's own. */
+  | { algorithm: 'aws:kms'; keyId?: string; context: Record<string, string>; bucketKey: boolean; dsse: boolean }
   | { algorithm: 'SSE-C'; key: Buffer };
-
-const notImplemented = (name: string) =>
-  new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented', [['Header', name]]);
 
 /**
  * The server-side encryption headers of a write, checked as S3 checks them. Without any, objects
- * get the bucket default: SSE-S3 (AES256), as S3 has done since January 2023. DSSE-KMS arrives in a
- * later version and answers NotImplemented until then.
+ * get the bucket default: SSE-S3 (AES256), as S3 has done since January 2023.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
  */
 export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
@@ -33,25 +30,25 @@ export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
     }
     return { algorithm: 'SSE-C', key: customer };
   }
-  if (sse === 'aws:kms:dsse') throw notImplemented('x-amz-server-side-encryption');
-  if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') {
+  if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms' && sse !== 'aws:kms:dsse') {
     throw new S3Error('InvalidArgument', 400, 'The encryption method specified is not supported', [
       ['ArgumentName', 'x-amz-server-side-encryption'],
       ['ArgumentValue', sse],
     ]);
   }
-  if (sse !== 'aws:kms') {
+  if (sse !== 'aws:kms' && sse !== 'aws:kms:dsse') {
     if (keyId !== undefined || contextHeader !== undefined) {
       throw new S3Error('InvalidArgument', 400, 'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms', [
         ['ArgumentName', 'x-amz-server-side-encryption'],
         ['ArgumentValue', sse ?? 'null'],
       ]);
     }
-    if (sse === undefined && bucket.encryption?.sseAlgorithm === 'aws:kms') {
+    const byDefault = bucket.encryption?.sseAlgorithm;
+    if (sse === undefined && (byDefault === 'aws:kms' || byDefault === 'aws:kms:dsse')) {
       // The bucket's default applies; the request itself named no encryption.
-      return { algorithm: 'aws:kms', keyId: bucket.encryption.kmsMasterKeyId, context: {}, bucketKey: bucketKeyEnabled(req, bucket) };
+      const dsse = byDefault === 'aws:kms:dsse';
+      return { algorithm: 'aws:kms', keyId: bucket.encryption!.kmsMasterKeyId, context: {}, bucketKey: !dsse && bucketKeyEnabled(req, bucket), dsse };
     }
-    if (sse === undefined && bucket.encryption?.sseAlgorithm === 'aws:kms:dsse') throw notImplemented('x-amz-server-side-encryption');
     return { algorithm: 'AES256' };
   }
   if (!req.secure && !req.allowHttpSseKms) {
@@ -75,7 +72,12 @@ export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
       throw err instanceof S3Error ? err : invalid();
     }
   }
-  return { algorithm: 'aws:kms', keyId, context, bucketKey: bucketKeyEnabled(req, bucket) };
+  const dsse = sse === 'aws:kms:dsse';
+  const bucketKey = bucketKeyEnabled(req, bucket);
+  if (dsse && bucketKey && header(req.headers, 'x-amz-server-side-encryption-bucket-key-enabled') !== undefined) {
+    throw new S3Error('InvalidArgument', 400, 'Bucket Key is not supported with DSSE-KMS', [['ArgumentName', 'x-amz-server-side-encryption-bucket-key-enabled']]);
+  }
+  return { algorithm: 'aws:kms', keyId, context, bucketKey: bucketKey && !dsse, dsse };
 }
 
 /** x-amz-server-side-encryption-bucket-key-enabled overrides the bucket's BucketKeyEnabled. */
@@ -102,7 +104,7 @@ export function encryptionHeaders(encryption: ObjectEncryption | undefined, with
     return { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key-MD5': encryption.keyMd5 };
   }
   const h: Record<string, string> = {
-    'x-amz-server-side-encryption': 'aws:kms',
+    'x-amz-server-side-encryption': encryption.innerWrappedKey ? 'aws:kms:dsse' : 'aws:kms',
     'x-amz-server-side-encryption-aws-kms-key-id': encryption.keyArn,
   };
   if (encryption.bucketKeyWrappedKey) h['x-amz-server-side-encryption-bucket-key-enabled'] = 'true';

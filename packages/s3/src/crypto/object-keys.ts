@@ -1,12 +1,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import type { S3Request } from '../context';
 import type { S3State } from '../state';
 import type { BlobRef, ObjectEncryption } from '../store/model';
 import { S3Error } from '../errors';
 import type { SseRequest } from '../sse';
 import { checkCustomerKey, customerKey, customerKeyRecord } from '../sse-c';
-import { blobKey, decryptRange, encryptSegments } from './segments';
+import { blobKey, decryptRange, encryptSegments, storedSize } from './segments';
 
 const WRAP_CONTEXT = 'sealbox s3 object data key';
 
@@ -40,7 +40,12 @@ export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: stri
   if (sse.algorithm === 'aws:kms') {
     const context = { ...sse.context, 'aws:s3:arn': objectArn(bucket, key) };
     const out = await kmsFor(req).generateDataKey(req.credentials!, req.region, sse.keyId ?? 'alias/aws/s3', context);
-    return { dataKey: out.plaintext, encryption: { algorithm: 'aws:kms', keyArn: out.keyArn, ciphertextBlob: out.ciphertextBlob.toString('base64'), context, region: req.region } };
+    const encryption: ObjectEncryption = { algorithm: 'aws:kms', keyArn: out.keyArn, ciphertextBlob: out.ciphertextBlob.toString('base64'), context, region: req.region };
+    if (!sse.dsse) return { dataKey: out.plaintext, encryption };
+    // DSSE-KMS: an inner layer under a key of S3's own, an outer layer under the KMS data key.
+    const inner = randomBytes(32);
+    encryption.innerWrappedKey = req.state.rootKey.wrap(inner, WRAP_CONTEXT).toString('base64');
+    return { dataKey: Buffer.concat([out.plaintext, inner]), encryption };
   }
   const dataKey = randomBytes(32);
   return { dataKey, encryption: { algorithm: 'AES256', wrappedKey: req.state.rootKey.wrap(dataKey, WRAP_CONTEXT).toString('base64') } };
@@ -61,7 +66,9 @@ export async function objectDataKey(req: S3Request, encryption: ObjectEncryption
   if (encryption.algorithm === 'AES256') return req.state.rootKey.unwrap(Buffer.from(encryption.wrappedKey, 'base64'), WRAP_CONTEXT);
   if (!req.credentials) throw new Error('SSE-KMS objects need a signed request');
   const opened = await kmsFor(req).decrypt(req.credentials, encryption.region, Buffer.from(encryption.ciphertextBlob, 'base64'), encryption.context, encryption.keyArn);
-  return encryption.bucketKeyWrappedKey ? unwrap(opened, encryption.bucketKeyWrappedKey, encryption.objectArn!) : opened;
+  if (encryption.bucketKeyWrappedKey) return unwrap(opened, encryption.bucketKeyWrappedKey, encryption.objectArn!);
+  if (encryption.innerWrappedKey) return Buffer.concat([opened, req.state.rootKey.unwrap(Buffer.from(encryption.innerWrappedKey, 'base64'), WRAP_CONTEXT)]);
+  return opened;
 }
 
 function wrap(key: Buffer, data: Buffer, aad: string): string {
@@ -84,15 +91,26 @@ function kmsFor(req: S3Request) {
   return req.state.kms;
 }
 
-/** A fresh blob's salt and the encrypting stream for it. */
-export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: ReturnType<typeof encryptSegments> } {
+/**
+ * A fresh blob's salt and the encrypting streams for it: one layer, or two for DSSE-KMS (a
+ * 64-byte key: the outer KMS data key, then the inner key).
+ */
+export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[] } {
   const salt = randomBytes(16);
-  return { salt: salt.toString('base64'), encrypt: encryptSegments(blobKey(dataKey, salt)) };
+  const layers = dataKey.length === 64 ? [dataKey.subarray(32), dataKey.subarray(0, 32)] : [dataKey];
+  return { salt: salt.toString('base64'), encrypt: layers.map((k) => encryptSegments(blobKey(k, salt))) };
 }
 
-/** Plaintext bytes [start, end] of one blob, decrypting only the segments needed. */
+/** Plaintext bytes [start, end] of one blob, decrypting only the segments needed (of each layer). */
 export function readBlob(state: S3State, part: BlobRef, dataKey: Buffer | undefined, start: number, end: number): Readable {
   if (!dataKey || !part.salt) return state.blobs.read(part.blobId, start, end);
-  const key = blobKey(dataKey, Buffer.from(part.salt, 'base64'));
-  return decryptRange((from, to) => state.blobs.read(part.blobId, from, to), key, part.size, start, end);
+  const salt = Buffer.from(part.salt, 'base64');
+  const raw = (from: number, to: number) => state.blobs.read(part.blobId, from, to);
+  if (dataKey.length === 64) {
+    const outer = blobKey(dataKey.subarray(0, 32), salt);
+    const inner = blobKey(dataKey.subarray(32), salt);
+    const innerStored = (from: number, to: number) => decryptRange(raw, outer, storedSize(part.size), from, to);
+    return decryptRange(innerStored, inner, part.size, start, end);
+  }
+  return decryptRange(raw, blobKey(dataKey, salt), part.size, start, end);
 }

@@ -43,7 +43,7 @@ export class BlobStore {
    * Streams `source` into a new blob, hashing MD5 (and what `observe` wants) over the plaintext
    * on the way, through `encrypt` when given.
    */
-  async write(source: Readable, observe?: ByteObserver, maxBytes = Number.MAX_SAFE_INTEGER, encrypt?: Transform): Promise<WrittenBlob> {
+  async write(source: Readable, observe?: ByteObserver, maxBytes = Number.MAX_SAFE_INTEGER, encrypt: Transform[] = []): Promise<WrittenBlob> {
     const blobId = randomBytes(16).toString('hex');
     const tmpPath = join(this.tmp, blobId);
     const md5 = createHash('md5');
@@ -61,9 +61,7 @@ export class BlobStore {
       },
     });
     try {
-      const file = createWriteStream(tmpPath, { mode: 0o600 });
-      if (encrypt) await pipeline(source, meter, encrypt, file);
-      else await pipeline(source, meter, file);
+      await pipeline([source, meter, ...encrypt, createWriteStream(tmpPath, { mode: 0o600 })]);
       mkdirSync(join(this.blobs, blobId.slice(0, 2)), { recursive: true, mode: 0o700 });
       renameSync(tmpPath, this.path(blobId));
     } catch (err) {

@@ -40,6 +40,8 @@ export type ObjectEncryption =
       /** S3 Bucket Key: the object's own data key, wrapped under the bucket key, bound to the object's ARN. */
       bucketKeyWrappedKey?: string;
       objectArn?: string;
+      /** DSSE-KMS: the inner layer's key, wrapped under the S3 root key. */
+      innerWrappedKey?: string;
     }
   /** SSE-C: the customer's key is never stored, only a salted HMAC of it. */
   | { algorithm: 'SSE-C'; keyMd5: string; salt: string; hmac: string };
