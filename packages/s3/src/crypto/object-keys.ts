@@ -87,7 +87,9 @@ function unwrap(key: Buffer, wrapped: string, aad: string): Buffer {
 }
 
 function kmsFor(req: S3Request) {
-  if (!req.state.kms) throw new Error('no KMS is configured for S3');
+  if (!req.state.kms) {
+    throw new S3Error('ServiceUnavailable', 503, 'This S3 runs without a KMS (--only s3 without --kms-endpoint), so SSE-KMS is unavailable.');
+  }
   return req.state.kms;
 }
 
