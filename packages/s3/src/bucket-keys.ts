@@ -1,4 +1,5 @@
 import type { S3Request } from './context';
+import type { KmsClient } from './kms-client';
 
 export interface BucketKey {
   plaintext: Buffer;
@@ -22,7 +23,7 @@ export class BucketKeyCache {
     private readonly maxEntries = 1000,
   ) {}
 
-  async get(req: S3Request, keyId: string, context: Record<string, string>): Promise<BucketKey> {
+  async get(req: S3Request, kms: KmsClient, keyId: string, context: Record<string, string>): Promise<BucketKey> {
     const id = JSON.stringify([req.credentials!.accountId, req.region, keyId, context]);
     const now = req.now.getTime();
     const cached = this.keys.get(id);
@@ -30,7 +31,7 @@ export class BucketKeyCache {
       cached.uses++;
       return cached;
     }
-    const out = await req.state.kms!.generateDataKey(req.credentials!, req.region, keyId, context);
+    const out = await kms.generateDataKey(req.credentials!, req.region, keyId, context);
     const key = { plaintext: out.plaintext, ciphertextBlob: out.ciphertextBlob.toString('base64'), keyArn: out.keyArn, context, expires: now + this.ttlMs, uses: 1 };
     if (this.keys.size >= this.maxEntries) this.keys.delete(this.keys.keys().next().value as string);
     this.keys.set(id, key);

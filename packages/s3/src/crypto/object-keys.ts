@@ -22,7 +22,7 @@ export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: stri
   if (sse.algorithm === 'aws:kms' && sse.bucketKey) {
     // S3 Bucket Key: a bucket-level key from KMS (context: the bucket ARN), reused for a while,
     // wraps each object's own data key, so KMS sees one call per many objects.
-    const bucketKey = await req.state.bucketKeys.get(req, sse.keyId ?? 'alias/aws/s3', { ...sse.context, 'aws:s3:arn': `arn:aws:s3:::${bucket}` });
+    const bucketKey = await req.state.bucketKeys.get(req, kmsFor(req), sse.keyId ?? 'alias/aws/s3', { ...sse.context, 'aws:s3:arn': `arn:aws:s3:::${bucket}` });
     const dataKey = randomBytes(32);
     return {
       dataKey,
