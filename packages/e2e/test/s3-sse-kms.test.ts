@@ -237,3 +237,17 @@ it('DSSE-KMS: two layers, the outer under a KMS data key; ranges decrypt both la
   );
   expect(withBucketKey.name).toBe('InvalidArgument');
 });
+
+it('an S3 started without a KMS says so for SSE-KMS requests', async () => {
+  const alone = await startTestSealbox({ only: 's3', allowHttpSseKms: true });
+  const client = s3Client(alone);
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: 'alone' }));
+    const err = await failure(client.send(new PutObjectCommand({ Bucket: 'alone', Key: 'k', Body: 'x', ServerSideEncryption: 'aws:kms' })));
+    expect(err.$metadata?.httpStatusCode).toBe(503);
+    expect(err.message).toContain('without a KMS');
+  } finally {
+    client.destroy();
+    await alone.stop();
+  }
+});
