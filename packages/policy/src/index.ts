@@ -1,0 +1,18 @@
+export { parsePolicy, POLICY_VERSIONS } from './parse';
+export { evaluatePolicy, evaluatePolicyDetailed, combineDecisions } from './evaluate';
+export { PolicyError } from './errors';
+export type {
+  PolicyDocument,
+  Statement,
+  PrincipalBlock,
+  RequestContext,
+  RequestPrincipal,
+  Decision,
+  DetailedDecision,
+  MatchedStatement,
+} from './types';
+export { matchesWildcard, matchesArn, matchesResource, splitArn } from './wildcard';
+export { cidrContains, parseCidr, parseIpAddress } from './ip';
+export type { Cidr, IpAddress } from './ip';
+export { parseDate } from './date';
+export { CONDITION_OPERATORS, isConditionOperator } from './conditions';
