@@ -1,4 +1,5 @@
 import { noSuchBucket, requireBucket } from '../access';
+import { checkBucketPolicy } from '../bucket-policy';
 import type { S3Request, S3Response } from '../context';
 import { parseBucketEncryption, parseCorsConfiguration, parseOwnershipControls, parsePublicAccessBlock, type CorsRule } from '../documents';
 import { S3Error } from '../errors';
@@ -239,6 +240,29 @@ export async function putBucketEncryption(req: S3Request): Promise<S3Response> {
 export function deleteBucketEncryption(req: S3Request): S3Response {
   const bucket = requireBucket(req);
   delete bucket.encryption;
+  req.state.meta.putBucket(bucket);
+  return { status: 204 };
+}
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html */
+export async function putBucketPolicy(req: S3Request): Promise<S3Response> {
+  const bucket = requireBucket(req);
+  const text = await readSmallBody(req.body, 20 * 1024);
+  checkBucketPolicy(text);
+  bucket.policy = text;
+  req.state.meta.putBucket(bucket);
+  return { status: 204 };
+}
+
+export function getBucketPolicy(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  if (!bucket.policy) throw notFound('NoSuchBucketPolicy', 'The bucket policy does not exist', bucket.name);
+  return { headers: { 'Content-Type': 'application/json' }, body: Buffer.from(bucket.policy, 'utf8') };
+}
+
+export function deleteBucketPolicy(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  delete bucket.policy;
   req.state.meta.putBucket(bucket);
   return { status: 204 };
 }

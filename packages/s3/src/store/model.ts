@@ -9,6 +9,8 @@ export interface BucketRecord {
   versioning?: 'Enabled' | 'Suspended';
   tags?: { key: string; value: string }[];
   cors?: unknown[];
+  /** The bucket policy, as sent (validated). */
+  policy?: string;
   /** PutBucketEncryption; absent means the default, SSE-S3. */
   encryption?: { sseAlgorithm: 'AES256' | 'aws:kms' | 'aws:kms:dsse'; kmsMasterKeyId?: string; bucketKeyEnabled: boolean };
   publicAccessBlock?: { blockPublicAcls: boolean; ignorePublicAcls: boolean; blockPublicPolicy: boolean; restrictPublicBuckets: boolean };
