@@ -129,3 +129,25 @@ it('malformed policies are refused', async () => {
   expect(err.name).toBe('MalformedPolicy');
   expect(err.$metadata?.httpStatusCode).toBe(400);
 });
+
+it('s3:ExistingObjectTag and s3:RequestObjectTag conditions', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'tagged-policy' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'tagged-policy', Key: 'secret', Body: 's', Tagging: 'class=secret' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'tagged-policy', Key: 'open', Body: 'o', Tagging: 'class=open' }));
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: 'tagged-policy',
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::tagged-policy/*', Condition: { StringEquals: { 's3:ExistingObjectTag/class': 'secret' } } },
+          { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::tagged-policy/*', Condition: { 'ForAnyValue:StringEquals': { 's3:RequestObjectTagKeys': ['forbidden'] } } },
+        ],
+      }),
+    }),
+  );
+  expect((await failure(s3.send(new GetObjectCommand({ Bucket: 'tagged-policy', Key: 'secret' })))).name).toBe('AccessDenied');
+  expect(await (await s3.send(new GetObjectCommand({ Bucket: 'tagged-policy', Key: 'open' }))).Body!.transformToString()).toBe('o');
+  expect((await failure(s3.send(new PutObjectCommand({ Bucket: 'tagged-policy', Key: 'n', Body: 'n', Tagging: 'forbidden=1' })))).name).toBe('AccessDenied');
+  await s3.send(new PutObjectCommand({ Bucket: 'tagged-policy', Key: 'n', Body: 'n', Tagging: 'fine=1' }));
+});

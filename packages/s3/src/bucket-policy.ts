@@ -88,6 +88,12 @@ export function bucketPolicyDecision(req: S3Request, bucket: BucketRecord): Deci
     keys['s3:RequestObjectTagKeys'] = tags.map(([k]) => k);
     for (const [k, v] of tags) keys[`s3:RequestObjectTag/${k}`] = v;
   }
+  if (req.key !== undefined) {
+    // s3:ExistingObjectTag/<key>: the tags of the object the request acts on, when it exists.
+    const versionId = req.query.get('versionId');
+    const existing = versionId ? req.state.meta.version(bucket.name, req.key, versionId) : req.state.meta.latest(bucket.name, req.key);
+    for (const tag of existing?.meta.tags ?? []) keys[`s3:ExistingObjectTag/${tag.key}`] = tag.value;
+  }
   const resource = req.key !== undefined ? `arn:aws:s3:::${bucket.name}/${req.key}` : `arn:aws:s3:::${bucket.name}`;
   return evaluatePolicy(doc, {
     principal: req.credentials ? { arn: req.credentials.principalArn, accountId: req.credentials.accountId } : 'anonymous',
