@@ -45,7 +45,18 @@ export function checkBucketPolicy(text: string): PolicyDocument {
   }
 }
 
-const cache = new WeakMap<BucketRecord, PolicyDocument>();
+/** Parsed policies by their text: bucket records are read afresh per request, their policies rarely change. */
+const parsed = new Map<string, PolicyDocument>();
+
+function policyDocument(text: string): PolicyDocument {
+  let doc = parsed.get(text);
+  if (!doc) {
+    doc = parsePolicy(text, 'resource');
+    if (parsed.size >= 1000) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(text, doc);
+  }
+  return doc;
+}
 
 /**
  * The bucket policy's decision for a request, with the condition keys S3 provides: the SSE
@@ -55,11 +66,7 @@ const cache = new WeakMap<BucketRecord, PolicyDocument>();
  */
 export function bucketPolicyDecision(req: S3Request, bucket: BucketRecord): Decision {
   if (!bucket.policy) return 'NotApplicable';
-  let doc = cache.get(bucket);
-  if (!doc) {
-    doc = parsePolicy(bucket.policy, 'resource');
-    cache.set(bucket, doc);
-  }
+  const doc = policyDocument(bucket.policy);
   const keys: Record<string, string | string[] | undefined> = {
     'aws:SecureTransport': String(req.secure),
     'aws:SourceIp': req.sourceIp.replace(/^::ffff:/, ''),
