@@ -17,6 +17,16 @@ export const NEW_BUCKET_DEFAULTS: Pick<BucketRecord, 'publicAccessBlock' | 'obje
 
 const notFound = (code: string, message: string, bucket: string) => new S3Error(code, 404, message, [['BucketName', bucket]]);
 
+/** The Delete* of a bucket setting: remove it (back to the default) and answer 204. */
+function clearSetting(field: 'publicAccessBlock' | 'objectOwnership' | 'cors' | 'encryption' | 'policy') {
+  return (req: S3Request): S3Response => {
+    const bucket = requireBucket(req);
+    delete bucket[field];
+    req.state.meta.putBucket(bucket);
+    return { status: 204 };
+  };
+}
+
 // Public access block
 export async function putPublicAccessBlock(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
@@ -39,12 +49,7 @@ export function getPublicAccessBlock(req: S3Request): S3Response {
   };
 }
 
-export function deletePublicAccessBlock(req: S3Request): S3Response {
-  const bucket = requireBucket(req);
-  delete bucket.publicAccessBlock;
-  req.state.meta.putBucket(bucket);
-  return { status: 204 };
-}
+export const deletePublicAccessBlock = clearSetting('publicAccessBlock');
 
 // Ownership controls
 export async function putBucketOwnershipControls(req: S3Request): Promise<S3Response> {
@@ -60,12 +65,7 @@ export function getBucketOwnershipControls(req: S3Request): S3Response {
   return { body: s3Document('OwnershipControls', [el('Rule', [el('ObjectOwnership', bucket.objectOwnership)])]) };
 }
 
-export function deleteBucketOwnershipControls(req: S3Request): S3Response {
-  const bucket = requireBucket(req);
-  delete bucket.objectOwnership;
-  req.state.meta.putBucket(bucket);
-  return { status: 204 };
-}
+export const deleteBucketOwnershipControls = clearSetting('objectOwnership');
 
 // ACLs: the owner has FULL_CONTROL; canned ACLs are accepted where S3 accepts them.
 const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write'];
@@ -146,12 +146,7 @@ export function getBucketCors(req: S3Request): S3Response {
   };
 }
 
-export function deleteBucketCors(req: S3Request): S3Response {
-  const bucket = requireBucket(req);
-  delete bucket.cors;
-  req.state.meta.putBucket(bucket);
-  return { status: 204 };
-}
+export const deleteBucketCors = clearSetting('cors');
 
 /** One '*' in an origin or header pattern matches any run of characters. */
 function wildcard(pattern: string, value: string): boolean {
@@ -237,12 +232,7 @@ export async function putBucketEncryption(req: S3Request): Promise<S3Response> {
 }
 
 /** Back to the default, SSE-S3. */
-export function deleteBucketEncryption(req: S3Request): S3Response {
-  const bucket = requireBucket(req);
-  delete bucket.encryption;
-  req.state.meta.putBucket(bucket);
-  return { status: 204 };
-}
+export const deleteBucketEncryption = clearSetting('encryption');
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html */
 export async function putBucketPolicy(req: S3Request): Promise<S3Response> {
@@ -260,11 +250,6 @@ export function getBucketPolicy(req: S3Request): S3Response {
   return { headers: { 'Content-Type': 'application/json' }, body: Buffer.from(bucket.policy, 'utf8') };
 }
 
-export function deleteBucketPolicy(req: S3Request): S3Response {
-  const bucket = requireBucket(req);
-  delete bucket.policy;
-  req.state.meta.putBucket(bucket);
-  return { status: 204 };
-}
+export const deleteBucketPolicy = clearSetting('policy');
 
 export { noSuchBucket };
