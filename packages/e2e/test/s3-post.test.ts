@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Sealbox } from '@sealbox/cli';
 import { deriveSigningKey, toAmzDate } from '@sealbox/sigv4';
-import { s3Client, startTestSealbox } from './helpers';
+import { httpsCall, s3Client, startTestSealbox, tlsS3Client } from './helpers';
 
 let sealbox: Sealbox;
 let s3: S3Client;
@@ -32,12 +32,30 @@ function sigV4Form(conditions: unknown[], fields: Record<string, string>, expire
   return { ...fields, 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256', 'X-Amz-Credential': credential, 'X-Amz-Date': date, Policy: policy, 'X-Amz-Signature': signature };
 }
 
-async function post(fields: Record<string, string>, file: string | Buffer, fileName = 'photo.jpg') {
+/** The fields of a legacy SigV2 POST form whose policy allows `conditions` for a minute. */
+function sigV2Form(conditions: unknown[], fields: Record<string, string>) {
+  const policy = Buffer.from(JSON.stringify({ expiration: new Date(Date.now() + 60_000).toISOString(), conditions: [{ bucket: 'uploads' }, ...conditions] })).toString('base64');
+  return { ...fields, AWSAccessKeyId: 'test', policy, signature: createHmac('sha1', 'test').update(policy).digest('base64') };
+}
+
+function formData(fields: Record<string, string>, file: string | Buffer, fileName: string): FormData {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append('file', new Blob([file]), fileName);
-  const res = await fetch(`${sealbox.s3!.url}/uploads`, { method: 'POST', body: form, redirect: 'manual' });
+  return form;
+}
+
+async function post(fields: Record<string, string>, file: string | Buffer, fileName = 'photo.jpg') {
+  const res = await fetch(`${sealbox.s3!.url}/uploads`, { method: 'POST', body: formData(fields, file, fileName), redirect: 'manual' });
   return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** The same POST to a `tls: true` Sealbox, over https.request trusting its CA (fetch cannot). */
+async function postOverTls(target: Sealbox, fields: Record<string, string>, file: string | Buffer, fileName = 'photo.jpg') {
+  // Let the platform encode the multipart body, then send its bytes.
+  const encoded = new Request('https://form.invalid/', { method: 'POST', body: formData(fields, file, fileName) });
+  const body = Buffer.from(await encoded.arrayBuffer());
+  return httpsCall(target, `${target.s3!.url}/uploads`, { method: 'POST', headers: { 'content-type': encoded.headers.get('content-type')! }, body });
 }
 
 it('uploads the file under the key, with the fields as metadata; 204 by default', async () => {
@@ -98,4 +116,46 @@ it('legacy SigV2 forms (AWSAccessKeyId, signature) still work', async () => {
   const res = await post({ key: 'v2.txt', AWSAccessKeyId: 'test', policy, signature }, 'v2');
   expect(res.status).toBe(204);
   expect(await (await s3.send(new GetObjectCommand({ Bucket: 'uploads', Key: 'v2.txt' }))).Body!.transformToString()).toBe('v2');
+});
+
+const SIGV4_REQUIRED = 'Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.';
+
+it('a SigV2 form asking for SSE-KMS (or DSSE-KMS) is refused: SSE-KMS needs SigV4', async () => {
+  for (const sse of ['aws:kms', 'aws:kms:dsse']) {
+    const res = await post(sigV2Form([{ key: 'v2-kms.txt' }, { 'x-amz-server-side-encryption': sse }], { key: 'v2-kms.txt', 'x-amz-server-side-encryption': sse }), 'v2');
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('<Code>InvalidArgument</Code>');
+    expect(res.text).toContain(`<Message>${SIGV4_REQUIRED}</Message>`);
+    expect(res.text).toContain('<ArgumentName>Authorization</ArgumentName><ArgumentValue>null</ArgumentValue>');
+  }
+  await expect(s3.send(new HeadObjectCommand({ Bucket: 'uploads', Key: 'v2-kms.txt' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+  // SigV2 itself is not the problem: the same form asking for SSE-S3 is stored.
+  const sseS3 = await post(sigV2Form([{ key: 'v2-aes.txt' }, { 'x-amz-server-side-encryption': 'AES256' }], { key: 'v2-aes.txt', 'x-amz-server-side-encryption': 'AES256' }), 'v2');
+  expect(sseS3.status).toBe(204);
+  expect(sseS3.headers.get('x-amz-server-side-encryption')).toBe('AES256');
+  // And a SigV4 form passes the signature check, to meet the next rule: TLS (this Sealbox is plain HTTP).
+  const v4 = await post(sigV4Form([{ key: 'v4-kms.txt' }, { 'x-amz-server-side-encryption': 'aws:kms' }], { key: 'v4-kms.txt', 'x-amz-server-side-encryption': 'aws:kms' }), 'v4');
+  expect(v4.status).toBe(400);
+  expect(v4.text).toContain('<Message>Requests specifying Server Side Encryption with AWS KMS managed keys must be made over a secure connection.</Message>');
+});
+
+it('over TLS, a SigV4 form may ask for SSE-KMS; a SigV2 form still may not', async () => {
+  const secure = await startTestSealbox({ tls: true });
+  const client = tlsS3Client(secure);
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: 'uploads' }));
+    const v4 = await postOverTls(secure, sigV4Form([{ key: 'kms.txt' }, { 'x-amz-server-side-encryption': 'aws:kms' }], { key: 'kms.txt', 'x-amz-server-side-encryption': 'aws:kms' }), 'sealed');
+    expect(v4.status).toBe(204);
+    expect(v4.headers['x-amz-server-side-encryption']).toBe('aws:kms');
+    const got = await client.send(new GetObjectCommand({ Bucket: 'uploads', Key: 'kms.txt' }));
+    expect(got.ServerSideEncryption).toBe('aws:kms');
+    expect(await got.Body!.transformToString()).toBe('sealed');
+
+    const v2 = await postOverTls(secure, sigV2Form([{ key: 'v2.txt' }, { 'x-amz-server-side-encryption': 'aws:kms' }], { key: 'v2.txt', 'x-amz-server-side-encryption': 'aws:kms' }), 'v2');
+    expect(v2.status).toBe(400);
+    expect(v2.text).toContain(`<Message>${SIGV4_REQUIRED}</Message>`);
+  } finally {
+    client.destroy();
+    await secure.stop();
+  }
 });

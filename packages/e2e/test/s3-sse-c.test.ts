@@ -1,4 +1,7 @@
-/** SSE-C: the customer's key encrypts the object and is never stored; every read must bring it again. */
+/**
+ * SSE-C: the customer's key encrypts the object and is never stored; every read must bring it again.
+ * Over HTTPS, as AWS requires for SSE-C, with the client trusting the Sealbox's generated CA.
+ */
 import { createHash, randomBytes } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
@@ -15,7 +18,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sealbox } from '@sealbox/cli';
-import { failure, s3Client, startTestSealbox } from './helpers';
+import { failure, s3Client, startTestSealbox, tlsS3Client } from './helpers';
 
 let sealbox: Sealbox;
 let s3: S3Client;
@@ -26,8 +29,8 @@ const other = randomBytes(32);
 const ssec = (k: Buffer) => ({ SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64') as unknown as string });
 
 beforeAll(async () => {
-  sealbox = await startTestSealbox({ only: 's3', dataDir, allowHttpSseKms: true });
-  s3 = s3Client(sealbox);
+  sealbox = await startTestSealbox({ only: 's3', dataDir, tls: true });
+  s3 = tlsS3Client(sealbox);
   await s3.send(new CreateBucketCommand({ Bucket: 'ssec' }));
 });
 afterAll(async () => {
@@ -85,6 +88,27 @@ it('copy with copy-source SSE-C headers; multipart parts must repeat the key', a
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'ssec', Key: 'mpu', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
   expect(await (await s3.send(new GetObjectCommand({ Bucket: 'ssec', Key: 'mpu', ...ssec(key) }))).Body!.transformToString()).toBe('part one');
 });
+
+it('over plain HTTP, SSE-C is refused unless --allow-http-sse-kms', async () => {
+  const err = await failure(putOverPlainHttp(false));
+  expect(err.name).toBe('InvalidRequest');
+  expect(err.message).toBe('Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
+  expect(err.$metadata?.httpStatusCode).toBe(400);
+  expect((await putOverPlainHttp(true)).SSECustomerAlgorithm).toBe('AES256');
+});
+
+/** An SSE-C PutObject to a fresh, in-memory Sealbox over plain HTTP. */
+async function putOverPlainHttp(allowHttpSseKms: boolean) {
+  const plain = await startTestSealbox({ only: 's3', allowHttpSseKms });
+  const client = s3Client(plain);
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: 'plain' }));
+    return await client.send(new PutObjectCommand({ Bucket: 'plain', Key: 'k', Body: 'x', ...ssec(key) }));
+  } finally {
+    client.destroy();
+    await plain.stop();
+  }
+}
 
 it('the key is nowhere on disk', () => {
   const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));

@@ -1,7 +1,8 @@
 /**
  * SSE-KMS for real: S3 asks this Sealbox's KMS for a data key on PUT (GenerateDataKey, with the
  * aws:s3:arn context, on the caller's behalf) and to open it on every read (Decrypt), so an
- * object is readable only while KMS lets the caller use its key.
+ * object is readable only while KMS lets the caller use its key. Over HTTPS, as AWS requires for
+ * SSE-KMS, with clients trusting the Sealbox's generated CA; one test covers plain HTTP.
  */
 import {
   CreateAliasCommand,
@@ -21,6 +22,7 @@ import {
   GetBucketEncryptionCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutBucketEncryptionCommand,
   PutObjectCommand,
   S3Client,
@@ -28,7 +30,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Sealbox } from '@sealbox/cli';
 import aws4 from 'aws4';
-import { failure, kmsClient, runCommand, s3Client, startTestSealbox } from './helpers';
+import { awsEnv, failure, httpsCall, runCommand, s3Client, startTestSealbox, tlsKmsClient, tlsS3Client } from './helpers';
 
 let sealbox: Sealbox;
 let s3: S3Client;
@@ -36,9 +38,9 @@ let kms: KMSClient;
 let keyArn: string;
 
 beforeAll(async () => {
-  sealbox = await startTestSealbox({ allowHttpSseKms: true });
-  s3 = s3Client(sealbox);
-  kms = kmsClient(sealbox);
+  sealbox = await startTestSealbox({ tls: true });
+  s3 = tlsS3Client(sealbox);
+  kms = tlsKmsClient(sealbox);
   keyArn = (await kms.send(new CreateKeyCommand({ Description: 'for s3' }))).KeyMetadata!.Arn!;
   await s3.send(new CreateBucketCommand({ Bucket: 'kms-bucket' }));
 });
@@ -135,7 +137,7 @@ it("KMS's event log shows S3's calls on the caller's behalf", async () => {
   const out = await runCommand(
     'aws',
     ['cloudtrail', 'lookup-events', '--no-paginate', '--endpoint-url', sealbox.kms!.url, '--lookup-attributes', 'AttributeKey=ResourceName,AttributeValue=' + keyArn],
-    { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1' },
+    awsEnv(sealbox),
   );
   const records = (JSON.parse(out.stdout) as { Events: { CloudTrailEvent: string }[] }).Events.map((e) => JSON.parse(e.CloudTrailEvent) as Record<string, any>);
   const generate = records.find((r) => r.eventName === 'GenerateDataKey' && r.requestParameters?.encryptionContext?.['aws:s3:arn'] === 'arn:aws:s3:::kms-bucket/logged');
@@ -147,7 +149,7 @@ it("KMS's event log shows S3's calls on the caller's behalf", async () => {
   expect(records.some((r) => r.eventName === 'Decrypt' && r.userIdentity.invokedBy === 's3.amazonaws.com' && r.requestParameters.encryptionContext['aws:s3:arn'] === 'arn:aws:s3:::kms-bucket/logged')).toBe(true);
 });
 
-it('over plain HTTP, SSE-KMS is refused unless --allow-http-sse-kms', async () => {
+it('over plain HTTP, SSE-KMS is refused unless --allow-http-sse-kms; a bucket default needs no TLS', async () => {
   const strict = await startTestSealbox();
   const client = s3Client(strict);
   try {
@@ -155,9 +157,27 @@ it('over plain HTTP, SSE-KMS is refused unless --allow-http-sse-kms', async () =
     const err = await failure(client.send(new PutObjectCommand({ Bucket: 'strict', Key: 'k', Body: 'x', ServerSideEncryption: 'aws:kms' })));
     expect(err.name).toBe('InvalidArgument');
     expect(err.message).toBe('Requests specifying Server Side Encryption with AWS KMS managed keys must be made over a secure connection.');
+    expect(err.$metadata?.httpStatusCode).toBe(400);
+    // The request itself names no SSE-KMS when the bucket's default supplies it, so plain HTTP will do.
+    await client.send(new PutBucketEncryptionCommand({ Bucket: 'strict', ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }] } }));
+    const byDefault = await client.send(new PutObjectCommand({ Bucket: 'strict', Key: 'by-default', Body: 'x' }));
+    expect(byDefault.ServerSideEncryption).toBe('aws:kms');
   } finally {
     client.destroy();
     await strict.stop();
+  }
+
+  const relaxed = await startTestSealbox({ allowHttpSseKms: true });
+  const relaxedClient = s3Client(relaxed);
+  try {
+    expect(relaxed.s3!.url).toMatch(/^http:/);
+    await relaxedClient.send(new CreateBucketCommand({ Bucket: 'relaxed' }));
+    const put = await relaxedClient.send(new PutObjectCommand({ Bucket: 'relaxed', Key: 'k', Body: 'over http', ServerSideEncryption: 'aws:kms' }));
+    expect(put.ServerSideEncryption).toBe('aws:kms');
+    expect(await (await relaxedClient.send(new GetObjectCommand({ Bucket: 'relaxed', Key: 'k' }))).Body!.transformToString()).toBe('over http');
+  } finally {
+    relaxedClient.destroy();
+    await relaxed.stop();
   }
 });
 
@@ -175,10 +195,8 @@ it('default bucket encryption: aws:kms with a key id applies to writes that name
     SSEAlgorithm: 'aws:kms',
     KMSMasterKeyID: alias,
   });
-  // Over plain HTTP too: the request itself names no SSE-KMS.
-  const strictless = s3Client(sealbox);
-  const put = await strictless.send(new PutObjectCommand({ Bucket: 'default-kms', Key: 'k', Body: 'by default' }));
-  strictless.destroy();
+  // (That a bucket default needs no TLS is shown with the plain-HTTP Sealbox above.)
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'default-kms', Key: 'k', Body: 'by default' }));
   expect(put.ServerSideEncryption).toBe('aws:kms');
   expect(put.SSEKMSKeyId).toBe(keyArn);
   await s3.send(new DeleteBucketEncryptionCommand({ Bucket: 'default-kms' }));
@@ -189,9 +207,9 @@ it('SSE request headers on GET are refused', async () => {
   const url = new URL(sealbox.s3!.url);
   const req = { host: url.host, path: '/kms-bucket/doc.txt', service: 's3', region: 'us-east-1', headers: { 'x-amz-server-side-encryption': 'aws:kms' } as Record<string, string> };
   aws4.sign(req, { accessKeyId: 'test', secretAccessKey: 'test' });
-  const res = await fetch(`${sealbox.s3!.url}${req.path}`, { headers: req.headers });
+  const res = await httpsCall(sealbox, `${sealbox.s3!.url}${req.path}`, { headers: req.headers });
   expect(res.status).toBe(400);
-  expect(await res.text()).toContain('<Code>InvalidArgument</Code>');
+  expect(res.text).toContain('<Code>InvalidArgument</Code>');
 });
 
 it('S3 Bucket Keys: one GenerateDataKey for many objects, with the bucket ARN as context', async () => {
@@ -212,7 +230,7 @@ it('S3 Bucket Keys: one GenerateDataKey for many objects, with the bucket ARN as
   const out = await runCommand(
     'aws',
     ['cloudtrail', 'lookup-events', '--no-paginate', '--endpoint-url', sealbox.kms!.url, '--lookup-attributes', 'AttributeKey=EventName,AttributeValue=GenerateDataKey'],
-    { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1' },
+    awsEnv(sealbox),
   );
   const generated = (JSON.parse(out.stdout) as { Events: { CloudTrailEvent: string }[] }).Events.map((e) => JSON.parse(e.CloudTrailEvent) as Record<string, any>).filter(
     (r) => r.requestParameters?.encryptionContext?.['aws:s3:arn'] === 'arn:aws:s3:::bucket-keys',
@@ -239,8 +257,8 @@ it('DSSE-KMS: two layers, the outer under a KMS data key; ranges decrypt both la
 });
 
 it('an S3 started without a KMS says so for SSE-KMS requests', async () => {
-  const alone = await startTestSealbox({ only: 's3', allowHttpSseKms: true });
-  const client = s3Client(alone);
+  const alone = await startTestSealbox({ only: 's3', tls: true });
+  const client = tlsS3Client(alone);
   try {
     await client.send(new CreateBucketCommand({ Bucket: 'alone' }));
     const err = await failure(client.send(new PutObjectCommand({ Bucket: 'alone', Key: 'k', Body: 'x', ServerSideEncryption: 'aws:kms' })));
@@ -250,4 +268,53 @@ it('an S3 started without a KMS says so for SSE-KMS requests', async () => {
     client.destroy();
     await alone.stop();
   }
+});
+
+/** A caller's encryption context, as the SDK sends it: base64 of the JSON map. */
+const context = (map: Record<string, string>) => Buffer.from(JSON.stringify(map)).toString('base64');
+const ARN_MISMATCH = "The context value for 'aws:s3:arn' shall be equal to object's ARN";
+
+it("a caller's aws:s3:arn must be the object's ARN: PutObject, CopyObject and CreateMultipartUpload refuse any other", async () => {
+  const refused = async (call: Promise<unknown>) => {
+    const err = await failure(call);
+    expect(err.name).toBe('InvalidArgument');
+    expect(err.message).toBe(ARN_MISMATCH);
+    expect(err.$metadata?.httpStatusCode).toBe(400);
+  };
+  const kmsFor = (arn: string) => ({ ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: keyArn, SSEKMSEncryptionContext: context({ 'aws:s3:arn': arn }) });
+  await s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'ctx/source', Body: 'source' }));
+
+  await refused(s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'ctx/put', Body: 'x', ...kmsFor('arn:aws:s3:::kms-bucket/ctx/other') })));
+  // The bucket ARN too, even with an S3 Bucket Key (whose own KMS context is the bucket ARN).
+  await refused(s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'ctx/put', Body: 'x', ...kmsFor('arn:aws:s3:::kms-bucket'), BucketKeyEnabled: true })));
+  // A copy's target is the object: naming the source's ARN is no better.
+  await refused(s3.send(new CopyObjectCommand({ Bucket: 'kms-bucket', Key: 'ctx/copy', CopySource: 'kms-bucket/ctx/source', ...kmsFor('arn:aws:s3:::kms-bucket/ctx/source') })));
+  await refused(s3.send(new CreateMultipartUploadCommand({ Bucket: 'kms-bucket', Key: 'ctx/mpu', ...kmsFor('arn:aws:s3:::other-bucket/ctx/mpu') })));
+  // Nothing was written or started.
+  for (const Key of ['ctx/put', 'ctx/copy']) {
+    expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'kms-bucket', Key })))).$metadata?.httpStatusCode).toBe(404);
+  }
+  expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: 'kms-bucket', Prefix: 'ctx/' }))).Uploads ?? []).toEqual([]);
+});
+
+it("a caller's aws:s3:arn equal to the object's ARN is accepted, with or without a bucket key", async () => {
+  const arn = (Key: string) => `arn:aws:s3:::kms-bucket/${Key}`;
+  const kmsFor = (Key: string) => ({ ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: keyArn, SSEKMSEncryptionContext: context({ 'aws:s3:arn': arn(Key), team: 'red' }) });
+
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'ctx/ok', Body: 'named its own arn', ...kmsFor('ctx/ok') }));
+  expect(JSON.parse(Buffer.from(put.SSEKMSEncryptionContext!, 'base64').toString())).toEqual({ team: 'red', 'aws:s3:arn': arn('ctx/ok') });
+  expect(await read('ctx/ok')).toBe('named its own arn');
+
+  const copied = await s3.send(new CopyObjectCommand({ Bucket: 'kms-bucket', Key: 'ctx/ok-copy', CopySource: 'kms-bucket/ctx/ok', ...kmsFor('ctx/ok-copy') }));
+  expect(copied.ServerSideEncryption).toBe('aws:kms');
+  expect(await read('ctx/ok-copy')).toBe('named its own arn');
+
+  const mpu = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'kms-bucket', Key: 'ctx/ok-mpu', ...kmsFor('ctx/ok-mpu') }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: 'kms-bucket', Key: 'ctx/ok-mpu', UploadId: mpu.UploadId, PartNumber: 1, Body: 'one part' }));
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'kms-bucket', Key: 'ctx/ok-mpu', UploadId: mpu.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+  expect(await read('ctx/ok-mpu')).toBe('one part');
+
+  const withBucketKey = await s3.send(new PutObjectCommand({ Bucket: 'kms-bucket', Key: 'ctx/ok-bk', Body: 'bucket key', ...kmsFor('ctx/ok-bk'), BucketKeyEnabled: true }));
+  expect(withBucketKey.BucketKeyEnabled).toBe(true);
+  expect(await read('ctx/ok-bk')).toBe('bucket key');
 });

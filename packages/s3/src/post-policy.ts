@@ -55,7 +55,8 @@ const missingField = (name: string) =>
 const hexBytes = (text: string) => Buffer.from(text, 'utf8').toString('hex').replace(/(..)(?!$)/g, '$1 ');
 
 const isSigV4Form = (form: PostForm) => SIGV4_FIELDS.some((name) => form.fields.has(name));
-const isSigV2Form = (form: PostForm) => !isSigV4Form(form) && SIGV2_FIELDS.some((name) => form.fields.has(name));
+/** A legacy SigV2 form (awsaccesskeyid, signature): SSE-KMS refuses it, as it refuses SigV2 headers. */
+export const isSigV2Form = (form: PostForm) => !isSigV4Form(form) && SIGV2_FIELDS.some((name) => form.fields.has(name));
 
 /**
  * Verifies the form's signature against credentials and returns the signer, or undefined for an

@@ -1,4 +1,5 @@
 import type { S3Request } from './context';
+import { objectArn } from './crypto/object-keys';
 import { S3Error } from './errors';
 import { header } from './http-util';
 import { customerKey } from './sse-c';
@@ -11,12 +12,17 @@ export type SseRequest =
   | { algorithm: 'aws:kms'; keyId?: string; context: Record<string, string>; bucketKey: boolean; dsse: boolean }
   | { algorithm: 'SSE-C'; key: Buffer };
 
+/** How the request was authenticated, where it matters to SSE-KMS (a POST form may be SigV2). */
+export interface SseRequestOptions {
+  signedWithSigV2?: boolean;
+}
+
 /**
- * The server-side encryption headers of a write, checked as S3 checks them. Without any, objects
- * get the bucket default: SSE-S3 (AES256), as S3 has done since January 2023.
+ * The server-side encryption headers of a write to `key`, checked as S3 checks them. Without any,
+ * objects get the bucket default: SSE-S3 (AES256), as S3 has done since January 2023.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
  */
-export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
+export function sseRequest(req: S3Request, bucket: BucketRecord, key: string, options: SseRequestOptions = {}): SseRequest {
   const sse = header(req.headers, 'x-amz-server-side-encryption');
   const keyId = header(req.headers, 'x-amz-server-side-encryption-aws-kms-key-id');
   const contextHeader = header(req.headers, 'x-amz-server-side-encryption-context');
@@ -51,33 +57,79 @@ export function sseRequest(req: S3Request, bucket: BucketRecord): SseRequest {
     }
     return { algorithm: 'AES256' };
   }
-  if (!req.secure && !req.allowHttpSseKms) {
-    throw new S3Error('InvalidArgument', 400, 'Requests specifying Server Side Encryption with AWS KMS managed keys must be made over a secure connection.', [
-      ['ArgumentName', 'Authorization'],
-      ['ArgumentValue', 'null'],
-    ]);
-  }
-  let context: Record<string, string> = {};
-  if (contextHeader !== undefined) {
-    const invalid = () =>
-      new S3Error('InvalidArgument', 400, "The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 string holding JSON which represents a string-string map", [
-        ['ArgumentName', 'x-amz-server-side-encryption-context'],
-        ['ArgumentValue', contextHeader],
-      ]);
-    try {
-      const parsed: unknown = JSON.parse(Buffer.from(contextHeader, 'base64').toString('utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) throw invalid();
-      context = parsed as Record<string, string>;
-    } catch (err) {
-      throw err instanceof S3Error ? err : invalid();
-    }
-  }
+  checkSseKmsTransport(req, options);
+  const context = contextHeader === undefined ? {} : callerContext(contextHeader, objectArn(bucket.name, key));
   const dsse = sse === 'aws:kms:dsse';
   const bucketKey = bucketKeyEnabled(req, bucket);
   if (dsse && bucketKey && header(req.headers, 'x-amz-server-side-encryption-bucket-key-enabled') !== undefined) {
     throw new S3Error('InvalidArgument', 400, 'Bucket Key is not supported with DSSE-KMS', [['ArgumentName', 'x-amz-server-side-encryption-bucket-key-enabled']]);
   }
   return { algorithm: 'aws:kms', keyId, context, bucketKey: bucketKey && !dsse, dsse };
+}
+
+/**
+ * SSE-KMS requests must be signed with SigV4 and sent over TLS (--allow-http-sse-kms relaxes the
+ * latter for local use). SigV2 is checked first: such a request can never succeed, whatever the
+ * transport. Header- and query-signed SigV2 requests never get this far (S3 here accepts only SigV4
+ * for them); a POST form may still be signed with SigV2.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#aws-signature-version-4-sse-kms
+ * https://repost.aws/knowledge-center/s3-kms-signature-version-error
+ */
+function checkSseKmsTransport(req: S3Request, options: SseRequestOptions): void {
+  if (options.signedWithSigV2) {
+    // AWS's recorded answer (aws/aws-cli#1006): InvalidArgument, ArgumentName Authorization, ArgumentValue null.
+    throw new S3Error('InvalidArgument', 400, 'Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.', [
+      ['ArgumentName', 'Authorization'],
+      ['ArgumentValue', 'null'],
+    ]);
+  }
+  if (!req.secure && !req.allowHttpSseKms) {
+    throw new S3Error('InvalidArgument', 400, 'Requests specifying Server Side Encryption with AWS KMS managed keys must be made over a secure connection.', [
+      ['ArgumentName', 'Authorization'],
+      ['ArgumentValue', 'null'],
+    ]);
+  }
+}
+
+/** The caller's x-amz-server-side-encryption-context for the object `arn`, checked. */
+function callerContext(contextHeader: string, arn: string): Record<string, string> {
+  const context = parseContext(contextHeader);
+  checkContextArn(context, arn, contextHeader);
+  return context;
+}
+
+/** x-amz-server-side-encryption-context: base64 of a JSON object of strings. */
+function parseContext(contextHeader: string): Record<string, string> {
+  const invalid = () =>
+    new S3Error('InvalidArgument', 400, "The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 string holding JSON which represents a string-string map", [
+      ['ArgumentName', 'x-amz-server-side-encryption-context'],
+      ['ArgumentValue', contextHeader],
+    ]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(contextHeader, 'base64').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) throw invalid();
+  return parsed as Record<string, string>;
+}
+
+/**
+ * S3 itself sets aws:s3:arn to the object's ARN, so a caller may name it only with that value.
+ * This holds with S3 Bucket Keys too: the caller still names the object, and S3 alone swaps in the
+ * bucket ARN for its call to KMS. AWS's docs are silent on this check; the message is the one S3
+ * has been recorded answering (thanos-io/thanos#4138, for a bucket ARN given as aws:s3:arn). The
+ * code and the Argument elements are not recorded: InvalidArgument, as for a malformed context.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#encryption-context
+ */
+function checkContextArn(context: Record<string, string>, arn: string, contextHeader: string): void {
+  const given = context['aws:s3:arn'];
+  if (given === undefined || given === arn) return;
+  throw new S3Error('InvalidArgument', 400, "The context value for 'aws:s3:arn' shall be equal to object's ARN", [
+    ['ArgumentName', 'x-amz-server-side-encryption-context'],
+    ['ArgumentValue', contextHeader],
+  ]);
 }
 
 /** x-amz-server-side-encryption-bucket-key-enabled overrides the bucket's BucketKeyEnabled. */

@@ -45,7 +45,7 @@ export async function createMultipartUpload(req: S3Request): Promise<S3Response>
   checkKey(key);
   const meta: MultipartUpload['meta'] = metaFromHeaders(req.headers);
   checkCannedAcl(req, bucket);
-  const sse = sseRequest(req, bucket);
+  const sse = sseRequest(req, bucket, key);
   const algorithmText = header(req.headers, 'x-amz-checksum-algorithm');
   if (algorithmText !== undefined) {
     const algorithm = parseChecksumAlgorithm(algorithmText);

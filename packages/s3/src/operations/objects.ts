@@ -239,7 +239,7 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   checkKey(key);
   const meta = metaFromHeaders(req.headers);
   checkCannedAcl(req, bucket);
-  const sse = sseRequest(req, bucket);
+  const sse = sseRequest(req, bucket, key);
   checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
   const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
   const written = await writeBody(req, dataKey);
@@ -507,7 +507,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   checkKey(key);
   const source = copySource(req);
   checkCannedAcl(req, bucket);
-  const sse = sseRequest(req, bucket);
+  const sse = sseRequest(req, bucket, key);
   const directive = header(req.headers, 'x-amz-metadata-directive') ?? 'COPY';
   const taggingDirective = header(req.headers, 'x-amz-tagging-directive') ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') {

@@ -6,7 +6,7 @@ import type { S3Request, S3Response } from '../context';
 import { AccessDenied, S3Error } from '../errors';
 import { header } from '../http-util';
 import { metaFromHeaders } from '../object-headers';
-import { checkPostLength, checkPostPolicy, postObjectKey, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
+import { checkPostLength, checkPostPolicy, isSigV2Form, postObjectKey, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
 import { BlobTooLargeError } from '../store/blob-store';
 import { blobEncryption, newObjectKey } from '../crypto/object-keys';
 import { encryptionHeaders, sseRequest } from '../sse';
@@ -90,7 +90,8 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
   // The form's fields stand for the headers of a PUT, and its signer for the caller.
   const asPut = { ...req, headers: attributes, credentials };
   checkCannedAcl(asPut, bucket);
-  const sse = sseRequest(asPut, bucket);
+  // A SigV2 form may ask for SSE-KMS in its fields, but S3 serves SSE-KMS to SigV4 requests only.
+  const sse = sseRequest(asPut, bucket, key, { signedWithSigV2: isSigV2Form(form) });
 
   const crc64 = createChecksum('CRC64NVME');
   const { dataKey, encryption } = await newObjectKey(asPut, sse, bucket.name, key);
