@@ -16,6 +16,9 @@ export interface StartOptions {
   onDemandRotationLimit?: number;
   allowHttpSseKms: boolean;
   tls: boolean;
+  /** --seed FILE */
+  seed?: string;
+  enforceKmsPolicies: boolean;
 }
 
 export const DEFAULTS = {
@@ -45,6 +48,11 @@ Options:
   --user KEY:SECRET:ACCOUNT_ID
                            add the root credentials of another account (repeatable);
                            the default credentials test/test (account 000000000000) always work
+  --seed FILE              accounts, IAM users and roles (access keys, identity policies) to
+                           accept, from a YAML or JSON file; see the README
+  --no-enforce-kms-policies
+                           do not evaluate key policies, IAM policies or grants: every
+                           authenticated caller may use every key of its account
   --on-demand-rotation-limit N
                            RotateKeyOnDemand calls allowed per key (default 10, as AWS)
   --tls                    serve both services over HTTPS, with a certificate from a local CA
@@ -92,6 +100,8 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
         user: { type: 'string', multiple: true },
         'on-demand-rotation-limit': { type: 'string' },
         'allow-http-sse-kms': { type: 'boolean' },
+        seed: { type: 'string' },
+        'no-enforce-kms-policies': { type: 'boolean' },
         tls: { type: 'boolean' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
@@ -139,5 +149,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     onDemandRotationLimit: limit === undefined ? undefined : Number(limit),
     allowHttpSseKms: v['allow-http-sse-kms'] ?? false,
     tls: v.tls ?? false,
+    seed: v.seed,
+    enforceKmsPolicies: !(v['no-enforce-kms-policies'] ?? false),
   };
 }

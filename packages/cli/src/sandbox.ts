@@ -5,6 +5,7 @@ import { startKmsServer } from '@sealbox/kms';
 import { startS3Server } from '@sealbox/s3';
 import { VirtualClock, loadOrCreateTls, silentAccessLog, type AccessLog, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
+import { loadSeed } from './seed';
 
 export interface SealboxOptions {
   host?: string;
@@ -26,6 +27,10 @@ export interface SealboxOptions {
   allowHttpSseKms?: boolean;
   /** Serve both services over HTTPS, with a certificate from a local CA. */
   tls?: boolean;
+  /** A seed file to read before starting (its accounts, users and roles). */
+  seed?: string;
+  /** Evaluate KMS key policies, IAM policies and grants (default true). */
+  enforceKmsPolicies?: boolean;
 }
 
 export interface Sealbox {
@@ -48,7 +53,9 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'us-east-1';
   const clock = options.clock ?? new VirtualClock();
-  const credentials = new StaticCredentialProvider([DEFAULT_CREDENTIALS, ...(options.users ?? [])]);
+  // A bad seed fails here, before anything listens.
+  const seeded = options.seed === undefined ? [] : loadSeed(options.seed).credentials;
+  const credentials = new StaticCredentialProvider([DEFAULT_CREDENTIALS, ...(options.users ?? []), ...seeded]);
   // S3's own credential: the KMS of this Sealbox lets it act for S3's callers (SSE-KMS), the way
   // AWS services call KMS on a caller's behalf. Its secret never leaves the process.
   const serviceCredentials: Credentials = {
@@ -80,6 +87,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
             accessLog,
             dataDir,
             onDemandRotationLimit: options.onDemandRotationLimit,
+            enforcePolicies: options.enforceKmsPolicies ?? true,
             tls,
           });
     if (kms) started.push(kms);

@@ -1,4 +1,5 @@
 import type { Credentials } from '@sealbox/sigv4';
+import type { ConditionKeys } from './access/condition-keys';
 import type { KmsCore } from './core';
 import type { KeyRecord } from './model';
 
@@ -25,4 +26,10 @@ export interface OperationContext {
   audit: Audit;
   /** The AWS service acting for the caller (`s3.amazonaws.com`), when one is. */
   invokedBy?: string;
+  /** Whether key policies, IAM policies and grants are evaluated (`--no-enforce-kms-policies` turns it off). */
+  enforcePolicies: boolean;
+  /** The request's global and parameter condition keys; key-specific ones are added per key. */
+  conditionKeys: ConditionKeys;
+  /** Whether an IAM user or role ARN names a configured principal (key policy validation). */
+  principalExists: (arn: string) => boolean;
 }

@@ -57,14 +57,15 @@ export class KmsCore {
     return this.clock.now().getTime();
   }
 
-  createKey(
+  /** A new key record, not yet stored: CreateKey validates its policy against it first. */
+  draftKey(
     accountId: string,
     region: string,
-    props: { description?: string; policy?: string; tags?: Tag[]; keyManager?: 'CUSTOMER' | 'AWS'; rotationPeriodDays?: number },
+    props: { keyId?: string; description?: string; policy?: string; tags?: Tag[]; keyManager?: 'CUSTOMER' | 'AWS'; rotationPeriodDays?: number },
   ): KeyRecord {
-    const keyId = newKeyId();
+    const keyId = props.keyId ?? newKeyId();
     const now = this.now();
-    const key: KeyRecord = {
+    return {
       keyId,
       accountId,
       region,
@@ -85,12 +86,20 @@ export class KmsCore {
       currentMaterialId: '',
       multiRegion: false,
     };
+  }
+
+  /** Stores a drafted key with its first material. */
+  insertKey(key: KeyRecord): KeyRecord {
     this.store.transaction(() => {
       const material = this.newMaterial(key, undefined, 0);
       key.currentMaterialId = material.materialId;
       this.store.putKey(key);
     });
     return key;
+  }
+
+  createKey(accountId: string, region: string, props: Parameters<KmsCore['draftKey']>[2]): KeyRecord {
+    return this.insertKey(this.draftKey(accountId, region, props));
   }
 
   /** Adds a new version of key material and makes it current; the caller saves the key. */

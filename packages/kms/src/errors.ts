@@ -57,3 +57,5 @@ export class DependencyTimeoutException extends errorClass('DependencyTimeoutExc
 export class CustomKeyStoreNotFoundException extends errorClass('CustomKeyStoreNotFoundException') {}
 export class DryRunOperationException extends errorClass('DryRunOperationException') {}
 export class NotAuthorizedException extends errorClass('NotAuthorizedException') {}
+export class InvalidGrantIdException extends errorClass('InvalidGrantIdException') {}
+export class InvalidGrantTokenException extends errorClass('InvalidGrantTokenException') {}

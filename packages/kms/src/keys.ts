@@ -5,11 +5,12 @@ import type { KeyRecord } from './model';
 
 /**
  * Finds the key a KeyId parameter names, accepting exactly what AWS accepts: key id and key ARN
- * always, alias name and alias ARN only where `aliases` is true. Messages quote full ARNs, built
+ * always, alias name and alias ARN only where `aliases` is true, another account's key ARN only
+ * where `crossAccount` is true (aliases never cross accounts). Messages quote full ARNs, built
  * from the caller's region and account when a bare id was given.
  * https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id
  */
-export function resolveKey(ctx: OperationContext, value: string, options: { aliases: boolean }): KeyRecord {
+export function resolveKey(ctx: OperationContext, value: string, options: { aliases: boolean; crossAccount?: boolean }): KeyRecord {
   const { core, accountId, region } = ctx;
   let keyId: string;
   let account = accountId;
@@ -32,8 +33,9 @@ export function resolveKey(ctx: OperationContext, value: string, options: { alia
     keyId = value;
   }
   const key = core.store.getKey(keyId.toLowerCase());
-  // Keys of other accounts become reachable by ARN once key policies are enforced (a later version).
-  if (!key || key.accountId !== account || key.region !== region || account !== accountId) {
+  // A key of another account is reachable by its ARN, for the operations that work across
+  // accounts; its key policy then decides. Elsewhere it does not exist for the caller.
+  if (!key || key.accountId !== account || key.region !== region || (account !== accountId && !options.crossAccount)) {
     throw new NotFoundException(`Key '${keyArn(region, account, keyId)}' does not exist`);
   }
   return key;

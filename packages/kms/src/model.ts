@@ -54,3 +54,22 @@ export interface AliasRecord {
   creationDate: number;
   lastUpdatedDate: number;
 }
+
+export interface GrantConstraints {
+  EncryptionContextEquals?: Record<string, string>;
+  EncryptionContextSubset?: Record<string, string>;
+}
+
+/** A grant on a key: what ListGrants shows, plus the token that names it. */
+export interface GrantRecord {
+  grantId: string;
+  keyId: string;
+  /** The account in which the grant was created (the caller's). */
+  issuingAccount: string;
+  name: string;
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  operations: string[];
+  constraints?: GrantConstraints;
+  creationDate: number;
+}

@@ -22,6 +22,7 @@ import {
   type Credentials,
   type VerifiedRequest,
 } from '@sealbox/sigv4';
+import { globalConditionKeys, requestConditionKeys } from './access/condition-keys';
 import { kmsAuthError } from './auth';
 import { CLOUDTRAIL_TARGET_PREFIX, lookupEvents } from './cloudtrail';
 import type { OperationContext } from './context';
@@ -38,6 +39,7 @@ import {
 } from './errors';
 import { validateInput } from './model/validate';
 import { IMPLEMENTED, KMS_OPERATIONS, READ_ONLY, type KmsOperationName } from './operations';
+import { checkGrantTokens } from './operations/grants';
 import { JSON_11, sendError, sendJson } from './protocol';
 import { apiCallEvent } from './trail/records';
 
@@ -55,6 +57,8 @@ export interface KmsServiceOptions {
   onDemandRotationLimit?: number;
   /** Where unexpected errors are reported (never with request bodies). */
   onInternalError?: (err: unknown) => void;
+  /** Evaluate key policies, IAM policies and grants (default true). */
+  enforcePolicies?: boolean;
 }
 
 export interface KmsService {
@@ -109,6 +113,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
   const signingKeys = new SigningKeyCache();
   const accessLog = options.accessLog ?? silentAccessLog;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const principalExists = (arn: string) => options.credentials.principalExists?.(arn) ?? false;
 
   // Work that falls due (deletions, rotations) runs when the clock is advanced and once a second.
   const runDue = () => {
@@ -174,23 +179,34 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       const { credentials, invokedBy } = actingFor(verified.credentials, req.headers[ON_BEHALF_OF], options.credentials);
       if (target.service === 'cloudtrail') return lookupEvents(core, input, credentials.accountId, verified.scope.region);
 
+      const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
+      const region = verified.scope.region;
       const ctx: OperationContext = {
         core,
         credentials,
         invokedBy,
         accountId: credentials.accountId,
-        region: verified.scope.region,
+        region,
         requestId,
         now,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        sourceIp,
         userAgent: req.headers['user-agent'] ?? '',
         audit: { keys: [] },
+        enforcePolicies: options.enforcePolicies ?? true,
+        conditionKeys: {
+          ...globalConditionKeys({ credentials, region, now, sourceIp, secureTransport: isTls(req), invokedBy }),
+          ...requestConditionKeys(operation, input),
+          ...(operation === 'CreateGrant' ? { 'kms:GrantIsForAWSResource': String(invokedBy !== undefined) } : {}),
+        },
+        principalExists,
       };
       // Every authenticated call is recorded, successful or not.
       record = (error) => core.trail.record(auditEvent(ctx, operation, input, error));
       const handler = IMPLEMENTED[operation as KmsOperationName];
       if (!handler) throw new UnsupportedOperationException(`${operation} is not supported by Sealbox yet.`);
-      return handler(validateInput(operation, input), ctx);
+      const validated = validateInput(operation, input);
+      if (operation !== 'CreateGrant') checkGrantTokens(validated);
+      return handler(validated, ctx);
     };
 
     run().then(
@@ -238,11 +254,14 @@ function auditEvent(ctx: OperationContext, operation: string, input: JsonInput, 
     responseElements: error ? null : (audit.responseElements ?? null),
     additionalEventData: error ? undefined : audit.additionalEventData,
     resources: audit.keys.map((k) => ({ arn: k.arn, accountId: k.accountId })),
-    errorCode: error?.code,
+    // CloudTrail names KMS's AccessDeniedException AccessDenied.
+    errorCode: error?.code === 'AccessDeniedException' ? 'AccessDenied' : error?.code,
     errorMessage: error?.hasMessage ? error.message : undefined,
     invokedBy: ctx.invokedBy,
   });
 }
+
+const isTls = (req: IncomingMessage) => (req.socket as { encrypted?: boolean }).encrypted === true;
 
 function parseJson(body: Buffer): JsonInput {
   let value: unknown;

@@ -12,10 +12,17 @@ export interface Credentials {
    * for a caller named in the `x-sealbox-on-behalf-of` header. Never given to users.
    */
   service?: string;
+  /**
+   * Identity-based policies (IAM policy JSON) attached to the principal: a user's policies, or
+   * for a role session its role's. Roots have none: the root user may do anything its account may.
+   */
+  policies?: string[];
 }
 
 export interface CredentialProvider {
   get(accessKeyId: string): Credentials | undefined;
+  /** Whether an IAM user or role with this ARN is configured (key policies may only name those). */
+  principalExists?(arn: string): boolean;
 }
 
 export const DEFAULT_ACCOUNT_ID = '000000000000';
@@ -46,6 +53,13 @@ export class StaticCredentialProvider implements CredentialProvider {
   list(): Credentials[] {
     return [...this.byKey.values()];
   }
+
+  principalExists(arn: string): boolean {
+    for (const c of this.byKey.values()) {
+      if (c.principalArn === arn || roleArnOf(c.principalArn) === arn) return true;
+    }
+    return false;
+  }
 }
 
 /**
@@ -66,4 +80,10 @@ export function parseUserSpec(spec: string): Credentials {
   if (!secretAccessKey) throw new Error('the secret access key must not be empty');
   if (!/^\d{12}$/.test(accountId)) throw new Error(`account id must be 12 digits, got '${accountId}'`);
   return { accessKeyId, secretAccessKey, accountId, principalArn: `arn:aws:iam::${accountId}:root` };
+}
+
+/** The role of a role session: arn:aws:sts::111122223333:assumed-role/app/s1 → arn:aws:iam::111122223333:role/app. */
+export function roleArnOf(principalArn: string): string | undefined {
+  const m = /^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(principalArn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
 }

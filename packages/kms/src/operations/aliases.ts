@@ -1,3 +1,4 @@
+import { authorize } from '../access/authorize';
 import type { OperationContext } from '../context';
 import { AlreadyExistsException, NotAuthorizedException, NotFoundException, ValidationException } from '../errors';
 import { aliasArn } from '../ids';
@@ -23,15 +24,26 @@ function aliasTarget(input: ValidatedInput, ctx: OperationContext, action: strin
   }
   const key = resolveKey(ctx, target, { aliases: false });
   ctx.audit.keys.push(key);
+  authorize(ctx, { action, key });
   denyIfAwsManaged(ctx, key, action);
   requireNotPendingDeletion(key);
   return key;
+}
+
+/**
+ * Alias operations need permission on the alias (identity-based policies only) and on each key
+ * concerned (its key policy).
+ * https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html
+ */
+function authorizeAlias(ctx: OperationContext, action: string, name: string): void {
+  authorize(ctx, { action, resource: aliasArn(ctx.region, ctx.accountId, name) });
 }
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html */
 export function createAlias(input: ValidatedInput, ctx: OperationContext) {
   const name = str(input, 'AliasName')!;
   checkAliasName(name);
+  authorizeAlias(ctx, 'CreateAlias', name);
   const key = aliasTarget(input, ctx, 'CreateAlias');
   const store = ctx.core.store;
   if (store.getAlias(ctx.accountId, ctx.region, name)) {
@@ -49,6 +61,9 @@ export function updateAlias(input: ValidatedInput, ctx: OperationContext) {
   const store = ctx.core.store;
   const alias = store.getAlias(ctx.accountId, ctx.region, name);
   if (!alias) throw new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, name)} is not found.`);
+  authorizeAlias(ctx, 'UpdateAlias', name);
+  const current = store.getKey(alias.targetKeyId);
+  if (current) authorize(ctx, { action: 'UpdateAlias', key: current });
   const key = aliasTarget(input, ctx, 'UpdateAlias');
   store.putAlias({ ...alias, targetKeyId: key.keyId, lastUpdatedDate: ctx.now.getTime() });
   return {};
@@ -61,8 +76,12 @@ export function deleteAlias(input: ValidatedInput, ctx: OperationContext) {
   const store = ctx.core.store;
   const alias = store.getAlias(ctx.accountId, ctx.region, name);
   if (!alias) throw new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, name)} is not found.`);
+  authorizeAlias(ctx, 'DeleteAlias', name);
   const key = store.getKey(alias.targetKeyId);
-  if (key) ctx.audit.keys.push(key);
+  if (key) {
+    ctx.audit.keys.push(key);
+    authorize(ctx, { action: 'DeleteAlias', key });
+  }
   store.deleteAlias(ctx.accountId, ctx.region, name);
   return {};
 }
@@ -73,6 +92,7 @@ export function deleteAlias(input: ValidatedInput, ctx: OperationContext) {
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html
  */
 export function listAliases(input: ValidatedInput, ctx: OperationContext) {
+  authorize(ctx, { action: 'ListAliases' });
   const limit = Math.min(num(input, 'Limit') ?? 50, 100);
   const after = decodeMarker(str(input, 'Marker'));
   const keyParam = str(input, 'KeyId');

@@ -11,6 +11,8 @@ import {
   TagException,
   ValidationException,
 } from '../errors';
+import { authorize } from '../access/authorize';
+import type { ConditionKeys } from '../access/condition-keys';
 import { requireEnabled, resolveKey } from '../keys';
 import type { KeyRecord, Tag } from '../model';
 import type { ValidatedInput } from '../model/validate';
@@ -41,25 +43,34 @@ export function encryptWith(ctx: OperationContext, key: KeyRecord, plaintext: Bu
 }
 
 /**
- * Opens a ciphertext blob: finds its key from the (opaque) header, checks a named KeyId, the key's
- * state and the encryption context. Tampering or a wrong context is InvalidCiphertextException
- * with no message, as AWS answers.
+ * Opens a ciphertext blob: finds its key from the (opaque) header, checks a named KeyId, the
+ * caller's permission (`Decrypt`, or `ReEncryptFrom`), the key's state and the encryption context.
+ * The key may belong to another account; its key policy decides. Tampering or a wrong context is
+ * InvalidCiphertextException with no message, as AWS answers.
  */
-export function decryptWith(ctx: OperationContext, ciphertext: Buffer, ec: EncryptionContext, keyIdParam: string | undefined) {
+export function decryptWith(
+  ctx: OperationContext,
+  ciphertext: Buffer,
+  ec: EncryptionContext,
+  keyIdParam: string | undefined,
+  action = 'Decrypt',
+  keys?: ConditionKeys,
+) {
   const handle = blobHandle(ciphertext);
   const material = handle && ctx.core.materialByHandle(handle);
   const key = material ? ctx.core.store.getKey(material.keyId) : undefined;
-  if (!material || !key || key.accountId !== ctx.accountId || key.region !== ctx.region) {
-    if (keyIdParam !== undefined) resolveKey(ctx, keyIdParam, { aliases: true });
+  if (!material || !key || key.region !== ctx.region) {
+    if (keyIdParam !== undefined) resolveKey(ctx, keyIdParam, { aliases: true, crossAccount: true });
     throw new InvalidCiphertextException();
   }
   if (keyIdParam !== undefined) {
-    const named = resolveKey(ctx, keyIdParam, { aliases: true });
+    const named = resolveKey(ctx, keyIdParam, { aliases: true, crossAccount: true });
     if (named.keyId !== key.keyId) {
       throw new IncorrectKeyException('The key ID in the request does not identify a CMK that can perform this operation.');
     }
   }
   ctx.audit.keys.push(key);
+  authorize(ctx, { action, key, context: ec, keys });
   requireEnabled(key);
   const plaintext = decryptBlob(ciphertext, material.material, ec);
   if (!plaintext) throw new InvalidCiphertextException();
@@ -76,10 +87,11 @@ export function dataKeyLength(input: ValidatedInput): number {
   return numberOfBytes ?? (keySpec === 'AES_128' ? 16 : 32);
 }
 
-export function generateDataKeyFor(ctx: OperationContext, input: ValidatedInput) {
+export function generateDataKeyFor(ctx: OperationContext, input: ValidatedInput, action: string) {
   const length = dataKeyLength(input);
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true });
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true, crossAccount: true });
   ctx.audit.keys.push(key);
+  authorize(ctx, { action, key, context: context(input, 'EncryptionContext') });
   requireEnabled(key);
   checkDryRun(input);
   const plaintext = randomBytes(length);
@@ -100,13 +112,15 @@ export function denyIfAwsManaged(ctx: OperationContext, key: KeyRecord, action: 
 }
 
 /**
- * The key a key-only operation names (no aliases), noted for the event log; with `action`, a
- * change AWS managed keys refuse.
+ * The key a key-only operation names (no aliases), noted for the event log, once the caller may
+ * do `action` on it. `manage`: a change, which AWS managed keys refuse whatever the policies say;
+ * `crossAccount`: the operation works on other accounts' keys by ARN.
  */
-export function targetKey(input: ValidatedInput, ctx: OperationContext, action?: string): KeyRecord {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false });
+export function targetKey(input: ValidatedInput, ctx: OperationContext, action: string, options: { manage?: boolean; crossAccount?: boolean } = {}): KeyRecord {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false, crossAccount: options.crossAccount });
   ctx.audit.keys.push(key);
-  if (action) denyIfAwsManaged(ctx, key, action);
+  authorize(ctx, { action, key });
+  if (options.manage) denyIfAwsManaged(ctx, key, action);
   return key;
 }
 

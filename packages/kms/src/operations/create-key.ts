@@ -3,7 +3,8 @@ import { CustomKeyStoreNotFoundException, UnsupportedOperationException, Validat
 import { keyMetadata } from '../keys';
 import type { Tag } from '../model';
 import type { ValidatedInput } from '../model/validate';
-import { checkPolicyDocument } from '../policy-document';
+import { checkKeyPolicy } from '../policy-document';
+import { authorize } from '../access/authorize';
 import { javaDate } from '../trail/records';
 import { checkTags, str } from './common';
 
@@ -13,6 +14,7 @@ import { checkTags, str } from './common';
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  */
 export function createKey(input: ValidatedInput, ctx: OperationContext) {
+  authorize(ctx, { action: 'CreateKey' });
   const keySpec = str(input, 'KeySpec') ?? str(input, 'CustomerMasterKeySpec') ?? 'SYMMETRIC_DEFAULT';
   const keyUsage = str(input, 'KeyUsage') ?? 'ENCRYPT_DECRYPT';
   if (keySpec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
@@ -31,9 +33,10 @@ export function createKey(input: ValidatedInput, ctx: OperationContext) {
   if (customKeyStoreId !== undefined) throw new CustomKeyStoreNotFoundException(`Custom key store '${customKeyStoreId}' does not exist.`);
   const tags = checkTags((input.Tags as Tag[] | undefined) ?? []);
   const policy = str(input, 'Policy');
-  if (policy !== undefined) checkPolicyDocument(policy);
+  const draft = ctx.core.draftKey(ctx.accountId, ctx.region, { description: str(input, 'Description'), policy, tags });
+  if (policy !== undefined) checkKeyPolicy(ctx, draft, policy, input.BypassPolicyLockoutSafetyCheck === true);
 
-  const key = ctx.core.createKey(ctx.accountId, ctx.region, { description: str(input, 'Description'), policy, tags });
+  const key = ctx.core.insertKey(draft);
   ctx.audit.keys.push(key);
   const metadata = keyMetadata(key);
   // CloudTrail shows KeyMetadata in lower camel case (AWSAccountId excepted) with a Java-style date.

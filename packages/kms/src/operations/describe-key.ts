@@ -1,3 +1,4 @@
+import { authorize } from '../access/authorize';
 import type { OperationContext } from '../context';
 import { keyMetadata, resolveKey } from '../keys';
 import type { ValidatedInput } from '../model/validate';
@@ -8,7 +9,8 @@ import { str } from './common';
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html
  */
 export function describeKey(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true });
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true, crossAccount: true });
   ctx.audit.keys.push(key);
+  authorize(ctx, { action: 'DescribeKey', key });
   return { KeyMetadata: keyMetadata(key) };
 }

@@ -1,3 +1,4 @@
+import { authorize } from '../access/authorize';
 import type { OperationContext } from '../context';
 import { requireEnabled, resolveKey } from '../keys';
 import type { ValidatedInput } from '../model/validate';
@@ -5,8 +6,9 @@ import { blob, checkAlgorithm, checkDryRun, context, encryptWith, str } from './
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html */
 export function encrypt(input: ValidatedInput, ctx: OperationContext) {
-  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true });
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true, crossAccount: true });
   ctx.audit.keys.push(key);
+  authorize(ctx, { action: 'Encrypt', key, context: context(input, 'EncryptionContext') });
   requireEnabled(key);
   checkAlgorithm(key, str(input, 'EncryptionAlgorithm'));
   checkDryRun(input);

@@ -4,6 +4,6 @@ import { generateDataKeyFor } from './common';
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKeyWithoutPlaintext.html */
 export function generateDataKeyWithoutPlaintext(input: ValidatedInput, ctx: OperationContext) {
-  const { key, blob } = generateDataKeyFor(ctx, input);
+  const { key, blob } = generateDataKeyFor(ctx, input, 'GenerateDataKeyWithoutPlaintext');
   return { CiphertextBlob: blob.toString('base64'), KeyId: key.arn };
 }

@@ -25,7 +25,7 @@ export const TRACKED_OPERATIONS = [
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyLastUsage.html
  */
 export function getKeyLastUsage(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx);
+  const key = targetKey(input, ctx, 'GetKeyLastUsage');
   ctx.core.trail.flush();
   const last = ctx.core.store.lastUse(key.arn, TRACKED_OPERATIONS);
   return {

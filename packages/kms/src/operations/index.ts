@@ -9,6 +9,7 @@ import { generateDataKey } from './generate-data-key';
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext';
 import { generateRandom } from './generate-random';
 import { getKeyLastUsage } from './get-key-last-usage';
+import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant } from './grants';
 import { getKeyPolicy, listKeyPolicies, putKeyPolicy } from './key-policy';
 import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKeyDescription } from './key-state-changes';
 import { listKeys } from './list-keys';
@@ -38,6 +39,7 @@ export type KmsOperationName = (typeof KMS_OPERATIONS)[number];
 export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   CancelKeyDeletion: cancelKeyDeletion,
   CreateAlias: createAlias,
+  CreateGrant: createGrant,
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
@@ -54,12 +56,16 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   GetKeyPolicy: getKeyPolicy,
   GetKeyRotationStatus: getKeyRotationStatus,
   ListAliases: listAliases,
+  ListGrants: listGrants,
   ListKeyPolicies: listKeyPolicies,
   ListKeyRotations: listKeyRotations,
   ListKeys: listKeys,
   ListResourceTags: listResourceTags,
+  ListRetirableGrants: listRetirableGrants,
   PutKeyPolicy: putKeyPolicy,
   ReEncrypt: reEncrypt,
+  RetireGrant: retireGrant,
+  RevokeGrant: revokeGrant,
   RotateKeyOnDemand: rotateKeyOnDemand,
   ScheduleKeyDeletion: scheduleKeyDeletion,
   TagResource: tagResource,

@@ -1,7 +1,7 @@
 import type { OperationContext } from '../context';
 import { NotFoundException } from '../errors';
 import type { ValidatedInput } from '../model/validate';
-import { checkPolicyDocument } from '../policy-document';
+import { checkKeyPolicy } from '../policy-document';
 import { str, targetKey } from './common';
 
 /** Every key has exactly one key policy, named "default". */
@@ -12,21 +12,21 @@ function checkPolicyName(input: ValidatedInput): void {
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html */
 export function getKeyPolicy(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx);
+  const key = targetKey(input, ctx, 'GetKeyPolicy');
   checkPolicyName(input);
   return { Policy: key.policy, PolicyName: 'default' };
 }
 
 /**
- * Stored verbatim and returned by GetKeyPolicy; evaluated on every request once key policies are
- * enforced (a later version).
+ * Validated (including the lockout safety check), stored verbatim, returned by GetKeyPolicy and
+ * evaluated on every request for the key.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
  */
 export function putKeyPolicy(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx, 'PutKeyPolicy');
+  const key = targetKey(input, ctx, 'PutKeyPolicy', { manage: true });
   checkPolicyName(input);
   const policy = str(input, 'Policy')!;
-  checkPolicyDocument(policy);
+  checkKeyPolicy(ctx, key, policy, input.BypassPolicyLockoutSafetyCheck === true);
   key.policy = policy;
   ctx.core.store.putKey(key);
   return {};
@@ -34,6 +34,6 @@ export function putKeyPolicy(input: ValidatedInput, ctx: OperationContext) {
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyPolicies.html */
 export function listKeyPolicies(input: ValidatedInput, ctx: OperationContext) {
-  targetKey(input, ctx);
+  targetKey(input, ctx, 'ListKeyPolicies');
   return { PolicyNames: ['default'], Truncated: false };
 }

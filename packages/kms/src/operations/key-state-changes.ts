@@ -8,7 +8,7 @@ import { num, str, targetKey } from './common';
 
 /** Enabled <-> Disabled; either is a no-op when the key is already there. */
 function setEnabled(input: ValidatedInput, ctx: OperationContext, action: string, state: 'Enabled' | 'Disabled') {
-  const key = targetKey(input, ctx, action);
+  const key = targetKey(input, ctx, action, { manage: true });
   requireNotPendingDeletion(key);
   key.state = state;
   ctx.core.store.putKey(key);
@@ -23,7 +23,7 @@ export const disableKey = (input: ValidatedInput, ctx: OperationContext) => setE
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateKeyDescription.html */
 export function updateKeyDescription(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx, 'UpdateKeyDescription');
+  const key = targetKey(input, ctx, 'UpdateKeyDescription', { manage: true });
   requireNotPendingDeletion(key);
   key.description = str(input, 'Description')!;
   ctx.core.store.putKey(key);
@@ -37,7 +37,7 @@ export function updateKeyDescription(input: ValidatedInput, ctx: OperationContex
  */
 export function scheduleKeyDeletion(input: ValidatedInput, ctx: OperationContext) {
   const days = num(input, 'PendingWindowInDays') ?? 30;
-  const key = targetKey(input, ctx, 'ScheduleKeyDeletion');
+  const key = targetKey(input, ctx, 'ScheduleKeyDeletion', { manage: true });
   if (days < 7 || days > 30) throw new ValidationException('PendingWindowInDays must be between 7 and 30');
   requireNotPendingDeletion(key);
   key.state = 'PendingDeletion';
@@ -50,7 +50,7 @@ export function scheduleKeyDeletion(input: ValidatedInput, ctx: OperationContext
 
 /** The key comes back Disabled. https://docs.aws.amazon.com/kms/latest/APIReference/API_CancelKeyDeletion.html */
 export function cancelKeyDeletion(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx, 'CancelKeyDeletion');
+  const key = targetKey(input, ctx, 'CancelKeyDeletion', { manage: true });
   if (key.state !== 'PendingDeletion') throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
   key.state = 'Disabled';
   key.deletionDate = undefined;

@@ -12,7 +12,7 @@ import { decodeMarker, num, page, str, targetKey } from './common';
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html
  */
 export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx, 'EnableKeyRotation');
+  const key = targetKey(input, ctx, 'EnableKeyRotation', { manage: true });
   requireEnabled(key);
   const period = num(input, 'RotationPeriodInDays') ?? 365;
   if (!key.rotationEnabled || key.rotationPeriodDays !== period) {
@@ -27,7 +27,7 @@ export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) 
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKeyRotation.html */
 export function disableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx, 'DisableKeyRotation');
+  const key = targetKey(input, ctx, 'DisableKeyRotation', { manage: true });
   requireEnabled(key);
   key.rotationEnabled = false;
   key.rotationPeriodDays = undefined;
@@ -39,7 +39,7 @@ export function disableKeyRotation(input: ValidatedInput, ctx: OperationContext)
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html */
 export function getKeyRotationStatus(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx);
+  const key = targetKey(input, ctx, 'GetKeyRotationStatus', { crossAccount: true });
   if (!key.rotationEnabled) return { KeyId: key.arn, KeyRotationEnabled: false };
   return {
     KeyId: key.arn,
@@ -54,7 +54,7 @@ export function getKeyRotationStatus(input: ValidatedInput, ctx: OperationContex
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_RotateKeyOnDemand.html
  */
 export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx, 'RotateKeyOnDemand');
+  const key = targetKey(input, ctx, 'RotateKeyOnDemand', { manage: true });
   requireEnabled(key);
   if (key.onDemandRotations >= ctx.core.onDemandRotationLimit) {
     throw new LimitExceededException(
@@ -81,7 +81,7 @@ export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) 
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyRotations.html
  */
 export function listKeyRotations(input: ValidatedInput, ctx: OperationContext) {
-  const key = targetKey(input, ctx);
+  const key = targetKey(input, ctx, 'ListKeyRotations');
   const all = str(input, 'IncludeKeyMaterial') === 'ALL_KEY_MATERIAL';
   const limit = num(input, 'Limit') ?? 100;
   const after = decodeMarker(str(input, 'Marker'));

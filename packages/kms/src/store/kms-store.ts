@@ -1,4 +1,4 @@
-import type { AliasRecord, KeyRecord, MaterialRecord } from '../model';
+import type { AliasRecord, GrantRecord, KeyRecord, MaterialRecord } from '../model';
 
 /** One CloudTrail-style record with the columns LookupEvents filters on. */
 export interface StoredEvent {
@@ -51,6 +51,14 @@ export interface KmsStore {
   /** Aliases ordered by name, optionally only those of one key. */
   listAliases(accountId: string, region: string, keyId: string | undefined, afterName: string | undefined, limit: number): AliasRecord[];
   aliasesOfKey(keyId: string): AliasRecord[];
+
+  getGrant(grantId: string): GrantRecord | undefined;
+  putGrant(grant: GrantRecord): void;
+  deleteGrant(grantId: string): void;
+  /** A key's grants in creation order. */
+  grantsOfKey(keyId: string): GrantRecord[];
+  /** Grants whose retiring principal is `principal`, in creation order. */
+  grantsRetirableBy(principal: string): GrantRecord[];
 
   appendEvents(events: StoredEvent[]): void;
   /** The newest successful event of one of `eventNames` that concerned the key. */

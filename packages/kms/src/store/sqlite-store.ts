@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { AliasRecord, KeyRecord, MaterialRecord } from '../model';
+import type { AliasRecord, GrantRecord, KeyRecord, MaterialRecord } from '../model';
 import type { EventQuery, KmsStore, StoredEvent } from './kms-store';
 
 const SCHEMA = `
@@ -32,6 +32,15 @@ CREATE TABLE IF NOT EXISTS aliases (
   PRIMARY KEY (account, region, name)
 );
 CREATE INDEX IF NOT EXISTS aliases_key ON aliases (key_id);
+CREATE TABLE IF NOT EXISTS grants (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  grant_id TEXT NOT NULL UNIQUE,
+  key_id TEXT NOT NULL,
+  retiring TEXT,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS grants_key ON grants (key_id, seq);
+CREATE INDEX IF NOT EXISTS grants_retiring ON grants (retiring, seq);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   event_id TEXT NOT NULL UNIQUE,
@@ -96,6 +105,12 @@ export class SqliteKmsStore implements KmsStore {
       ),
       aliasesOfKey: db.prepare<[string], AliasRow>('SELECT * FROM aliases WHERE key_id = ? ORDER BY name'),
       deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE key_id = ?'),
+      getGrant: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE grant_id = ?'),
+      putGrant: db.prepare('INSERT INTO grants (grant_id, key_id, retiring, doc) VALUES (?, ?, ?, ?) ON CONFLICT (grant_id) DO UPDATE SET doc = excluded.doc'),
+      deleteGrant: db.prepare('DELETE FROM grants WHERE grant_id = ?'),
+      deleteGrantsOfKey: db.prepare('DELETE FROM grants WHERE key_id = ?'),
+      grantsOfKey: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE key_id = ? ORDER BY seq'),
+      grantsRetirableBy: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE retiring = ? ORDER BY seq'),
       appendEvent: db.prepare(
         'INSERT OR IGNORE INTO events (event_id, time, account, recipient, region, event_name, username, access_key_id, read_only, error_code, resources, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -118,6 +133,7 @@ export class SqliteKmsStore implements KmsStore {
   deleteKey(keyId: string): void {
     this.transaction(() => {
       this.stmt.deleteAliasesOfKey.run(keyId);
+      this.stmt.deleteGrantsOfKey.run(keyId);
       this.stmt.deleteMaterials.run(keyId);
       this.stmt.deleteKey.run(keyId);
     });
@@ -129,6 +145,27 @@ export class SqliteKmsStore implements KmsStore {
 
   dueKeys(now: number): KeyRecord[] {
     return this.stmt.dueKeys.all(now).map((r) => JSON.parse(r.doc) as KeyRecord);
+  }
+
+  getGrant(grantId: string): GrantRecord | undefined {
+    const row = this.stmt.getGrant.get(grantId);
+    return row ? (JSON.parse(row.doc) as GrantRecord) : undefined;
+  }
+
+  putGrant(grant: GrantRecord): void {
+    this.stmt.putGrant.run(grant.grantId, grant.keyId, grant.retiringPrincipal ?? null, JSON.stringify(grant));
+  }
+
+  deleteGrant(grantId: string): void {
+    this.stmt.deleteGrant.run(grantId);
+  }
+
+  grantsOfKey(keyId: string): GrantRecord[] {
+    return this.stmt.grantsOfKey.all(keyId).map((r) => JSON.parse(r.doc) as GrantRecord);
+  }
+
+  grantsRetirableBy(principal: string): GrantRecord[] {
+    return this.stmt.grantsRetirableBy.all(principal).map((r) => JSON.parse(r.doc) as GrantRecord);
   }
 
   addMaterial(m: MaterialRecord): void {

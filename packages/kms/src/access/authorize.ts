@@ -1,0 +1,113 @@
+import { evaluatePolicy, evaluatePolicyDetailed, parsePolicy, type PolicyDocument, type PrincipalBlock, type RequestContext } from '@sealbox/policy';
+import { roleArnOf, type Credentials } from '@sealbox/sigv4';
+import type { OperationContext } from '../context';
+import { AccessDeniedException } from '../errors';
+import type { KeyRecord } from '../model';
+import { grantAllows } from './grants';
+import { keyConditionKeys, type ConditionKeys } from './condition-keys';
+
+/** One authorization question: may the caller do `kms:<action>` on this key (or resource)? */
+export interface AccessRequest {
+  /** The action without its `kms:` prefix, e.g. `Decrypt`, `ReEncryptFrom`. */
+  action: string;
+  /** The key concerned; without one only identity-based policies decide (CreateKey, ListKeys). */
+  key?: KeyRecord;
+  /** The resource ARN when there is no key: `*` (the default) or an alias ARN. */
+  resource?: string;
+  /** The encryption context the operation uses, for grant constraints. */
+  context?: Record<string, string>;
+  /** Keys this request adds to the request's own (ReEncrypt's two contexts). */
+  keys?: ConditionKeys;
+  /** Evaluate this key policy instead of the key's (the lockout safety check of a new policy). */
+  policy?: string;
+  /** Grants do not count (the lockout check asks about the policy alone). */
+  withoutGrants?: boolean;
+}
+
+export type AccessResult = { allowed: true } | { allowed: false; message: string };
+
+const parsed = new Map<string, PolicyDocument>();
+
+/** Policies are parsed once per distinct text; stored documents were validated when written. */
+function parsedPolicy(text: string, kind: 'resource' | 'identity'): PolicyDocument {
+  const cacheKey = `${kind}\n${text}`;
+  let doc = parsed.get(cacheKey);
+  if (!doc) {
+    doc = parsePolicy(text, kind);
+    if (parsed.size >= 1000) parsed.clear();
+    parsed.set(cacheKey, doc);
+  }
+  return doc;
+}
+
+const isRoot = (arn: string) => /^arn:aws[\w-]*:iam::\d{12}:root$/.test(arn);
+
+/**
+ * Whether an Allow statement names the caller itself (or everyone) rather than only the caller's
+ * account. A key policy statement whose principal is the account (`arn:aws:iam::<id>:root` or the
+ * bare id) does not give anyone access by itself: it lets the account's IAM policies decide.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam
+ */
+function namesCaller(block: PrincipalBlock | undefined, credentials: Credentials): boolean {
+  if (block === undefined || block === '*') return true;
+  const role = roleArnOf(credentials.principalArn);
+  return (block.AWS ?? []).some((p) => p === '*' || p === credentials.principalArn || (role !== undefined && p === role));
+}
+
+function deny(credentials: Credentials, action: string, resource: string, why: string): AccessResult {
+  return { allowed: false, message: `User: ${credentials.principalArn} is not authorized to perform: kms:${action} on resource: ${resource} ${why}` };
+}
+
+/**
+ * KMS's authorization of one request (the key policy is the primary control):
+ * - an explicit Deny in the key policy or in the caller's identity policies wins;
+ * - within the key's account, the key policy allows directly, or enables IAM policies for the
+ *   account (then an identity policy must allow; the root user's always does), or a grant allows;
+ * - across accounts, both the key policy and the caller's identity policies must allow, or a grant.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html
+ * Messages are IAM's: https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+ */
+export function checkAccess(ctx: OperationContext, request: AccessRequest): AccessResult {
+  const { credentials } = ctx;
+  const { action, key } = request;
+  const resource = key?.arn ?? request.resource ?? '*';
+  const keys: ConditionKeys = { ...ctx.conditionKeys, ...(key ? keyConditionKeys(key, ctx.core.store.aliasesOfKey(key.keyId).map((a) => a.aliasName)) : {}), ...request.keys };
+  const evaluation: RequestContext = {
+    principal: { arn: credentials.principalArn, accountId: credentials.accountId },
+    action: `kms:${action}`,
+    resource,
+    keys,
+  };
+
+  const identity = isRoot(credentials.principalArn)
+    ? 'Allow'
+    : combine((credentials.policies ?? []).map((p) => evaluatePolicy(parsedPolicy(p, 'identity'), evaluation)));
+  if (identity === 'Deny') return deny(credentials, action, resource, 'with an explicit deny in an identity-based policy');
+  if (!key) {
+    return identity === 'Allow' ? { allowed: true } : deny(credentials, action, resource, `because no identity-based policy allows the kms:${action} action`);
+  }
+
+  const policy = parsedPolicy(request.policy ?? key.policy, 'resource');
+  const result = evaluatePolicyDetailed(policy, evaluation);
+  if (result.decision === 'Deny') return deny(credentials, action, resource, 'with an explicit deny in a resource-based policy');
+  const allows = result.matched.filter((m) => m.effect === 'Allow');
+  const direct = allows.some((m) => namesCaller(policy.Statement[m.index]!.Principal, credentials));
+  const sameAccount = key.accountId === credentials.accountId;
+  if (allows.length > 0 && ((sameAccount && direct) || identity === 'Allow')) return { allowed: true };
+  if (!request.withoutGrants && grantAllows(ctx, key, action, request.context)) return { allowed: true };
+  return allows.length > 0
+    ? deny(credentials, action, resource, `because no identity-based policy allows the kms:${action} action`)
+    : deny(credentials, action, resource, `because no resource-based policy allows the kms:${action} action`);
+}
+
+function combine(decisions: readonly string[]): 'Allow' | 'Deny' | 'NotApplicable' {
+  if (decisions.includes('Deny')) return 'Deny';
+  return decisions.includes('Allow') ? 'Allow' : 'NotApplicable';
+}
+
+/** Throws AccessDeniedException unless the request is allowed; nothing is checked when enforcement is off. */
+export function authorize(ctx: OperationContext, request: AccessRequest): void {
+  if (!ctx.enforcePolicies) return;
+  const result = checkAccess(ctx, request);
+  if (!result.allowed) throw new AccessDeniedException(result.message);
+}

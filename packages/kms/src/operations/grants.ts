@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { authorize, checkAccess } from '../access/authorize';
+import { grantIdOfToken, grantToken, GRANT_OPERATIONS, isPrincipal } from '../access/grants';
+import type { OperationContext } from '../context';
+import { AccessDeniedException, InvalidGrantIdException, InvalidGrantTokenException, NotFoundException, ValidationException } from '../errors';
+import { epochSeconds, requireNotPendingDeletion, resolveKey } from '../keys';
+import type { GrantConstraints, GrantRecord, KeyRecord } from '../model';
+import type { ValidatedInput } from '../model/validate';
+import { checkDryRun, decodeMarker, num, page, str } from './common';
+
+/** Grant ids are 64 hex digits. */
+const GRANT_ID = /^[0-9a-f]{64}$/;
+
+/** Grantee and retiring principals: an IAM ARN (account, user, role, session) or a service principal. */
+const PRINCIPAL = /^(arn:aws[\w-]*:(iam|sts)::\d{12}:.+|[a-z0-9.-]+\.amazonaws\.com(\.cn)?|\d{12})$/;
+
+/**
+ * Every token in GrantTokens must be one KMS issued; the grant it names need not exist any more
+ * (AWS accepts tokens of retired grants).
+ */
+export function checkGrantTokens(input: ValidatedInput): void {
+  for (const token of (input.GrantTokens as string[] | undefined) ?? []) {
+    if (grantIdOfToken(token) === undefined) throw new InvalidGrantTokenException('Grant token is invalid.');
+  }
+}
+
+const sameConstraints = (a: GrantConstraints | undefined, b: GrantConstraints | undefined) => JSON.stringify(sortedConstraints(a)) === JSON.stringify(sortedConstraints(b));
+
+function sortedConstraints(c: GrantConstraints | undefined) {
+  if (!c) return null;
+  const sort = (m?: Record<string, string>) => (m ? Object.fromEntries(Object.entries(m).sort(([x], [y]) => (x < y ? -1 : 1))) : null);
+  return { eq: sort(c.EncryptionContextEquals), sub: sort(c.EncryptionContextSubset) };
+}
+
+/** A grant as ListGrants and ListRetirableGrants show it. */
+function grantEntry(grant: GrantRecord, key: KeyRecord | undefined) {
+  return {
+    KeyId: key?.arn ?? grant.keyId,
+    GrantId: grant.grantId,
+    Name: grant.name,
+    CreationDate: epochSeconds(grant.creationDate),
+    GranteePrincipal: grant.granteePrincipal,
+    ...(grant.retiringPrincipal ? { RetiringPrincipal: grant.retiringPrincipal } : {}),
+    IssuingAccount: `arn:aws:iam::${grant.issuingAccount}:root`,
+    Operations: grant.operations,
+    ...(grant.constraints ? { Constraints: grant.constraints } : {}),
+  };
+}
+
+/**
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html
+ * Retrying with the same Name and the same parameters returns the existing grant's id, as AWS
+ * does; the same Name with other parameters makes a new grant.
+ */
+export function createGrant(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false, crossAccount: true });
+  ctx.audit.keys.push(key);
+  authorize(ctx, { action: 'CreateGrant', key });
+  requireNotPendingDeletion(key);
+  checkGrantTokens(input);
+  const grantee = str(input, 'GranteePrincipal')!;
+  const retiring = str(input, 'RetiringPrincipal');
+  for (const p of [grantee, retiring]) {
+    if (p !== undefined && !PRINCIPAL.test(p)) throw new ValidationException(`Invalid principal: ${p}`);
+  }
+  const operations = [...new Set(input.Operations as string[])];
+  if (operations.length === 0) throw new ValidationException('Grant operations must not be empty.');
+  const unsupported = operations.filter((op) => !SYMMETRIC_GRANT_OPERATIONS.has(op));
+  if (unsupported.length > 0) {
+    // Sealbox's keys are symmetric encryption keys; these operations need other key types.
+    throw new ValidationException(`Grant operations ${unsupported.join(', ')} are not supported for the KeyUsage ENCRYPT_DECRYPT of ${key.arn}`);
+  }
+  const constraints = input.Constraints as GrantConstraints | undefined;
+  const constrained = constraints && (constraints.EncryptionContextEquals || constraints.EncryptionContextSubset) ? constraints : undefined;
+  checkDryRun(input);
+
+  const name = str(input, 'Name') ?? '';
+  const store = ctx.core.store;
+  const existing = name
+    ? store.grantsOfKey(key.keyId).find(
+        (g) =>
+          g.name === name &&
+          g.granteePrincipal === grantee &&
+          g.retiringPrincipal === retiring &&
+          g.operations.length === operations.length &&
+          g.operations.every((op) => operations.includes(op)) &&
+          sameConstraints(g.constraints, constrained),
+      )
+    : undefined;
+  const grant: GrantRecord = existing ?? {
+    grantId: randomBytes(32).toString('hex'),
+    keyId: key.keyId,
+    issuingAccount: ctx.accountId,
+    name,
+    granteePrincipal: grantee,
+    ...(retiring ? { retiringPrincipal: retiring } : {}),
+    operations,
+    ...(constrained ? { constraints: constrained } : {}),
+    creationDate: ctx.now.getTime(),
+  };
+  if (!existing) store.putGrant(grant);
+  ctx.audit.responseElements = { grantId: grant.grantId };
+  return { GrantToken: grantToken(grant), GrantId: grant.grantId };
+}
+
+const SYMMETRIC_GRANT_OPERATIONS = new Set<string>(
+  GRANT_OPERATIONS.filter((op) => !/^(Sign|Verify|GetPublicKey|GenerateMac|VerifyMac|DeriveSharedSecret)$/.test(op)),
+);
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html */
+export function listGrants(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false, crossAccount: true });
+  ctx.audit.keys.push(key);
+  authorize(ctx, { action: 'ListGrants', key });
+  const grantId = str(input, 'GrantId');
+  const grantee = str(input, 'GranteePrincipal');
+  const grants = ctx.core.store
+    .grantsOfKey(key.keyId)
+    .filter((g) => (grantId === undefined || g.grantId === grantId) && (grantee === undefined || g.granteePrincipal === grantee));
+  return pageOfGrants(input, grants, () => key);
+}
+
+/**
+ * Grants whose retiring principal is the one named, in the caller's account and region; an
+ * identity-based permission (kms:ListRetirableGrants on "*").
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_ListRetirableGrants.html
+ */
+export function listRetirableGrants(input: ValidatedInput, ctx: OperationContext) {
+  authorize(ctx, { action: 'ListRetirableGrants' });
+  const store = ctx.core.store;
+  const keys = new Map<string, KeyRecord | undefined>();
+  const keyOf = (g: GrantRecord) => {
+    if (!keys.has(g.keyId)) keys.set(g.keyId, store.getKey(g.keyId));
+    return keys.get(g.keyId);
+  };
+  const grants = store.grantsRetirableBy(str(input, 'RetiringPrincipal')!).filter((g) => keyOf(g)?.region === ctx.region && g.issuingAccount === ctx.accountId);
+  return pageOfGrants(input, grants, keyOf);
+}
+
+function pageOfGrants(input: ValidatedInput, grants: GrantRecord[], keyOf: (g: GrantRecord) => KeyRecord | undefined) {
+  const limit = num(input, 'Limit') ?? 50;
+  const after = decodeMarker(str(input, 'Marker'));
+  const start = after === undefined ? 0 : grants.findIndex((g) => g.grantId === after) + 1;
+  const { shown, truncated, nextMarker } = page(grants.slice(start, start + limit + 1), limit, (g) => g.grantId);
+  return { Grants: shown.map((g) => grantEntry(g, keyOf(g))), ...(nextMarker ? { NextMarker: nextMarker } : {}), Truncated: truncated };
+}
+
+function grantOn(ctx: OperationContext, key: KeyRecord, grantId: string): GrantRecord {
+  if (!GRANT_ID.test(grantId)) throw new InvalidGrantIdException('Invalid grant ID.');
+  const grant = ctx.core.store.getGrant(grantId);
+  if (!grant || grant.keyId !== key.keyId) throw new NotFoundException(`Grant ID ${grantId} not found`);
+  return grant;
+}
+
+/**
+ * Retires a grant named by its token, or by key and grant id. Who may retire is decided by the
+ * grant: its retiring principal, its grantee when the grant allows RetireGrant, or the account
+ * that issued it; a key or IAM policy allowing kms:RetireGrant also does.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/grant-delete.html
+ */
+export function retireGrant(input: ValidatedInput, ctx: OperationContext) {
+  const token = str(input, 'GrantToken');
+  const keyParam = str(input, 'KeyId');
+  const grantIdParam = str(input, 'GrantId');
+  let grant: GrantRecord | undefined;
+  let key: KeyRecord | undefined;
+  if (token !== undefined) {
+    const id = grantIdOfToken(token);
+    if (id === undefined) throw new InvalidGrantTokenException('Grant token is invalid.');
+    grant = ctx.core.store.getGrant(id);
+    if (!grant) throw new NotFoundException(`Grant ID ${id} not found`);
+    key = ctx.core.store.getKey(grant.keyId);
+    if (grantIdParam !== undefined && grantIdParam !== grant.grantId) throw new InvalidGrantIdException('The grant ID does not match the grant token.');
+  } else {
+    if (keyParam === undefined || grantIdParam === undefined) {
+      throw new ValidationException('Either GrantToken or both KeyId and GrantId must be specified.');
+    }
+    key = resolveKey(ctx, keyParam, { aliases: false, crossAccount: true });
+    grant = grantOn(ctx, key, grantIdParam);
+  }
+  if (key) ctx.audit.keys.push(key);
+  const caller = ctx.credentials.principalArn;
+  const byGrant =
+    isPrincipal(grant.retiringPrincipal, caller) ||
+    (grant.operations.includes('RetireGrant') && isPrincipal(grant.granteePrincipal, caller)) ||
+    caller === `arn:aws:iam::${grant.issuingAccount}:root`;
+  if (ctx.enforcePolicies && !byGrant && key) {
+    const access = checkAccess(ctx, { action: 'RetireGrant', key, withoutGrants: true });
+    if (!access.allowed) throw new AccessDeniedException(access.message);
+  }
+  checkDryRun(input);
+  ctx.core.store.deleteGrant(grant.grantId);
+  return {};
+}
+
+/** https://docs.aws.amazon.com/kms/latest/APIReference/API_RevokeGrant.html */
+export function revokeGrant(input: ValidatedInput, ctx: OperationContext) {
+  const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false, crossAccount: true });
+  ctx.audit.keys.push(key);
+  authorize(ctx, { action: 'RevokeGrant', key });
+  const grant = grantOn(ctx, key, str(input, 'GrantId')!);
+  checkDryRun(input);
+  ctx.core.store.deleteGrant(grant.grantId);
+  return {};
+}
