@@ -32,7 +32,16 @@ export function userIdentity(credentials: Credentials): { identity: UserIdentity
   const user = /^arn:aws:iam::\d{12}:user\/(?:.*\/)?([^/]+)$/.exec(arn);
   if (user) return { identity: { type: 'IAMUser', ...base, principalId: credentials.accessKeyId, userName: user[1] }, username: user[1]! };
   const role = /^arn:aws:sts::\d{12}:assumed-role\/([^/]+)\/(.+)$/.exec(arn);
-  if (role) return { identity: { type: 'AssumedRole', ...base, principalId: `${credentials.accessKeyId}:${role[2]}` }, username: role[2]! };
+  if (role) {
+    // A role session names the role that issued it. Sealbox has no role ids: the role's principal
+    // id is derived from its access key, as the session's is.
+    const roleId = `AROA${credentials.accessKeyId.toUpperCase().replace(/[^A-Z0-9]/g, '')}`.slice(0, 21);
+    const sessionIssuer = { type: 'Role', principalId: roleId, arn: `arn:aws:iam::${credentials.accountId}:role/${role[1]}`, accountId: credentials.accountId, userName: role[1] };
+    return {
+      identity: { type: 'AssumedRole', ...base, principalId: `${roleId}:${role[2]}`, sessionContext: { sessionIssuer } },
+      username: role[2]!,
+    };
+  }
   return { identity: { type: 'Unknown', ...base }, username: arn };
 }
 
