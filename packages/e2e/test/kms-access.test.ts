@@ -374,6 +374,39 @@ describe('AWS managed keys and S3 acting for the caller', () => {
   });
 });
 
+describe('condition keys', () => {
+  it('kms:ViaService keeps a customer key for S3, and kms:RequestAlias / aws:SecureTransport are seen', async () => {
+    const key = await newKey(
+      policyOf(enableIam(), {
+        Sid: 'OnlyThroughS3',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['kms:Encrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringNotEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
+      }, {
+        Sid: 'NoAliasUse',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:DescribeKey',
+        Resource: '*',
+        Condition: { StringLike: { 'kms:RequestAlias': 'alias/blocked*' }, Bool: { 'aws:SecureTransport': 'true' } },
+      }),
+    );
+    await expectDenied(alice.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })), denied(`arn:aws:iam::${A}:user/alice`, 'Encrypt', key.Arn!, 'explicit-resource'));
+    const s3 = tlsS3Client(sealbox, { credentials: { accessKeyId: 'ALICE', secretAccessKey: 'alice-secret' } });
+    await s3.send(new CreateBucketCommand({ Bucket: 'via-service' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'via-service', Key: 'k', Body: 'through s3', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key.Arn }));
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'via-service', Key: 'k' }))).Body!.transformToString()).toBe('through s3');
+
+    await root.send(new CreateAliasCommand({ AliasName: 'alias/blocked-1', TargetKeyId: key.KeyId }));
+    await root.send(new CreateAliasCommand({ AliasName: 'alias/open-1', TargetKeyId: key.KeyId }));
+    await root.send(new DescribeKeyCommand({ KeyId: 'alias/open-1' }));
+    await root.send(new DescribeKeyCommand({ KeyId: key.KeyId }));
+    await expectDenied(root.send(new DescribeKeyCommand({ KeyId: 'alias/blocked-1' })), denied(`arn:aws:iam::${A}:root`, 'DescribeKey', key.Arn!, 'explicit-resource'));
+  });
+});
+
 describe('--no-enforce-kms-policies', () => {
   it('lets every authenticated caller use every key of its account', async () => {
     const seedDir = mkdtempSync(join(tmpdir(), 'sealbox-open-'));
