@@ -55,7 +55,13 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const clock = options.clock ?? new VirtualClock();
   // A bad seed fails here, before anything listens.
   const seeded = options.seed === undefined ? [] : loadSeed(options.seed).credentials;
-  const credentials = new StaticCredentialProvider([DEFAULT_CREDENTIALS, ...(options.users ?? []), ...seeded]);
+  const all = [DEFAULT_CREDENTIALS, ...(options.users ?? []), ...seeded];
+  const seen = new Set<string>();
+  for (const c of all) {
+    if (seen.has(c.accessKeyId)) throw new Error(`access key ${c.accessKeyId} is given twice (the default test, --user and the seed file must not share access keys)`);
+    seen.add(c.accessKeyId);
+  }
+  const credentials = new StaticCredentialProvider(all);
   // S3's own credential: the KMS of this Sealbox lets it act for S3's callers (SSE-KMS), the way
   // AWS services call KMS on a caller's behalf. Its secret never leaves the process.
   const serviceCredentials: Credentials = {

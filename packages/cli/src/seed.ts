@@ -140,6 +140,7 @@ function readAccounts(accounts: unknown, { fail, source }: Context): Credentials
               ...keyPair,
               accountId,
               principalArn: `arn:aws:sts::${accountId}:assumed-role/${e.name as string}/${session as string}`,
+              roleArn: arn,
               policies,
               ...(e.sessionToken ? { sessionToken: e.sessionToken as string } : {}),
             },

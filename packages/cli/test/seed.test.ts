@@ -143,6 +143,7 @@ const FULL_CREDENTIALS: Credentials[] = [
     secretAccessKey: 'appsecret',
     accountId: '111122223333',
     principalArn: 'arn:aws:sts::111122223333:assumed-role/app/worker',
+    roleArn: 'arn:aws:iam::111122223333:role/app',
     policies: [JSON.stringify(APP_POLICY)],
     sessionToken: 'apptoken',
   },
@@ -151,6 +152,7 @@ const FULL_CREDENTIALS: Credentials[] = [
     secretAccessKey: 'opssecret',
     accountId: '111122223333',
     principalArn: 'arn:aws:sts::111122223333:assumed-role/ops/ops',
+    roleArn: 'arn:aws:iam::111122223333:role/ops/ops',
     policies: [],
   },
   {

@@ -407,6 +407,38 @@ describe('condition keys', () => {
   });
 });
 
+describe('seeded identities', () => {
+  it('a seed may not reuse the default access key', async () => {
+    const seedDir = mkdtempSync(join(tmpdir(), 'sealbox-dup-'));
+    writeFileSync(join(seedDir, 's.json'), JSON.stringify({ accounts: [{ id: B, users: [{ name: 'x', accessKeyId: 'test', secretAccessKey: 'y' }] }] }));
+    await expect(startTestSealbox({ seed: join(seedDir, 's.json') })).rejects.toThrow('access key test is given twice');
+    rmSync(seedDir, { recursive: true, force: true });
+  });
+
+  it('a key policy may name a role by its ARN with a path; its sessions match', async () => {
+    const seedDir = mkdtempSync(join(tmpdir(), 'sealbox-path-'));
+    writeFileSync(join(seedDir, 's.json'), JSON.stringify({ accounts: [{ id: A, roles: [{ name: 'ops', path: '/team/', accessKeyId: 'OPS', secretAccessKey: 'o' }] }] }));
+    const other = await startTestSealbox({ seed: join(seedDir, 's.json') });
+    try {
+      const rootOther = kmsClient(other);
+      const key = (
+        await rootOther.send(
+          new CreateKeyCommand({ Policy: policyOf(enableIam(), { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${A}:role/team/ops` }, Action: 'kms:Encrypt', Resource: '*' }) }),
+        )
+      ).KeyMetadata!;
+      const ops = kmsClient(other, { credentials: { accessKeyId: 'OPS', secretAccessKey: 'o' } });
+      await ops.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') }));
+      const grant = await rootOther.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: `arn:aws:iam::${A}:role/team/ops`, Operations: ['Decrypt'] }));
+      expect(grant.GrantId).toBeDefined();
+      const { CiphertextBlob } = await rootOther.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') }));
+      await ops.send(new DecryptCommand({ CiphertextBlob }));
+    } finally {
+      await other.stop();
+      rmSync(seedDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('--no-enforce-kms-policies', () => {
   it('lets every authenticated caller use every key of its account', async () => {
     const seedDir = mkdtempSync(join(tmpdir(), 'sealbox-open-'));

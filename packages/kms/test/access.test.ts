@@ -100,9 +100,12 @@ describe('grants', () => {
   });
 
   it('a grantee role covers its sessions', () => {
-    expect(isPrincipal('arn:aws:iam::111122223333:role/app', 'arn:aws:sts::111122223333:assumed-role/app/s1')).toBe(true);
-    expect(isPrincipal('arn:aws:iam::111122223333:role/other', 'arn:aws:sts::111122223333:assumed-role/app/s1')).toBe(false);
-    expect(isPrincipal(undefined, 'arn:aws:iam::111122223333:root')).toBe(false);
+    const session = { ...user, principalArn: 'arn:aws:sts::111122223333:assumed-role/app/s1' };
+    expect(isPrincipal('arn:aws:iam::111122223333:role/app', session)).toBe(true);
+    expect(isPrincipal('arn:aws:iam::111122223333:role/other', session)).toBe(false);
+    expect(isPrincipal('arn:aws:iam::111122223333:role/ops/app', session)).toBe(false);
+    expect(isPrincipal('arn:aws:iam::111122223333:role/ops/app', { ...session, roleArn: 'arn:aws:iam::111122223333:role/ops/app' })).toBe(true);
+    expect(isPrincipal(undefined, user)).toBe(false);
   });
 
   it('tokens name their grant and nothing else decodes', () => {

@@ -17,6 +17,8 @@ export interface Credentials {
    * for a role session its role's. Roots have none: the root user may do anything its account may.
    */
   policies?: string[];
+  /** For a role session: its role's ARN, path included (the session ARN has no path). */
+  roleArn?: string;
 }
 
 export interface CredentialProvider {
@@ -56,7 +58,7 @@ export class StaticCredentialProvider implements CredentialProvider {
 
   principalExists(arn: string): boolean {
     for (const c of this.byKey.values()) {
-      if (c.principalArn === arn || roleArnOf(c.principalArn) === arn) return true;
+      if (c.principalArn === arn || sessionRoleArn(c) === arn) return true;
     }
     return false;
   }
@@ -86,4 +88,9 @@ export function parseUserSpec(spec: string): Credentials {
 export function roleArnOf(principalArn: string): string | undefined {
   const m = /^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(principalArn);
   return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
+}
+
+/** The role behind a role session's credentials, path included when known. */
+export function sessionRoleArn(credentials: Credentials): string | undefined {
+  return credentials.roleArn ?? roleArnOf(credentials.principalArn);
 }

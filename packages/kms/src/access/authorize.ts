@@ -1,5 +1,5 @@
 import { evaluatePolicy, evaluatePolicyDetailed, parsePolicy, type PolicyDocument, type PrincipalBlock, type RequestContext } from '@sealbox/policy';
-import { roleArnOf, type Credentials } from '@sealbox/sigv4';
+import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
 import type { OperationContext } from '../context';
 import { AccessDeniedException } from '../errors';
 import type { KeyRecord } from '../model';
@@ -50,7 +50,7 @@ const isRoot = (arn: string) => /^arn:aws[\w-]*:iam::\d{12}:root$/.test(arn);
  */
 function namesCaller(block: PrincipalBlock | undefined, credentials: Credentials): boolean {
   if (block === undefined || block === '*') return true;
-  const role = roleArnOf(credentials.principalArn);
+  const role = sessionRoleArn(credentials);
   return (block.AWS ?? []).some((p) => p === '*' || p === credentials.principalArn || (role !== undefined && p === role));
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { roleArnOf } from '@sealbox/sigv4';
+import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
 import type { OperationContext } from '../context';
 import type { GrantConstraints, GrantRecord, KeyRecord } from '../model';
 
@@ -16,10 +16,10 @@ export const GRANT_OPERATIONS = [
 
 const CONTEXT_OPERATIONS = new Set(['Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']);
 
-/** Whether `principal` (an ARN) is the grantee of `grant`: the principal itself or its role. */
-export function isPrincipal(named: string | undefined, principalArn: string): boolean {
+/** Whether a principal named in a grant is the caller: the caller itself or, for a role session, its role. */
+export function isPrincipal(named: string | undefined, caller: Credentials): boolean {
   if (named === undefined) return false;
-  return named === principalArn || named === roleArnOf(principalArn);
+  return named === caller.principalArn || named === sessionRoleArn(caller);
 }
 
 /** Whether an encryption context satisfies a grant's constraints. */
@@ -39,10 +39,9 @@ export function satisfiesConstraints(constraints: GrantConstraints | undefined, 
 
 /** Whether a grant on the key lets the caller do `action` with this encryption context. */
 export function grantAllows(ctx: OperationContext, key: KeyRecord, action: string, context: Record<string, string> | undefined): boolean {
-  const caller = ctx.credentials.principalArn;
   return ctx.core.store.grantsOfKey(key.keyId).some(
     (g) =>
-      isPrincipal(g.granteePrincipal, caller) &&
+      isPrincipal(g.granteePrincipal, ctx.credentials) &&
       g.operations.includes(action) &&
       (!CONTEXT_OPERATIONS.has(action) || satisfiesConstraints(g.constraints, context)),
   );

@@ -179,11 +179,11 @@ export function retireGrant(input: ValidatedInput, ctx: OperationContext) {
     grant = grantOn(ctx, key, grantIdParam);
   }
   if (key) ctx.audit.keys.push(key);
-  const caller = ctx.credentials.principalArn;
+  const caller = ctx.credentials;
   const byGrant =
     isPrincipal(grant.retiringPrincipal, caller) ||
     (grant.operations.includes('RetireGrant') && isPrincipal(grant.granteePrincipal, caller)) ||
-    caller === `arn:aws:iam::${grant.issuingAccount}:root`;
+    caller.principalArn === `arn:aws:iam::${grant.issuingAccount}:root`;
   if (ctx.enforcePolicies && !byGrant && key) {
     const access = checkAccess(ctx, { action: 'RetireGrant', key, withoutGrants: true });
     if (!access.allowed) throw new AccessDeniedException(access.message);
