@@ -310,6 +310,26 @@ describe('grants', () => {
   });
 });
 
+describe('grants that allow CreateGrant', () => {
+  it('let the grantee pass on its own operations under an equally strict constraint, nothing more', async () => {
+    const key = await newKey();
+    const bobArn = `arn:aws:iam::${A}:user/bob`;
+    const appRole = `arn:aws:iam::${A}:role/app`;
+    await root.send(
+      new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: bobArn, Operations: ['Encrypt', 'CreateGrant'], Constraints: { EncryptionContextSubset: { dept: 'finance' } } }),
+    );
+    const child = await bob.send(
+      new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: appRole, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { dept: 'finance', team: 'a' } } }),
+    );
+    await app.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x'), EncryptionContext: { dept: 'finance', team: 'a' }, GrantTokens: [child.GrantToken!] }));
+    await expectDenied(
+      bob.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: appRole, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { dept: 'finance' } } })),
+      denied(bobArn, 'CreateGrant', key.Arn!, 'identity'),
+    );
+    await expectDenied(bob.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: appRole, Operations: ['Encrypt'] })), denied(bobArn, 'CreateGrant', key.Arn!, 'identity'));
+  });
+});
+
 describe('cross-account use', () => {
   it('a key policy naming another account lets its principals use the key by ARN, with their IAM permission', async () => {
     const key = await newKey(policyOf(enableIam(), { Sid: 'B', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey'], Resource: '*' }));

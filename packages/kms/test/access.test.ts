@@ -2,6 +2,7 @@ import { encryptionContextKeys, globalConditionKeys, keyConditionKeys, requestCo
 import { grantIdOfToken, grantToken, isPrincipal, satisfiesConstraints } from '../src/access/grants';
 import type { GrantRecord, KeyRecord } from '../src/model';
 import { parseKeyPolicy } from '../src/policy-document';
+import { atLeastAsStrict } from '../src/operations/grants';
 
 const user = { accessKeyId: 'AKIDBOB', secretAccessKey: 's', accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/team/bob' };
 const now = new Date('2026-11-27T10:00:00.123Z');
@@ -97,6 +98,17 @@ describe('grants', () => {
     expect(satisfiesConstraints({ EncryptionContextEquals: { a: '1' } }, undefined)).toBe(false);
     expect(satisfiesConstraints({ EncryptionContextSubset: { a: '1' } }, { a: '1', b: '2' })).toBe(true);
     expect(satisfiesConstraints({ EncryptionContextSubset: { a: '1' } }, { a: '2' })).toBe(false);
+  });
+
+  it('a child grant is at least as strict as its parent', () => {
+    expect(atLeastAsStrict(undefined, undefined)).toBe(true);
+    expect(atLeastAsStrict(undefined, { EncryptionContextSubset: { a: '1' } })).toBe(false);
+    expect(atLeastAsStrict({ EncryptionContextSubset: { a: '1', b: '2' } }, { EncryptionContextSubset: { a: '1' } })).toBe(true);
+    expect(atLeastAsStrict({ EncryptionContextEquals: { a: '1', b: '2' } }, { EncryptionContextSubset: { a: '1' } })).toBe(true);
+    expect(atLeastAsStrict({ EncryptionContextSubset: { b: '2' } }, { EncryptionContextSubset: { a: '1' } })).toBe(false);
+    expect(atLeastAsStrict({ EncryptionContextEquals: { a: '1' } }, { EncryptionContextEquals: { a: '1' } })).toBe(true);
+    expect(atLeastAsStrict({ EncryptionContextEquals: { a: '1', b: '2' } }, { EncryptionContextEquals: { a: '1' } })).toBe(false);
+    expect(atLeastAsStrict({ EncryptionContextSubset: { a: '1' } }, { EncryptionContextEquals: { a: '1' } })).toBe(false);
   });
 
   it('a grantee role covers its sessions', () => {

@@ -55,7 +55,10 @@ function grantEntry(grant: GrantRecord, key: KeyRecord | undefined) {
 export function createGrant(input: ValidatedInput, ctx: OperationContext) {
   const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: false, crossAccount: true });
   ctx.audit.keys.push(key);
-  authorize(ctx, { action: 'CreateGrant', key });
+  const operations = [...new Set(input.Operations as string[])];
+  const constraints = input.Constraints as GrantConstraints | undefined;
+  const constrained = constraints && (constraints.EncryptionContextEquals || constraints.EncryptionContextSubset) ? constraints : undefined;
+  authorizeCreateGrant(ctx, key, operations, constrained);
   requireNotPendingDeletion(key);
   checkGrantTokens(input);
   const grantee = str(input, 'GranteePrincipal')!;
@@ -63,15 +66,12 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
   for (const p of [grantee, retiring]) {
     if (p !== undefined && !PRINCIPAL.test(p)) throw new ValidationException(`Invalid principal: ${p}`);
   }
-  const operations = [...new Set(input.Operations as string[])];
   if (operations.length === 0) throw new ValidationException('Grant operations must not be empty.');
   const unsupported = operations.filter((op) => !SYMMETRIC_GRANT_OPERATIONS.has(op));
   if (unsupported.length > 0) {
     // Sealbox's keys are symmetric encryption keys; these operations need other key types.
     throw new ValidationException(`Grant operations ${unsupported.join(', ')} are not supported for the KeyUsage ENCRYPT_DECRYPT of ${key.arn}`);
   }
-  const constraints = input.Constraints as GrantConstraints | undefined;
-  const constrained = constraints && (constraints.EncryptionContextEquals || constraints.EncryptionContextSubset) ? constraints : undefined;
   checkDryRun(input);
 
   const name = str(input, 'Name') ?? '';
@@ -101,6 +101,43 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
   if (!existing) store.putGrant(grant);
   ctx.audit.responseElements = { grantId: grant.grantId };
   return { GrantToken: grantToken(grant), GrantId: grant.grantId };
+}
+
+/**
+ * kms:CreateGrant from the key policy or IAM policies; or from a grant that includes CreateGrant,
+ * which lets its grantee pass on only its own operations (or fewer) under an encryption context
+ * constraint at least as strict as its own.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/grants.html#terms-grant-constraint
+ */
+function authorizeCreateGrant(ctx: OperationContext, key: KeyRecord, operations: string[], constraints: GrantConstraints | undefined): void {
+  if (!ctx.enforcePolicies) return;
+  const direct = checkAccess(ctx, { action: 'CreateGrant', key, withoutGrants: true });
+  if (direct.allowed) return;
+  const parent = ctx.core.store
+    .grantsOfKey(key.keyId)
+    .find(
+      (g) =>
+        isPrincipal(g.granteePrincipal, ctx.credentials) &&
+        g.operations.includes('CreateGrant') &&
+        operations.every((op) => g.operations.includes(op)) &&
+        atLeastAsStrict(constraints, g.constraints),
+    );
+  if (!parent) throw new AccessDeniedException(direct.message);
+}
+
+/** Whether a child grant's constraint allows no more than its parent's. */
+export function atLeastAsStrict(child: GrantConstraints | undefined, parent: GrantConstraints | undefined): boolean {
+  if (!parent || (!parent.EncryptionContextEquals && !parent.EncryptionContextSubset)) return true;
+  if (!child) return false;
+  const contains = (outer: Record<string, string> | undefined, inner: Record<string, string>) =>
+    outer !== undefined && Object.entries(inner).every(([k, v]) => outer[k] === v);
+  if (parent.EncryptionContextEquals) {
+    const want = parent.EncryptionContextEquals;
+    const eq = child.EncryptionContextEquals;
+    return eq !== undefined && Object.keys(eq).length === Object.keys(want).length && contains(eq, want);
+  }
+  const subset = parent.EncryptionContextSubset!;
+  return contains(child.EncryptionContextEquals, subset) || contains(child.EncryptionContextSubset, subset);
 }
 
 const SYMMETRIC_GRANT_OPERATIONS = new Set<string>(
