@@ -99,11 +99,15 @@ const denied = (user: string, action: string, resource: string, why: 'identity' 
     'explicit-identity': 'with an explicit deny in an identity-based policy',
   }[why];
 
-async function expectDenied(promise: Promise<unknown>, message: string) {
+/** The call is denied with `message`, and the denial is in the event log with the caller's identity. */
+async function expectDenied(promise: Promise<unknown>, message: string, box = sealbox) {
   const err = await failure(promise);
   expect(err.name).toBe('AccessDeniedException');
   expect(err.$metadata?.httpStatusCode).toBe(400);
   expect(err.message).toBe(message);
+  const caller = /^User: (\S+) /.exec(message)![1]!;
+  const event = events(box).find((e) => e.errorMessage === message);
+  expect(event).toMatchObject({ errorCode: 'AccessDenied', userIdentity: { arn: caller, type: caller.endsWith(':root') ? 'Root' : caller.includes(':assumed-role/') ? 'AssumedRole' : 'IAMUser' } });
 }
 
 interface TrailRecord {
@@ -115,8 +119,8 @@ interface TrailRecord {
 }
 
 /** Every event recorded so far, oldest first, from the admin view of the log. */
-function events(): TrailRecord[] {
-  const core = sealbox.kms as unknown as { core: { trail: { flush(): void }; store: { lookupEvents(q: object): { event: { record: string } }[] } } };
+function events(box = sealbox): TrailRecord[] {
+  const core = box.kms as unknown as { core: { trail: { flush(): void }; store: { lookupEvents(q: object): { event: { record: string } }[] } } };
   core.core.trail.flush();
   const accounts = [A, B];
   return accounts
@@ -216,7 +220,7 @@ describe('key policies that name principals', () => {
       const frank = kmsClient(other, { credentials: { accessKeyId: 'FRANK', secretAccessKey: 'f' } });
       const key = (await frank.send(new CreateKeyCommand({}))).KeyMetadata!;
       const { CiphertextBlob } = await frank.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') }));
-      await expectDenied(frank.send(new DecryptCommand({ CiphertextBlob })), denied(`arn:aws:iam::${A}:user/frank`, 'Decrypt', key.Arn!, 'explicit-identity'));
+      await expectDenied(frank.send(new DecryptCommand({ CiphertextBlob })), denied(`arn:aws:iam::${A}:user/frank`, 'Decrypt', key.Arn!, 'explicit-identity'), other);
     } finally {
       await other.stop();
       rmSync(seedDir, { recursive: true, force: true });
