@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { RootKey, type Clock } from '@sealbox/runtime';
 import { aliasArn, keyArn, newKeyId, newMaterialId } from './ids';
+import type { KeySpec, KeyUsage } from './key-specs';
 import type { KeyRecord, MaterialRecord, Tag } from './model';
 import { AWS_MANAGED_KEYS, awsManagedKeyPolicy, defaultKeyPolicy } from './policies';
 import type { KmsStore } from './store/kms-store';
@@ -61,7 +62,16 @@ export class KmsCore {
   draftKey(
     accountId: string,
     region: string,
-    props: { keyId?: string; description?: string; policy?: string; tags?: Tag[]; keyManager?: 'CUSTOMER' | 'AWS'; rotationPeriodDays?: number },
+    props: {
+      keyId?: string;
+      description?: string;
+      policy?: string;
+      tags?: Tag[];
+      keyManager?: 'CUSTOMER' | 'AWS';
+      rotationPeriodDays?: number;
+      keySpec?: KeySpec;
+      keyUsage?: KeyUsage;
+    },
   ): KeyRecord {
     const keyId = props.keyId ?? newKeyId();
     const now = this.now();
@@ -72,8 +82,8 @@ export class KmsCore {
       arn: keyArn(region, accountId, keyId),
       creationDate: now,
       description: props.description ?? '',
-      keyUsage: 'ENCRYPT_DECRYPT',
-      keySpec: 'SYMMETRIC_DEFAULT',
+      keyUsage: props.keyUsage ?? 'ENCRYPT_DECRYPT',
+      keySpec: props.keySpec ?? 'SYMMETRIC_DEFAULT',
       origin: 'AWS_KMS',
       keyManager: props.keyManager ?? 'CUSTOMER',
       state: 'Enabled',
@@ -88,11 +98,11 @@ export class KmsCore {
     };
   }
 
-  /** Stores a drafted key with its first material. */
-  insertKey(key: KeyRecord): KeyRecord {
+  /** Stores a drafted key with its first material (generated here for symmetric keys). */
+  insertKey(key: KeyRecord, material?: Buffer): KeyRecord {
     this.store.transaction(() => {
-      const material = this.newMaterial(key, undefined, 0);
-      key.currentMaterialId = material.materialId;
+      const entry = this.newMaterial(key, undefined, 0, material);
+      key.currentMaterialId = entry.materialId;
       this.store.putKey(key);
     });
     return key;
@@ -103,8 +113,8 @@ export class KmsCore {
   }
 
   /** Adds a new version of key material and makes it current; the caller saves the key. */
-  private newMaterial(key: KeyRecord, rotationType: MaterialRecord['rotationType'], seq: number): Material {
-    const material = randomBytes(32);
+  private newMaterial(key: KeyRecord, rotationType: MaterialRecord['rotationType'], seq: number, given?: Buffer): Material {
+    const material = given ?? randomBytes(32);
     const handle = randomBytes(32);
     const materialId = newMaterialId();
     this.store.addMaterial({

@@ -1,5 +1,6 @@
 import type { OperationContext } from './context';
-import { DisabledException, InvalidArnException, KMSInvalidStateException, NotFoundException } from './errors';
+import { DisabledException, InvalidArnException, InvalidKeyUsageException, KMSInvalidStateException, NotFoundException } from './errors';
+import { algorithmsOf, type KeyUsage } from './key-specs';
 import { KEY_ID, MRK_ID, aliasArn, keyArn, parseKmsArn } from './ids';
 import type { KeyRecord } from './model';
 
@@ -83,8 +84,22 @@ export function keyMetadata(key: KeyRecord): Record<string, unknown> {
     KeyManager: key.keyManager,
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    ...algorithmsOf(key.keySpec, key.keyUsage),
     MultiRegion: key.multiRegion,
     CurrentKeyMaterialId: key.currentMaterialId,
   };
+}
+
+/**
+ * An operation needs a key of one usage, worded as AWS words it:
+ * "<arn> key usage is SIGN_VERIFY which is not valid for Encrypt."
+ */
+export function requireUsage(key: KeyRecord, usage: KeyUsage, operation: string): void {
+  if (key.keyUsage !== usage) throw new InvalidKeyUsageException(`${key.arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
+}
+
+/** Operations only symmetric encryption keys can do (data keys, ReEncrypt to a symmetric key, ...). */
+export function requireSymmetric(key: KeyRecord, operation: string): void {
+  requireUsage(key, 'ENCRYPT_DECRYPT', operation);
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new InvalidKeyUsageException(`${key.arn} key spec is ${key.keySpec} which is not valid for ${operation}.`);
 }

@@ -1,3 +1,5 @@
+import type { KeySpec, KeyUsage } from './key-specs';
+
 /** The states of a KMS key this version models. */
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport' | 'PendingReplicaDeletion' | 'Unavailable' | 'Creating' | 'Updating';
 
@@ -15,9 +17,9 @@ export interface KeyRecord {
   /** Milliseconds since the epoch. */
   creationDate: number;
   description: string;
-  keyUsage: 'ENCRYPT_DECRYPT';
-  keySpec: 'SYMMETRIC_DEFAULT';
-  origin: 'AWS_KMS';
+  keyUsage: KeyUsage;
+  keySpec: KeySpec;
+  origin: 'AWS_KMS' | 'EXTERNAL' | 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE';
   keyManager: 'CUSTOMER' | 'AWS';
   state: KeyState;
   /** When PendingDeletion: the moment the key is deleted. */

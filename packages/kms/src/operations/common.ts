@@ -13,7 +13,7 @@ import {
 } from '../errors';
 import { authorize } from '../access/authorize';
 import type { ConditionKeys } from '../access/condition-keys';
-import { requireEnabled, resolveKey } from '../keys';
+import { requireEnabled, requireSymmetric, resolveKey } from '../keys';
 import type { KeyRecord, Tag } from '../model';
 import type { ValidatedInput } from '../model/validate';
 
@@ -92,6 +92,7 @@ export function generateDataKeyFor(ctx: OperationContext, input: ValidatedInput,
   const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true, crossAccount: true });
   ctx.audit.keys.push(key);
   authorize(ctx, { action, key, context: context(input, 'EncryptionContext') });
+  requireSymmetric(key, action);
   requireEnabled(key);
   checkDryRun(input);
   const plaintext = randomBytes(length);

@@ -1,5 +1,7 @@
 import type { OperationContext } from '../context';
 import { CustomKeyStoreNotFoundException, UnsupportedOperationException, ValidationException } from '../errors';
+import { generateMaterial } from '../crypto/key-material';
+import { isKeySpec, SPEC_INFO, type KeySpec, type KeyUsage } from '../key-specs';
 import { keyMetadata } from '../keys';
 import type { Tag } from '../model';
 import type { ValidatedInput } from '../model/validate';
@@ -9,22 +11,22 @@ import { javaDate } from '../trail/records';
 import { checkTags, str } from './common';
 
 /**
- * CreateKey for symmetric encryption keys. Other key specs, imported material, multi-Region
- * keys and custom key stores come in a later version and are refused clearly until then.
+ * CreateKey for every key spec: symmetric encryption, HMAC, RSA, elliptic curve (NIST, secp256k1,
+ * Ed25519, SM2). Each spec allows only its usages, as AWS checks them.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  */
-export function createKey(input: ValidatedInput, ctx: OperationContext) {
+export async function createKey(input: ValidatedInput, ctx: OperationContext) {
   authorize(ctx, { action: 'CreateKey' });
-  const keySpec = str(input, 'KeySpec') ?? str(input, 'CustomerMasterKeySpec') ?? 'SYMMETRIC_DEFAULT';
-  const keyUsage = str(input, 'KeyUsage') ?? 'ENCRYPT_DECRYPT';
-  if (keySpec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
-    throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
+  const specParam = str(input, 'KeySpec') ?? str(input, 'CustomerMasterKeySpec') ?? 'SYMMETRIC_DEFAULT';
+  if (!isKeySpec(specParam)) throw new ValidationException(`KeySpec ${specParam} is not valid.`);
+  const keySpec: KeySpec = specParam;
+  const usageParam = str(input, 'KeyUsage') as KeyUsage | undefined;
+  if (keySpec !== 'SYMMETRIC_DEFAULT' && usageParam === undefined) {
+    throw new ValidationException('You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
   }
-  if (keySpec !== 'SYMMETRIC_DEFAULT') {
-    if (str(input, 'KeyUsage') === undefined) {
-      throw new ValidationException('You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
-    }
-    throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by Sealbox yet; only SYMMETRIC_DEFAULT keys can be created.`);
+  const keyUsage: KeyUsage = usageParam ?? 'ENCRYPT_DECRYPT';
+  if (!SPEC_INFO[keySpec].usages.includes(keyUsage)) {
+    throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
   }
   const origin = str(input, 'Origin') ?? 'AWS_KMS';
   if (origin !== 'AWS_KMS') throw new UnsupportedOperationException(`Origin ${origin} is not supported by Sealbox yet.`);
@@ -33,10 +35,11 @@ export function createKey(input: ValidatedInput, ctx: OperationContext) {
   if (customKeyStoreId !== undefined) throw new CustomKeyStoreNotFoundException(`Custom key store '${customKeyStoreId}' does not exist.`);
   const tags = checkTags((input.Tags as Tag[] | undefined) ?? []);
   const policy = str(input, 'Policy');
-  const draft = ctx.core.draftKey(ctx.accountId, ctx.region, { description: str(input, 'Description'), policy, tags });
+  const draft = ctx.core.draftKey(ctx.accountId, ctx.region, { description: str(input, 'Description'), policy, tags, keySpec, keyUsage });
   if (policy !== undefined) checkKeyPolicy(ctx, draft, policy, input.BypassPolicyLockoutSafetyCheck === true);
+  const material = await generateMaterial(keySpec);
 
-  const key = ctx.core.insertKey(draft);
+  const key = ctx.core.insertKey(draft, material);
   ctx.audit.keys.push(key);
   const metadata = keyMetadata(key);
   // CloudTrail shows KeyMetadata in lower camel case (AWSAccountId excepted) with a Java-style date.

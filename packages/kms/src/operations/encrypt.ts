@@ -1,6 +1,6 @@
 import { authorize } from '../access/authorize';
 import type { OperationContext } from '../context';
-import { requireEnabled, resolveKey } from '../keys';
+import { requireEnabled, requireSymmetric, resolveKey } from '../keys';
 import type { ValidatedInput } from '../model/validate';
 import { blob, checkAlgorithm, checkDryRun, context, encryptWith, str } from './common';
 
@@ -9,6 +9,7 @@ export function encrypt(input: ValidatedInput, ctx: OperationContext) {
   const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true, crossAccount: true });
   ctx.audit.keys.push(key);
   authorize(ctx, { action: 'Encrypt', key, context: context(input, 'EncryptionContext') });
+  requireSymmetric(key, 'Encrypt');
   requireEnabled(key);
   checkAlgorithm(key, str(input, 'EncryptionAlgorithm'));
   checkDryRun(input);

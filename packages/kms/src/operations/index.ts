@@ -9,6 +9,7 @@ import { generateDataKey } from './generate-data-key';
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext';
 import { generateRandom } from './generate-random';
 import { getKeyLastUsage } from './get-key-last-usage';
+import { getPublicKey } from './get-public-key';
 import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant } from './grants';
 import { getKeyPolicy, listKeyPolicies, putKeyPolicy } from './key-policy';
 import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKeyDescription } from './key-state-changes';
@@ -55,6 +56,7 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   GetKeyLastUsage: getKeyLastUsage,
   GetKeyPolicy: getKeyPolicy,
   GetKeyRotationStatus: getKeyRotationStatus,
+  GetPublicKey: getPublicKey,
   ListAliases: listAliases,
   ListGrants: listGrants,
   ListKeyPolicies: listKeyPolicies,

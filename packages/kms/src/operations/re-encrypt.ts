@@ -1,7 +1,7 @@
 import { authorize } from '../access/authorize';
 import { encryptionContextKeys } from '../access/condition-keys';
 import type { OperationContext } from '../context';
-import { requireEnabled, resolveKey } from '../keys';
+import { requireEnabled, requireSymmetric, resolveKey } from '../keys';
 import type { ValidatedInput } from '../model/validate';
 import { blob, checkAlgorithm, checkDryRun, context, decryptWith, encryptWith, str } from './common';
 
@@ -15,6 +15,7 @@ export function reEncrypt(input: ValidatedInput, ctx: OperationContext) {
   const destination = resolveKey(ctx, str(input, 'DestinationKeyId')!, { aliases: true, crossAccount: true });
   ctx.audit.keys.push(destination);
   authorize(ctx, { action: 'ReEncryptTo', key: destination, context: destinationContext, keys: encryptionContextKeys(destinationContext) });
+  requireSymmetric(destination, 'ReEncrypt');
   requireEnabled(destination);
   checkAlgorithm(destination, str(input, 'DestinationEncryptionAlgorithm'));
   checkDryRun(input);

@@ -1,10 +1,18 @@
 import type { OperationContext } from '../context';
 import { DAY_MS } from '../core';
-import { LimitExceededException } from '../errors';
+import { LimitExceededException, UnsupportedOperationException } from '../errors';
+import type { KeyRecord } from '../model';
 import { epochSeconds, requireEnabled } from '../keys';
 import type { ValidatedInput } from '../model/validate';
 import { serviceEvent } from '../trail/records';
 import { decodeMarker, num, page, str, targetKey } from './common';
+
+/** Only symmetric encryption keys rotate (asymmetric and HMAC keys never do). */
+function requireRotatable(key: KeyRecord): void {
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT' || key.keyUsage !== 'ENCRYPT_DECRYPT') {
+    throw new UnsupportedOperationException('You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage.');
+  }
+}
 
 /**
  * Automatic rotation every RotationPeriodInDays (90 to 2560, default 365): when the clock passes
@@ -13,6 +21,7 @@ import { decodeMarker, num, page, str, targetKey } from './common';
  */
 export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
   const key = targetKey(input, ctx, 'EnableKeyRotation', { manage: true });
+  requireRotatable(key);
   requireEnabled(key);
   const period = num(input, 'RotationPeriodInDays') ?? 365;
   if (!key.rotationEnabled || key.rotationPeriodDays !== period) {
@@ -28,6 +37,7 @@ export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKeyRotation.html */
 export function disableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
   const key = targetKey(input, ctx, 'DisableKeyRotation', { manage: true });
+  requireRotatable(key);
   requireEnabled(key);
   key.rotationEnabled = false;
   key.rotationPeriodDays = undefined;
@@ -55,6 +65,7 @@ export function getKeyRotationStatus(input: ValidatedInput, ctx: OperationContex
  */
 export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) {
   const key = targetKey(input, ctx, 'RotateKeyOnDemand', { manage: true });
+  requireRotatable(key);
   requireEnabled(key);
   if (key.onDemandRotations >= ctx.core.onDemandRotationLimit) {
     throw new LimitExceededException(

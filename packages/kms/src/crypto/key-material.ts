@@ -1,0 +1,42 @@
+import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { UnsupportedOperationException } from '../errors';
+import { SPEC_INFO, type KeySpec } from '../key-specs';
+
+const generatePair = promisify(generateKeyPair);
+
+/**
+ * New key material for a spec: 32 random bytes for SYMMETRIC_DEFAULT, the HMAC key's bytes, or
+ * an asymmetric private key as PKCS #8 DER. Generated off the event loop (an RSA_4096 key takes a
+ * while).
+ */
+export async function generateMaterial(spec: KeySpec): Promise<Buffer> {
+  const info = SPEC_INFO[spec];
+  switch (info.family) {
+    case 'symmetric':
+      return randomBytes(32);
+    case 'hmac':
+      return randomBytes(info.hmacBytes!);
+    case 'rsa':
+      return pkcs8((await generatePair('rsa', { modulusLength: info.rsaBits!, publicExponent: 65537 })).privateKey);
+    case 'ec':
+    case 'sm2':
+      return pkcs8((await generatePair('ec', { namedCurve: info.curve! })).privateKey);
+    case 'ed25519':
+      return pkcs8((await generatePair('ed25519', {})).privateKey);
+    case 'ml-dsa':
+      throw new UnsupportedOperationException(`KeySpec ${spec} is not supported by Sealbox yet.`);
+  }
+}
+
+const pkcs8 = (key: KeyObject) => key.export({ type: 'pkcs8', format: 'der' });
+
+/** The private key of asymmetric material. */
+export function privateKeyOf(material: Buffer): KeyObject {
+  return createPrivateKey({ key: material, format: 'der', type: 'pkcs8' });
+}
+
+/** The public key of asymmetric material as DER SubjectPublicKeyInfo, as GetPublicKey returns it. */
+export function publicKeyDer(material: Buffer): Buffer {
+  return createPublicKey(privateKeyOf(material)).export({ type: 'spki', format: 'der' });
+}
