@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startKmsServer } from '@sealbox/kms';
-import { startS3Server } from '@sealbox/s3';
-import { VirtualClock, loadOrCreateTls, silentAccessLog, type AccessLog, type RunningServer } from '@sealbox/runtime';
+import type { RequestListener } from 'node:http';
+import { createKmsService, type KmsCore } from '@sealbox/kms';
+import { createS3Service } from '@sealbox/s3';
+import { VirtualClock, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { loadSeed } from './seed';
 
@@ -34,7 +35,8 @@ export interface SealboxOptions {
 }
 
 export interface Sealbox {
-  kms?: RunningServer;
+  /** The KMS server; `core` is its current state (tests read the event log through it). */
+  kms?: RunningServer & { core: KmsCore };
   s3?: RunningServer;
   /** The KMS endpoint S3 uses: this Sealbox's KMS, or --kms-endpoint. */
   kmsEndpoint?: string;
@@ -46,6 +48,31 @@ export interface Sealbox {
   clock: VirtualClock;
   credentials: StaticCredentialProvider;
   stop(): Promise<void>;
+  /**
+   * Forgets every key, alias, grant, event, bucket and object, keeping the endpoints, the
+   * credentials and the clock: fresh services take over the listening sockets. In-memory only.
+   */
+  reset(): Promise<void>;
+}
+
+/**
+ * A service whose state can be replaced while its server keeps listening: requests go to the
+ * current one, and a replaced one is closed.
+ */
+class Switchable<S extends { app: RequestListener; close(): void }> {
+  constructor(public current: S) {}
+
+  readonly app: RequestListener = (req, res) => this.current.app(req, res);
+
+  replace(next: S): void {
+    const previous = this.current;
+    this.current = next;
+    previous.close();
+  }
+
+  close(): void {
+    this.current.close();
+  }
 }
 
 /** Starts the services in this process; used by `sealbox start` and by test fixtures. */
@@ -81,44 +108,38 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const stop = async () => {
     await Promise.all(started.map((s) => s.close()));
   };
+  const kmsOptions = () => ({
+    clock,
+    credentials,
+    accessLog,
+    dataDir,
+    onDemandRotationLimit: options.onDemandRotationLimit,
+    enforcePolicies: options.enforceKmsPolicies ?? true,
+  });
   try {
-    const kms =
-      options.only === 's3'
-        ? undefined
-        : await startKmsServer({
-            host,
-            port: options.kmsPort ?? 0,
-            clock,
-            credentials,
-            accessLog,
-            dataDir,
-            onDemandRotationLimit: options.onDemandRotationLimit,
-            enforcePolicies: options.enforceKmsPolicies ?? true,
-            tls,
-          });
-    if (kms) started.push(kms);
-    const s3 =
-      options.only === 'kms'
-        ? undefined
-        : await startS3Server({
-            host,
-            port: options.s3Port ?? 0,
-            clock,
-            credentials,
-            region,
-            accessLog,
-            dataDir,
-            kmsEndpoint: options.kmsEndpoint ?? kms?.url,
-            serviceCredentials: options.kmsEndpoint ? undefined : serviceCredentials,
-            allowHttpSseKms: options.allowHttpSseKms,
-            kmsCa: tls?.ca,
-            tls,
-          });
+    const kmsService = options.only === 's3' ? undefined : new Switchable(createKmsService(kmsOptions()));
+    const kmsListening = kmsService ? await listenService(kmsService, host, options.kmsPort ?? 0, tls) : undefined;
+    if (kmsListening) started.push(kmsListening);
+    const kmsEndpoint = options.kmsEndpoint ?? kmsListening?.url;
+    const s3Options = () => ({
+      clock,
+      credentials,
+      region,
+      accessLog,
+      dataDir,
+      kmsEndpoint,
+      serviceCredentials: options.kmsEndpoint ? undefined : serviceCredentials,
+      allowHttpSseKms: options.allowHttpSseKms,
+      kmsCa: tls?.ca,
+    });
+    const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service(s3Options()));
+    const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls) : undefined;
     if (s3) started.push(s3);
+    const kms = kmsListening && kmsService ? Object.defineProperty({ ...kmsListening }, 'core', { get: () => kmsService.current.core, enumerable: true }) : undefined;
     return {
-      kms,
+      kms: kms as (RunningServer & { core: KmsCore }) | undefined,
       s3,
-      kmsEndpoint: options.kmsEndpoint ?? kms?.url,
+      kmsEndpoint,
       region,
       dataDir,
       caBundle: tls?.caPath,
@@ -126,6 +147,11 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       clock,
       credentials,
       stop,
+      async reset() {
+        if (dataDir) throw new Error('reset() clears an in-memory sandbox; this one keeps its state in ' + dataDir);
+        kmsService?.replace(createKmsService(kmsOptions()));
+        s3Service?.replace(createS3Service(s3Options()));
+      },
     };
   } catch (err) {
     await stop();
