@@ -6,6 +6,7 @@ import { createKmsService, type KmsCore } from '@sealbox/kms';
 import { createS3Service } from '@sealbox/s3';
 import { VirtualClock, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
+import { lockDataDir } from './lock';
 import { loadSeed } from './seed';
 
 export interface SealboxOptions {
@@ -102,11 +103,22 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const accessLog = options.accessLog ?? silentAccessLog;
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const tls = options.tls ? loadOrCreateTls(dataDir, [host]) : undefined;
+  const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;
+  let tls: ReturnType<typeof loadOrCreateTls> | undefined;
+  try {
+    tls = options.tls ? loadOrCreateTls(dataDir, [host]) : undefined;
+  } catch (err) {
+    unlock();
+    throw err;
+  }
 
   const started: RunningServer[] = [];
   const stop = async () => {
-    await Promise.all(started.map((s) => s.close()));
+    try {
+      await Promise.all(started.map((s) => s.close()));
+    } finally {
+      unlock();
+    }
   };
   const kmsOptions = () => ({
     clock,

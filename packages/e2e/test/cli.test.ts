@@ -3,7 +3,7 @@
  * and boto3 through the environment variables it prints.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,31 @@ describe('sealbox command', () => {
     const { stderr, code } = await runCommand(process.execPath, [BIN, 'start', ...args], {});
     expect(code).toBe(2);
     expect(stderr).toContain(message);
+  });
+
+  it('locks its data directory against a second process, and takes over the lock of a killed one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealbox-lock-'));
+    const startOn = () => {
+      const child = spawn(process.execPath, [BIN, 'start', '--json', '--quiet', '--data-dir', dir, '--kms-port', '0', '--s3-port', '0']);
+      const ready = new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', () => resolve());
+        child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+      });
+      return { child, ready };
+    };
+    const first = startOn();
+    await first.ready;
+    const second = await runCommand(process.execPath, [BIN, 'start', '--data-dir', dir, '--kms-port', '0', '--s3-port', '0'], {});
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`data directory ${dir} is in use by another Sealbox (pid ${first.child.pid}); stop it or choose another --data-dir`);
+    first.child.kill('SIGKILL');
+    await exitOf(first.child);
+    expect(existsSync(join(dir, 'sealbox.lock'))).toBe(true);
+    const third = startOn();
+    await third.ready;
+    third.child.kill('SIGTERM');
+    expect(await exitOf(third.child)).toBe(0);
+    expect(existsSync(join(dir, 'sealbox.lock'))).toBe(false);
   });
 
   it('prints the endpoints and export lines, and says when a port is taken', async () => {
