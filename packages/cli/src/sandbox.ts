@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
 import { createKmsService, type KmsCore } from '@sealbox/kms';
 import { createS3Service } from '@sealbox/s3';
-import { VirtualClock, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type RunningServer } from '@sealbox/runtime';
+import { VirtualClock, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { lockDataDir } from './lock';
 import { loadSeed } from './seed';
@@ -33,6 +33,8 @@ export interface SealboxOptions {
   seed?: string;
   /** Evaluate KMS key policies, IAM policies and grants (default true). */
   enforceKmsPolicies?: boolean;
+  /** Idle and header timeouts of both servers (tests shorten them; AWS's are about 20 s). */
+  timeouts?: Pick<ListenOptions, 'idleTimeoutMs' | 'headersTimeoutMs'>;
 }
 
 export interface Sealbox {
@@ -60,10 +62,14 @@ export interface Sealbox {
  * A service whose state can be replaced while its server keeps listening: requests go to the
  * current one, and a replaced one is closed.
  */
-class Switchable<S extends { app: RequestListener; close(): void }> {
+class Switchable<S extends { app: RequestListener; close(): void; errorResponse?: (kind: ClientErrorKind) => ErrorResponse | undefined }> {
   constructor(public current: S) {}
 
   readonly app: RequestListener = (req, res) => this.current.app(req, res);
+
+  errorResponse(kind: ClientErrorKind): ErrorResponse | undefined {
+    return this.current.errorResponse?.(kind);
+  }
 
   replace(next: S): void {
     const previous = this.current;
@@ -130,7 +136,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   });
   try {
     const kmsService = options.only === 's3' ? undefined : new Switchable(createKmsService(kmsOptions()));
-    const kmsListening = kmsService ? await listenService(kmsService, host, options.kmsPort ?? 0, tls) : undefined;
+    const kmsListening = kmsService ? await listenService(kmsService, host, options.kmsPort ?? 0, tls, options.timeouts) : undefined;
     if (kmsListening) started.push(kmsListening);
     const kmsEndpoint = options.kmsEndpoint ?? kmsListening?.url;
     const s3Options = () => ({
@@ -145,7 +151,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       kmsCa: tls?.ca,
     });
     const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service(s3Options()));
-    const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls) : undefined;
+    const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
     if (s3) started.push(s3);
     const kms = kmsListening && kmsService ? Object.defineProperty({ ...kmsListening }, 'core', { get: () => kmsService.current.core, enumerable: true }) : undefined;
     return {

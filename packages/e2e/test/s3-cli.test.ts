@@ -58,7 +58,8 @@ describe('AWS CLI and boto3', () => {
     await aws('s3', 'rm', '--recursive', 's3://cli-bucket/tree');
     // `aws s3 ls` exits 1 when nothing matches.
     expect((await runCommand('aws', ['s3', 'ls', '--recursive', 's3://cli-bucket/tree/'], env)).stdout).toBe('');
-  });
+    // A dozen AWS CLI processes: Python's start-up alone takes seconds on a busy 2-core machine.
+  }, 90_000);
 
   it('boto3: upload_file (multipart), download, list, conditional errors', async () => {
     const file = join(work, 'boto.bin');

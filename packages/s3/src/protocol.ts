@@ -37,6 +37,11 @@ export function sendResponse(res: ServerResponse, ids: ResponseIds, method: stri
 
 /** `<Error>` with Code, Message, the error's extra elements, RequestId and HostId; HEAD gets no body. */
 export function sendError(res: ServerResponse, ids: ResponseIds, method: string, err: S3Error): void {
+  // The response may already be under way (a timed-out or broken connection): nothing more to say.
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   const headers: Record<string, string | number> = { ...baseHeaders(ids), ...err.headers };
   if (method === 'HEAD') {
     res.writeHead(err.status, headers);

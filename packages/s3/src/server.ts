@@ -5,10 +5,13 @@ import type { Express } from 'express';
 import {
   adminRouter,
   listenService,
+  RequestTimeoutError,
   s3HostId,
   s3RequestId,
   silentAccessLog,
   type AccessLog,
+  type ClientErrorKind,
+  type ErrorResponse,
   type RunningServer,
   type VirtualClock,
 } from '@sealbox/runtime';
@@ -33,6 +36,7 @@ import { IMPLEMENTED } from './operations';
 import { corsHeaders } from './operations/bucket-config';
 import { sendError, sendResponse } from './protocol';
 import { matchRoute } from './routes';
+import { XML_DECLARATION, el } from './xml';
 import { S3State } from './state';
 
 export interface S3ServiceOptions {
@@ -59,6 +63,7 @@ export interface S3Service {
   app: Express;
   state: S3State;
   close(): void;
+  errorResponse(kind: ClientErrorKind): ErrorResponse;
 }
 
 /** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
@@ -176,12 +181,33 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
   app.use((req, res, next) => (isVirtualHosted(req) ? handle(req, res) : next()));
   app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }) }));
   app.use(handle);
-  return { app, state, close: () => state.close() };
+  return { app, state, close: () => state.close(), errorResponse };
+}
+
+/**
+ * S3's answers to what Node refuses before the routing sees a request, or to a client that goes
+ * quiet mid-request: an oversized header section, and an idle connection.
+ */
+function errorResponse(kind: ClientErrorKind): ErrorResponse {
+  const [code, message] =
+    kind === 'HeaderTooLarge'
+      ? ['RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.']
+      : ['RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'];
+  const requestId = s3RequestId();
+  const hostId = s3HostId();
+  return {
+    status: 400,
+    headers: { 'Content-Type': 'application/xml', 'x-amz-request-id': requestId, 'x-amz-id-2': hostId },
+    body: XML_DECLARATION + el('Error', [el('Code', code), el('Message', message), el('RequestId', requestId), el('HostId', hostId)]),
+  };
 }
 
 function toS3Error(err: unknown, accessKeyId: string | undefined, report?: (err: unknown) => void): S3Error {
   if (err instanceof S3Error) return err;
   if (err instanceof SigV4Error) return s3AuthError(err, accessKeyId);
+  // The client went quiet or away mid-request: its connection is already answered or gone.
+  if (err instanceof RequestTimeoutError) return new S3Error('RequestTimeout', 400, err.message);
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') return new S3Error('RequestTimeout', 400, 'The client closed the connection.');
   (report ?? defaultReport)(err);
   return new InternalError();
 }
