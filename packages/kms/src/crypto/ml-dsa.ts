@@ -92,7 +92,8 @@ const pureMessage = (message: Buffer) => Buffer.concat([Buffer.from([0, 0]), mes
  */
 export function mlDsaSign(level: MlDsaLevel, seed: Buffer, message: Buffer, externalMu: boolean): Buffer {
   const { secretKey } = keysOf(level, seed);
-  return Buffer.from(internal(level).sign(secretKey, externalMu ? message : pureMessage(message), randomBytes(32), externalMu));
+  // Copies: the library zeroes μ (and M′) once it has signed.
+  return Buffer.from(internal(level).sign(secretKey, externalMu ? Buffer.from(message) : pureMessage(message), randomBytes(32), externalMu));
 }
 
 export function mlDsaVerify(level: MlDsaLevel, seed: Buffer, message: Buffer, signature: Buffer, externalMu: boolean): boolean {
