@@ -503,6 +503,44 @@ describe('SM2 keys', () => {
   });
 });
 
+describe('persistence', () => {
+  it('signing keys keep their material across a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sealbox-sign-data-'));
+    const message = Buffer.from('kept');
+    const signed: { spec: KeySpec; algorithm: SigningAlgorithmSpec; keyId: string; spki: Buffer; signature: Buffer }[] = [];
+    try {
+      const first = await startTestSealbox({ only: 'kms', dataDir });
+      try {
+        const client = kmsClient(first);
+        for (const [spec, algorithm] of [['ML_DSA_44', 'ML_DSA_SHAKE_256'], ['ECC_NIST_EDWARDS25519', 'ED25519_SHA_512'], ['ECC_SECG_P256K1', 'ECDSA_SHA_256']] as const) {
+          const keyId = (await client.send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+          const spki = Buffer.from((await client.send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!);
+          const signature = Buffer.from((await client.send(new SignCommand({ KeyId: keyId, SigningAlgorithm: algorithm, Message: message }))).Signature!);
+          signed.push({ spec, algorithm, keyId, spki, signature });
+        }
+        client.destroy();
+      } finally {
+        await first.stop();
+      }
+      const second = await startTestSealbox({ only: 'kms', dataDir });
+      try {
+        const client = kmsClient(second);
+        for (const { algorithm, keyId, spki, signature } of signed) {
+          expect(Buffer.from((await client.send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!).equals(spki)).toBe(true);
+          expect((await client.send(new VerifyCommand({ KeyId: keyId, SigningAlgorithm: algorithm, Message: message, Signature: signature }))).SignatureValid).toBe(true);
+          const again = (await client.send(new SignCommand({ KeyId: keyId, SigningAlgorithm: algorithm, Message: message }))).Signature!;
+          expect((await client.send(new VerifyCommand({ KeyId: keyId, SigningAlgorithm: algorithm, Message: message, Signature: again }))).SignatureValid).toBe(true);
+        }
+        client.destroy();
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the event log', () => {
   it('records Sign and Verify without the message or the signature', async () => {
     const spec = 'ECC_NIST_P256';
