@@ -1,5 +1,5 @@
 /** The KMS service shell through @aws-sdk/client-kms and raw HTTP: protocol, auth, GenerateRandom. */
-import { GenerateRandomCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { DescribeCustomKeyStoresCommand, GenerateRandomCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { Sealbox } from '@sealbox/cli';
 import aws4 from 'aws4';
 import { failure, kmsClient, startTestSealbox } from './helpers';
@@ -142,9 +142,9 @@ describe('clock skew', () => {
 
 describe('protocol', () => {
   it('an operation not built yet is UnsupportedOperationException', async () => {
-    const err = await failure(kms.send(new SignCommand({ KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', Message: Buffer.from('m'), SigningAlgorithm: 'RSASSA_PSS_SHA_256' })));
+    const err = await failure(kms.send(new DescribeCustomKeyStoresCommand({})));
     expect(err.name).toBe('UnsupportedOperationException');
-    expect(err.message).toBe('Sign is not supported by Sealbox yet.');
+    expect(err.message).toBe('DescribeCustomKeyStores is not supported by Sealbox yet.');
   });
 
   it('an unknown target is UnknownOperationException, with no message', async () => {

@@ -46,6 +46,8 @@ export class KMSInvalidStateException extends errorClass('KMSInvalidStateExcepti
 export class InvalidArnException extends errorClass('InvalidArnException') {}
 export class InvalidKeyUsageException extends errorClass('InvalidKeyUsageException') {}
 export class InvalidCiphertextException extends errorClass('InvalidCiphertextException') {}
+/** Verify's answer to a signature that does not verify; AWS sends it without a message. */
+export class KMSInvalidSignatureException extends errorClass('KMSInvalidSignatureException') {}
 export class IncorrectKeyException extends errorClass('IncorrectKeyException') {}
 export class InvalidAliasNameException extends errorClass('InvalidAliasNameException') {}
 export class AlreadyExistsException extends errorClass('AlreadyExistsException') {}

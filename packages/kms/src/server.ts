@@ -72,8 +72,12 @@ const OPERATIONS = new Set<string>(KMS_OPERATIONS);
 /** KMS's front end allows 5 minutes of clock skew ("... (<now> - 5 min.)"). */
 const KMS_MAX_SKEW_MS = 5 * 60 * 1000;
 const DEFAULT_MAX_BODY = 1024 * 1024;
-/** Request members CloudTrail never shows. */
-const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient']);
+/**
+ * Request members CloudTrail never shows. Sign and Verify show keyId, messageType and
+ * signingAlgorithm only: neither the message nor the signature
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/ct-sign.html, ct-verify.html).
+ */
+const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient', 'Message', 'Signature']);
 
 /** Which API a target names: KMS itself, or CloudTrail's LookupEvents (served here too). */
 function resolveTarget(target: string | string[] | undefined): { service: 'kms' | 'cloudtrail'; operation: string } {

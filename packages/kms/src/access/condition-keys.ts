@@ -71,6 +71,9 @@ export function requestConditionKeys(operation: string, input: Record<string, un
   if (typeof input.BypassPolicyLockoutSafetyCheck === 'boolean' || operation === 'CreateKey' || operation === 'PutKeyPolicy') {
     keys['kms:BypassPolicyLockoutSafetyCheck'] = String(input.BypassPolicyLockoutSafetyCheck === true);
   }
+  // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-signing-algorithm
+  if (typeof input.SigningAlgorithm === 'string') keys['kms:SigningAlgorithm'] = input.SigningAlgorithm;
+  if (operation === 'Sign' || operation === 'Verify') keys['kms:MessageType'] = typeof input.MessageType === 'string' ? input.MessageType : 'RAW';
   if (typeof input.RotationPeriodInDays === 'number') keys['kms:RotationPeriodInDays'] = String(input.RotationPeriodInDays);
   if (operation === 'ScheduleKeyDeletion') keys['kms:ScheduleKeyDeletionPendingWindowInDays'] = String(input.PendingWindowInDays ?? 30);
   if (Array.isArray(input.Tags)) {

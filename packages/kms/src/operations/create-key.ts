@@ -12,7 +12,8 @@ import { checkTags, str } from './common';
 
 /**
  * CreateKey for every key spec: symmetric encryption, HMAC, RSA, elliptic curve (NIST, secp256k1,
- * Ed25519, SM2). Each spec allows only its usages, as AWS checks them.
+ * Ed25519), ML-DSA; SM2 is refused (see refuseSm2). Each spec allows only its usages, as AWS
+ * checks them.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  */
 export async function createKey(input: ValidatedInput, ctx: OperationContext) {
@@ -20,6 +21,7 @@ export async function createKey(input: ValidatedInput, ctx: OperationContext) {
   const specParam = str(input, 'KeySpec') ?? str(input, 'CustomerMasterKeySpec') ?? 'SYMMETRIC_DEFAULT';
   if (!isKeySpec(specParam)) throw new ValidationException(`KeySpec ${specParam} is not valid.`);
   const keySpec: KeySpec = specParam;
+  if (keySpec === 'SM2') refuseSm2(ctx.region);
   const usageParam = str(input, 'KeyUsage') as KeyUsage | undefined;
   if (keySpec !== 'SYMMETRIC_DEFAULT' && usageParam === undefined) {
     throw new ValidationException('You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
@@ -52,4 +54,17 @@ export async function createKey(input: ValidatedInput, ctx: OperationContext) {
     ),
   };
   return { KeyMetadata: metadata };
+}
+
+/**
+ * SM2 keys exist only in the China Regions; elsewhere KMS answers UnsupportedOperationException
+ * "KeySpec SM2 is not supported in this Region" (as reported from us-east-1; AWS's docs give no
+ * wording). In cn-north-1 and cn-northwest-1 Sealbox refuses them too: KMS signs with SM2DSA using
+ * the default distinguishing ID 1234567812345678, and Node's OpenSSL 3.0 can only make SM2
+ * signatures with an empty ID (Node has no way to set `distid`), which no KMS verifier accepts.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/offline-operations.html#key-spec-sm-offline-verification
+ */
+function refuseSm2(region: string): never {
+  if (region !== 'cn-north-1' && region !== 'cn-northwest-1') throw new UnsupportedOperationException('KeySpec SM2 is not supported in this Region');
+  throw new UnsupportedOperationException('KeySpec SM2 is not supported by Sealbox: Node.js cannot make SM2DSA signatures with the distinguishing ID KMS uses.');
 }

@@ -67,10 +67,10 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
     if (p !== undefined && !PRINCIPAL.test(p)) throw new ValidationException(`Invalid principal: ${p}`);
   }
   if (operations.length === 0) throw new ValidationException('Grant operations must not be empty.');
-  const unsupported = operations.filter((op) => !SYMMETRIC_GRANT_OPERATIONS.has(op));
+  const allowed = key.keyUsage === 'SIGN_VERIFY' ? SIGN_VERIFY_GRANT_OPERATIONS : SYMMETRIC_GRANT_OPERATIONS;
+  const unsupported = operations.filter((op) => !allowed.has(op));
   if (unsupported.length > 0) {
-    // Sealbox's keys are symmetric encryption keys; these operations need other key types.
-    throw new ValidationException(`Grant operations ${unsupported.join(', ')} are not supported for the KeyUsage ENCRYPT_DECRYPT of ${key.arn}`);
+    throw new ValidationException(`Grant operations ${unsupported.join(', ')} are not supported for the KeyUsage ${key.keyUsage} of ${key.arn}`);
   }
   checkDryRun(input);
 
@@ -143,6 +143,8 @@ export function atLeastAsStrict(child: GrantConstraints | undefined, parent: Gra
 const SYMMETRIC_GRANT_OPERATIONS = new Set<string>(
   GRANT_OPERATIONS.filter((op) => !/^(Sign|Verify|GetPublicKey|GenerateMac|VerifyMac|DeriveSharedSecret)$/.test(op)),
 );
+/** The grant operations of asymmetric signing keys (grants.html#terms-grant-operations). */
+const SIGN_VERIFY_GRANT_OPERATIONS = new Set<string>(['Sign', 'Verify', 'GetPublicKey', 'DescribeKey', 'CreateGrant', 'RetireGrant']);
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html */
 export function listGrants(input: ValidatedInput, ctx: OperationContext) {

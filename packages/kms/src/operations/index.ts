@@ -16,7 +16,9 @@ import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKe
 import { listKeys } from './list-keys';
 import { reEncrypt } from './re-encrypt';
 import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRotations, rotateKeyOnDemand } from './rotation';
+import { sign } from './sign';
 import { listResourceTags, tagResource, untagResource } from './tags';
+import { verify } from './verify';
 
 export type Operation = (input: ValidatedInput, ctx: OperationContext) => unknown;
 
@@ -70,10 +72,12 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   RevokeGrant: revokeGrant,
   RotateKeyOnDemand: rotateKeyOnDemand,
   ScheduleKeyDeletion: scheduleKeyDeletion,
+  Sign: sign,
   TagResource: tagResource,
   UntagResource: untagResource,
   UpdateAlias: updateAlias,
   UpdateKeyDescription: updateKeyDescription,
+  Verify: verify,
 };
 
 /** Calls that only read (CloudTrail's readOnly). */
