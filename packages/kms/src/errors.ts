@@ -47,6 +47,8 @@ export class InvalidArnException extends errorClass('InvalidArnException') {}
 export class InvalidKeyUsageException extends errorClass('InvalidKeyUsageException') {}
 export class InvalidCiphertextException extends errorClass('InvalidCiphertextException') {}
 export class IncorrectKeyException extends errorClass('IncorrectKeyException') {}
+/** VerifyMac of a MAC that does not match; AWS sends it without a message. */
+export class KMSInvalidMacException extends errorClass('KMSInvalidMacException') {}
 export class InvalidAliasNameException extends errorClass('InvalidAliasNameException') {}
 export class AlreadyExistsException extends errorClass('AlreadyExistsException') {}
 export class LimitExceededException extends errorClass('LimitExceededException') {}

@@ -72,8 +72,12 @@ const OPERATIONS = new Set<string>(KMS_OPERATIONS);
 /** KMS's front end allows 5 minutes of clock skew ("... (<now> - 5 min.)"). */
 const KMS_MAX_SKEW_MS = 5 * 60 * 1000;
 const DEFAULT_MAX_BODY = 1024 * 1024;
-/** Request members CloudTrail never shows. */
-const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient']);
+/**
+ * Request members CloudTrail never shows: plaintext, ciphertext, GenerateMac/VerifyMac's Message
+ * and Mac (CloudTrail logs only keyId and macAlgorithm for them). Private keys and shared secrets
+ * appear only in responses, which are never logged.
+ */
+const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient', 'Message', 'Mac']);
 
 /** Which API a target names: KMS itself, or CloudTrail's LookupEvents (served here too). */
 function resolveTarget(target: string | string[] | undefined): { service: 'kms' | 'cloudtrail'; operation: string } {

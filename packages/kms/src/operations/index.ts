@@ -3,10 +3,14 @@ import type { ValidatedInput } from '../model/validate';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases';
 import { createKey } from './create-key';
 import { decrypt } from './decrypt';
+import { deriveSharedSecret } from './derive-shared-secret';
 import { describeKey } from './describe-key';
 import { encrypt } from './encrypt';
 import { generateDataKey } from './generate-data-key';
+import { generateDataKeyPair } from './generate-data-key-pair';
+import { generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext';
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext';
+import { generateMac } from './generate-mac';
 import { generateRandom } from './generate-random';
 import { getKeyLastUsage } from './get-key-last-usage';
 import { getPublicKey } from './get-public-key';
@@ -17,6 +21,7 @@ import { listKeys } from './list-keys';
 import { reEncrypt } from './re-encrypt';
 import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRotations, rotateKeyOnDemand } from './rotation';
 import { listResourceTags, tagResource, untagResource } from './tags';
+import { verifyMac } from './verify-mac';
 
 export type Operation = (input: ValidatedInput, ctx: OperationContext) => unknown;
 
@@ -44,6 +49,7 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
+  DeriveSharedSecret: deriveSharedSecret,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   DisableKeyRotation: disableKeyRotation,
@@ -51,7 +57,10 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   EnableKeyRotation: enableKeyRotation,
   Encrypt: encrypt,
   GenerateDataKey: generateDataKey,
+  GenerateDataKeyPair: generateDataKeyPair,
+  GenerateDataKeyPairWithoutPlaintext: generateDataKeyPairWithoutPlaintext,
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
+  GenerateMac: generateMac,
   GenerateRandom: generateRandom,
   GetKeyLastUsage: getKeyLastUsage,
   GetKeyPolicy: getKeyPolicy,
@@ -74,6 +83,7 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   UntagResource: untagResource,
   UpdateAlias: updateAlias,
   UpdateKeyDescription: updateKeyDescription,
+  VerifyMac: verifyMac,
 };
 
 /** Calls that only read (CloudTrail's readOnly). */
