@@ -56,9 +56,37 @@ const denyPolicy = (...denied: string[]) =>
     ],
   });
 
+/**
+ * carol's IAM policy allows one operation of each pair; grace has no policy and works through
+ * grants only.
+ */
+const SEED = {
+  accounts: [
+    {
+      id: '000000000000',
+      users: [
+        {
+          name: 'carol',
+          accessKeyId: 'CAROL',
+          secretAccessKey: 'carol-secret',
+          policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:GenerateDataKeyPair', 'kms:GenerateMac', 'kms:DeriveSharedSecret', 'kms:Decrypt'], Resource: '*' }] }],
+        },
+        { name: 'grace', accessKeyId: 'GRACE', secretAccessKey: 'grace-secret' },
+      ],
+    },
+  ],
+};
+let seedDir: string;
+let carol: KMSClient;
+let grace: KMSClient;
+
 beforeAll(async () => {
-  sealbox = await startTestSealbox({ only: 'kms' });
+  seedDir = mkdtempSync(join(tmpdir(), 'sealbox-asym-'));
+  writeFileSync(join(seedDir, 'seed.json'), JSON.stringify(SEED));
+  sealbox = await startTestSealbox({ only: 'kms', seed: join(seedDir, 'seed.json') });
   kms = kmsClient(sealbox);
+  carol = kmsClient(sealbox, { credentials: { accessKeyId: 'CAROL', secretAccessKey: 'carol-secret' } });
+  grace = kmsClient(sealbox, { credentials: { accessKeyId: 'GRACE', secretAccessKey: 'grace-secret' } });
   await Promise.all([
     createKey('sym', 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT'),
     createKey('sym2', 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT'),
@@ -84,7 +112,10 @@ beforeAll(async () => {
     publicKeys[name] = createPublicKey({ key: Buffer.from(out.PublicKey!), format: 'der', type: 'spki' });
   }
 }, 120_000);
-afterAll(() => sealbox.stop());
+afterAll(async () => {
+  await sealbox.stop();
+  rmSync(seedDir, { recursive: true, force: true });
+});
 
 /** The SDK reports an error sent without a message with its placeholder, UnknownError. */
 async function expectError(promise: Promise<unknown>, name: string, message?: string) {
@@ -549,5 +580,64 @@ describe('DeriveSharedSecret', () => {
     );
     const described = await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }));
     expect(described.KeyMetadata!.KeyAgreementAlgorithms).toEqual(['ECDH']);
+  });
+});
+
+describe('authorization of the new operations', () => {
+  const CAROL = 'arn:aws:iam::000000000000:user/carol';
+  const GRACE = 'arn:aws:iam::000000000000:user/grace';
+  const notAllowed = (user: string, action: string, arn: string) =>
+    `User: ${user} is not authorized to perform: kms:${action} on resource: ${arn} because no identity-based policy allows the kms:${action} action`;
+
+  it('IAM policies allow each action by its own name', async () => {
+    const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' });
+    const pair = await carol.send(new GenerateDataKeyPairCommand({ KeyId: keys.sym!.KeyId, KeyPairSpec: 'ECC_NIST_P256' }));
+    expect(pair.PrivateKeyPlaintext).toBeDefined();
+    await expectError(carol.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: keys.sym!.KeyId, KeyPairSpec: 'ECC_NIST_P256' })), 'AccessDeniedException', notAllowed(CAROL, 'GenerateDataKeyPairWithoutPlaintext', keys.sym!.Arn!));
+    const { Mac } = await carol.send(new GenerateMacCommand({ KeyId: keys.hmac256!.KeyId, MacAlgorithm: 'HMAC_SHA_256', Message: Buffer.from('m') }));
+    await expectError(carol.send(new VerifyMacCommand({ KeyId: keys.hmac256!.KeyId, MacAlgorithm: 'HMAC_SHA_256', Message: Buffer.from('m'), Mac })), 'AccessDeniedException', notAllowed(CAROL, 'VerifyMac', keys.hmac256!.Arn!));
+    expect((await carol.send(new DeriveSharedSecretCommand({ KeyId: keys.p256!.KeyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: peer }))).SharedSecret!.length).toBe(32);
+    const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keys.rsa2048!.KeyId, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }));
+    expect(Buffer.from((await carol.send(new DecryptCommand({ KeyId: keys.rsa2048!.KeyId, CiphertextBlob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }))).Plaintext!).toString()).toBe('x');
+    await expectError(
+      carol.send(new EncryptCommand({ KeyId: keys.rsa2048!.KeyId, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' })),
+      'AccessDeniedException',
+      notAllowed(CAROL, 'Encrypt', keys.rsa2048!.Arn!),
+    );
+  });
+
+  it('grants allow them too, under their encryption context constraints', async () => {
+    await kms.send(
+      new CreateGrantCommand({
+        KeyId: keys.sym2!.KeyId,
+        GranteePrincipal: GRACE,
+        Operations: ['GenerateDataKeyPairWithoutPlaintext'],
+        Constraints: { EncryptionContextSubset: { tenant: 'blue' } },
+      }),
+    );
+    await kms.send(new CreateGrantCommand({ KeyId: keys.hmac512!.KeyId, GranteePrincipal: GRACE, Operations: ['VerifyMac'] }));
+    await kms.send(new CreateGrantCommand({ KeyId: keys.p384!.KeyId, GranteePrincipal: GRACE, Operations: ['DeriveSharedSecret'] }));
+    const out = await grace.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: keys.sym2!.Arn, KeyPairSpec: 'ECC_NIST_EDWARDS25519', EncryptionContext: { tenant: 'blue', x: 'y' } }));
+    expect(out.KeyId).toBe(keys.sym2!.Arn);
+    await expectError(
+      grace.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: keys.sym2!.Arn, KeyPairSpec: 'ECC_NIST_EDWARDS25519', EncryptionContext: { tenant: 'red' } })),
+      'AccessDeniedException',
+      notAllowed(GRACE, 'GenerateDataKeyPairWithoutPlaintext', keys.sym2!.Arn!),
+    );
+    const Message = Buffer.from('granted');
+    const { Mac } = await kms.send(new GenerateMacCommand({ KeyId: keys.hmac512!.KeyId, MacAlgorithm: 'HMAC_SHA_512', Message }));
+    expect((await grace.send(new VerifyMacCommand({ KeyId: keys.hmac512!.Arn, MacAlgorithm: 'HMAC_SHA_512', Message, Mac }))).MacValid).toBe(true);
+    await expectError(grace.send(new GenerateMacCommand({ KeyId: keys.hmac512!.Arn, MacAlgorithm: 'HMAC_SHA_512', Message })), 'AccessDeniedException', notAllowed(GRACE, 'GenerateMac', keys.hmac512!.Arn!));
+    const peer = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ type: 'spki', format: 'der' });
+    expect((await grace.send(new DeriveSharedSecretCommand({ KeyId: keys.p384!.Arn, KeyAgreementAlgorithm: 'ECDH', PublicKey: peer }))).SharedSecret!.length).toBe(48);
+    // A grant allows only operations of its key's usage and type.
+    await kms.send(new CreateGrantCommand({ KeyId: keys.rsa2048!.KeyId, GranteePrincipal: GRACE, Operations: ['Decrypt', 'GetPublicKey'] }));
+    for (const [name, op, usage] of [['rsa2048', 'GenerateDataKeyPair', 'ENCRYPT_DECRYPT'], ['hmac256', 'DeriveSharedSecret', 'GENERATE_VERIFY_MAC'], ['p256', 'GenerateMac', 'KEY_AGREEMENT']] as const) {
+      await expectError(
+        kms.send(new CreateGrantCommand({ KeyId: keys[name]!.KeyId, GranteePrincipal: GRACE, Operations: [op] })),
+        'ValidationException',
+        `Grant operations ${op} are not supported for the KeyUsage ${usage} of ${keys[name]!.Arn}`,
+      );
+    }
   });
 });
