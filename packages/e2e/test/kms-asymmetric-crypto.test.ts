@@ -32,7 +32,7 @@ import {
   type DataKeyPairSpec,
 } from '@aws-sdk/client-kms';
 import type { Sealbox } from '@sealbox/cli';
-import { failure, kmsClient, runCommand, startTestSealbox } from './helpers';
+import { awsEnv, failure, kmsClient, runCommand, startTestSealbox } from './helpers';
 
 let sealbox: Sealbox;
 let kms: KMSClient;
@@ -638,6 +638,61 @@ describe('authorization of the new operations', () => {
         'ValidationException',
         `Grant operations ${op} are not supported for the KeyUsage ${usage} of ${keys[name]!.Arn}`,
       );
+    }
+  });
+});
+
+describe('boto3 and the AWS CLI', () => {
+  it('boto3 encrypts with RSA, makes data key pairs and MACs, derives secrets', async () => {
+    const script = `
+import base64, json, sys
+import boto3
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+keys = json.loads(sys.argv[1])
+kms = boto3.client('kms')
+enc = kms.encrypt(KeyId=keys['rsa'], Plaintext=b'boto3 secret', EncryptionAlgorithm='RSAES_OAEP_SHA_256')
+dec = kms.decrypt(KeyId=keys['rsa'], CiphertextBlob=enc['CiphertextBlob'], EncryptionAlgorithm='RSAES_OAEP_SHA_256')
+assert dec['Plaintext'] == b'boto3 secret', dec
+pair = kms.generate_data_key_pair(KeyId=keys['sym'], KeyPairSpec='ECC_NIST_P256')
+private = serialization.load_der_private_key(pair['PrivateKeyPlaintext'], None)
+public = serialization.load_der_public_key(pair['PublicKey'])
+public.verify(private.sign(b'm', ec.ECDSA(hashes.SHA256())), b'm', ec.ECDSA(hashes.SHA256()))
+assert kms.decrypt(CiphertextBlob=pair['PrivateKeyCiphertextBlob'])['Plaintext'] == pair['PrivateKeyPlaintext']
+mac = kms.generate_mac(KeyId=keys['hmac'], MacAlgorithm='HMAC_SHA_384', Message=b'm')['Mac']
+assert kms.verify_mac(KeyId=keys['hmac'], MacAlgorithm='HMAC_SHA_384', Message=b'm', Mac=mac)['MacValid'] is True
+try:
+    kms.verify_mac(KeyId=keys['hmac'], MacAlgorithm='HMAC_SHA_384', Message=b'other', Mac=mac)
+    raise SystemExit('VerifyMac accepted a wrong message')
+except kms.exceptions.KMSInvalidMacException:
+    pass
+peer = ec.generate_private_key(ec.SECP521R1())
+der = peer.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+secret = kms.derive_shared_secret(KeyId=keys['ecdh'], KeyAgreementAlgorithm='ECDH', PublicKey=der)['SharedSecret']
+kms_public = serialization.load_der_public_key(kms.get_public_key(KeyId=keys['ecdh'])['PublicKey'])
+assert secret == peer.exchange(ec.ECDH(), kms_public), 'ECDH secrets differ'
+print('ok')
+`;
+    const ids = { rsa: keys.rsa3072!.KeyId, sym: keys.sym!.KeyId, hmac: keys.hmac384!.KeyId, ecdh: keys.p521!.KeyId };
+    const result = await runCommand('python3', ['-c', script, JSON.stringify(ids)], awsEnv(sealbox));
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('ok');
+  });
+
+  it('the AWS CLI decrypts an RSA ciphertext made outside KMS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealbox-cli-'));
+    try {
+      const ciphertext = publicEncrypt({ key: publicKeys.rsa4096!, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from('from the cli'));
+      writeFileSync(join(dir, 'ct'), ciphertext);
+      const dec = await runCommand(
+        'aws',
+        ['kms', 'decrypt', '--key-id', keys.rsa4096!.KeyId!, '--encryption-algorithm', 'RSAES_OAEP_SHA_256', '--ciphertext-blob', `fileb://${join(dir, 'ct')}`, '--query', 'Plaintext', '--output', 'text'],
+        awsEnv(sealbox),
+      );
+      expect(dec.stderr).toBe('');
+      expect(Buffer.from(dec.stdout.trim(), 'base64').toString()).toBe('from the cli');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
