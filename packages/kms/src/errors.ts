@@ -49,6 +49,8 @@ export class InvalidCiphertextException extends errorClass('InvalidCiphertextExc
 /** Verify's answer to a signature that does not verify; AWS sends it without a message. */
 export class KMSInvalidSignatureException extends errorClass('KMSInvalidSignatureException') {}
 export class IncorrectKeyException extends errorClass('IncorrectKeyException') {}
+/** VerifyMac of a MAC that does not match; AWS sends it without a message. */
+export class KMSInvalidMacException extends errorClass('KMSInvalidMacException') {}
 export class InvalidAliasNameException extends errorClass('InvalidAliasNameException') {}
 export class AlreadyExistsException extends errorClass('AlreadyExistsException') {}
 export class LimitExceededException extends errorClass('LimitExceededException') {}

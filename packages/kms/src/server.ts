@@ -73,11 +73,13 @@ const OPERATIONS = new Set<string>(KMS_OPERATIONS);
 const KMS_MAX_SKEW_MS = 5 * 60 * 1000;
 const DEFAULT_MAX_BODY = 1024 * 1024;
 /**
- * Request members CloudTrail never shows. Sign and Verify show keyId, messageType and
- * signingAlgorithm only: neither the message nor the signature
- * (https://docs.aws.amazon.com/kms/latest/developerguide/ct-sign.html, ct-verify.html).
+ * Request members CloudTrail never shows: plaintext and ciphertext; Sign and Verify's message and
+ * signature (CloudTrail shows keyId, messageType and signingAlgorithm only:
+ * https://docs.aws.amazon.com/kms/latest/developerguide/ct-sign.html, ct-verify.html);
+ * GenerateMac/VerifyMac's Message and Mac (keyId and macAlgorithm only). Private keys and shared
+ * secrets appear only in responses, which are never logged.
  */
-const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient', 'Message', 'Signature']);
+const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient', 'Message', 'Signature', 'Mac']);
 
 /** Which API a target names: KMS itself, or CloudTrail's LookupEvents (served here too). */
 function resolveTarget(target: string | string[] | undefined): { service: 'kms' | 'cloudtrail'; operation: string } {

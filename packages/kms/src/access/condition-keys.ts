@@ -66,6 +66,9 @@ export function requestConditionKeys(operation: string, input: Record<string, un
   if (operation !== 'ReEncrypt' && operation !== 'CreateGrant') Object.assign(keys, encryptionContextKeys(ec));
   if (typeof input.EncryptionAlgorithm === 'string') keys['kms:EncryptionAlgorithm'] = input.EncryptionAlgorithm;
   else if (/^(Encrypt|Decrypt)$/.test(operation)) keys['kms:EncryptionAlgorithm'] = 'SYMMETRIC_DEFAULT';
+  // kms:MacAlgorithm (GenerateMac, VerifyMac) and kms:KeyAgreementAlgorithm (DeriveSharedSecret).
+  if (typeof input.MacAlgorithm === 'string') keys['kms:MacAlgorithm'] = input.MacAlgorithm;
+  if (typeof input.KeyAgreementAlgorithm === 'string') keys['kms:KeyAgreementAlgorithm'] = input.KeyAgreementAlgorithm;
   const keyId = input.KeyId;
   if (typeof keyId === 'string' && /^(arn:[^:]+:kms:[^:]*:\d*:)?alias\//.test(keyId)) keys['kms:RequestAlias'] = keyId.replace(/^arn:[^:]+:kms:[^:]*:\d*:/, '');
   if (typeof input.BypassPolicyLockoutSafetyCheck === 'boolean' || operation === 'CreateKey' || operation === 'PutKeyPolicy') {

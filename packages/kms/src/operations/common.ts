@@ -6,9 +6,9 @@ import {
   DryRunOperationException,
   IncorrectKeyException,
   InvalidCiphertextException,
-  InvalidKeyUsageException,
   InvalidMarkerException,
   TagException,
+  UnsupportedOperationException,
   ValidationException,
 } from '../errors';
 import { authorize } from '../access/authorize';
@@ -25,15 +25,20 @@ export const bool = (input: ValidatedInput, member: string) => input[member] as 
 export const blob = (input: ValidatedInput, member: string) => input[member] as Buffer | undefined;
 export const context = (input: ValidatedInput, member: string) => input[member] as EncryptionContext;
 
-/** Symmetric keys take SYMMETRIC_DEFAULT (also the default when none is named). */
-export function checkAlgorithm(key: KeyRecord, algorithm: string | undefined): void {
-  if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') {
-    throw new InvalidKeyUsageException(`Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`);
-  }
-}
-
 export function checkDryRun(input: ValidatedInput): void {
   if (input.DryRun === true) throw new DryRunOperationException('The request would have succeeded, but the DryRun option is set.');
+}
+
+/**
+ * Recipient asks KMS to encrypt the answer to a Nitro Enclave's attested public key
+ * (CiphertextForRecipient). Sealbox has no enclaves to attest, so it refuses the parameter
+ * rather than answer in plaintext what AWS would only answer encrypted.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/services-nitro-enclaves.html
+ */
+export function refuseRecipient(input: ValidatedInput): void {
+  if (input.Recipient !== undefined) {
+    throw new UnsupportedOperationException('Recipient (Nitro Enclaves attestation) is not supported by Sealbox.');
+  }
 }
 
 /** Encrypts under a key's current material; returns the blob and the material id used. */

@@ -67,7 +67,7 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
     if (p !== undefined && !PRINCIPAL.test(p)) throw new ValidationException(`Invalid principal: ${p}`);
   }
   if (operations.length === 0) throw new ValidationException('Grant operations must not be empty.');
-  const allowed = key.keyUsage === 'SIGN_VERIFY' ? SIGN_VERIFY_GRANT_OPERATIONS : SYMMETRIC_GRANT_OPERATIONS;
+  const allowed = grantOperationsFor(key);
   const unsupported = operations.filter((op) => !allowed.has(op));
   if (unsupported.length > 0) {
     throw new ValidationException(`Grant operations ${unsupported.join(', ')} are not supported for the KeyUsage ${key.keyUsage} of ${key.arn}`);
@@ -140,11 +140,26 @@ export function atLeastAsStrict(child: GrantConstraints | undefined, parent: Gra
   return contains(child.EncryptionContextEquals, subset) || contains(child.EncryptionContextSubset, subset);
 }
 
-const SYMMETRIC_GRANT_OPERATIONS = new Set<string>(
-  GRANT_OPERATIONS.filter((op) => !/^(Sign|Verify|GetPublicKey|GenerateMac|VerifyMac|DeriveSharedSecret)$/.test(op)),
-);
-/** The grant operations of asymmetric signing keys (grants.html#terms-grant-operations). */
-const SIGN_VERIFY_GRANT_OPERATIONS = new Set<string>(['Sign', 'Verify', 'GetPublicKey', 'DescribeKey', 'CreateGrant', 'RetireGrant']);
+/**
+ * The grant operations a key supports: the cryptographic operations of its key usage and type
+ * (symmetric encryption keys make data keys and data key pairs, RSA encryption keys do not but
+ * have a public key), plus the ones every key has.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/grants.html#terms-grant-operations
+ */
+const EVERY_KEY = ['CreateGrant', 'RetireGrant', 'DescribeKey'];
+const BY_USAGE: Record<string, string[]> = {
+  ENCRYPT_DECRYPT: ['Decrypt', 'Encrypt', 'ReEncryptFrom', 'ReEncryptTo'],
+  SIGN_VERIFY: ['Sign', 'Verify', 'GetPublicKey'],
+  GENERATE_VERIFY_MAC: ['GenerateMac', 'VerifyMac'],
+  KEY_AGREEMENT: ['DeriveSharedSecret', 'GetPublicKey'],
+};
+const DATA_KEYS = ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext'];
+
+function grantOperationsFor(key: KeyRecord): Set<string> {
+  const ops = [...EVERY_KEY, ...(BY_USAGE[key.keyUsage] ?? [])];
+  if (key.keyUsage === 'ENCRYPT_DECRYPT') ops.push(...(key.keySpec === 'SYMMETRIC_DEFAULT' ? DATA_KEYS : ['GetPublicKey']));
+  return new Set(ops.filter((op) => (GRANT_OPERATIONS as readonly string[]).includes(op)));
+}
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html */
 export function listGrants(input: ValidatedInput, ctx: OperationContext) {

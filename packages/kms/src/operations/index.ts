@@ -3,10 +3,14 @@ import type { ValidatedInput } from '../model/validate';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases';
 import { createKey } from './create-key';
 import { decrypt } from './decrypt';
+import { deriveSharedSecret } from './derive-shared-secret';
 import { describeKey } from './describe-key';
 import { encrypt } from './encrypt';
 import { generateDataKey } from './generate-data-key';
+import { generateDataKeyPair } from './generate-data-key-pair';
+import { generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext';
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext';
+import { generateMac } from './generate-mac';
 import { generateRandom } from './generate-random';
 import { getKeyLastUsage } from './get-key-last-usage';
 import { getPublicKey } from './get-public-key';
@@ -19,6 +23,7 @@ import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRot
 import { sign } from './sign';
 import { listResourceTags, tagResource, untagResource } from './tags';
 import { verify } from './verify';
+import { verifyMac } from './verify-mac';
 
 export type Operation = (input: ValidatedInput, ctx: OperationContext) => unknown;
 
@@ -46,6 +51,7 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
+  DeriveSharedSecret: deriveSharedSecret,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   DisableKeyRotation: disableKeyRotation,
@@ -53,7 +59,10 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   EnableKeyRotation: enableKeyRotation,
   Encrypt: encrypt,
   GenerateDataKey: generateDataKey,
+  GenerateDataKeyPair: generateDataKeyPair,
+  GenerateDataKeyPairWithoutPlaintext: generateDataKeyPairWithoutPlaintext,
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
+  GenerateMac: generateMac,
   GenerateRandom: generateRandom,
   GetKeyLastUsage: getKeyLastUsage,
   GetKeyPolicy: getKeyPolicy,
@@ -78,6 +87,7 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   UpdateAlias: updateAlias,
   UpdateKeyDescription: updateKeyDescription,
   Verify: verify,
+  VerifyMac: verifyMac,
 };
 
 /** Calls that only read (CloudTrail's readOnly). */

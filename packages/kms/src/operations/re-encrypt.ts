@@ -1,32 +1,45 @@
 import { authorize } from '../access/authorize';
 import { encryptionContextKeys } from '../access/condition-keys';
 import type { OperationContext } from '../context';
-import { requireEnabled, requireSymmetric, resolveKey } from '../keys';
+import { requireEnabled, requireUsage, resolveKey } from '../keys';
 import type { ValidatedInput } from '../model/validate';
-import { blob, checkAlgorithm, checkDryRun, context, decryptWith, encryptWith, str } from './common';
+import { blob, checkDryRun, context, str } from './common';
+import { encryptionAlgorithmFor, encryptUnder, openCiphertext } from './encryption';
 
-/** https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html */
+/**
+ * ReEncrypt between any two encryption keys, symmetric or RSA: the source is opened as Decrypt
+ * opens it (an RSA source needs SourceKeyId and SourceEncryptionAlgorithm), the destination
+ * encrypts as Encrypt does (an RSA destination needs DestinationEncryptionAlgorithm).
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html
+ */
 export function reEncrypt(input: ValidatedInput, ctx: OperationContext) {
   // kms:ReEncryptFrom on the source key sees the source context; kms:ReEncryptTo the destination's.
   const sourceContext = context(input, 'SourceEncryptionContext');
   const destinationContext = context(input, 'DestinationEncryptionContext');
-  const source = decryptWith(ctx, blob(input, 'CiphertextBlob')!, sourceContext, str(input, 'SourceKeyId'), 'ReEncryptFrom', encryptionContextKeys(sourceContext));
-  checkAlgorithm(source.key, str(input, 'SourceEncryptionAlgorithm'));
+  const source = openCiphertext(ctx, {
+    ciphertext: blob(input, 'CiphertextBlob')!,
+    ec: sourceContext,
+    keyId: str(input, 'SourceKeyId'),
+    keyIdMember: 'SourceKeyId',
+    algorithm: str(input, 'SourceEncryptionAlgorithm'),
+    action: 'ReEncryptFrom',
+    operation: 'ReEncrypt',
+    keys: encryptionContextKeys(sourceContext),
+  });
   const destination = resolveKey(ctx, str(input, 'DestinationKeyId')!, { aliases: true, crossAccount: true });
   ctx.audit.keys.push(destination);
   authorize(ctx, { action: 'ReEncryptTo', key: destination, context: destinationContext, keys: encryptionContextKeys(destinationContext) });
-  requireSymmetric(destination, 'ReEncrypt');
+  requireUsage(destination, 'ENCRYPT_DECRYPT', 'ReEncrypt');
   requireEnabled(destination);
-  checkAlgorithm(destination, str(input, 'DestinationEncryptionAlgorithm'));
-  checkDryRun(input);
-  const out = encryptWith(ctx, destination, source.plaintext, destinationContext);
+  const algorithm = encryptionAlgorithmFor(destination, str(input, 'DestinationEncryptionAlgorithm'));
+  const out = encryptUnder(ctx, destination, algorithm, source.plaintext, destinationContext, () => checkDryRun(input));
   return {
     CiphertextBlob: out.blob.toString('base64'),
     SourceKeyId: source.key.arn,
     KeyId: destination.arn,
-    SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-    DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-    SourceKeyMaterialId: source.materialId,
-    DestinationKeyMaterialId: out.materialId,
+    SourceEncryptionAlgorithm: source.algorithm,
+    DestinationEncryptionAlgorithm: algorithm,
+    ...(source.materialId ? { SourceKeyMaterialId: source.materialId } : {}),
+    ...(out.materialId ? { DestinationKeyMaterialId: out.materialId } : {}),
   };
 }
