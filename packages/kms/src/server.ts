@@ -73,7 +73,7 @@ const OPERATIONS = new Set<string>(KMS_OPERATIONS);
 const KMS_MAX_SKEW_MS = 5 * 60 * 1000;
 const DEFAULT_MAX_BODY = 1024 * 1024;
 /** Request members CloudTrail never shows. */
-const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient']);
+const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient', 'EncryptedKeyMaterial', 'ImportToken']);
 
 /** Which API a target names: KMS itself, or CloudTrail's LookupEvents (served here too). */
 function resolveTarget(target: string | string[] | undefined): { service: 'kms' | 'cloudtrail'; operation: string } {

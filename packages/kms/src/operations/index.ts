@@ -3,14 +3,17 @@ import type { ValidatedInput } from '../model/validate';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases';
 import { createKey } from './create-key';
 import { decrypt } from './decrypt';
+import { deleteImportedKeyMaterial } from './delete-imported-key-material';
 import { describeKey } from './describe-key';
 import { encrypt } from './encrypt';
 import { generateDataKey } from './generate-data-key';
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext';
 import { generateRandom } from './generate-random';
 import { getKeyLastUsage } from './get-key-last-usage';
+import { getParametersForImport } from './get-parameters-for-import';
 import { getPublicKey } from './get-public-key';
 import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant } from './grants';
+import { importKeyMaterial } from './import-key-material';
 import { getKeyPolicy, listKeyPolicies, putKeyPolicy } from './key-policy';
 import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKeyDescription } from './key-state-changes';
 import { listKeys } from './list-keys';
@@ -44,6 +47,7 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
+  DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   DisableKeyRotation: disableKeyRotation,
@@ -56,7 +60,9 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   GetKeyLastUsage: getKeyLastUsage,
   GetKeyPolicy: getKeyPolicy,
   GetKeyRotationStatus: getKeyRotationStatus,
+  GetParametersForImport: getParametersForImport,
   GetPublicKey: getPublicKey,
+  ImportKeyMaterial: importKeyMaterial,
   ListAliases: listAliases,
   ListGrants: listGrants,
   ListKeyPolicies: listKeyPolicies,
