@@ -6,7 +6,7 @@ import {
   publicEncrypt,
   randomBytes,
 } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -38,7 +38,10 @@ import {
   type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
 import type { Sealbox } from '@sealbox/cli';
-import { failure, kmsClient, runCommand, startTestSealbox } from './helpers';
+import { awsEnv, failure, kmsClient, runCommand, startTestSealbox } from './helpers';
+
+// Every GetParametersForImport generates an RSA key pair (up to 4096 bits): slow on a busy machine.
+jest.setTimeout(120_000);
 
 let sealbox: Sealbox;
 let kms: KMSClient;
@@ -49,8 +52,9 @@ beforeAll(async () => {
   kms = kmsClient(sealbox);
   work = mkdtempSync(join(tmpdir(), 'sealbox-import-'));
 });
-afterAll(() => {
-  sealbox.stop();
+afterAll(async () => {
+  kms.destroy();
+  await sealbox.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -527,6 +531,96 @@ describe('on-demand rotation of imported symmetric keys', () => {
       [m1.KeyMaterialId, 'CURRENT'],
       [replacement.KeyMaterialId, 'PENDING_ROTATION'],
     ]);
+  });
+});
+
+describe('the AWS CLI and the event log', () => {
+  it('imports with aws kms and openssl as AWS’s guide does; CloudTrail records neither token nor wrapped material', async () => {
+    const dir = mkdtempSync(join(work, 'cli-'));
+    // Midnight UTC, 30 days ahead on the virtual clock.
+    const validTo = new Date(Math.floor(sealbox.clock.now().getTime() / (DAY * 1000) + 30) * DAY * 1000);
+    const script = `
+set -euo pipefail
+cd "${dir}"
+KEY=$(aws kms create-key --origin EXTERNAL --query KeyMetadata.KeyId --output text)
+aws kms get-parameters-for-import --key-id "$KEY" --wrapping-algorithm RSA_AES_KEY_WRAP_SHA_256 --wrapping-key-spec RSA_3072 \
+  --query '[PublicKey,ImportToken]' --output text > params.txt
+cut -f1 params.txt | base64 -d > WrappingPublicKey.bin
+cut -f2 params.txt | base64 -d > ImportToken.bin
+openssl rand -out PlaintextKeyMaterial.bin 32
+openssl rand -out aes-key.bin 32
+openssl enc -id-aes256-wrap-pad -K "$(xxd -p < aes-key.bin | tr -d '\\n')" -iv A65959A6 -in PlaintextKeyMaterial.bin -out key-material-wrapped.bin
+openssl pkeyutl -encrypt -in aes-key.bin -out aes-key-wrapped.bin -inkey WrappingPublicKey.bin -keyform DER -pubin \
+  -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256
+cat aes-key-wrapped.bin key-material-wrapped.bin > EncryptedKeyMaterial.bin
+aws kms import-key-material --key-id "$KEY" --encrypted-key-material fileb://EncryptedKeyMaterial.bin \
+  --import-token fileb://ImportToken.bin --expiration-model KEY_MATERIAL_EXPIRES --valid-to ${validTo.toISOString()} > /dev/null
+aws kms describe-key --key-id "$KEY" --query '[KeyMetadata.KeyId,KeyMetadata.KeyState,KeyMetadata.ExpirationModel]' --output text
+`;
+    const r = await runCommand('bash', ['-c', script], awsEnv(sealbox));
+    expect(r.stderr).toBe('');
+    const [keyId, state, model] = r.stdout.trim().split('\t');
+    expect([state, model]).toEqual(['Enabled', 'KEY_MATERIAL_EXPIRES']);
+    expect((await describe_(keyId!)).ValidTo).toEqual(validTo);
+    await encryptDecrypt(keyId!);
+
+    const records = trailRecords().filter((e) => (e.resources as { ARN: string }[] | undefined)?.[0]?.ARN.endsWith(keyId!));
+    const get = records.find((e) => e.eventName === 'GetParametersForImport')!;
+    expect(get).toMatchObject({ readOnly: true, requestParameters: { keyId, wrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', wrappingKeySpec: 'RSA_3072' } });
+    const imported = records.find((e) => e.eventName === 'ImportKeyMaterial')!;
+    expect(imported).toMatchObject({ readOnly: false, requestParameters: { keyId, validTo: expect.stringMatching(/^[A-Z][a-z]{2} \d{1,2}, \d{4}, 12:00:00 AM$/), expirationModel: 'KEY_MATERIAL_EXPIRES' } });
+    expect(Object.keys(imported.requestParameters as object).sort()).toEqual(['expirationModel', 'keyId', 'validTo']);
+  });
+});
+
+describe('persistence', () => {
+  it('imported material, its expiry and open import tokens survive a restart; the material is never on disk in clear', async () => {
+    const dataDir = mkdtempSync(join(work, 'data-'));
+    const material = randomBytes(32);
+    let first = await startTestSealbox({ only: 'kms', dataDir });
+    let client = kmsClient(first);
+    let keyId: string;
+    let second: string;
+    let ciphertext: Uint8Array;
+    let token: { ImportToken?: Uint8Array; PublicKey?: Uint8Array };
+    const validTo = new Date(Math.floor(Date.now() / 1000 + 10 * DAY) * 1000);
+    try {
+      keyId = (await client.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+      const p = await client.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' }));
+      await client.send(
+        new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapWithNode('RSAES_OAEP_SHA_1', p.PublicKey!, material), ValidTo: validTo }),
+      );
+      ciphertext = (await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('kept') }))).CiphertextBlob!;
+      second = (await client.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+      token = await client.send(new GetParametersForImportCommand({ KeyId: second, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    } finally {
+      client.destroy();
+      await first.stop();
+    }
+    for (const file of readdirSync(dataDir)) expect(readFileSync(join(dataDir, file)).includes(material)).toBe(false);
+
+    first = await startTestSealbox({ only: 'kms', dataDir });
+    client = kmsClient(first);
+    try {
+      expect((await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata).toMatchObject({ KeyState: 'Enabled', ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo });
+      const out = await client.send(new DecryptCommand({ CiphertextBlob: ciphertext }));
+      expect(Buffer.from(out.Plaintext!).toString()).toBe('kept');
+      await client.send(
+        new ImportKeyMaterialCommand({
+          KeyId: second,
+          ImportToken: token.ImportToken,
+          EncryptedKeyMaterial: wrapWithNode('RSAES_OAEP_SHA_256', token.PublicKey!, randomBytes(32)),
+          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+        }),
+      );
+      // The expiry still falls due after the restart.
+      first.clock.advance(10 * DAY + 1);
+      expect((await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState).toBe('PendingImport');
+      expect((await client.send(new DescribeKeyCommand({ KeyId: second }))).KeyMetadata!.KeyState).toBe('Enabled');
+    } finally {
+      client.destroy();
+      await first.stop();
+    }
   });
 });
 

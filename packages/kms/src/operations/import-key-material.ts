@@ -6,6 +6,7 @@ import { IncorrectKeyMaterialException, InvalidCiphertextException, KMSInvalidSt
 import { requireNotPendingDeletion, requireNotPendingImport } from '../keys';
 import type { ExpirationModel, ImportedMaterialInfo } from '../model';
 import type { ValidatedInput } from '../model/validate';
+import { javaDate } from '../trail/records';
 import { blob, num, str, targetKey } from './common';
 import { openImportToken, requireExternal } from './import-common';
 
@@ -33,6 +34,18 @@ export function importKeyMaterial(input: ValidatedInput, ctx: OperationContext) 
   // Expiry. AWS's ValidationException messages for these cases are not documented.
   const expirationModel = (str(input, 'ExpirationModel') ?? 'KEY_MATERIAL_EXPIRES') as ExpirationModel;
   const validToSeconds = num(input, 'ValidTo');
+  // CloudTrail shows the request without the token and the wrapped material, ValidTo as a Java date.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/ct-importkeymaterial.html
+  ctx.audit.requestParameters = Object.fromEntries(
+    Object.entries({
+      keyId: str(input, 'KeyId'),
+      validTo: validToSeconds === undefined ? undefined : javaDate(validToSeconds * 1000),
+      expirationModel: str(input, 'ExpirationModel'),
+      importType: str(input, 'ImportType'),
+      keyMaterialDescription: str(input, 'KeyMaterialDescription'),
+      keyMaterialId: str(input, 'KeyMaterialId'),
+    }).filter(([, v]) => v !== undefined),
+  );
   let validTo: number | undefined;
   if (expirationModel === 'KEY_MATERIAL_EXPIRES') {
     if (validToSeconds === undefined) throw new ValidationException('A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES');
@@ -109,6 +122,8 @@ export function importKeyMaterial(input: ValidatedInput, ctx: OperationContext) 
     }
     ctx.core.addImportedMaterial(key, checked.material, materialId, info(true));
   }
+  // AWS's older example records responseElements null, from before the response had members; it
+  // now returns KeyId and KeyMaterialId, recorded here as other operations record theirs.
   ctx.audit.responseElements = { keyId: key.arn, keyMaterialId: materialId };
   return { KeyId: key.arn, KeyMaterialId: materialId };
 }
