@@ -290,7 +290,10 @@ describe('ImportKeyMaterial', () => {
     const out = await kms.send(new GetPublicKeyCommand({ KeyId }));
     expect(out).toMatchObject({ KeyId: Arn, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['ECDSA_SHA_256'] });
     expect(Buffer.from(out.PublicKey!)).toEqual(pair.publicKey.export({ type: 'spki', format: 'der' }));
-    expect(await describe_(KeyId!)).toMatchObject({ KeyState: 'Enabled', Origin: 'EXTERNAL', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+    const meta = await describe_(KeyId!);
+    expect(meta).toMatchObject({ KeyState: 'Enabled', Origin: 'EXTERNAL', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+    // CurrentKeyMaterialId is for symmetric encryption keys only.
+    expect(meta).not.toHaveProperty('CurrentKeyMaterialId');
   });
 
   it('asymmetric: an RSA_2048 private key needs RSA_AES_KEY_WRAP; GetPublicKey returns its public key', async () => {

@@ -99,8 +99,9 @@ export function keyMetadata(key: KeyRecord): Record<string, unknown> {
     KeySpec: key.keySpec,
     ...algorithmsOf(key.keySpec, key.keyUsage),
     MultiRegion: key.multiRegion,
-    // An EXTERNAL key has no material id before its first import.
-    ...(key.currentMaterialId ? { CurrentKeyMaterialId: key.currentMaterialId } : {}),
+    // "Present for symmetric encryption keys with AWS_KMS or EXTERNAL origin" (the keys that rotate);
+    // an EXTERNAL key has none before its first import.
+    ...(key.currentMaterialId && key.keySpec === 'SYMMETRIC_DEFAULT' ? { CurrentKeyMaterialId: key.currentMaterialId } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { VirtualClock } from '@sealbox/runtime';
 import { KmsCore } from '../src/core';
-import { importedMaterialId, oaepCapacity, unwrapKeyMaterial } from '../src/crypto/import-wrapping';
+import { importedMaterialId, unwrapKeyMaterial } from '../src/crypto/import-wrapping';
 import { checkImportedMaterial } from '../src/crypto/key-material';
 import { SqliteKmsStore } from '../src/store/sqlite-store';
 
@@ -31,11 +31,6 @@ describe('unwrapping imported key material', () => {
     tampered[tampered.length - 1]! ^= 1;
     expect(unwrapKeyMaterial(algorithm, rsa.privateKey, tampered)).toBeUndefined();
     expect(unwrapKeyMaterial(algorithm, rsa.privateKey, wrapped.subarray(0, 100))).toBeUndefined();
-  });
-
-  it('knows what fits in one OAEP block', () => {
-    expect(oaepCapacity('RSAES_OAEP_SHA_256', 2048)).toBe(190);
-    expect(oaepCapacity('RSAES_OAEP_SHA_1', 4096)).toBe(470);
   });
 
   it('derives KeyMaterialId from the key and the material', () => {

@@ -33,12 +33,6 @@ export async function generateWrappingKey(spec: WrappingKeySpec): Promise<{ priv
 
 const oaepHash = (algorithm: WrappingAlgorithm) => (algorithm.endsWith('SHA_1') ? 'sha1' : 'sha256');
 
-/** The longest plaintext RSA-OAEP takes under a key of `bits` with this algorithm's hash. */
-export function oaepCapacity(algorithm: WrappingAlgorithm, bits: number): number {
-  const hashBytes = oaepHash(algorithm) === 'sha1' ? 20 : 32;
-  return bits / 8 - 2 * hashBytes - 2;
-}
-
 /**
  * The key material inside EncryptedKeyMaterial, or undefined when it does not open under this
  * wrapping key and algorithm (a wrong key, algorithm or layout, or tampering).
