@@ -10,6 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CancelKeyDeletionCommand,
   CreateAliasCommand,
   CreateGrantCommand,
   CreateKeyCommand,
@@ -458,6 +459,16 @@ describe('expiry, deletion and re-import', () => {
     await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId }));
     expect(await describe_(KeyId!)).toMatchObject({ KeyState: 'PendingDeletion' });
     expect(await failure(importMaterial(KeyId!, material))).toMatchObject({ name: 'KMSInvalidStateException', message: `${Arn} is pending deletion.` });
+  });
+
+  it('a key whose deletion is cancelled without its material comes back PendingImport; an unknown KeyMaterialId is NotFoundException', async () => {
+    const { KeyId } = await externalKey();
+    const { KeyMaterialId } = await importMaterial(KeyId!, randomBytes(32));
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
+    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId, KeyMaterialId }));
+    await kms.send(new CancelKeyDeletionCommand({ KeyId }));
+    expect(await describe_(KeyId!)).toMatchObject({ KeyState: 'PendingImport' });
+    expect((await failure(kms.send(new DeleteImportedKeyMaterialCommand({ KeyId, KeyMaterialId: 'a'.repeat(64) })))).name).toBe('NotFoundException');
   });
 
   it('refuses keys that are not EXTERNAL', async () => {
