@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { VirtualClock } from '@sealbox/runtime';
+import { requestConditionKeys } from '../src/access/condition-keys';
 import { KmsCore } from '../src/core';
 import { importedMaterialId, unwrapKeyMaterial } from '../src/crypto/import-wrapping';
 import { checkImportedMaterial } from '../src/crypto/key-material';
@@ -108,5 +109,18 @@ describe('imported material in the store', () => {
       a.close();
       b.close();
     }
+  });
+});
+
+describe('condition keys of the import operations', () => {
+  it('kms:WrappingAlgorithm and kms:WrappingKeySpec; kms:ExpirationModel (default KEY_MATERIAL_EXPIRES) and kms:ValidTo in epoch seconds', () => {
+    expect(requestConditionKeys('GetParametersForImport', { KeyId: 'k', WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' })).toMatchObject({
+      'kms:WrappingAlgorithm': 'RSAES_OAEP_SHA_256',
+      'kms:WrappingKeySpec': 'RSA_4096',
+    });
+    expect(requestConditionKeys('ImportKeyMaterial', { KeyId: 'k', ValidTo: 1800000000.5 })).toMatchObject({ 'kms:ExpirationModel': 'KEY_MATERIAL_EXPIRES', 'kms:ValidTo': '1800000000' });
+    const never = requestConditionKeys('ImportKeyMaterial', { KeyId: 'k', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+    expect(never['kms:ExpirationModel']).toBe('KEY_MATERIAL_DOES_NOT_EXPIRE');
+    expect(never).not.toHaveProperty('kms:ValidTo');
   });
 });
