@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { RootKey, type Clock } from '@sealbox/runtime';
 import { aliasArn, keyArn, newKeyId, newMaterialId } from './ids';
 import type { KeySpec, KeyUsage } from './key-specs';
-import type { KeyRecord, MaterialRecord, Tag } from './model';
+import type { ImportedMaterialInfo, KeyRecord, MaterialRecord, Tag } from './model';
 import { AWS_MANAGED_KEYS, awsManagedKeyPolicy, defaultKeyPolicy } from './policies';
 import type { KmsStore } from './store/kms-store';
 import { SqliteKmsStore } from './store/sqlite-store';
@@ -71,6 +71,8 @@ export class KmsCore {
       rotationPeriodDays?: number;
       keySpec?: KeySpec;
       keyUsage?: KeyUsage;
+      /** EXTERNAL: no material until ImportKeyMaterial; the key starts PendingImport. */
+      origin?: 'AWS_KMS' | 'EXTERNAL';
     },
   ): KeyRecord {
     const keyId = props.keyId ?? newKeyId();
@@ -84,9 +86,9 @@ export class KmsCore {
       description: props.description ?? '',
       keyUsage: props.keyUsage ?? 'ENCRYPT_DECRYPT',
       keySpec: props.keySpec ?? 'SYMMETRIC_DEFAULT',
-      origin: 'AWS_KMS',
+      origin: props.origin ?? 'AWS_KMS',
       keyManager: props.keyManager ?? 'CUSTOMER',
-      state: 'Enabled',
+      state: props.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled',
       rotationEnabled: props.rotationPeriodDays !== undefined,
       rotationPeriodDays: props.rotationPeriodDays,
       nextRotationDate: props.rotationPeriodDays !== undefined ? now + props.rotationPeriodDays * DAY_MS : undefined,
@@ -98,8 +100,12 @@ export class KmsCore {
     };
   }
 
-  /** Stores a drafted key with its first material (generated here for symmetric keys). */
+  /** Stores a drafted key with its first material (generated here for symmetric keys); EXTERNAL keys get none. */
   insertKey(key: KeyRecord, material?: Buffer): KeyRecord {
+    if (key.origin === 'EXTERNAL') {
+      this.store.putKey(key);
+      return key;
+    }
     this.store.transaction(() => {
       const entry = this.newMaterial(key, undefined, 0, material);
       key.currentMaterialId = entry.materialId;
@@ -156,7 +162,9 @@ export class KmsCore {
       handle: record.handle,
       keyId: record.keyId,
       materialId: record.materialId,
-      material: this.rootKey.unwrap(record.wrapped, `${record.keyId}/${record.materialId}`),
+      // Imported material that was deleted or expired: the version is known, its bytes are not
+      // (the key is PendingImport then, so nothing reaches them).
+      material: record.wrapped.length === 0 ? Buffer.alloc(0) : this.rootKey.unwrap(record.wrapped, `${record.keyId}/${record.materialId}`),
     };
     this.byHandle.set(record.handle.toString('hex'), entry);
     return entry;
@@ -174,6 +182,143 @@ export class KmsCore {
       this.store.putKey(key);
     });
     return { previous, current: key.currentMaterialId };
+  }
+
+  /** An import token's contents sealed under the root key (GetParametersForImport). */
+  sealImportToken(payload: Buffer): Buffer {
+    return this.rootKey.wrap(payload, 'sealbox import token');
+  }
+
+  /** An import token's contents, or undefined when it was not sealed here (or was altered). */
+  openImportToken(token: Buffer): Buffer | undefined {
+    if (token.length < 29) return undefined;
+    try {
+      return this.rootKey.unwrap(token, 'sealbox import token');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Imported material as a new version of an EXTERNAL key: current at once (the first import),
+   * or pending an on-demand rotation (NEW_KEY_MATERIAL into a key that has material).
+   */
+  addImportedMaterial(key: KeyRecord, material: Buffer, materialId: string, info: ImportedMaterialInfo): void {
+    this.store.transaction(() => {
+      const existing = this.store.listMaterials(key.keyId);
+      const seq = existing.reduce((max, m) => Math.max(max, m.seq + 1), 0);
+      const handle = randomBytes(32);
+      this.store.addMaterial({
+        handle,
+        keyId: key.keyId,
+        materialId,
+        wrapped: this.rootKey.wrap(material, `${key.keyId}/${materialId}`),
+        createdAt: this.now(),
+        seq,
+        imported: info,
+      });
+      const entry = { handle, keyId: key.keyId, materialId, material };
+      this.byHandle.set(handle.toString('hex'), entry);
+      if (!info.pendingRotation) {
+        key.currentMaterialId = materialId;
+        this.currentByKey.set(key.keyId, entry);
+      }
+      this.refreshImportState(key);
+    });
+  }
+
+  /** Re-import: the same material back into its version, with this import's expiry and description. */
+  restoreImportedMaterial(key: KeyRecord, record: MaterialRecord, material: Buffer, info: ImportedMaterialInfo): void {
+    this.store.transaction(() => {
+      record.wrapped = this.rootKey.wrap(material, `${key.keyId}/${record.materialId}`);
+      record.imported = info;
+      this.store.updateMaterial(record);
+      const entry = { handle: record.handle, keyId: key.keyId, materialId: record.materialId, material };
+      this.byHandle.set(record.handle.toString('hex'), entry);
+      if (record.materialId === key.currentMaterialId) this.currentByKey.set(key.keyId, entry);
+      this.refreshImportState(key);
+    });
+  }
+
+  /**
+   * Deletes imported material. Material pending rotation is forgotten (it was never bound to the
+   * key); other versions keep their record, without the material, and the key becomes
+   * PendingImport (a key pending deletion stays so).
+   */
+  deleteImportedMaterial(key: KeyRecord, record: MaterialRecord): void {
+    this.store.transaction(() => {
+      if (record.imported?.pendingRotation) {
+        this.store.removeMaterial(record.handle);
+      } else {
+        record.wrapped = Buffer.alloc(0);
+        record.imported = { state: 'PENDING_IMPORT', description: record.imported?.description };
+        this.store.updateMaterial(record);
+      }
+      this.byHandle.delete(record.handle.toString('hex'));
+      if (this.currentByKey.get(key.keyId)?.materialId === record.materialId) this.currentByKey.delete(key.keyId);
+      this.refreshImportState(key);
+    });
+  }
+
+  /** RotateKeyOnDemand for an EXTERNAL key: the material imported for rotation becomes current. */
+  rotateToImported(key: KeyRecord, record: MaterialRecord): { previous: string; current: string } {
+    const previous = key.currentMaterialId;
+    this.store.transaction(() => {
+      record.imported = { ...record.imported!, pendingRotation: undefined };
+      record.rotationType = 'ON_DEMAND';
+      record.createdAt = this.now();
+      this.store.updateMaterial(record);
+      key.currentMaterialId = record.materialId;
+      key.onDemandRotations += 1;
+      this.currentByKey.delete(key.keyId);
+      this.refreshImportState(key);
+    });
+    return { previous, current: key.currentMaterialId };
+  }
+
+  /**
+   * Recomputes what an EXTERNAL key shows of its imported material (ExpirationModel, ValidTo,
+   * the next expiry) and its state: PendingImport while any material bound to the key is missing,
+   * Enabled once all of it is back (ImportKeyMaterial "changes the state of the KMS key to
+   * Enabled"), unchanged while PendingDeletion. Saves the key.
+   */
+  refreshImportState(key: KeyRecord): void {
+    const materials = this.store.listMaterials(key.keyId);
+    const bound = materials.filter((m) => !m.imported?.pendingRotation);
+    const present = (m: MaterialRecord) => m.imported?.state === 'IMPORTED';
+    const expiries = (list: MaterialRecord[]) => list.filter(present).map((m) => m.imported!.validTo).filter((t): t is number => t !== undefined);
+    const boundExpiries = expiries(bound);
+    const allExpiries = expiries(materials);
+    key.validTo = boundExpiries.length ? Math.min(...boundExpiries) : undefined;
+    key.materialExpiry = allExpiries.length ? Math.min(...allExpiries) : undefined;
+    if (bound.some(present)) key.expirationModel = key.validTo !== undefined ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+    const missing = bound.length === 0 || !bound.every(present);
+    if (key.state !== 'PendingDeletion') {
+      if (missing) key.state = 'PendingImport';
+      else if (key.state === 'PendingImport') key.state = 'Enabled';
+    }
+    this.store.putKey(key);
+  }
+
+  /** Whether an EXTERNAL key lacks some of its material (deleted, expired, or never imported). */
+  missingImportedMaterial(key: KeyRecord): boolean {
+    if (key.origin !== 'EXTERNAL') return false;
+    const bound = this.store.listMaterials(key.keyId).filter((m) => !m.imported?.pendingRotation);
+    return bound.length === 0 || bound.some((m) => m.imported?.state !== 'IMPORTED');
+  }
+
+  /**
+   * Imported material whose ValidTo has passed is deleted, as DeleteImportedKeyMaterial would,
+   * and recorded as the AwsServiceEvent DeleteExpiredKeyMaterial, dated when it expired.
+   * https://docs.aws.amazon.com/kms/latest/developerguide/ct-deleteexpiredkeymaterial.html
+   */
+  private expireImportedMaterial(key: KeyRecord, now: number): void {
+    for (const record of this.store.listMaterials(key.keyId)) {
+      const info = record.imported;
+      if (info?.state !== 'IMPORTED' || info.validTo === undefined || info.validTo > now) continue;
+      this.deleteImportedMaterial(key, record);
+      this.trail.record(serviceEvent(key, 'DeleteExpiredKeyMaterial', info.validTo, { keyId: key.keyId }));
+    }
   }
 
   /** The account's AWS managed key for a service (alias/aws/<service>), created on first use. */
@@ -196,7 +341,10 @@ export class KmsCore {
     });
   }
 
-  /** Deletes keys whose waiting period is over and rotates keys whose rotation date has come. */
+  /**
+   * Deletes keys whose waiting period is over, deletes imported material that expired, and
+   * rotates keys whose rotation date has come.
+   */
   processDue(): void {
     const now = this.now();
     for (const key of this.store.dueKeys(now)) {
@@ -205,7 +353,10 @@ export class KmsCore {
         this.currentByKey.delete(key.keyId);
         for (const [handle, m] of this.byHandle) if (m.keyId === key.keyId) this.byHandle.delete(handle);
         this.trail.record(serviceEvent(key, 'DeleteKey', key.deletionDate, null));
-      } else if (key.rotationEnabled && key.state === 'Enabled' && key.nextRotationDate !== undefined && key.nextRotationDate <= now) {
+        continue;
+      }
+      if (key.materialExpiry !== undefined && key.materialExpiry <= now) this.expireImportedMaterial(key, now);
+      if (key.rotationEnabled && key.state === 'Enabled' && key.nextRotationDate !== undefined && key.nextRotationDate <= now) {
         // Rotations that fell due while time jumped happen once, dated when they were due.
         const due = key.nextRotationDate;
         const { previous, current } = this.rotate(key, 'AUTOMATIC');

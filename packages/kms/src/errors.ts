@@ -63,3 +63,6 @@ export class DryRunOperationException extends errorClass('DryRunOperationExcepti
 export class NotAuthorizedException extends errorClass('NotAuthorizedException') {}
 export class InvalidGrantIdException extends errorClass('InvalidGrantIdException') {}
 export class InvalidGrantTokenException extends errorClass('InvalidGrantTokenException') {}
+export class IncorrectKeyMaterialException extends errorClass('IncorrectKeyMaterialException') {}
+export class ExpiredImportTokenException extends errorClass('ExpiredImportTokenException') {}
+export class InvalidImportTokenException extends errorClass('InvalidImportTokenException') {}

@@ -58,6 +58,16 @@ function resolveAlias(ctx: OperationContext, aliasName: string, account: string)
 export function requireEnabled(key: KeyRecord): void {
   if (key.state === 'Disabled') throw new DisabledException(`${key.arn} is disabled.`);
   requireNotPendingDeletion(key);
+  requireNotPendingImport(key);
+}
+
+/**
+ * A key without its imported material refuses cryptography, EnableKey, DisableKey and CreateGrant:
+ * "KMSInvalidStateException: <arn> is pending import."
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+ */
+export function requireNotPendingImport(key: KeyRecord): void {
+  if (key.state === 'PendingImport') throw new KMSInvalidStateException(`${key.arn} is pending import.`);
 }
 
 /** Most management operations work on Enabled and Disabled keys, not on keys pending deletion. */
@@ -80,13 +90,18 @@ export function keyMetadata(key: KeyRecord): Record<string, unknown> {
     KeyUsage: key.keyUsage,
     KeyState: key.state,
     ...(key.state === 'PendingDeletion' && key.deletionDate !== undefined ? { DeletionDate: epochSeconds(key.deletionDate) } : {}),
+    // ValidTo and ExpirationModel: EXTERNAL keys only, once material was imported.
+    ...(key.origin === 'EXTERNAL' && key.validTo !== undefined ? { ValidTo: epochSeconds(key.validTo) } : {}),
     Origin: key.origin,
+    ...(key.origin === 'EXTERNAL' && key.expirationModel !== undefined ? { ExpirationModel: key.expirationModel } : {}),
     KeyManager: key.keyManager,
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
     ...algorithmsOf(key.keySpec, key.keyUsage),
     MultiRegion: key.multiRegion,
-    CurrentKeyMaterialId: key.currentMaterialId,
+    // "Present for symmetric encryption keys with AWS_KMS or EXTERNAL origin" (the keys that rotate);
+    // an EXTERNAL key has none before its first import.
+    ...(key.currentMaterialId && key.keySpec === 'SYMMETRIC_DEFAULT' ? { CurrentKeyMaterialId: key.currentMaterialId } : {}),
   };
 }
 

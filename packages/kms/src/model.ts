@@ -34,6 +34,25 @@ export interface KeyRecord {
   tags: Tag[];
   currentMaterialId: string;
   multiRegion: boolean;
+  /** EXTERNAL keys, once material was imported: whether it expires (DescribeKey's ExpirationModel). */
+  expirationModel?: ExpirationModel;
+  /** EXTERNAL keys: the earliest expiry of imported material permanently associated with the key (DescribeKey's ValidTo). */
+  validTo?: number;
+  /** EXTERNAL keys: the earliest expiry of any imported material, pending rotation included (when the clock must act). */
+  materialExpiry?: number;
+}
+
+export type ExpirationModel = 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+
+/** What an EXTERNAL key knows about one version of imported material. */
+export interface ImportedMaterialInfo {
+  /** PENDING_IMPORT once deleted or expired: the record stays (ciphertexts name it), the material is gone until re-imported. */
+  state: 'IMPORTED' | 'PENDING_IMPORT';
+  expirationModel?: ExpirationModel;
+  validTo?: number;
+  description?: string;
+  /** Imported as NEW_KEY_MATERIAL and waiting for RotateKeyOnDemand (KeyMaterialState PENDING_ROTATION). */
+  pendingRotation?: boolean;
 }
 
 /** One version of a key's material. `handle` is the opaque reference a ciphertext carries. */
@@ -46,6 +65,8 @@ export interface MaterialRecord {
   createdAt: number;
   rotationType?: 'AUTOMATIC' | 'ON_DEMAND';
   seq: number;
+  /** Imported material only. `wrapped` is empty while the material is deleted or expired. */
+  imported?: ImportedMaterialInfo;
 }
 
 export interface AliasRecord {

@@ -77,9 +77,10 @@ const DEFAULT_MAX_BODY = 1024 * 1024;
  * signature (CloudTrail shows keyId, messageType and signingAlgorithm only:
  * https://docs.aws.amazon.com/kms/latest/developerguide/ct-sign.html, ct-verify.html);
  * GenerateMac/VerifyMac's Message and Mac (keyId and macAlgorithm only). Private keys and shared
- * secrets appear only in responses, which are never logged.
+ * secrets appear only in responses, which are never logged. Imports: the wrapped material and the
+ * import token.
  */
-const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient', 'Message', 'Signature', 'Mac']);
+const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient', 'Message', 'Signature', 'Mac', 'EncryptedKeyMaterial', 'ImportToken']);
 
 /** Which API a target names: KMS itself, or CloudTrail's LookupEvents (served here too). */
 function resolveTarget(target: string | string[] | undefined): { service: 'kms' | 'cloudtrail'; operation: string } {

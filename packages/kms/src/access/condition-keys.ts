@@ -85,6 +85,13 @@ export function requestConditionKeys(operation: string, input: Record<string, un
     keys['aws:TagKeys'] = tags.map((t) => t.TagKey);
   }
   if (Array.isArray(input.TagKeys)) keys['aws:TagKeys'] = input.TagKeys as string[];
+  // Imported key material: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
+  if (typeof input.WrappingAlgorithm === 'string') keys['kms:WrappingAlgorithm'] = input.WrappingAlgorithm;
+  if (typeof input.WrappingKeySpec === 'string') keys['kms:WrappingKeySpec'] = input.WrappingKeySpec;
+  if (operation === 'ImportKeyMaterial') {
+    keys['kms:ExpirationModel'] = (input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES') as string;
+    if (typeof input.ValidTo === 'number') keys['kms:ValidTo'] = String(Math.floor(input.ValidTo));
+  }
   if (operation === 'CreateKey') {
     keys['kms:KeySpec'] = (input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT') as string;
     keys['kms:KeyUsage'] = (input.KeyUsage ?? 'ENCRYPT_DECRYPT') as string;

@@ -31,15 +31,17 @@ export async function createKey(input: ValidatedInput, ctx: OperationContext) {
     throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
   }
   const origin = str(input, 'Origin') ?? 'AWS_KMS';
-  if (origin !== 'AWS_KMS') throw new UnsupportedOperationException(`Origin ${origin} is not supported by Sealbox yet.`);
+  // EXTERNAL: a key without material, PendingImport until ImportKeyMaterial (every spec AWS can import).
+  if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') throw new UnsupportedOperationException(`Origin ${origin} is not supported by Sealbox yet.`);
+  if (origin === 'EXTERNAL' && SPEC_INFO[keySpec].family === 'ml-dsa') throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by Sealbox yet.`);
   if (input.MultiRegion === true) throw new UnsupportedOperationException('Multi-Region keys are not supported by Sealbox yet.');
   const customKeyStoreId = str(input, 'CustomKeyStoreId');
   if (customKeyStoreId !== undefined) throw new CustomKeyStoreNotFoundException(`Custom key store '${customKeyStoreId}' does not exist.`);
   const tags = checkTags((input.Tags as Tag[] | undefined) ?? []);
   const policy = str(input, 'Policy');
-  const draft = ctx.core.draftKey(ctx.accountId, ctx.region, { description: str(input, 'Description'), policy, tags, keySpec, keyUsage });
+  const draft = ctx.core.draftKey(ctx.accountId, ctx.region, { description: str(input, 'Description'), policy, tags, keySpec, keyUsage, origin: origin as 'AWS_KMS' | 'EXTERNAL' });
   if (policy !== undefined) checkKeyPolicy(ctx, draft, policy, input.BypassPolicyLockoutSafetyCheck === true);
-  const material = await generateMaterial(keySpec);
+  const material = origin === 'EXTERNAL' ? undefined : await generateMaterial(keySpec);
 
   const key = ctx.core.insertKey(draft, material);
   ctx.audit.keys.push(key);

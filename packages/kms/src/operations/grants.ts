@@ -3,7 +3,7 @@ import { authorize, checkAccess } from '../access/authorize';
 import { grantIdOfToken, grantToken, GRANT_OPERATIONS, isPrincipal } from '../access/grants';
 import type { OperationContext } from '../context';
 import { AccessDeniedException, InvalidGrantIdException, InvalidGrantTokenException, NotFoundException, ValidationException } from '../errors';
-import { epochSeconds, requireNotPendingDeletion, resolveKey } from '../keys';
+import { epochSeconds, requireNotPendingDeletion, requireNotPendingImport, resolveKey } from '../keys';
 import type { GrantConstraints, GrantRecord, KeyRecord } from '../model';
 import type { ValidatedInput } from '../model/validate';
 import { checkDryRun, decodeMarker, num, page, str } from './common';
@@ -60,6 +60,7 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
   const constrained = constraints && (constraints.EncryptionContextEquals || constraints.EncryptionContextSubset) ? constraints : undefined;
   authorizeCreateGrant(ctx, key, operations, constrained);
   requireNotPendingDeletion(key);
+  requireNotPendingImport(key);
   checkGrantTokens(input);
   const grantee = str(input, 'GranteePrincipal')!;
   const retiring = str(input, 'RetiringPrincipal');

@@ -4,6 +4,7 @@ import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases';
 import { createKey } from './create-key';
 import { decrypt } from './decrypt';
 import { deriveSharedSecret } from './derive-shared-secret';
+import { deleteImportedKeyMaterial } from './delete-imported-key-material';
 import { describeKey } from './describe-key';
 import { encrypt } from './encrypt';
 import { generateDataKey } from './generate-data-key';
@@ -13,8 +14,10 @@ import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-pla
 import { generateMac } from './generate-mac';
 import { generateRandom } from './generate-random';
 import { getKeyLastUsage } from './get-key-last-usage';
+import { getParametersForImport } from './get-parameters-for-import';
 import { getPublicKey } from './get-public-key';
 import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant } from './grants';
+import { importKeyMaterial } from './import-key-material';
 import { getKeyPolicy, listKeyPolicies, putKeyPolicy } from './key-policy';
 import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKeyDescription } from './key-state-changes';
 import { listKeys } from './list-keys';
@@ -52,6 +55,7 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
   DeriveSharedSecret: deriveSharedSecret,
+  DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   DisableKeyRotation: disableKeyRotation,
@@ -67,7 +71,9 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   GetKeyLastUsage: getKeyLastUsage,
   GetKeyPolicy: getKeyPolicy,
   GetKeyRotationStatus: getKeyRotationStatus,
+  GetParametersForImport: getParametersForImport,
   GetPublicKey: getPublicKey,
+  ImportKeyMaterial: importKeyMaterial,
   ListAliases: listAliases,
   ListGrants: listGrants,
   ListKeyPolicies: listKeyPolicies,

@@ -1,7 +1,7 @@
 import type { OperationContext } from '../context';
 import { DAY_MS } from '../core';
 import { KMSInvalidStateException, ValidationException } from '../errors';
-import { epochSeconds, requireNotPendingDeletion } from '../keys';
+import { epochSeconds, requireNotPendingDeletion, requireNotPendingImport } from '../keys';
 import type { ValidatedInput } from '../model/validate';
 import { javaDate } from '../trail/records';
 import { num, str, targetKey } from './common';
@@ -10,6 +10,7 @@ import { num, str, targetKey } from './common';
 function setEnabled(input: ValidatedInput, ctx: OperationContext, action: string, state: 'Enabled' | 'Disabled') {
   const key = targetKey(input, ctx, action, { manage: true });
   requireNotPendingDeletion(key);
+  requireNotPendingImport(key);
   key.state = state;
   ctx.core.store.putKey(key);
   return {};
@@ -52,7 +53,9 @@ export function scheduleKeyDeletion(input: ValidatedInput, ctx: OperationContext
 export function cancelKeyDeletion(input: ValidatedInput, ctx: OperationContext) {
   const key = targetKey(input, ctx, 'CancelKeyDeletion', { manage: true });
   if (key.state !== 'PendingDeletion') throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
-  key.state = 'Disabled';
+  // An EXTERNAL key whose material is missing comes back PendingImport, not Disabled (AWS does not
+  // document this case; a Disabled key without material could not be enabled).
+  key.state = ctx.core.missingImportedMaterial(key) ? 'PendingImport' : 'Disabled';
   key.deletionDate = undefined;
   key.pendingWindowDays = undefined;
   ctx.core.store.putKey(key);

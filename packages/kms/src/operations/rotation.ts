@@ -1,6 +1,6 @@
 import type { OperationContext } from '../context';
 import { DAY_MS } from '../core';
-import { LimitExceededException, UnsupportedOperationException } from '../errors';
+import { KMSInvalidStateException, LimitExceededException, UnsupportedOperationException } from '../errors';
 import type { KeyRecord } from '../model';
 import { epochSeconds, requireEnabled } from '../keys';
 import type { ValidatedInput } from '../model/validate';
@@ -15,6 +15,14 @@ function requireRotatable(key: KeyRecord): void {
 }
 
 /**
+ * Keys with imported material never rotate automatically ("UnsupportedOperationException: <arn>
+ * origin is EXTERNAL which is not valid for this operation.", AWS's key state table).
+ */
+function requireAutomaticRotation(key: KeyRecord): void {
+  if (key.origin !== 'AWS_KMS') throw new UnsupportedOperationException(`${key.arn} origin is ${key.origin} which is not valid for this operation.`);
+}
+
+/**
  * Automatic rotation every RotationPeriodInDays (90 to 2560, default 365): when the clock passes
  * NextRotationDate the key gets new material.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html
@@ -22,6 +30,7 @@ function requireRotatable(key: KeyRecord): void {
 export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
   const key = targetKey(input, ctx, 'EnableKeyRotation', { manage: true });
   requireRotatable(key);
+  requireAutomaticRotation(key);
   requireEnabled(key);
   const period = num(input, 'RotationPeriodInDays') ?? 365;
   if (!key.rotationEnabled || key.rotationPeriodDays !== period) {
@@ -38,6 +47,7 @@ export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) 
 export function disableKeyRotation(input: ValidatedInput, ctx: OperationContext) {
   const key = targetKey(input, ctx, 'DisableKeyRotation', { manage: true });
   requireRotatable(key);
+  requireAutomaticRotation(key);
   requireEnabled(key);
   key.rotationEnabled = false;
   key.rotationPeriodDays = undefined;
@@ -60,7 +70,9 @@ export function getKeyRotationStatus(input: ValidatedInput, ctx: OperationContex
 }
 
 /**
- * New material now, at most `onDemandRotationLimit` times per key (AWS: 10).
+ * New material now, at most `onDemandRotationLimit` times per key (AWS: 10). A key with imported
+ * material rotates to the material imported for it with ImportType NEW_KEY_MATERIAL (state
+ * PENDING_ROTATION); without one there is nothing to rotate to.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_RotateKeyOnDemand.html
  */
 export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) {
@@ -72,7 +84,20 @@ export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) 
       `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key.arn}`,
     );
   }
-  const { previous, current } = ctx.core.rotate(key, 'ON_DEMAND');
+  let rotated: { previous: string; current: string };
+  if (key.origin === 'EXTERNAL') {
+    const pending = ctx.core.store.listMaterials(key.keyId).find((m) => m.imported?.pendingRotation && m.imported.state === 'IMPORTED');
+    // AWS's error for an imported key with nothing to rotate to is not documented.
+    if (!pending) {
+      throw new KMSInvalidStateException(
+        `${key.arn} has no key material in PENDING_ROTATION state. Import new key material with ImportType NEW_KEY_MATERIAL before rotating.`,
+      );
+    }
+    rotated = ctx.core.rotateToImported(key, pending);
+  } else {
+    rotated = ctx.core.rotate(key, 'ON_DEMAND');
+  }
+  const { previous, current } = rotated;
   ctx.core.trail.record(
     serviceEvent(key, 'RotateKey', ctx.now.getTime(), {
       rotationType: 'ON_DEMAND',
@@ -88,7 +113,9 @@ export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) 
 
 /**
  * The key's material versions: rotations only (the default), or all material with
- * IncludeKeyMaterial ALL_KEY_MATERIAL.
+ * IncludeKeyMaterial ALL_KEY_MATERIAL (the first material, and imported material pending
+ * rotation). Symmetric keys with imported material also show each material's import state,
+ * expiry and description.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyRotations.html
  */
 export function listKeyRotations(input: ValidatedInput, ctx: OperationContext) {
@@ -98,14 +125,19 @@ export function listKeyRotations(input: ValidatedInput, ctx: OperationContext) {
   const after = decodeMarker(str(input, 'Marker'));
   const materials = ctx.core.store
     .listMaterials(key.keyId)
-    .filter((m) => all || m.seq > 0)
+    .filter((m) => all || m.rotationType !== undefined)
     .filter((m) => after === undefined || m.seq > Number(after));
   const { shown, truncated, nextMarker } = page(materials, limit, (m) => String(m.seq));
+  const imported = key.origin === 'EXTERNAL' && key.keySpec === 'SYMMETRIC_DEFAULT';
   return {
     Rotations: shown.map((m) => ({
       KeyId: key.keyId,
       KeyMaterialId: m.materialId,
-      KeyMaterialState: m.materialId === key.currentMaterialId ? 'CURRENT' : 'NON_CURRENT',
+      ...(imported && m.imported?.description !== undefined ? { KeyMaterialDescription: m.imported.description } : {}),
+      ...(imported ? { ImportState: m.imported?.state ?? 'PENDING_IMPORT' } : {}),
+      KeyMaterialState: m.imported?.pendingRotation ? 'PENDING_ROTATION' : m.materialId === key.currentMaterialId ? 'CURRENT' : 'NON_CURRENT',
+      ...(imported && m.imported?.expirationModel ? { ExpirationModel: m.imported.expirationModel } : {}),
+      ...(imported && m.imported?.validTo !== undefined ? { ValidTo: epochSeconds(m.imported.validTo) } : {}),
       ...(m.rotationType ? { RotationDate: epochSeconds(m.createdAt), RotationType: m.rotationType } : {}),
     })),
     ...(nextMarker ? { NextMarker: nextMarker } : {}),

@@ -44,6 +44,10 @@ export interface KmsStore {
   addMaterial(material: MaterialRecord): void;
   getMaterial(handle: Buffer): MaterialRecord | undefined;
   listMaterials(keyId: string): MaterialRecord[];
+  /** Rewrites a material version in place (imported material: deleted, re-imported, rotated to). */
+  updateMaterial(material: MaterialRecord): void;
+  /** Forgets a material version (imported material pending rotation that was deleted). */
+  removeMaterial(handle: Buffer): void;
 
   getAlias(accountId: string, region: string, aliasName: string): AliasRecord | undefined;
   putAlias(alias: AliasRecord): void;

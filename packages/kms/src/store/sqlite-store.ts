@@ -59,11 +59,16 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_time ON events (time);
 `;
 
-/** The earliest moment a key needs attention: its deletion, or its next automatic rotation. */
+/** The earliest moment a key needs attention: its deletion, its next automatic rotation, or imported material expiring. */
 function dueOf(key: KeyRecord): number | null {
-  if (key.state === 'PendingDeletion') return key.deletionDate ?? null;
-  if (key.rotationEnabled && key.nextRotationDate !== undefined) return key.nextRotationDate;
-  return null;
+  const times: number[] = [];
+  if (key.state === 'PendingDeletion') {
+    if (key.deletionDate !== undefined) times.push(key.deletionDate);
+  } else if (key.rotationEnabled && key.nextRotationDate !== undefined) {
+    times.push(key.nextRotationDate);
+  }
+  if (key.materialExpiry !== undefined) times.push(key.materialExpiry);
+  return times.length ? Math.min(...times) : null;
 }
 
 const ATTRIBUTE_COLUMNS: Record<string, string> = {
@@ -85,6 +90,9 @@ export class SqliteKmsStore implements KmsStore {
       this.db.pragma('synchronous = NORMAL');
     }
     this.db.exec(SCHEMA);
+    // Added with imported key material; older data directories get the column on open.
+    const materialColumns = this.db.prepare<[], { name: string }>('PRAGMA table_info(materials)').all();
+    if (!materialColumns.some((c) => c.name === 'import_doc')) this.db.exec('ALTER TABLE materials ADD COLUMN import_doc TEXT');
     const db = this.db;
     this.stmt = {
       getKey: db.prepare<[string], { doc: string }>('SELECT doc FROM keys WHERE key_id = ?'),
@@ -93,7 +101,9 @@ export class SqliteKmsStore implements KmsStore {
       deleteMaterials: db.prepare('DELETE FROM materials WHERE key_id = ?'),
       listKeys: db.prepare<[string, string, string, number], { doc: string }>('SELECT doc FROM keys WHERE account = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?'),
       dueKeys: db.prepare<[number], { doc: string }>('SELECT doc FROM keys WHERE due IS NOT NULL AND due <= ? ORDER BY due'),
-      addMaterial: db.prepare('INSERT INTO materials (handle, key_id, material_id, wrapped, created_at, rotation_type, seq) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      addMaterial: db.prepare('INSERT INTO materials (handle, key_id, material_id, wrapped, created_at, rotation_type, seq, import_doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      updateMaterial: db.prepare('UPDATE materials SET wrapped = ?, created_at = ?, rotation_type = ?, seq = ?, import_doc = ? WHERE handle = ?'),
+      removeMaterial: db.prepare('DELETE FROM materials WHERE handle = ?'),
       getMaterial: db.prepare<[Buffer], MaterialRow>('SELECT * FROM materials WHERE handle = ?'),
       listMaterials: db.prepare<[string], MaterialRow>('SELECT * FROM materials WHERE key_id = ? ORDER BY seq'),
       getAlias: db.prepare<[string, string, string], AliasRow>('SELECT * FROM aliases WHERE account = ? AND region = ? AND name = ?'),
@@ -169,7 +179,15 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   addMaterial(m: MaterialRecord): void {
-    this.stmt.addMaterial.run(m.handle, m.keyId, m.materialId, m.wrapped, m.createdAt, m.rotationType ?? null, m.seq);
+    this.stmt.addMaterial.run(m.handle, m.keyId, m.materialId, m.wrapped, m.createdAt, m.rotationType ?? null, m.seq, m.imported ? JSON.stringify(m.imported) : null);
+  }
+
+  updateMaterial(m: MaterialRecord): void {
+    this.stmt.updateMaterial.run(m.wrapped, m.createdAt, m.rotationType ?? null, m.seq, m.imported ? JSON.stringify(m.imported) : null, m.handle);
+  }
+
+  removeMaterial(handle: Buffer): void {
+    this.stmt.removeMaterial.run(handle);
   }
 
   getMaterial(handle: Buffer): MaterialRecord | undefined {
@@ -290,6 +308,7 @@ interface MaterialRow {
   created_at: number;
   rotation_type: 'AUTOMATIC' | 'ON_DEMAND' | null;
   seq: number;
+  import_doc: string | null;
 }
 
 interface AliasRow {
@@ -326,6 +345,7 @@ function materialFromRow(r: MaterialRow): MaterialRecord {
     createdAt: r.created_at,
     rotationType: r.rotation_type ?? undefined,
     seq: r.seq,
+    ...(r.import_doc ? { imported: JSON.parse(r.import_doc) as MaterialRecord['imported'] } : {}),
   };
 }
 
