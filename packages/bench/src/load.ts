@@ -29,23 +29,52 @@ const NS_PER_S = 1_000_000_000n;
  * answer before sending the next, for warm-up plus duration seconds. Only operations that complete
  * inside the measured window (after the warm-up, before the end) count; latencies are measured with
  * process.hrtime.bigint() around sign + send + whole response.
+ *
+ * A server so slow that fewer than `concurrency` operations complete in the window (each one
+ * takes longer than the window) would show 0 ops/s; instead the window is extended until that
+ * many have completed, up to 3 × the duration (at least 30 s) more, and `seconds` says how long
+ * it really was.
  */
 export async function runLoad(client: SignedClient, next: NextOperation, options: LoadOptions): Promise<Stats> {
   const samples = newSamples();
+  const minOps = options.concurrency;
   const start = process.hrtime.bigint();
   const measureFrom = start + BigInt(Math.round(options.warmupSeconds * 1e9));
   const end = measureFrom + BigInt(Math.round(options.durationSeconds * 1e9));
+  const hardEnd = end + BigInt(Math.round(Math.max(30, 3 * options.durationSeconds) * 1e9));
+  let completed = 0; // in the window, successful or not
+  let windowEnd = end;
+  let closed = false;
 
+  const keepGoing = () => {
+    if (closed) return false;
+    const now = process.hrtime.bigint();
+    if (now < end) return true;
+    if (completed >= minOps) return false;
+    if (now < hardEnd) return true;
+    windowEnd = hardEnd;
+    closed = true;
+    return false;
+  };
   const worker = async (id: number) => {
-    for (let seq = 0; process.hrtime.bigint() < end; seq++) {
+    for (let seq = 0; keepGoing(); seq++) {
       const op = next(id, seq);
       await timedOperation(client, op, options.verify, (t, record) => {
-        if (t >= measureFrom && t <= end) record(samples);
+        if (closed || t < measureFrom) return;
+        if (t <= end) {
+          record(samples);
+          completed++;
+        } else if (completed < minOps && t <= hardEnd) {
+          record(samples);
+          completed++;
+          windowEnd = t;
+          if (completed >= minOps) closed = true;
+        }
       });
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)));
-  return summarise(samples, Number(end - measureFrom) / Number(NS_PER_S), options.payload);
+  return summarise(samples, Number(windowEnd - measureFrom) / Number(NS_PER_S), options.payload);
 }
 
 /**

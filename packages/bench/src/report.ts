@@ -107,6 +107,19 @@ export function markdownReport(report: BenchReport): string {
     }
   }
   if (failures.length) out.push('Errors:', '', ...failures, '');
+
+  const extended: string[] = [];
+  for (const r of report.results) {
+    if (r.kind !== 'steady') continue;
+    for (const [name, s] of [['Sealbox', r.sealbox], ['moto', r.moto], ['ceiling', r.ceiling]] as const) {
+      if (s && s.seconds > report.options.durationSeconds * 1.001) {
+        extended.push(`- ${r.title}, concurrency ${r.concurrency}, ${name}: ${s.seconds.toFixed(1)} s for ${s.ops + s.errors} operations`);
+      }
+    }
+  }
+  if (extended.length) {
+    out.push('Measured windows extended (each operation took longer than the window, so it ran until each worker had completed one):', '', ...extended, '');
+  }
   return out.join('\n');
 }
 

@@ -81,6 +81,31 @@ describe('the load loop against a server that fails', () => {
   });
 });
 
+test('a server slower than the window: the window is extended until each worker completed one operation', async () => {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => setTimeout(() => res.end(), 300));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const client = new SignedClient({ host: '127.0.0.1', port }, { accessKeyId: 'test', secretAccessKey: 'test' }, 'us-east-1', 2);
+  try {
+    const stats = await runLoad(client, () => ({ spec: { service: 'kms', method: 'POST', path: '/', body: Buffer.from('{}') } }), {
+      concurrency: 2,
+      warmupSeconds: 0,
+      durationSeconds: 0.1,
+      payload: false,
+      verify: true,
+    });
+    expect(stats.ops).toBeGreaterThanOrEqual(2);
+    expect(stats.seconds).toBeGreaterThan(0.1);
+    expect(stats.opsPerSec).toBeGreaterThan(0);
+  } finally {
+    client.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 test('moto that cannot start says so and points to --no-moto', async () => {
   await expect(startMoto('/nonexistent/moto_server')).rejects.toThrow(/--no-moto/);
 });
