@@ -118,7 +118,7 @@ export function markdownReport(report: BenchReport): string {
     }
   }
   if (extended.length) {
-    out.push('Measured windows extended (each operation took longer than the window, so it ran until each worker had completed one):', '', ...extended, '');
+    out.push('Measured windows extended (fewer operations than the concurrency completed in the window, so it ran on until that many had):', '', ...extended, '');
   }
   return out.join('\n');
 }
