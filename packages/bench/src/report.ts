@@ -31,7 +31,10 @@ export function formatMs(ms: number | null): string {
 }
 
 export function formatRatio(r: number | null): string {
-  return r === null ? '–' : `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
+  if (r === null) return '–';
+  if (r >= 10) return `${r.toFixed(1)}×`;
+  if (r >= 0.1 || r === 0) return `${r.toFixed(2)}×`;
+  return `${r.toPrecision(2)}×`; // small shares of the ceiling keep two significant digits
 }
 
 /** ops/s, with the error count beside it when the target had any (errors are never hidden). */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import {
   SignedClient,
   TABLE_COLUMNS,
+  formatRatio,
   markdownReport,
   parseOptions,
   percentile,
@@ -38,6 +39,13 @@ test('percentile is nearest-rank over an ascending array', () => {
   expect(percentile(sorted, 0.99)).toBe(99);
   expect(percentile([7], 0.99)).toBe(7);
   expect(percentile([], 0.5)).toBeNull();
+});
+
+test('ratios keep two significant digits when small', () => {
+  expect(formatRatio(14.46)).toBe('14.5×');
+  expect(formatRatio(0.913)).toBe('0.91×');
+  expect(formatRatio(0.0043)).toBe('0.0043×');
+  expect(formatRatio(null)).toBe('–');
 });
 
 test('options: defaults, --quick, explicit values over --quick, unknown scenarios refused', () => {
