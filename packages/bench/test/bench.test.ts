@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import {
   SignedClient,
   TABLE_COLUMNS,
+  createBucket,
+  createKey,
   formatRatio,
   markdownReport,
   parseOptions,
@@ -17,13 +19,13 @@ import {
   runBench,
   runLoad,
   runMultipart,
+  sseKmsHeaders,
   startMoto,
   startSealbox,
   writeReport,
   type BenchReport,
   type Target,
 } from '../src/index';
-import { createBucket, createKey, sseKmsHeaders } from '../src/scenarios';
 
 const MiB = 1024 * 1024;
 
