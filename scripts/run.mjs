@@ -2,6 +2,7 @@
 // The README's two commands, on a machine that has only Node 20 and npm:
 //   npm start [-- options]  install, build, start both services
 //   npm test                install, build (type-checks src), type-check tests, run jest
+//   npm run bench [-- opts] install, build, run the load generator (packages/bench)
 // pnpm is pinned; when the pinned version is not on PATH it is fetched through npx.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -43,7 +44,10 @@ switch (command) {
     break;
   case 'build':
     break;
+  case 'bench':
+    run(process.execPath, [join(root, 'packages/bench/dist/main.js'), ...rest]);
+    break;
   default:
-    console.error(`usage: node scripts/run.mjs start|test|build`);
+    console.error(`usage: node scripts/run.mjs start|test|build|bench`);
     process.exit(2);
 }
