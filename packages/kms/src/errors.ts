@@ -59,3 +59,12 @@ export class DryRunOperationException extends errorClass('DryRunOperationExcepti
 export class NotAuthorizedException extends errorClass('NotAuthorizedException') {}
 export class InvalidGrantIdException extends errorClass('InvalidGrantIdException') {}
 export class InvalidGrantTokenException extends errorClass('InvalidGrantTokenException') {}
+
+// Custom key stores and multi-Region keys
+export class CustomKeyStoreInvalidStateException extends errorClass('CustomKeyStoreInvalidStateException') {}
+export class CustomKeyStoreNameInUseException extends errorClass('CustomKeyStoreNameInUseException') {}
+export class CustomKeyStoreHasCMKsException extends errorClass('CustomKeyStoreHasCMKsException') {}
+export class CloudHsmClusterInUseException extends errorClass('CloudHsmClusterInUseException') {}
+export class CloudHsmClusterNotRelatedException extends errorClass('CloudHsmClusterNotRelatedException') {}
+export class XksProxyUriInUseException extends errorClass('XksProxyUriInUseException') {}
+export class XksKeyAlreadyInUseException extends errorClass('XksKeyAlreadyInUseException') {}

@@ -77,7 +77,7 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
   const name = str(input, 'Name') ?? '';
   const store = ctx.core.store;
   const existing = name
-    ? store.grantsOfKey(key.keyId).find(
+    ? store.grantsOfKey(key.keyId, key.region).find(
         (g) =>
           g.name === name &&
           g.granteePrincipal === grantee &&
@@ -97,6 +97,7 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
     operations,
     ...(constrained ? { constraints: constrained } : {}),
     creationDate: ctx.now.getTime(),
+    region: key.region,
   };
   if (!existing) store.putGrant(grant);
   ctx.audit.responseElements = { grantId: grant.grantId };
@@ -114,7 +115,7 @@ function authorizeCreateGrant(ctx: OperationContext, key: KeyRecord, operations:
   const direct = checkAccess(ctx, { action: 'CreateGrant', key, withoutGrants: true });
   if (direct.allowed) return;
   const parent = ctx.core.store
-    .grantsOfKey(key.keyId)
+    .grantsOfKey(key.keyId, key.region)
     .find(
       (g) =>
         isPrincipal(g.granteePrincipal, ctx.credentials) &&
@@ -152,7 +153,7 @@ export function listGrants(input: ValidatedInput, ctx: OperationContext) {
   const grantId = str(input, 'GrantId');
   const grantee = str(input, 'GranteePrincipal');
   const grants = ctx.core.store
-    .grantsOfKey(key.keyId)
+    .grantsOfKey(key.keyId, key.region)
     .filter((g) => (grantId === undefined || g.grantId === grantId) && (grantee === undefined || g.granteePrincipal === grantee));
   return pageOfGrants(input, grants, () => key);
 }
@@ -167,10 +168,10 @@ export function listRetirableGrants(input: ValidatedInput, ctx: OperationContext
   const store = ctx.core.store;
   const keys = new Map<string, KeyRecord | undefined>();
   const keyOf = (g: GrantRecord) => {
-    if (!keys.has(g.keyId)) keys.set(g.keyId, store.getKey(g.keyId));
+    if (!keys.has(g.keyId)) keys.set(g.keyId, store.getKey(g.keyId, g.region ?? ctx.region));
     return keys.get(g.keyId);
   };
-  const grants = store.grantsRetirableBy(str(input, 'RetiringPrincipal')!).filter((g) => keyOf(g)?.region === ctx.region && g.issuingAccount === ctx.accountId);
+  const grants = store.grantsRetirableBy(str(input, 'RetiringPrincipal')!).filter((g) => (g.region ?? ctx.region) === ctx.region && keyOf(g) !== undefined && g.issuingAccount === ctx.accountId);
   return pageOfGrants(input, grants, keyOf);
 }
 
@@ -185,7 +186,7 @@ function pageOfGrants(input: ValidatedInput, grants: GrantRecord[], keyOf: (g: G
 function grantOn(ctx: OperationContext, key: KeyRecord, grantId: string): GrantRecord {
   if (!GRANT_ID.test(grantId)) throw new InvalidGrantIdException('Invalid grant ID.');
   const grant = ctx.core.store.getGrant(grantId);
-  if (!grant || grant.keyId !== key.keyId) throw new NotFoundException(`Grant ID ${grantId} not found`);
+  if (!grant || grant.keyId !== key.keyId || (grant.region ?? key.region) !== key.region) throw new NotFoundException(`Grant ID ${grantId} not found`);
   return grant;
 }
 
@@ -206,7 +207,7 @@ export function retireGrant(input: ValidatedInput, ctx: OperationContext) {
     if (id === undefined) throw new InvalidGrantTokenException('Grant token is invalid.');
     grant = ctx.core.store.getGrant(id);
     if (!grant) throw new NotFoundException(`Grant ID ${id} not found`);
-    key = ctx.core.store.getKey(grant.keyId);
+    key = ctx.core.store.getKey(grant.keyId, grant.region ?? ctx.region);
     if (grantIdParam !== undefined && grantIdParam !== grant.grantId) throw new InvalidGrantIdException('The grant ID does not match the grant token.');
   } else {
     if (keyParam === undefined || grantIdParam === undefined) {

@@ -1,0 +1,122 @@
+import { authorize } from '../access/authorize';
+import type { OperationContext } from '../context';
+import { AlreadyExistsException, NotFoundException, UnsupportedOperationException, ValidationException } from '../errors';
+import { keyArn } from '../ids';
+import { keyMetadata, requireEnabled } from '../keys';
+import type { KeyRecord, Tag } from '../model';
+import type { ValidatedInput } from '../model/validate';
+import { checkKeyPolicy } from '../policy-document';
+import { checkTags, str, targetKey } from './common';
+
+/*
+ * Multi-Region keys: one key id, one key material (every version, rotations included) shared by a
+ * primary key and its replicas in other Regions, so a ciphertext from one Region decrypts in
+ * any other. Policy, tags, aliases, grants, description and key state are each Region's own.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html
+ *
+ * AWS shows transient states (Creating for a new replica, Updating while the primary Region
+ * changes); Sealbox's changes are instant, so they never appear.
+ */
+
+/**
+ * A multi-Region key, or UnsupportedOperationException. AWS's wording for a single-Region key
+ * here is not documented.
+ */
+function requireMultiRegion(key: KeyRecord, operation: string): void {
+  if (!key.multiRegion) throw new UnsupportedOperationException(`${key.arn} is not a multi-Region key. ${operation} is valid only for multi-Region keys.`);
+}
+
+/**
+ * A replica of a primary key in another Region: same key id, spec, usage, origin, material and
+ * rotation; its own policy (the default unless Policy is given, not the primary's), tags and
+ * description. kms:ReplicateKey on the primary; kms:CreateKey (and kms:TagResource with Tags)
+ * from IAM policies.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html
+ */
+export function replicateKey(input: ValidatedInput, ctx: OperationContext) {
+  const primary = targetKey(input, ctx, 'ReplicateKey', { manage: true });
+  const replicaRegion = str(input, 'ReplicaRegion')!;
+  requireMultiRegion(primary, 'ReplicateKey');
+  if (primary.region !== primary.primaryRegion) {
+    // Only the primary key can be replicated; wording not documented.
+    throw new UnsupportedOperationException(`${primary.arn} is not a multi-Region primary key. Replicate its primary key in ${primary.primaryRegion}.`);
+  }
+  requireEnabled(primary);
+  if (replicaRegion === primary.region) {
+    // Wording not documented.
+    throw new ValidationException(`The replica Region ${replicaRegion} must differ from the primary key's Region.`);
+  }
+  const replicaArn = keyArn(replicaRegion, primary.accountId, primary.keyId);
+  if (ctx.core.keySet(primary).some((k) => k.region === replicaRegion)) {
+    // AlreadyExistsException as documented; its wording is not.
+    throw new AlreadyExistsException(`Key '${replicaArn}' already exists`);
+  }
+  authorize(ctx, { action: 'CreateKey' });
+  const tags = checkTags((input.Tags as Tag[] | undefined) ?? []);
+  if (tags.length > 0) authorize(ctx, { action: 'TagResource' });
+  const policy = str(input, 'Policy');
+  const replica = ctx.core.draftKey(primary.accountId, replicaRegion, {
+    keyId: primary.keyId,
+    description: str(input, 'Description'),
+    policy,
+    tags,
+    keySpec: primary.keySpec,
+    keyUsage: primary.keyUsage,
+    origin: primary.origin,
+    multiRegion: true,
+  });
+  if (policy !== undefined) checkKeyPolicy(ctx, replica, policy, input.BypassPolicyLockoutSafetyCheck === true);
+  Object.assign(replica, {
+    primaryRegion: primary.region,
+    currentMaterialId: primary.currentMaterialId,
+    rotationEnabled: primary.rotationEnabled,
+    rotationPeriodDays: primary.rotationPeriodDays,
+    nextRotationDate: primary.nextRotationDate,
+    onDemandRotations: primary.onDemandRotations,
+  });
+  ctx.core.insertReplica(replica);
+  ctx.audit.responseElements = { replicaKeyMetadata: { keyId: replica.keyId, arn: replica.arn }, replicaPolicy: replica.policy };
+  return { ReplicaKeyMetadata: keyMetadata(replica, ctx.core), ReplicaPolicy: replica.policy, ReplicaTags: replica.tags };
+}
+
+/**
+ * Makes the replica in PrimaryRegion the primary key and the current primary a replica, at
+ * once. kms:UpdatePrimaryRegion on both keys (each Region's key policy).
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdatePrimaryRegion.html
+ */
+export function updatePrimaryRegion(input: ValidatedInput, ctx: OperationContext) {
+  const key = targetKey(input, ctx, 'UpdatePrimaryRegion', { manage: true });
+  const newRegion = str(input, 'PrimaryRegion')!;
+  requireMultiRegion(key, 'UpdatePrimaryRegion');
+  if (key.region !== key.primaryRegion) {
+    // KeyId names the current primary key; wording not documented.
+    throw new UnsupportedOperationException(`${key.arn} is not the primary key. Its primary key is in ${key.primaryRegion}.`);
+  }
+  requireEnabled(key);
+  if (newRegion === key.region) {
+    // Wording not documented.
+    throw new ValidationException(`${key.arn} is already the primary key in ${newRegion}.`);
+  }
+  const set = ctx.core.keySet(key);
+  const replica = set.find((k) => k.region === newRegion);
+  // The new primary Region must already have a replica; wording as for any missing key.
+  if (!replica) throw new NotFoundException(`Key '${keyArn(newRegion, key.accountId, key.keyId)}' does not exist`);
+  ctx.audit.keys.push(replica);
+  authorize(ctx, { action: 'UpdatePrimaryRegion', key: replica });
+  requireEnabled(replica);
+  ctx.core.store.transaction(() => {
+    for (const k of set) {
+      k.primaryRegion = newRegion;
+      ctx.core.store.putKey(k);
+    }
+  });
+  return {};
+}
+
+/** Re-exported for CreateKey: a multi-Region key can't live in a custom key store. */
+export function refuseMultiRegionInCustomKeyStore(input: ValidatedInput): void {
+  if (input.MultiRegion === true && input.CustomKeyStoreId !== undefined) {
+    // Documented restriction; wording not documented.
+    throw new UnsupportedOperationException('Multi-Region keys are not supported in custom key stores.');
+  }
+}
