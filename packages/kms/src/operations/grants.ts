@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { authorize, checkAccess } from '../access/authorize';
 import { grantIdOfToken, grantToken, GRANT_OPERATIONS, isPrincipal } from '../access/grants';
 import type { OperationContext } from '../context';
-import { AccessDeniedException, InvalidGrantIdException, InvalidGrantTokenException, NotFoundException, ValidationException } from '../errors';
+import { AccessDeniedException, DisabledException, InvalidGrantIdException, InvalidGrantTokenException, NotFoundException, ValidationException } from '../errors';
 import { epochSeconds, requireNotPendingDeletion, resolveKey } from '../keys';
 import type { GrantConstraints, GrantRecord, KeyRecord } from '../model';
 import type { ValidatedInput } from '../model/validate';
@@ -59,6 +59,8 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
   const constraints = input.Constraints as GrantConstraints | undefined;
   const constrained = constraints && (constraints.EncryptionContextEquals || constraints.EncryptionContextSubset) ? constraints : undefined;
   authorizeCreateGrant(ctx, key, operations, constrained);
+  // Key-state table: a disabled key gets no grants (note 1); an Unavailable one does.
+  if (key.state === 'Disabled') throw new DisabledException(`${key.arn} is disabled.`);
   requireNotPendingDeletion(key);
   checkGrantTokens(input);
   const grantee = str(input, 'GranteePrincipal')!;

@@ -118,6 +118,9 @@ export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) 
  */
 export function listKeyRotations(input: ValidatedInput, ctx: OperationContext) {
   const key = targetKey(input, ctx, 'ListKeyRotations');
+  // Keys in custom key stores have no rotations: UnsupportedOperationException, as for
+  // GetKeyRotationStatus (key-state table, note 7).
+  if (key.customKeyStoreId !== undefined) requireRotatable(key);
   const all = str(input, 'IncludeKeyMaterial') === 'ALL_KEY_MATERIAL';
   const limit = num(input, 'Limit') ?? 100;
   const after = decodeMarker(str(input, 'Marker'));
