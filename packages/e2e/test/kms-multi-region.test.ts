@@ -20,6 +20,9 @@ import {
   ScheduleKeyDeletionCommand,
   UpdatePrimaryRegionCommand,
 } from '@aws-sdk/client-kms';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Sealbox } from '@sealbox/cli';
 import { failure, kmsClient, startTestSealbox } from './helpers';
 
@@ -307,5 +310,61 @@ describe('deletion', () => {
     expect(Buffer.from((await east.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).Plaintext!).toString()).toBe('kept');
     await east.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: 'eu-west-1' }));
     expect(Buffer.from((await eu.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).Plaintext!).toString()).toBe('kept');
+  });
+});
+
+describe('condition keys', () => {
+  it('kms:ReplicaRegion, kms:PrimaryRegion and kms:MultiRegionKeyType decide as IAM policies say', async () => {
+    const deny = (action: string, test: string, key: string, value: string) => ({ Effect: 'Deny', Action: action, Resource: '*', Condition: { [test]: { [key]: value } } });
+    const seed = {
+      accounts: [
+        {
+          id: '000000000000',
+          users: [
+            {
+              name: 'ops',
+              accessKeyId: 'OPS',
+              secretAccessKey: 'ops-secret',
+              policies: [
+                {
+                  Version: '2012-10-17',
+                  Statement: [
+                    { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+                    deny('kms:ReplicateKey', 'StringNotEquals', 'kms:ReplicaRegion', 'eu-west-1'),
+                    deny('kms:UpdatePrimaryRegion', 'StringEquals', 'kms:PrimaryRegion', 'us-west-2'),
+                    deny('kms:ScheduleKeyDeletion', 'StringEquals', 'kms:MultiRegionKeyType', 'PRIMARY'),
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'sealbox-mrk-'));
+    writeFileSync(join(dir, 'seed.json'), JSON.stringify(seed));
+    const box = await startTestSealbox({ only: 'kms', seed: join(dir, 'seed.json') });
+    const ops = (region: string) => kmsClient(box, { region, credentials: { accessKeyId: 'OPS', secretAccessKey: 'ops-secret' } });
+    const [opsEast, opsWest] = [ops('us-east-1'), ops('us-west-2')];
+    try {
+      const key = (await opsEast.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!;
+      await opsEast.send(new ReplicateKeyCommand({ KeyId: key.KeyId, ReplicaRegion: 'eu-west-1' }));
+      const denied = await expectError(opsEast.send(new ReplicateKeyCommand({ KeyId: key.KeyId, ReplicaRegion: 'us-west-2' })), 'AccessDeniedException');
+      expect(denied.message).toBe(`User: arn:aws:iam::000000000000:user/ops is not authorized to perform: kms:ReplicateKey on resource: ${key.Arn} with an explicit deny in an identity-based policy`);
+      await expectError(opsEast.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId })), 'AccessDeniedException');
+      const root = kmsClient(box);
+      await root.send(new ReplicateKeyCommand({ KeyId: key.KeyId, ReplicaRegion: 'us-west-2' }));
+      root.destroy();
+      await expectError(opsEast.send(new UpdatePrimaryRegionCommand({ KeyId: key.KeyId, PrimaryRegion: 'us-west-2' })), 'AccessDeniedException');
+      await opsEast.send(new UpdatePrimaryRegionCommand({ KeyId: key.KeyId, PrimaryRegion: 'eu-west-1' }));
+      // us-east-1's key is a replica now: its deletion is allowed.
+      expect((await opsEast.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId }))).KeyState).toBe('PendingDeletion');
+      await opsWest.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId }));
+    } finally {
+      opsEast.destroy();
+      opsWest.destroy();
+      await box.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
