@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sealbox } from '@sealbox/cli';
-import { failure, kmsClient, startTestSealbox } from './helpers';
+import { failure, kmsClient, runCommand, startTestSealbox } from './helpers';
 
 let sealbox: Sealbox;
 let east: KMSClient;
@@ -366,5 +366,65 @@ describe('condition keys', () => {
       await box.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('persistence', () => {
+  it('a multi-Region key set and its shared material survive a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sealbox-mrk-data-'));
+    let keyId: string;
+    let blob: Uint8Array;
+    try {
+      const first = await startTestSealbox({ only: 'kms', dataDir });
+      const a = kmsClient(first);
+      keyId = (await a.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.KeyId!;
+      await a.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'eu-west-1' }));
+      blob = (await a.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('durable') }))).CiphertextBlob!;
+      a.destroy();
+      await first.stop();
+
+      const second = await startTestSealbox({ only: 'kms', dataDir });
+      const b = kmsClient(second, { region: 'eu-west-1' });
+      const meta = (await b.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!;
+      expect(meta.MultiRegionConfiguration).toMatchObject({ MultiRegionKeyType: 'REPLICA', PrimaryKey: { Region: 'us-east-1' } });
+      expect(Buffer.from((await b.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString()).toBe('durable');
+      b.destroy();
+      await second.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the event log', () => {
+  it("ReplicateKey is recorded in the primary's Region with the replica's metadata, and a CreateKey in the replica's", async () => {
+    const primary = await newPrimary();
+    await east.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: 'ap-northeast-1' }));
+    const lookup = async (region: string, eventName: string) => {
+      const res = await runCommand(
+        'aws',
+        ['cloudtrail', 'lookup-events', '--no-paginate', '--endpoint-url', sealbox.kms!.url, '--lookup-attributes', `AttributeKey=EventName,AttributeValue=${eventName}`],
+        { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: region },
+      );
+      expect(res.stderr).toBe('');
+      const events = (JSON.parse(res.stdout) as { Events: { CloudTrailEvent: string }[] }).Events;
+      return events.map((e) => JSON.parse(e.CloudTrailEvent) as Record<string, unknown>);
+    };
+    const replicate = (await lookup('us-east-1', 'ReplicateKey')).find((r) => JSON.stringify(r).includes(primary.KeyId!))!;
+    expect(replicate).toMatchObject({
+      awsRegion: 'us-east-1',
+      requestParameters: { keyId: primary.KeyId, replicaRegion: 'ap-northeast-1' },
+      responseElements: {
+        replicaKeyMetadata: {
+          aWSAccountId: '000000000000',
+          arn: arnOf(primary.KeyId!, 'ap-northeast-1'),
+          creationDate: expect.stringMatching(/^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} [AP]M$/),
+          multiRegionConfiguration: { multiRegionKeyType: 'REPLICA', primaryKey: { arn: primary.Arn, region: 'us-east-1' } },
+        },
+      },
+      resources: [{ ARN: primary.Arn }],
+    });
+    const created = await lookup('ap-northeast-1', 'CreateKey');
+    expect(created).toContainEqual(expect.objectContaining({ awsRegion: 'ap-northeast-1', eventName: 'CreateKey', resources: [expect.objectContaining({ ARN: arnOf(primary.KeyId!, 'ap-northeast-1') })] }));
   });
 });

@@ -65,6 +65,5 @@ export class CustomKeyStoreInvalidStateException extends errorClass('CustomKeySt
 export class CustomKeyStoreNameInUseException extends errorClass('CustomKeyStoreNameInUseException') {}
 export class CustomKeyStoreHasCMKsException extends errorClass('CustomKeyStoreHasCMKsException') {}
 export class CloudHsmClusterInUseException extends errorClass('CloudHsmClusterInUseException') {}
-export class CloudHsmClusterNotRelatedException extends errorClass('CloudHsmClusterNotRelatedException') {}
 export class XksProxyUriInUseException extends errorClass('XksProxyUriInUseException') {}
 export class XksKeyAlreadyInUseException extends errorClass('XksKeyAlreadyInUseException') {}

@@ -6,6 +6,7 @@ import { keyMetadata, requireEnabled } from '../keys';
 import type { KeyRecord, Tag } from '../model';
 import type { ValidatedInput } from '../model/validate';
 import { checkKeyPolicy } from '../policy-document';
+import { javaDate, serviceEvent } from '../trail/records';
 import { checkTags, str, targetKey } from './common';
 
 /*
@@ -75,8 +76,21 @@ export function replicateKey(input: ValidatedInput, ctx: OperationContext) {
     onDemandRotations: primary.onDemandRotations,
   });
   ctx.core.insertReplica(replica);
-  ctx.audit.responseElements = { replicaKeyMetadata: { keyId: replica.keyId, arn: replica.arn }, replicaPolicy: replica.policy };
-  return { ReplicaKeyMetadata: keyMetadata(replica, ctx.core), ReplicaPolicy: replica.policy, ReplicaTags: replica.tags };
+  const metadata = keyMetadata(replica, ctx.core);
+  // CloudTrail: ReplicateKey in the primary's Region with the replica's metadata in lower camel
+  // case (https://docs.aws.amazon.com/kms/latest/developerguide/ct-replicate-key.html), and a
+  // CreateKey in the replica's Region. That CreateKey record's exact form is not documented;
+  // Sealbox writes it as an event of KMS itself.
+  ctx.audit.responseElements = { replicaKeyMetadata: trailCase({ ...metadata, CreationDate: javaDate(replica.creationDate) }), replicaPolicy: replica.policy };
+  ctx.core.trail.record(serviceEvent(replica, 'CreateKey', ctx.now.getTime(), null));
+  return { ReplicaKeyMetadata: metadata, ReplicaPolicy: replica.policy, ReplicaTags: replica.tags };
+}
+
+/** CloudTrail's member names: lower camel case at every level (AWSAccountId becomes aWSAccountId). */
+function trailCase(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(trailCase);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), trailCase(v)]));
 }
 
 /**
