@@ -127,7 +127,7 @@ export function updatePrimaryRegion(input: ValidatedInput, ctx: OperationContext
   return {};
 }
 
-/** Re-exported for CreateKey: a multi-Region key can't live in a custom key store. */
+/** For CreateKey: multi-Region keys cannot be created in custom key stores. */
 export function refuseMultiRegionInCustomKeyStore(input: ValidatedInput): void {
   if (input.MultiRegion === true && input.CustomKeyStoreId !== undefined) {
     // Documented restriction; wording not documented.
