@@ -464,8 +464,8 @@ const MACS: [string, MacAlgorithmSpec, string, number][] = [
 
 /** An HMAC key's bytes, read through the in-process KMS (KMS never exports them). */
 function hmacMaterial(key: KeyMetadata): Buffer {
-  const box = sealbox.kms as unknown as { core: { store: { getKey(id: string): unknown }; currentMaterial(k: unknown): { material: Buffer } } };
-  return box.core.currentMaterial(box.core.store.getKey(key.KeyId!)).material;
+  const box = sealbox.kms as unknown as { core: { store: { getKey(id: string, region: string): unknown }; currentMaterial(k: unknown): { material: Buffer } } };
+  return box.core.currentMaterial(box.core.store.getKey(key.KeyId!, 'us-east-1')).material;
 }
 
 describe('GenerateMac and VerifyMac', () => {

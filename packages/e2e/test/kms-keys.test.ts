@@ -91,11 +91,10 @@ describe('CreateKey and DescribeKey', () => {
     }
   });
 
-  it('refuses origins not built yet, and bad usage, clearly', async () => {
+  it('refuses bad usage, and a custom key store origin without a store, clearly', async () => {
     await expectError(kms.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY' })), 'ValidationException', 'KeyUsage SIGN_VERIFY is not compatible with KeySpec SYMMETRIC_DEFAULT');
     await expectError(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048' })), 'ValidationException', 'You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
-    const err = await expectError(kms.send(new CreateKeyCommand({ Origin: 'AWS_CLOUDHSM' })), 'UnsupportedOperationException');
-    expect(err.message).toContain('AWS_CLOUDHSM');
+    await expectError(kms.send(new CreateKeyCommand({ Origin: 'AWS_CLOUDHSM' })), 'ValidationException', 'Origin AWS_CLOUDHSM requires a CustomKeyStoreId.');
     await expectError(
       kms.send(new CreateKeyCommand({ KeySpec: 'AES_512' as never })),
       'ValidationException',

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { RootKey, type Clock } from '@sealbox/runtime';
-import { aliasArn, keyArn, newKeyId, newMaterialId } from './ids';
+import { aliasArn, keyArn, newKeyId, newMaterialId, newMultiRegionKeyId } from './ids';
 import type { KeySpec, KeyUsage } from './key-specs';
 import type { ImportedMaterialInfo, KeyRecord, MaterialRecord, Tag } from './model';
+import { refreshConnection } from './custom-key-stores';
 import { AWS_MANAGED_KEYS, awsManagedKeyPolicy, defaultKeyPolicy } from './policies';
 import type { KmsStore } from './store/kms-store';
 import { SqliteKmsStore } from './store/sqlite-store';
@@ -39,6 +40,8 @@ export class KmsCore {
   private readonly rootKey: RootKey;
   private readonly byHandle = new Map<string, Material>();
   private readonly currentByKey = new Map<string, Material>();
+  /** Custom key stores in CONNECTING, to finish when their time comes (after a restart, when read). */
+  readonly connecting = new Set<string>();
 
   constructor(options: KmsCoreOptions) {
     this.clock = options.clock;
@@ -71,11 +74,13 @@ export class KmsCore {
       rotationPeriodDays?: number;
       keySpec?: KeySpec;
       keyUsage?: KeyUsage;
-      /** EXTERNAL: no material until ImportKeyMaterial; the key starts PendingImport. */
-      origin?: 'AWS_KMS' | 'EXTERNAL';
+      multiRegion?: boolean;
+      origin?: KeyRecord['origin'];
+      customKeyStoreId?: string;
+      xksKeyId?: string;
     },
   ): KeyRecord {
-    const keyId = props.keyId ?? newKeyId();
+    const keyId = props.keyId ?? (props.multiRegion ? newMultiRegionKeyId() : newKeyId());
     const now = this.now();
     return {
       keyId,
@@ -96,8 +101,25 @@ export class KmsCore {
       policy: props.policy ?? defaultKeyPolicy(accountId),
       tags: props.tags ?? [],
       currentMaterialId: '',
-      multiRegion: false,
+      multiRegion: props.multiRegion === true,
+      ...(props.multiRegion ? { primaryRegion: region } : {}),
+      ...(props.customKeyStoreId !== undefined ? { customKeyStoreId: props.customKeyStoreId } : {}),
+      ...(props.xksKeyId !== undefined ? { xksKeyId: props.xksKeyId } : {}),
     };
+  }
+
+  /**
+   * Stores a multi-Region replica: it shares the primary's material (every version), so it needs
+   * none of its own. https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html#mrk-sync-properties
+   */
+  insertReplica(replica: KeyRecord): KeyRecord {
+    this.store.putKey(replica);
+    return replica;
+  }
+
+  /** The keys of a multi-Region key in every Region (just the key itself for a single-Region key). */
+  keySet(key: KeyRecord): KeyRecord[] {
+    return key.multiRegion ? this.store.keysWithId(key.keyId).filter((k) => k.accountId === key.accountId) : [key];
   }
 
   /** Stores a drafted key with its first material (generated here for symmetric keys); EXTERNAL keys get none. */
@@ -180,6 +202,8 @@ export class KmsCore {
       if (type === 'ON_DEMAND') key.onDemandRotations += 1;
       else if (key.rotationPeriodDays !== undefined) key.nextRotationDate = this.now() + key.rotationPeriodDays * DAY_MS;
       this.store.putKey(key);
+      // Key material and rotation are shared by a multi-Region key's Regions: the replicas follow.
+      this.syncReplicas(key);
     });
     return { previous, current: key.currentMaterialId };
   }
@@ -321,6 +345,20 @@ export class KmsCore {
     }
   }
 
+  /** Copies the properties a multi-Region key shares from one of its keys to the others. */
+  syncReplicas(from: KeyRecord): void {
+    if (!from.multiRegion) return;
+    for (const other of this.keySet(from)) {
+      if (other.region === from.region) continue;
+      other.currentMaterialId = from.currentMaterialId;
+      other.rotationEnabled = from.rotationEnabled;
+      other.rotationPeriodDays = from.rotationPeriodDays;
+      other.nextRotationDate = from.nextRotationDate;
+      other.onDemandRotations = from.onDemandRotations;
+      this.store.putKey(other);
+    }
+  }
+
   /** The account's AWS managed key for a service (alias/aws/<service>), created on first use. */
   awsManagedKey(accountId: string, region: string, service: string): KeyRecord | undefined {
     const info = AWS_MANAGED_KEYS[service];
@@ -328,7 +366,7 @@ export class KmsCore {
     const aliasName = `alias/aws/${service}`;
     return this.store.transaction(() => {
       const existing = this.store.getAlias(accountId, region, aliasName);
-      if (existing) return this.store.getKey(existing.targetKeyId);
+      if (existing) return this.store.getKey(existing.targetKeyId, region);
       const key = this.createKey(accountId, region, {
         description: info.description,
         policy: awsManagedKeyPolicy(service, accountId, region),
@@ -346,17 +384,31 @@ export class KmsCore {
    * rotates keys whose rotation date has come.
    */
   processDue(): void {
+    for (const id of this.connecting) {
+      const store = this.store.getCustomKeyStore(id);
+      if (!store || refreshConnection(this, store).connectionState !== 'CONNECTING') this.connecting.delete(id);
+    }
     const now = this.now();
     for (const key of this.store.dueKeys(now)) {
       if (key.state === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate <= now) {
-        this.store.deleteKey(key.keyId);
-        this.currentByKey.delete(key.keyId);
-        for (const [handle, m] of this.byHandle) if (m.keyId === key.keyId) this.byHandle.delete(handle);
+        this.store.deleteKey(key.keyId, key.region);
+        if (this.store.keysWithId(key.keyId).length === 0) {
+          this.currentByKey.delete(key.keyId);
+          for (const [handle, m] of this.byHandle) if (m.keyId === key.keyId) this.byHandle.delete(handle);
+        }
         this.trail.record(serviceEvent(key, 'DeleteKey', key.deletionDate, null));
+        if (key.multiRegion) this.startPrimaryDeletion(key, key.deletionDate);
         continue;
       }
       if (key.materialExpiry !== undefined && key.materialExpiry <= now) this.expireImportedMaterial(key, now);
-      if (key.rotationEnabled && key.state === 'Enabled' && key.nextRotationDate !== undefined && key.nextRotationDate <= now) {
+      if (
+        key.rotationEnabled &&
+        key.state === 'Enabled' &&
+        key.nextRotationDate !== undefined &&
+        key.nextRotationDate <= now &&
+        // A multi-Region key rotates in its primary Region; the replicas share the new material.
+        (!key.multiRegion || key.primaryRegion === key.region)
+      ) {
         // Rotations that fell due while time jumped happen once, dated when they were due.
         const due = key.nextRotationDate;
         const { previous, current } = this.rotate(key, 'AUTOMATIC');
@@ -371,6 +423,20 @@ export class KmsCore {
         );
       }
     }
+  }
+
+  /**
+   * A primary key scheduled for deletion waits in PendingReplicaDeletion until its last replica
+   * is deleted; then its own waiting period (PendingWindowInDays) begins.
+   * https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-delete.html
+   */
+  private startPrimaryDeletion(deleted: KeyRecord, at: number): void {
+    const remaining = this.store.keysWithId(deleted.keyId).filter((k) => k.accountId === deleted.accountId);
+    const primary = remaining.find((k) => k.region === k.primaryRegion);
+    if (!primary || primary.state !== 'PendingReplicaDeletion' || remaining.length > 1) return;
+    primary.state = 'PendingDeletion';
+    primary.deletionDate = at + (primary.pendingWindowDays ?? 30) * DAY_MS;
+    this.store.putKey(primary);
   }
 
   aliasArn(accountId: string, region: string, name: string): string {

@@ -66,3 +66,11 @@ export class InvalidGrantTokenException extends errorClass('InvalidGrantTokenExc
 export class IncorrectKeyMaterialException extends errorClass('IncorrectKeyMaterialException') {}
 export class ExpiredImportTokenException extends errorClass('ExpiredImportTokenException') {}
 export class InvalidImportTokenException extends errorClass('InvalidImportTokenException') {}
+
+// Custom key stores and multi-Region keys
+export class CustomKeyStoreInvalidStateException extends errorClass('CustomKeyStoreInvalidStateException') {}
+export class CustomKeyStoreNameInUseException extends errorClass('CustomKeyStoreNameInUseException') {}
+export class CustomKeyStoreHasCMKsException extends errorClass('CustomKeyStoreHasCMKsException') {}
+export class CloudHsmClusterInUseException extends errorClass('CloudHsmClusterInUseException') {}
+export class XksProxyUriInUseException extends errorClass('XksProxyUriInUseException') {}
+export class XksKeyAlreadyInUseException extends errorClass('XksKeyAlreadyInUseException') {}

@@ -8,6 +8,11 @@ export function newKeyId(): string {
   return randomUUID();
 }
 
+/** A multi-Region key's id: mrk- and 32 hex digits, the same in every Region of the set. */
+export function newMultiRegionKeyId(): string {
+  return `mrk-${randomBytes(16).toString('hex')}`;
+}
+
 /** KeyMaterialId: 64 hex digits, as ListKeyRotations and DescribeKey show them. */
 export function newMaterialId(): string {
   return randomBytes(32).toString('hex');

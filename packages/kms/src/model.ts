@@ -40,6 +40,20 @@ export interface KeyRecord {
   validTo?: number;
   /** EXTERNAL keys: the earliest expiry of any imported material, pending rotation included (when the clock must act). */
   materialExpiry?: number;
+  /**
+   * A multi-Region key: the Region of its primary key. Every Region's key of the set has the same
+   * id; the replicas are the other rows with that id.
+   */
+  primaryRegion?: string;
+  /** A key in a custom key store (Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE). */
+  customKeyStoreId?: string;
+  /** EXTERNAL_KEY_STORE keys: the external key's id in the external key manager. */
+  xksKeyId?: string;
+  /**
+   * While its custom key store is disconnected a key is Unavailable; this is the state it returns
+   * to when the store connects again (EnableKey and DisableKey change it meanwhile).
+   */
+  availableState?: 'Enabled' | 'Disabled';
 }
 
 export type ExpirationModel = 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
@@ -53,6 +67,32 @@ export interface ImportedMaterialInfo {
   description?: string;
   /** Imported as NEW_KEY_MATERIAL and waiting for RotateKeyOnDemand (KeyMaterialState PENDING_ROTATION). */
   pendingRotation?: boolean;
+}
+
+/** A custom key store (AWS CloudHSM key store or external key store). */
+export interface CustomKeyStoreRecord {
+  id: string;
+  accountId: string;
+  region: string;
+  name: string;
+  type: 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE';
+  creationDate: number;
+  connectionState: 'CONNECTED' | 'CONNECTING' | 'FAILED' | 'DISCONNECTED' | 'DISCONNECTING';
+  connectionErrorCode?: string;
+  /** CONNECTING becomes CONNECTED once the clock passes this moment (or at the next call after it). */
+  connectedAt?: number;
+  cloudHsmClusterId?: string;
+  trustAnchorCertificate?: string;
+  /** Never returned by any operation; kept only as the kmsuser password would be. */
+  keyStorePasswordSet?: boolean;
+  xks?: {
+    uriEndpoint: string;
+    uriPath: string;
+    connectivity: 'PUBLIC_ENDPOINT' | 'VPC_ENDPOINT_SERVICE';
+    accessKeyId: string;
+    vpcEndpointServiceName?: string;
+    vpcEndpointServiceOwner?: string;
+  };
 }
 
 /** One version of a key's material. `handle` is the opaque reference a ciphertext carries. */
@@ -95,4 +135,6 @@ export interface GrantRecord {
   operations: string[];
   constraints?: GrantConstraints;
   creationDate: number;
+  /** The Region of the key (a multi-Region key has the same id in several Regions). */
+  region?: string;
 }

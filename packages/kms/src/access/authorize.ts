@@ -71,7 +71,7 @@ export function checkAccess(ctx: OperationContext, request: AccessRequest): Acce
   const { credentials } = ctx;
   const { action, key } = request;
   const resource = key?.arn ?? request.resource ?? '*';
-  const keys: ConditionKeys = { ...ctx.conditionKeys, ...(key ? keyConditionKeys(key, ctx.core.store.aliasesOfKey(key.keyId).map((a) => a.aliasName)) : {}), ...request.keys };
+  const keys: ConditionKeys = { ...ctx.conditionKeys, ...(key ? keyConditionKeys(key, ctx.core.store.aliasesOfKey(key.keyId, key.region).map((a) => a.aliasName)) : {}), ...request.keys };
   const evaluation: RequestContext = {
     principal: { arn: credentials.principalArn, accountId: credentials.accountId },
     action: `kms:${action}`,

@@ -98,6 +98,9 @@ export function requestConditionKeys(operation: string, input: Record<string, un
     keys['kms:KeyOrigin'] = (input.Origin ?? 'AWS_KMS') as string;
     keys['kms:MultiRegion'] = String(input.MultiRegion === true);
   }
+  // Multi-Region keys: where a key may be replicated, which Region may become primary.
+  if (operation === 'ReplicateKey' && typeof input.ReplicaRegion === 'string') keys['kms:ReplicaRegion'] = input.ReplicaRegion;
+  if (operation === 'UpdatePrimaryRegion' && typeof input.PrimaryRegion === 'string') keys['kms:PrimaryRegion'] = input.PrimaryRegion;
   if (operation === 'CreateGrant') {
     keys['kms:GrantOperations'] = (input.Operations as string[] | undefined) ?? [];
     if (typeof input.GranteePrincipal === 'string') keys['kms:GranteePrincipal'] = input.GranteePrincipal;
@@ -120,6 +123,8 @@ export function keyConditionKeys(key: KeyRecord, aliases: readonly string[]): Co
     'kms:KeyOrigin': key.origin,
     'kms:KeyManager': key.keyManager,
     'kms:MultiRegion': String(key.multiRegion),
+    // PRIMARY or REPLICA, for multi-Region keys only.
+    ...(key.multiRegion ? { 'kms:MultiRegionKeyType': key.region === key.primaryRegion ? 'PRIMARY' : 'REPLICA' } : {}),
     'kms:ResourceAliases': [...aliases],
     ...tagKeys('aws:ResourceTag', key.tags),
   };

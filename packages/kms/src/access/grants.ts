@@ -39,7 +39,7 @@ export function satisfiesConstraints(constraints: GrantConstraints | undefined, 
 
 /** Whether a grant on the key lets the caller do `action` with this encryption context. */
 export function grantAllows(ctx: OperationContext, key: KeyRecord, action: string, context: Record<string, string> | undefined): boolean {
-  return ctx.core.store.grantsOfKey(key.keyId).some(
+  return ctx.core.store.grantsOfKey(key.keyId, key.region).some(
     (g) =>
       isPrincipal(g.granteePrincipal, ctx.credentials) &&
       g.operations.includes(action) &&

@@ -62,7 +62,7 @@ export function updateAlias(input: ValidatedInput, ctx: OperationContext) {
   const alias = store.getAlias(ctx.accountId, ctx.region, name);
   if (!alias) throw new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, name)} is not found.`);
   authorizeAlias(ctx, 'UpdateAlias', name);
-  const current = store.getKey(alias.targetKeyId);
+  const current = store.getKey(alias.targetKeyId, alias.region);
   if (current) authorize(ctx, { action: 'UpdateAlias', key: current });
   const key = aliasTarget(input, ctx, 'UpdateAlias');
   store.putAlias({ ...alias, targetKeyId: key.keyId, lastUpdatedDate: ctx.now.getTime() });
@@ -77,7 +77,7 @@ export function deleteAlias(input: ValidatedInput, ctx: OperationContext) {
   const alias = store.getAlias(ctx.accountId, ctx.region, name);
   if (!alias) throw new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, name)} is not found.`);
   authorizeAlias(ctx, 'DeleteAlias', name);
-  const key = store.getKey(alias.targetKeyId);
+  const key = store.getKey(alias.targetKeyId, alias.region);
   if (key) {
     ctx.audit.keys.push(key);
     authorize(ctx, { action: 'DeleteAlias', key });

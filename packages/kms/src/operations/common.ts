@@ -63,8 +63,10 @@ export function decryptWith(
 ) {
   const handle = blobHandle(ciphertext);
   const material = handle && ctx.core.materialByHandle(handle);
-  const key = material ? ctx.core.store.getKey(material.keyId) : undefined;
-  if (!material || !key || key.region !== ctx.region) {
+  // The material names a key id; the key is the one in the caller's Region. A multi-Region key's
+  // material is shared, so a ciphertext from any Region of the set opens in every other.
+  const key = material ? ctx.core.store.getKey(material.keyId, ctx.region) : undefined;
+  if (!material || !key) {
     if (keyIdParam !== undefined) resolveKey(ctx, keyIdParam, { aliases: true, crossAccount: true });
     throw new InvalidCiphertextException();
   }

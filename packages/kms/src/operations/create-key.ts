@@ -1,5 +1,5 @@
 import type { OperationContext } from '../context';
-import { CustomKeyStoreNotFoundException, UnsupportedOperationException, ValidationException } from '../errors';
+import { UnsupportedOperationException, ValidationException } from '../errors';
 import { generateMaterial } from '../crypto/key-material';
 import { isKeySpec, SPEC_INFO, type KeySpec, type KeyUsage } from '../key-specs';
 import { keyMetadata } from '../keys';
@@ -9,6 +9,8 @@ import { checkKeyPolicy } from '../policy-document';
 import { authorize } from '../access/authorize';
 import { javaDate } from '../trail/records';
 import { checkTags, str } from './common';
+import { customKeyStorePlacement, isCustomKeyStoreOrigin } from './custom-key-store-keys';
+import { refuseMultiRegionInCustomKeyStore } from './multi-region';
 
 /**
  * CreateKey for every key spec: symmetric encryption, HMAC, RSA, elliptic curve (NIST, secp256k1,
@@ -32,20 +34,27 @@ export async function createKey(input: ValidatedInput, ctx: OperationContext) {
   }
   const origin = str(input, 'Origin') ?? 'AWS_KMS';
   // EXTERNAL: a key without material, PendingImport until ImportKeyMaterial (every spec AWS can import).
-  if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') throw new UnsupportedOperationException(`Origin ${origin} is not supported by Sealbox yet.`);
+  if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL' && !isCustomKeyStoreOrigin(origin)) throw new UnsupportedOperationException(`Origin ${origin} is not supported by Sealbox yet.`);
   if (origin === 'EXTERNAL' && SPEC_INFO[keySpec].family === 'ml-dsa') throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by Sealbox yet.`);
-  if (input.MultiRegion === true) throw new UnsupportedOperationException('Multi-Region keys are not supported by Sealbox yet.');
-  const customKeyStoreId = str(input, 'CustomKeyStoreId');
-  if (customKeyStoreId !== undefined) throw new CustomKeyStoreNotFoundException(`Custom key store '${customKeyStoreId}' does not exist.`);
+  refuseMultiRegionInCustomKeyStore(input);
+  const placement = customKeyStorePlacement(input, ctx, origin, keySpec);
   const tags = checkTags((input.Tags as Tag[] | undefined) ?? []);
   const policy = str(input, 'Policy');
-  const draft = ctx.core.draftKey(ctx.accountId, ctx.region, { description: str(input, 'Description'), policy, tags, keySpec, keyUsage, origin: origin as 'AWS_KMS' | 'EXTERNAL' });
+  const draft = ctx.core.draftKey(ctx.accountId, ctx.region, {
+    description: str(input, 'Description'),
+    policy,
+    tags,
+    keySpec,
+    keyUsage,
+    multiRegion: input.MultiRegion === true,
+    ...placement,
+  });
   if (policy !== undefined) checkKeyPolicy(ctx, draft, policy, input.BypassPolicyLockoutSafetyCheck === true);
   const material = origin === 'EXTERNAL' ? undefined : await generateMaterial(keySpec);
 
   const key = ctx.core.insertKey(draft, material);
   ctx.audit.keys.push(key);
-  const metadata = keyMetadata(key);
+  const metadata = keyMetadata(key, ctx.core);
   // CloudTrail shows KeyMetadata in lower camel case (AWSAccountId excepted) with a Java-style date.
   ctx.audit.responseElements = {
     keyMetadata: Object.fromEntries(

@@ -12,5 +12,5 @@ export function describeKey(input: ValidatedInput, ctx: OperationContext) {
   const key = resolveKey(ctx, str(input, 'KeyId')!, { aliases: true, crossAccount: true });
   ctx.audit.keys.push(key);
   authorize(ctx, { action: 'DescribeKey', key });
-  return { KeyMetadata: keyMetadata(key) };
+  return { KeyMetadata: keyMetadata(key, ctx.core) };
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { authorize } from '../access/authorize';
 import type { OperationContext } from '../context';
-import { CustomKeyStoreNotFoundException, ValidationException } from '../errors';
+import { CustomKeyStoreInvalidStateException, UnsupportedOperationException, ValidationException } from '../errors';
+import { findCustomKeyStore } from './custom-key-stores';
 import type { ValidatedInput } from '../model/validate';
 import { num, str } from './common';
 
@@ -13,7 +14,15 @@ export function generateRandom(input: ValidatedInput, ctx: OperationContext) {
   if (numberOfBytes === undefined) throw new ValidationException('NumberOfBytes is required.');
   const customKeyStoreId = str(input, 'CustomKeyStoreId');
   if (customKeyStoreId !== undefined) {
-    throw new CustomKeyStoreNotFoundException(`Custom key store '${customKeyStoreId}' does not exist.`);
+    // Random bytes "from" a CloudHSM key store: it must be CONNECTED; external key stores are
+    // not valid here (UnsupportedOperationException, as documented). Messages not documented.
+    const store = findCustomKeyStore(ctx, customKeyStoreId);
+    if (store.type !== 'AWS_CLOUDHSM') {
+      throw new UnsupportedOperationException(`GenerateRandom is not supported for custom key store '${store.id}' of type ${store.type}.`);
+    }
+    if (store.connectionState !== 'CONNECTED') {
+      throw new CustomKeyStoreInvalidStateException(`Custom key store '${store.id}' is not connected. Its connection state is ${store.connectionState}.`);
+    }
   }
   return { Plaintext: randomBytes(numberOfBytes).toString('base64') };
 }

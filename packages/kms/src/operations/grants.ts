@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { authorize, checkAccess } from '../access/authorize';
 import { grantIdOfToken, grantToken, GRANT_OPERATIONS, isPrincipal } from '../access/grants';
 import type { OperationContext } from '../context';
-import { AccessDeniedException, InvalidGrantIdException, InvalidGrantTokenException, NotFoundException, ValidationException } from '../errors';
+import { AccessDeniedException, DisabledException, InvalidGrantIdException, InvalidGrantTokenException, NotFoundException, ValidationException } from '../errors';
 import { epochSeconds, requireNotPendingDeletion, requireNotPendingImport, resolveKey } from '../keys';
 import type { GrantConstraints, GrantRecord, KeyRecord } from '../model';
 import type { ValidatedInput } from '../model/validate';
@@ -59,6 +59,8 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
   const constraints = input.Constraints as GrantConstraints | undefined;
   const constrained = constraints && (constraints.EncryptionContextEquals || constraints.EncryptionContextSubset) ? constraints : undefined;
   authorizeCreateGrant(ctx, key, operations, constrained);
+  // Key-state table: a disabled key gets no grants (note 1); an Unavailable one does.
+  if (key.state === 'Disabled') throw new DisabledException(`${key.arn} is disabled.`);
   requireNotPendingDeletion(key);
   requireNotPendingImport(key);
   checkGrantTokens(input);
@@ -78,7 +80,7 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
   const name = str(input, 'Name') ?? '';
   const store = ctx.core.store;
   const existing = name
-    ? store.grantsOfKey(key.keyId).find(
+    ? store.grantsOfKey(key.keyId, key.region).find(
         (g) =>
           g.name === name &&
           g.granteePrincipal === grantee &&
@@ -98,6 +100,7 @@ export function createGrant(input: ValidatedInput, ctx: OperationContext) {
     operations,
     ...(constrained ? { constraints: constrained } : {}),
     creationDate: ctx.now.getTime(),
+    region: key.region,
   };
   if (!existing) store.putGrant(grant);
   ctx.audit.responseElements = { grantId: grant.grantId };
@@ -115,7 +118,7 @@ function authorizeCreateGrant(ctx: OperationContext, key: KeyRecord, operations:
   const direct = checkAccess(ctx, { action: 'CreateGrant', key, withoutGrants: true });
   if (direct.allowed) return;
   const parent = ctx.core.store
-    .grantsOfKey(key.keyId)
+    .grantsOfKey(key.keyId, key.region)
     .find(
       (g) =>
         isPrincipal(g.granteePrincipal, ctx.credentials) &&
@@ -170,7 +173,7 @@ export function listGrants(input: ValidatedInput, ctx: OperationContext) {
   const grantId = str(input, 'GrantId');
   const grantee = str(input, 'GranteePrincipal');
   const grants = ctx.core.store
-    .grantsOfKey(key.keyId)
+    .grantsOfKey(key.keyId, key.region)
     .filter((g) => (grantId === undefined || g.grantId === grantId) && (grantee === undefined || g.granteePrincipal === grantee));
   return pageOfGrants(input, grants, () => key);
 }
@@ -185,10 +188,10 @@ export function listRetirableGrants(input: ValidatedInput, ctx: OperationContext
   const store = ctx.core.store;
   const keys = new Map<string, KeyRecord | undefined>();
   const keyOf = (g: GrantRecord) => {
-    if (!keys.has(g.keyId)) keys.set(g.keyId, store.getKey(g.keyId));
+    if (!keys.has(g.keyId)) keys.set(g.keyId, store.getKey(g.keyId, g.region ?? ctx.region));
     return keys.get(g.keyId);
   };
-  const grants = store.grantsRetirableBy(str(input, 'RetiringPrincipal')!).filter((g) => keyOf(g)?.region === ctx.region && g.issuingAccount === ctx.accountId);
+  const grants = store.grantsRetirableBy(str(input, 'RetiringPrincipal')!).filter((g) => (g.region ?? ctx.region) === ctx.region && keyOf(g) !== undefined && g.issuingAccount === ctx.accountId);
   return pageOfGrants(input, grants, keyOf);
 }
 
@@ -203,7 +206,7 @@ function pageOfGrants(input: ValidatedInput, grants: GrantRecord[], keyOf: (g: G
 function grantOn(ctx: OperationContext, key: KeyRecord, grantId: string): GrantRecord {
   if (!GRANT_ID.test(grantId)) throw new InvalidGrantIdException('Invalid grant ID.');
   const grant = ctx.core.store.getGrant(grantId);
-  if (!grant || grant.keyId !== key.keyId) throw new NotFoundException(`Grant ID ${grantId} not found`);
+  if (!grant || grant.keyId !== key.keyId || (grant.region ?? key.region) !== key.region) throw new NotFoundException(`Grant ID ${grantId} not found`);
   return grant;
 }
 
@@ -224,7 +227,7 @@ export function retireGrant(input: ValidatedInput, ctx: OperationContext) {
     if (id === undefined) throw new InvalidGrantTokenException('Grant token is invalid.');
     grant = ctx.core.store.getGrant(id);
     if (!grant) throw new NotFoundException(`Grant ID ${id} not found`);
-    key = ctx.core.store.getKey(grant.keyId);
+    key = ctx.core.store.getKey(grant.keyId, grant.region ?? ctx.region);
     if (grantIdParam !== undefined && grantIdParam !== grant.grantId) throw new InvalidGrantIdException('The grant ID does not match the grant token.');
   } else {
     if (keyParam === undefined || grantIdParam === undefined) {

@@ -1,6 +1,15 @@
 import type { OperationContext } from '../context';
 import type { ValidatedInput } from '../model/validate';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases';
+import {
+  connectCustomKeyStore,
+  createCustomKeyStore,
+  deleteCustomKeyStore,
+  describeCustomKeyStores,
+  disconnectCustomKeyStore,
+  updateCustomKeyStore,
+} from './custom-key-stores';
+import { replicateKey, updatePrimaryRegion } from './multi-region';
 import { createKey } from './create-key';
 import { decrypt } from './decrypt';
 import { deriveSharedSecret } from './derive-shared-secret';
@@ -49,16 +58,21 @@ export type KmsOperationName = (typeof KMS_OPERATIONS)[number];
 /** The operations built so far; the others answer UnsupportedOperationException. */
 export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   CancelKeyDeletion: cancelKeyDeletion,
+  ConnectCustomKeyStore: connectCustomKeyStore,
   CreateAlias: createAlias,
+  CreateCustomKeyStore: createCustomKeyStore,
   CreateGrant: createGrant,
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
   DeriveSharedSecret: deriveSharedSecret,
   DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
+  DeleteCustomKeyStore: deleteCustomKeyStore,
+  DescribeCustomKeyStores: describeCustomKeyStores,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   DisableKeyRotation: disableKeyRotation,
+  DisconnectCustomKeyStore: disconnectCustomKeyStore,
   EnableKey: enableKey,
   EnableKeyRotation: enableKeyRotation,
   Encrypt: encrypt,
@@ -83,6 +97,7 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   ListRetirableGrants: listRetirableGrants,
   PutKeyPolicy: putKeyPolicy,
   ReEncrypt: reEncrypt,
+  ReplicateKey: replicateKey,
   RetireGrant: retireGrant,
   RevokeGrant: revokeGrant,
   RotateKeyOnDemand: rotateKeyOnDemand,
@@ -91,9 +106,11 @@ export const IMPLEMENTED: Partial<Record<KmsOperationName, Operation>> = {
   TagResource: tagResource,
   UntagResource: untagResource,
   UpdateAlias: updateAlias,
+  UpdateCustomKeyStore: updateCustomKeyStore,
   UpdateKeyDescription: updateKeyDescription,
   Verify: verify,
   VerifyMac: verifyMac,
+  UpdatePrimaryRegion: updatePrimaryRegion,
 };
 
 /** Calls that only read (CloudTrail's readOnly). */

@@ -12,6 +12,24 @@ function requireRotatable(key: KeyRecord): void {
   if (key.keySpec !== 'SYMMETRIC_DEFAULT' || key.keyUsage !== 'ENCRYPT_DECRYPT') {
     throw new UnsupportedOperationException('You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage.');
   }
+  // Keys in custom key stores never rotate (key-state table, note 7). AWS's message is not
+  // documented; this one follows the form of its origin messages.
+  if (key.customKeyStoreId !== undefined) {
+    throw new UnsupportedOperationException(`${key.arn} origin is ${key.origin} which is not valid for this operation.`);
+  }
+}
+
+/**
+ * A multi-Region key's rotation is set, and done on demand, on its primary key only; the
+ * replicas share it. AWS's error for a replica is not documented: Sealbox answers
+ * UnsupportedOperationException naming the primary.
+ */
+function requirePrimary(key: KeyRecord, operation: string): void {
+  if (key.multiRegion && key.region !== key.primaryRegion) {
+    throw new UnsupportedOperationException(
+      `${key.arn} is a multi-Region replica key. ${operation} is valid only on its primary key in ${key.primaryRegion}.`,
+    );
+  }
 }
 
 /**
@@ -32,12 +50,14 @@ export function enableKeyRotation(input: ValidatedInput, ctx: OperationContext) 
   requireRotatable(key);
   requireAutomaticRotation(key);
   requireEnabled(key);
+  requirePrimary(key, 'EnableKeyRotation');
   const period = num(input, 'RotationPeriodInDays') ?? 365;
   if (!key.rotationEnabled || key.rotationPeriodDays !== period) {
     key.rotationEnabled = true;
     key.rotationPeriodDays = period;
     key.nextRotationDate = ctx.now.getTime() + period * DAY_MS;
     ctx.core.store.putKey(key);
+    ctx.core.syncReplicas(key);
   }
   ctx.audit.responseElements = { keyId: key.arn };
   return {};
@@ -49,10 +69,12 @@ export function disableKeyRotation(input: ValidatedInput, ctx: OperationContext)
   requireRotatable(key);
   requireAutomaticRotation(key);
   requireEnabled(key);
+  requirePrimary(key, 'DisableKeyRotation');
   key.rotationEnabled = false;
   key.rotationPeriodDays = undefined;
   key.nextRotationDate = undefined;
   ctx.core.store.putKey(key);
+  ctx.core.syncReplicas(key);
   ctx.audit.responseElements = { keyId: key.arn };
   return {};
 }
@@ -60,6 +82,8 @@ export function disableKeyRotation(input: ValidatedInput, ctx: OperationContext)
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html */
 export function getKeyRotationStatus(input: ValidatedInput, ctx: OperationContext) {
   const key = targetKey(input, ctx, 'GetKeyRotationStatus', { crossAccount: true });
+  // Keys in custom key stores: UnsupportedOperationException (key-state table, note 7).
+  if (key.customKeyStoreId !== undefined) requireRotatable(key);
   if (!key.rotationEnabled) return { KeyId: key.arn, KeyRotationEnabled: false };
   return {
     KeyId: key.arn,
@@ -79,6 +103,7 @@ export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) 
   const key = targetKey(input, ctx, 'RotateKeyOnDemand', { manage: true });
   requireRotatable(key);
   requireEnabled(key);
+  requirePrimary(key, 'RotateKeyOnDemand');
   if (key.onDemandRotations >= ctx.core.onDemandRotationLimit) {
     throw new LimitExceededException(
       `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key.arn}`,
@@ -120,6 +145,9 @@ export function rotateKeyOnDemand(input: ValidatedInput, ctx: OperationContext) 
  */
 export function listKeyRotations(input: ValidatedInput, ctx: OperationContext) {
   const key = targetKey(input, ctx, 'ListKeyRotations');
+  // Keys in custom key stores have no rotations: UnsupportedOperationException, as for
+  // GetKeyRotationStatus (key-state table, note 7).
+  if (key.customKeyStoreId !== undefined) requireRotatable(key);
   const all = str(input, 'IncludeKeyMaterial') === 'ALL_KEY_MATERIAL';
   const limit = num(input, 'Limit') ?? 100;
   const after = decodeMarker(str(input, 'Marker'));

@@ -1,4 +1,4 @@
-import type { AliasRecord, GrantRecord, KeyRecord, MaterialRecord } from '../model';
+import type { AliasRecord, CustomKeyStoreRecord, GrantRecord, KeyRecord, MaterialRecord } from '../model';
 
 /** One CloudTrail-style record with the columns LookupEvents filters on. */
 export interface StoredEvent {
@@ -33,9 +33,20 @@ export interface EventQuery {
 export interface KmsStore {
   transaction<T>(fn: () => T): T;
 
-  getKey(keyId: string): KeyRecord | undefined;
+  /** A key in one Region (a multi-Region key has the same id in each of its Regions). */
+  getKey(keyId: string, region: string): KeyRecord | undefined;
+  /** Every Region's key with this id: one, or the keys of a multi-Region key. */
+  keysWithId(keyId: string): KeyRecord[];
   putKey(key: KeyRecord): void;
-  deleteKey(keyId: string): void;
+  /** Deletes a key in one Region with its aliases and grants there; the material goes with the last Region's key. */
+  deleteKey(keyId: string, region: string): void;
+  keysInCustomKeyStore(customKeyStoreId: string): KeyRecord[];
+
+  getCustomKeyStore(id: string): CustomKeyStoreRecord | undefined;
+  putCustomKeyStore(store: CustomKeyStoreRecord): void;
+  deleteCustomKeyStore(id: string): void;
+  /** An account's custom key stores in a Region, ordered by id. */
+  listCustomKeyStores(accountId: string, region: string): CustomKeyStoreRecord[];
   /** Keys of an account and region ordered by key id, after `afterKeyId`. */
   listKeys(accountId: string, region: string, afterKeyId: string | undefined, limit: number): KeyRecord[];
   /** Keys whose deletion or rotation date is due. */
@@ -54,13 +65,13 @@ export interface KmsStore {
   deleteAlias(accountId: string, region: string, aliasName: string): void;
   /** Aliases ordered by name, optionally only those of one key. */
   listAliases(accountId: string, region: string, keyId: string | undefined, afterName: string | undefined, limit: number): AliasRecord[];
-  aliasesOfKey(keyId: string): AliasRecord[];
+  aliasesOfKey(keyId: string, region: string): AliasRecord[];
 
   getGrant(grantId: string): GrantRecord | undefined;
   putGrant(grant: GrantRecord): void;
   deleteGrant(grantId: string): void;
   /** A key's grants in creation order. */
-  grantsOfKey(keyId: string): GrantRecord[];
+  grantsOfKey(keyId: string, region: string): GrantRecord[];
   /** Grants whose retiring principal is `principal`, in creation order. */
   grantsRetirableBy(principal: string): GrantRecord[];
 

@@ -1,14 +1,15 @@
 import Database from 'better-sqlite3';
-import type { AliasRecord, GrantRecord, KeyRecord, MaterialRecord } from '../model';
+import type { AliasRecord, CustomKeyStoreRecord, GrantRecord, KeyRecord, MaterialRecord } from '../model';
 import type { EventQuery, KmsStore, StoredEvent } from './kms-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS keys (
-  key_id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
   account TEXT NOT NULL,
   region TEXT NOT NULL,
   due INTEGER,
-  doc TEXT NOT NULL
+  doc TEXT NOT NULL,
+  PRIMARY KEY (key_id, region)
 );
 CREATE INDEX IF NOT EXISTS keys_owner ON keys (account, region, key_id);
 CREATE INDEX IF NOT EXISTS keys_due ON keys (due) WHERE due IS NOT NULL;
@@ -57,6 +58,34 @@ CREATE TABLE IF NOT EXISTS events (
   record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_time ON events (time);
+CREATE TABLE IF NOT EXISTS custom_key_stores (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  name TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS custom_key_stores_owner ON custom_key_stores (account, region, id);
+`;
+
+/**
+ * Data directories written before multi-Region keys keyed the keys table by key id alone; a
+ * multi-Region key has one row per Region under the same id, so the table is rebuilt once.
+ */
+const MIGRATE_KEYS_PRIMARY_KEY = `
+CREATE TABLE keys_by_region (
+  key_id TEXT NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  due INTEGER,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (key_id, region)
+);
+INSERT INTO keys_by_region (key_id, account, region, due, doc) SELECT key_id, account, region, due, doc FROM keys;
+DROP TABLE keys;
+ALTER TABLE keys_by_region RENAME TO keys;
+CREATE INDEX IF NOT EXISTS keys_owner ON keys (account, region, key_id);
+CREATE INDEX IF NOT EXISTS keys_due ON keys (due) WHERE due IS NOT NULL;
 `;
 
 /** The earliest moment a key needs attention: its deletion, its next automatic rotation, or imported material expiring. */
@@ -89,15 +118,29 @@ export class SqliteKmsStore implements KmsStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
     }
+    const keysTable = this.db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'keys'").get();
+    if (keysTable && /key_id TEXT PRIMARY KEY/.test(keysTable.sql)) this.db.transaction(() => this.db.exec(MIGRATE_KEYS_PRIMARY_KEY))();
     this.db.exec(SCHEMA);
     // Added with imported key material; older data directories get the column on open.
     const materialColumns = this.db.prepare<[], { name: string }>('PRAGMA table_info(materials)').all();
     if (!materialColumns.some((c) => c.name === 'import_doc')) this.db.exec('ALTER TABLE materials ADD COLUMN import_doc TEXT');
     const db = this.db;
     this.stmt = {
-      getKey: db.prepare<[string], { doc: string }>('SELECT doc FROM keys WHERE key_id = ?'),
-      putKey: db.prepare('INSERT INTO keys (key_id, account, region, due, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET due = excluded.due, doc = excluded.doc'),
-      deleteKey: db.prepare('DELETE FROM keys WHERE key_id = ?'),
+      getKey: db.prepare<[string, string], { doc: string }>('SELECT doc FROM keys WHERE key_id = ? AND region = ?'),
+      keysWithId: db.prepare<[string], { doc: string }>('SELECT doc FROM keys WHERE key_id = ? ORDER BY region'),
+      putKey: db.prepare(
+        'INSERT INTO keys (key_id, account, region, due, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id, region) DO UPDATE SET due = excluded.due, doc = excluded.doc',
+      ),
+      deleteKey: db.prepare('DELETE FROM keys WHERE key_id = ? AND region = ?'),
+      keysInCustomKeyStore: db.prepare<[string], { doc: string }>(
+        "SELECT doc FROM keys WHERE json_extract(doc, '$.customKeyStoreId') = ? ORDER BY key_id",
+      ),
+      getCustomKeyStore: db.prepare<[string], { doc: string }>('SELECT doc FROM custom_key_stores WHERE id = ?'),
+      putCustomKeyStore: db.prepare(
+        'INSERT INTO custom_key_stores (id, account, region, name, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, doc = excluded.doc',
+      ),
+      deleteCustomKeyStore: db.prepare('DELETE FROM custom_key_stores WHERE id = ?'),
+      listCustomKeyStores: db.prepare<[string, string], { doc: string }>('SELECT doc FROM custom_key_stores WHERE account = ? AND region = ? ORDER BY id'),
       deleteMaterials: db.prepare('DELETE FROM materials WHERE key_id = ?'),
       listKeys: db.prepare<[string, string, string, number], { doc: string }>('SELECT doc FROM keys WHERE account = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?'),
       dueKeys: db.prepare<[number], { doc: string }>('SELECT doc FROM keys WHERE due IS NOT NULL AND due <= ? ORDER BY due'),
@@ -113,12 +156,12 @@ export class SqliteKmsStore implements KmsStore {
       listAliasesOfKey: db.prepare<[string, string, string, string, number], AliasRow>(
         'SELECT * FROM aliases WHERE account = ? AND region = ? AND key_id = ? AND name > ? ORDER BY name LIMIT ?',
       ),
-      aliasesOfKey: db.prepare<[string], AliasRow>('SELECT * FROM aliases WHERE key_id = ? ORDER BY name'),
-      deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE key_id = ?'),
+      aliasesOfKey: db.prepare<[string, string], AliasRow>('SELECT * FROM aliases WHERE key_id = ? AND region = ? ORDER BY name'),
+      deleteAliasesOfKey: db.prepare('DELETE FROM aliases WHERE key_id = ? AND region = ?'),
       getGrant: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE grant_id = ?'),
       putGrant: db.prepare('INSERT INTO grants (grant_id, key_id, retiring, doc) VALUES (?, ?, ?, ?) ON CONFLICT (grant_id) DO UPDATE SET doc = excluded.doc'),
       deleteGrant: db.prepare('DELETE FROM grants WHERE grant_id = ?'),
-      deleteGrantsOfKey: db.prepare('DELETE FROM grants WHERE key_id = ?'),
+      deleteGrantsOfKey: db.prepare("DELETE FROM grants WHERE key_id = ? AND coalesce(json_extract(doc, '$.region'), ?) = ?"),
       grantsOfKey: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE key_id = ? ORDER BY seq'),
       grantsRetirableBy: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE retiring = ? ORDER BY seq'),
       appendEvent: db.prepare(
@@ -131,21 +174,47 @@ export class SqliteKmsStore implements KmsStore {
     return this.db.transaction(fn)();
   }
 
-  getKey(keyId: string): KeyRecord | undefined {
-    const row = this.stmt.getKey.get(keyId);
+  getKey(keyId: string, region: string): KeyRecord | undefined {
+    const row = this.stmt.getKey.get(keyId, region);
     return row ? (JSON.parse(row.doc) as KeyRecord) : undefined;
+  }
+
+  keysWithId(keyId: string): KeyRecord[] {
+    return this.stmt.keysWithId.all(keyId).map((r) => JSON.parse(r.doc) as KeyRecord);
+  }
+
+  keysInCustomKeyStore(customKeyStoreId: string): KeyRecord[] {
+    return this.stmt.keysInCustomKeyStore.all(customKeyStoreId).map((r) => JSON.parse(r.doc) as KeyRecord);
+  }
+
+  getCustomKeyStore(id: string): CustomKeyStoreRecord | undefined {
+    const row = this.stmt.getCustomKeyStore.get(id);
+    return row ? (JSON.parse(row.doc) as CustomKeyStoreRecord) : undefined;
+  }
+
+  putCustomKeyStore(store: CustomKeyStoreRecord): void {
+    this.stmt.putCustomKeyStore.run(store.id, store.accountId, store.region, store.name, JSON.stringify(store));
+  }
+
+  deleteCustomKeyStore(id: string): void {
+    this.stmt.deleteCustomKeyStore.run(id);
+  }
+
+  listCustomKeyStores(accountId: string, region: string): CustomKeyStoreRecord[] {
+    return this.stmt.listCustomKeyStores.all(accountId, region).map((r) => JSON.parse(r.doc) as CustomKeyStoreRecord);
   }
 
   putKey(key: KeyRecord): void {
     this.stmt.putKey.run(key.keyId, key.accountId, key.region, dueOf(key), JSON.stringify(key));
   }
 
-  deleteKey(keyId: string): void {
+  deleteKey(keyId: string, region: string): void {
     this.transaction(() => {
-      this.stmt.deleteAliasesOfKey.run(keyId);
-      this.stmt.deleteGrantsOfKey.run(keyId);
-      this.stmt.deleteMaterials.run(keyId);
-      this.stmt.deleteKey.run(keyId);
+      this.stmt.deleteAliasesOfKey.run(keyId, region);
+      this.stmt.deleteGrantsOfKey.run(keyId, region, region);
+      this.stmt.deleteKey.run(keyId, region);
+      // A multi-Region key's material is shared by its keys in every Region: it goes with the last.
+      if (this.stmt.keysWithId.all(keyId).length === 0) this.stmt.deleteMaterials.run(keyId);
     });
   }
 
@@ -170,8 +239,12 @@ export class SqliteKmsStore implements KmsStore {
     this.stmt.deleteGrant.run(grantId);
   }
 
-  grantsOfKey(keyId: string): GrantRecord[] {
-    return this.stmt.grantsOfKey.all(keyId).map((r) => JSON.parse(r.doc) as GrantRecord);
+  grantsOfKey(keyId: string, region: string): GrantRecord[] {
+    // Grants made before multi-Region keys carry no region; their key exists in one Region only.
+    return this.stmt.grantsOfKey
+      .all(keyId)
+      .map((r) => JSON.parse(r.doc) as GrantRecord)
+      .filter((g) => g.region === undefined || g.region === region);
   }
 
   grantsRetirableBy(principal: string): GrantRecord[] {
@@ -220,8 +293,8 @@ export class SqliteKmsStore implements KmsStore {
     return rows.map(aliasFromRow);
   }
 
-  aliasesOfKey(keyId: string): AliasRecord[] {
-    return this.stmt.aliasesOfKey.all(keyId).map(aliasFromRow);
+  aliasesOfKey(keyId: string, region: string): AliasRecord[] {
+    return this.stmt.aliasesOfKey.all(keyId, region).map(aliasFromRow);
   }
 
   appendEvents(events: StoredEvent[]): void {

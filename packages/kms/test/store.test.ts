@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { KeyRecord } from '../src/model';
+import { SqliteKmsStore } from '../src/store/sqlite-store';
+
+const key = (keyId: string, region: string): KeyRecord => ({
+  keyId,
+  accountId: '000000000000',
+  region,
+  arn: `arn:aws:kms:${region}:000000000000:key/${keyId}`,
+  creationDate: 0,
+  description: '',
+  keyUsage: 'ENCRYPT_DECRYPT',
+  keySpec: 'SYMMETRIC_DEFAULT',
+  origin: 'AWS_KMS',
+  keyManager: 'CUSTOMER',
+  state: 'Enabled',
+  rotationEnabled: false,
+  onDemandRotations: 0,
+  policy: '{}',
+  tags: [],
+  currentMaterialId: 'm',
+  multiRegion: true,
+  primaryRegion: 'us-east-1',
+});
+
+describe('SqliteKmsStore', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sealbox-store-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps one row per Region for a multi-Region key; its material goes with the last Region', () => {
+    const store = new SqliteKmsStore(':memory:');
+    const id = `mrk-${'a'.repeat(32)}`;
+    store.putKey(key(id, 'us-east-1'));
+    store.putKey(key(id, 'eu-west-1'));
+    store.addMaterial({ handle: Buffer.alloc(32, 1), keyId: id, materialId: 'm', wrapped: Buffer.alloc(8), createdAt: 0, seq: 0 });
+    expect(store.keysWithId(id).map((k) => k.region)).toEqual(['eu-west-1', 'us-east-1']);
+    expect(store.getKey(id, 'eu-west-1')?.arn).toContain('eu-west-1');
+    store.deleteKey(id, 'eu-west-1');
+    expect(store.getKey(id, 'eu-west-1')).toBeUndefined();
+    expect(store.listMaterials(id)).toHaveLength(1);
+    store.deleteKey(id, 'us-east-1');
+    expect(store.listMaterials(id)).toHaveLength(0);
+    store.close();
+  });
+
+  it('migrates a data directory whose keys table was keyed by key id alone', () => {
+    const path = join(dir, 'kms.db');
+    const old = new Database(path);
+    old.exec('CREATE TABLE keys (key_id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, due INTEGER, doc TEXT NOT NULL)');
+    const id = `mrk-${'b'.repeat(32)}`;
+    old.prepare('INSERT INTO keys VALUES (?, ?, ?, NULL, ?)').run(id, '000000000000', 'us-east-1', JSON.stringify(key(id, 'us-east-1')));
+    old.close();
+    const store = new SqliteKmsStore(path);
+    expect(store.getKey(id, 'us-east-1')?.keyId).toBe(id);
+    store.putKey(key(id, 'eu-west-1'));
+    expect(store.keysWithId(id)).toHaveLength(2);
+    store.close();
+  });
+});
