@@ -38,8 +38,11 @@ export class VirtualClock implements Clock {
   advance(seconds: number): Date {
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError('seconds must be a finite number >= 0');
     this.offsetMs += Math.round(seconds * 1000);
-    // Signed timestamps have whole seconds: an advance counts from the start of its second.
-    this.history.push({ atWallMs: Math.floor(this.wall() / 1000) * 1000, offsetMs: this.offsetMs });
+    // Signed timestamps have whole seconds, and SDKs correct their clocks from our Date header,
+    // which has whole seconds too, so a client may sign up to a second behind: an advance counts
+    // from the start of the second before it. (A request signed in that second before the advance
+    // is taken as signed after it; the other way round, it would be refused as expired.)
+    this.history.push({ atWallMs: Math.floor(this.wall() / 1000) * 1000 - 1000, offsetMs: this.offsetMs });
     const now = this.now();
     for (const listener of this.listeners) listener(now);
     return now;

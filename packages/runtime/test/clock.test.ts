@@ -17,11 +17,14 @@ describe('VirtualClock', () => {
   it('places wall-clock timestamps on the virtual timeline by when they were made', () => {
     let wall = 1_000_500;
     const clock = new VirtualClock(() => wall);
-    const before = new Date(wall - 1000);
+    const before = new Date(wall - 2000);
+    const secondBefore = new Date(wall - 400);
     wall += 100;
     clock.advance(3600);
     wall += 100;
     expect(clock.fromWallClock(before).getTime()).toBe(before.getTime());
+    // A client correcting its clock from our whole-second Date header may sign a second behind.
+    expect(clock.fromWallClock(secondBefore).getTime()).toBe(secondBefore.getTime() + 3_600_000);
     expect(clock.fromWallClock(new Date(wall)).getTime()).toBe(wall + 3_600_000);
     expect(clock.wallNow().getTime()).toBe(wall);
   });
