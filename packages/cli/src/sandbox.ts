@@ -33,6 +33,8 @@ export interface SealboxOptions {
   seed?: string;
   /** Evaluate KMS key policies, IAM policies and grants (default true). */
   enforceKmsPolicies?: boolean;
+  /** How long S3 waits for a silent KMS (default 10 s; fault tests shorten it). */
+  kmsTimeoutMs?: number;
   /** Idle and header timeouts of both servers (tests shorten them; AWS's are about 20 s). */
   timeouts?: Pick<ListenOptions, 'idleTimeoutMs' | 'headersTimeoutMs'>;
 }
@@ -149,6 +151,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       serviceCredentials: options.kmsEndpoint ? undefined : serviceCredentials,
       allowHttpSseKms: options.allowHttpSseKms,
       kmsCa: tls?.ca,
+      kmsTimeoutMs: options.kmsTimeoutMs,
     });
     const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service(s3Options()));
     const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;

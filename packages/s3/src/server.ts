@@ -54,6 +54,8 @@ export interface S3ServiceOptions {
   allowHttpSseKms?: boolean;
   /** A CA certificate (PEM) to trust for an HTTPS KMS endpoint. */
   kmsCa?: string;
+  /** How long a KMS call may stay silent before S3 gives up (KMS.DependencyTimeoutException); 10 s. */
+  kmsTimeoutMs?: number;
   accessLog?: AccessLog;
   virtualHostSuffixes?: readonly string[];
   onInternalError?: (err: unknown) => void;
@@ -68,7 +70,7 @@ export interface S3Service {
 
 /** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
 export function createS3Service(options: S3ServiceOptions): S3Service {
-  const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials, ca: options.kmsCa }) : undefined;
+  const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials, ca: options.kmsCa, timeoutMs: options.kmsTimeoutMs }) : undefined;
   const state = new S3State(options.dataDir, options.credentials, kms);
   const app = express();
   app.disable('x-powered-by');
