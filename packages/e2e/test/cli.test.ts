@@ -247,8 +247,9 @@ describe('AWS CLI and boto3 against a running sealbox', () => {
     // Valid now: the signature passes and S3 answers for the bucket.
     expect((await fetch(url)).status).toBe(404);
 
-    // A timestamp in the same second as an advance counts as after it; start a new second.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // A timestamp from the second before an advance, or later, counts as after it (clients sign
+    // up to a second behind); let two seconds pass.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
     const advanced = await fetch(`${sealbox.ready.kms}/_sealbox/clock`, { method: 'POST', body: JSON.stringify({ advanceSeconds: 20 * 60 }) });
     expect(advanced.status).toBe(200);
 
