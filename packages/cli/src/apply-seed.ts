@@ -19,7 +19,7 @@ export async function checkSeed(
   if (!options.sseKmsOverHttp) {
     for (const o of seed.buckets.flatMap((b) => b.objects ?? [])) {
       if (o.sse && o.sse.algorithm !== 'AES256') {
-        throw new SeedError(`${o.at}.sse: S3 accepts SSE-KMS request headers only over TLS: start with --tls or --allow-http-sse-kms (or rely on the bucket's default encryption)`);
+        throw new SeedError(`${o.sseAt ?? o.at}: S3 accepts SSE-KMS request headers only over TLS: start with --tls or --allow-http-sse-kms (or rely on the bucket's default encryption)`);
       }
     }
   }

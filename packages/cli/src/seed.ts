@@ -32,6 +32,8 @@ export interface SeedObject {
   at: string;
   key: string;
   body: Buffer;
+  /** Where its sse setting is declared. */
+  sseAt?: string;
   contentType?: string;
   metadata?: Record<string, string>;
   sse?: { algorithm: string; kmsKeyId?: string; context?: Record<string, string>; bucketKey?: boolean };
@@ -352,8 +354,10 @@ function readKeys(value: unknown, ctx: Context): SeedKey[] {
       if (!Array.isArray(list) || list.length === 0) fail(mpath, 'must be a list of key material versions (the last is current)');
       material = (list as unknown[]).map((m, j) => {
         const p = typeof k.material === 'string' ? mpath : [...mpath, j];
-        if (typeof m !== 'string') fail(p, 'must be a string (hex or base64 bytes, or a PEM private key)');
-        const decoded = decodeSeedMaterial(keySpec, m as string);
+        // Unquoted hex of digits only (or 1e5...) is a YAML number: take the text as written.
+        const text = typeof m === 'number' ? ctx.source(p) : m;
+        if (typeof text !== 'string') fail(p, 'must be a string (hex or base64 bytes, or a PEM private key)');
+        const decoded = decodeSeedMaterial(keySpec, text as string);
         if ('problem' in decoded) fail(p, decoded.problem);
         return (decoded as { material: Buffer }).material;
       });
@@ -510,7 +514,7 @@ function readBuckets(value: unknown, ctx: Context): SeedBucket[] {
         body: body!,
         ...(o.contentType !== undefined ? { contentType: stringOf(o.contentType, [...p, 'contentType'], fail) } : {}),
         ...(o.metadata !== undefined ? { metadata: stringMapOf(o.metadata, [...p, 'metadata'], fail) } : {}),
-        ...(sse ? { sse } : {}),
+        ...(sse ? { sse, sseAt: ctx.at([...p, 'sse']) } : {}),
       };
     });
     return {

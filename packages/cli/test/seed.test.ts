@@ -900,6 +900,12 @@ describe('parseSeed: keys and buckets', () => {
     for (const m of seed.keys[0]!.material!) expect(m.toString('hex')).toBe(HEX);
   });
 
+  test('unquoted hex of digits only (a YAML number) is read as written', () => {
+    const digits = '1234567890'.repeat(6) + '1234';
+    const seed = parseSeed(`keys:\n  - id: ${KEY}\n    material:\n      - ${digits}\n`);
+    expect(seed.keys[0]!.material![0]!.toString('hex')).toBe(digits);
+  });
+
   test('an object file is read relative to the seed file', () => {
     writeFileSync(join(dir, 'payload.bin'), Buffer.from([1, 2, 3]));
     const file = writeSeed('with-file.yaml', 'buckets:\n  - name: files\n    objects:\n      - key: a.bin\n        file: payload.bin\n');
