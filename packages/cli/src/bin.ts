@@ -114,6 +114,7 @@ async function seed(args: string[]): Promise<void> {
   if (parsed.positionals.length !== 1) throw new UsageError('sealbox seed takes one seed file (or --example)');
   const file = parsed.positionals[0]!;
   const loaded = loadSeed(file);
+  if (loaded.credentials.length) process.stderr.write('sealbox seed: note: the accounts section is read by sealbox start --seed only; here it just supplies root credentials for buckets\n');
   const ca = v['ca-bundle'] ?? process.env.AWS_CA_BUNDLE;
   const report = await applySeedRemote(loaded, {
     kmsEndpoint: v['endpoint-kms'] ?? process.env.AWS_ENDPOINT_URL_KMS ?? 'http://127.0.0.1:4599',

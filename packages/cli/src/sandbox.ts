@@ -58,7 +58,8 @@ export interface Sealbox {
   stop(): Promise<void>;
   /**
    * Forgets every key, alias, grant, event, bucket and object, keeping the endpoints, the
-   * credentials and the clock: fresh services take over the listening sockets. In-memory only.
+   * credentials and the clock: fresh services take over the listening sockets, and the seed's
+   * keys and buckets are applied again. In-memory only.
    */
   reset(): Promise<void>;
 }
@@ -188,6 +189,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
         if (dataDir) throw new Error('reset() clears an in-memory sandbox; this one keeps its state in ' + dataDir);
         kmsService?.replace(createKmsService(kmsOptions()));
         s3Service?.replace(createS3Service(s3Options()));
+        // A seeded sandbox starts over from its seed.
+        if (seeding) await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials });
       },
     };
   } catch (err) {

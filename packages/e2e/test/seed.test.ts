@@ -237,6 +237,25 @@ describe('seeded keys', () => {
   });
 });
 
+describe('POST /_sealbox/seed', () => {
+  it('takes JSON only (a web page cannot post it without a preflight), and refuses what the KMS refuses', async () => {
+    const sealbox = await startTestSealbox();
+    try {
+      const url = `${sealbox.kms!.url}/_sealbox/seed`;
+      const keys = [{ at: 'x.yaml:2: keys.0', id: KEY, account: '000000000000', region: 'us-east-1', spec: 'SYMMETRIC_DEFAULT', material: [Buffer.from(M1, 'hex').toString('base64')] }];
+      const plain = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ keys }) });
+      expect(plain.status).toBe(415);
+      const bad = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: [{ ...keys[0], material: ['AAAA'] }] }) });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toBe('x.yaml:2: keys.0.material.0: Key material for a SYMMETRIC_DEFAULT key must be 256 bits (32 bytes), not 3 bytes.');
+      const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys }) });
+      expect(await ok.json()).toEqual({ created: [`key ${KEY} (000000000000, us-east-1)`], skipped: [] });
+    } finally {
+      await sealbox.stop();
+    }
+  });
+});
+
 describe('invalid seeds', () => {
   it.each([
     ['a key id that is not one', `keys:\n  - id: 1234\n`, 2, 'keys.0.id: must be a key id'],

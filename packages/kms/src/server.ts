@@ -145,6 +145,13 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       res.status(403).json({ error: 'POST /_sealbox/seed is accepted only from the loopback interface' });
       return;
     }
+    // Only application/json: a web page can send text/plain across origins without a preflight,
+    // and must not be able to plant keys of known material in a developer's Sealbox.
+    if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+      req.resume();
+      res.status(415).json({ error: 'POST /_sealbox/seed takes Content-Type: application/json' });
+      return;
+    }
     readBody(req, 16 * 1024 * 1024)
       .then(async (body) => {
         const keys = seedKeysFromJson((JSON.parse(body.toString('utf8')) as { keys?: unknown }).keys ?? []);
