@@ -326,8 +326,9 @@ function readKeys(value: unknown, ctx: Context): SeedKey[] {
     const keyId = id as string;
     const account = accountOf(k.account, [...path, 'account'], ctx);
     const region = regionOf(k.region, [...path, 'region'], fail) ?? 'us-east-1';
-    if (seen.has(`${keyId}/${region}`)) fail([...path, 'id'], `key ${keyId} is declared twice in ${region}`);
-    seen.add(`${keyId}/${region}`);
+    // Key ids are unique across regions (a multi-Region key's other regions are its replicaRegions).
+    if (seen.has(keyId)) fail([...path, 'id'], `key ${keyId} is declared twice (list a multi-Region key's other regions in replicaRegions)`);
+    seen.add(keyId);
     const spec = k.spec ?? 'SYMMETRIC_DEFAULT';
     if (typeof spec !== 'string' || !isKeySpec(spec)) fail([...path, 'spec'], `must be a key spec (one of ${Object.keys(SPEC_INFO).join(', ')})`);
     const keySpec = spec as KeySpec;

@@ -44,6 +44,11 @@ const FIXTURES = join(__dirname, 'fixtures');
 const KEY = '6f0b2d55-3a1e-4c3b-9d7e-2b8f1a4c5d60';
 const MAC_KEY = '7a1c3e55-3a1e-4c3b-9d7e-2b8f1a4c5d61';
 const RSA_KEY = '8b2d4f55-3a1e-4c3b-9d7e-2b8f1a4c5d62';
+const DISABLED_KEY = '9c3e5a55-3a1e-4c3b-9d7e-2b8f1a4c5d63';
+const EXTERNAL_KEY = 'ad4f6b55-3a1e-4c3b-9d7e-2b8f1a4c5d64';
+const PENDING_KEY = 'be507c55-3a1e-4c3b-9d7e-2b8f1a4c5d65';
+const MRK = 'mrk-0123456789abcdef0123456789abcdef';
+const MRK_MATERIAL = randomBytes(32).toString('hex');
 const M1 = randomBytes(32).toString('hex');
 const M2 = randomBytes(32).toString('base64');
 const MAC_MATERIAL = randomBytes(32).toString('hex');
@@ -93,6 +98,16 @@ keys:
     material:
       - |
 ${indent(RSA_PEM, 8)}
+  - id: ${DISABLED_KEY}
+    enabled: false
+  - id: ${EXTERNAL_KEY}
+    origin: EXTERNAL
+    material: ["${M1}"]
+  - id: ${PENDING_KEY}
+    origin: EXTERNAL
+  - id: ${MRK}
+    replicaRegions: [eu-west-1]
+    material: ["${MRK_MATERIAL}"]
 buckets:
   - name: ${bucket}
     versioning: Enabled
@@ -174,6 +189,24 @@ describe('seeded keys', () => {
     const rotation = await kmsA.send(new GetKeyRotationStatusCommand({ KeyId: KEY }));
     expect(rotation.KeyRotationEnabled).toBe(true);
     expect(rotation.RotationPeriodInDays).toBe(180);
+  });
+
+  it('enabled: false, origin EXTERNAL with and without material', async () => {
+    const state = async (KeyId: string) => (await kmsA.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
+    expect((await state(DISABLED_KEY)).KeyState).toBe('Disabled');
+    expect(await state(EXTERNAL_KEY)).toMatchObject({ KeyState: 'Enabled', Origin: 'EXTERNAL', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+    expect(await state(PENDING_KEY)).toMatchObject({ KeyState: 'PendingImport', Origin: 'EXTERNAL' });
+    // The same material under another key id makes ciphertexts that only that key opens.
+    const blob = (await kmsB.send(new EncryptCommand({ KeyId: EXTERNAL_KEY, Plaintext: Buffer.from('imported') }))).CiphertextBlob;
+    expect(Buffer.from((await kmsA.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString()).toBe('imported');
+  });
+
+  it('a multi-Region key and its replica share seeded material across Sealboxes', async () => {
+    const eu = kmsClient(b, { region: 'eu-west-1' });
+    const replica = (await eu.send(new DescribeKeyCommand({ KeyId: MRK }))).KeyMetadata!;
+    expect(replica.MultiRegionConfiguration!.MultiRegionKeyType).toBe('REPLICA');
+    const blob = (await kmsA.send(new EncryptCommand({ KeyId: MRK, Plaintext: Buffer.from('everywhere') }))).CiphertextBlob;
+    expect(Buffer.from((await eu.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString()).toBe('everywhere');
   });
 
   it('an HMAC key computes the MAC of its seeded material', async () => {
@@ -259,6 +292,7 @@ describe('POST /_sealbox/seed', () => {
 describe('invalid seeds', () => {
   it.each([
     ['a key id that is not one', `keys:\n  - id: 1234\n`, 2, 'keys.0.id: must be a key id'],
+    ['a key id declared in two regions', `keys:\n  - id: ${KEY}\n  - id: ${KEY}\n    region: eu-west-1\n`, 3, `keys.1.id: key ${KEY} is declared twice`],
     ['a grant the KMS refuses', `keys:\n  - id: ${KEY}\n    grants:\n      - grantee: arn:aws:iam::000000000000:root\n        operations: [Sign]\n`, 4, 'keys.0.grants.0: Grant operations Sign are not supported'],
     ['a key policy that locks the caller out', `keys:\n  - id: ${KEY}\n    policy:\n      Version: "2012-10-17"\n      Statement:\n        - { Effect: Allow, Principal: { AWS: "arn:aws:iam::000000000000:root" }, Action: "kms:Encrypt", Resource: "*" }\n`, 2, 'keys.0.policy:'],
     ['SSE-KMS headers over plain HTTP', `buckets:\n  - name: bkt\n    objects:\n      - key: k\n        text: t\n        sse: { algorithm: aws:kms }\n`, 6, 'buckets.0.objects.0.sse: S3 accepts SSE-KMS request headers only over TLS'],

@@ -107,6 +107,8 @@ export async function applyKmsSeed(core: KmsCore, keys: SeedKey[], options: { pr
       throw err;
     };
     const existing = core.store.getKey(k.id, k.region);
+    const elsewhere = core.store.keysWithId(k.id).find((x) => x.region !== k.region && (!existing || !x.multiRegion));
+    if (!existing && elsewhere) throw new KmsSeedError(`${k.at}: key id ${k.id} exists in ${elsewhere.region}; a key id names one key`);
     if (existing) {
       if (existing.accountId !== k.account) throw new KmsSeedError(`${k.at}: key id ${k.id} exists in account ${existing.accountId}`);
       report.skipped.push(label);
