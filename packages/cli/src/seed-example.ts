@@ -116,9 +116,11 @@ buckets:
         metadata: { owner: alice }    # x-amz-meta-owner
       - key: secrets/token.txt
         text: s3cr3t
-        sse:                          # per-object encryption (SSE-KMS headers need --tls or --allow-http-sse-kms)
-          algorithm: aws:kms
-          kmsKeyId: 0e1f3c4d-8a7b-4c2d-9e10-3f2a1b0c9d8e
-          context: { purpose: demo }
-          bucketKey: false
+        sse:                          # per-object encryption, instead of the bucket's default
+          algorithm: AES256           # AES256 | aws:kms | aws:kms:dsse
+          # With aws:kms or aws:kms:dsse (S3 takes SSE-KMS headers only over TLS: start with
+          # --tls or --allow-http-sse-kms), also:
+          # kmsKeyId: 0e1f3c4d-8a7b-4c2d-9e10-3f2a1b0c9d8e
+          # context: { purpose: demo }   # encryption context, besides aws:s3:arn
+          # bucketKey: false
 `;
