@@ -3,8 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortInUseError, createAccessLog } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS } from '@sealbox/sigv4';
-import { MAIN_HELP, START_HELP, UsageError, parseStartOptions, type StartOptions } from './options';
+import { readFileSync as readFile } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { applySeedRemote, seedSummary } from './apply-seed';
+import { MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseStartOptions, type StartOptions } from './options';
 import { startSealbox, type Sealbox } from './sandbox';
+import { loadSeed } from './seed';
+import { SEED_EXAMPLE } from './seed-example';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -67,11 +72,63 @@ async function start(args: string[]): Promise<void> {
         secretAccessKey: DEFAULT_CREDENTIALS.secretAccessKey,
         dataDir: sealbox.dataDir ?? null,
         ...(sealbox.caBundle ? { caBundle: sealbox.caBundle } : {}),
+        ...(sealbox.seedReport ? { seed: sealbox.seedReport } : {}),
       }) + '\n',
     );
   } else {
+    if (sealbox.seedReport) process.stdout.write(seedSummary(sealbox.seedReport) + '\n');
     process.stdout.write(banner(sealbox, options));
   }
+}
+
+/** `sealbox seed FILE`: applies a seed to a running Sealbox; `sealbox seed --example` prints one. */
+async function seed(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        example: { type: 'boolean' },
+        'endpoint-kms': { type: 'string' },
+        'endpoint-s3': { type: 'string' },
+        region: { type: 'string' },
+        'ca-bundle': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(SEED_HELP);
+    return;
+  }
+  if (v.example) {
+    process.stdout.write(SEED_EXAMPLE);
+    return;
+  }
+  if (parsed.positionals.length !== 1) throw new UsageError('sealbox seed takes one seed file (or --example)');
+  const file = parsed.positionals[0]!;
+  const loaded = loadSeed(file);
+  if (loaded.credentials.length) process.stderr.write('sealbox seed: note: the accounts section is read by sealbox start --seed only; here it just supplies root credentials for buckets\n');
+  const ca = v['ca-bundle'] ?? process.env.AWS_CA_BUNDLE;
+  const report = await applySeedRemote(loaded, {
+    kmsEndpoint: v['endpoint-kms'] ?? process.env.AWS_ENDPOINT_URL_KMS ?? 'http://127.0.0.1:4599',
+    s3Endpoint: v['endpoint-s3'] ?? process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:4572',
+    region: v.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    ...(ca ? { ca: readFile(ca, 'utf8') } : {}),
+  });
+  if (v.json) {
+    process.stdout.write(JSON.stringify(report) + '\n');
+    return;
+  }
+  for (const c of report.created) process.stdout.write(`created ${c}\n`);
+  for (const s of report.skipped) process.stdout.write(`skipped ${s} (exists)\n`);
+  process.stdout.write(seedSummary(report) + '\n');
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -79,6 +136,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start':
       return start(rest);
+    case 'seed':
+      return seed(rest);
     case undefined:
     case 'help':
     case '-h':

@@ -48,8 +48,9 @@ Options:
   --user KEY:SECRET:ACCOUNT_ID
                            add the root credentials of another account (repeatable);
                            the default credentials test/test (account 000000000000) always work
-  --seed FILE              accounts, IAM users and roles (access keys, identity policies) to
-                           accept, from a YAML or JSON file; see the README
+  --seed FILE              accounts, IAM users and roles, KMS keys and S3 buckets to create,
+                           from a YAML or JSON file (sealbox seed --example shows every field);
+                           checked before anything starts, applied once the services listen
   --no-enforce-kms-policies
                            do not evaluate key policies, IAM policies or grants: every
                            authenticated caller may use every key of its account
@@ -69,11 +70,31 @@ A local, offline AWS KMS and Amazon S3 with real server-side encryption.
 
 Commands:
   start       start the services (sealbox start --help for its options)
+  seed        apply a seed file to a running Sealbox (sealbox seed --help)
   help        show this help
 
 Options:
   -h, --help      show help
   -v, --version   print the version
+`;
+
+export const SEED_HELP = `Usage: sealbox seed FILE [options]
+       sealbox seed --example
+
+Applies a seed file's KMS keys (with their aliases and grants) and S3 buckets (with their
+configuration and objects) to a running Sealbox. Whatever exists already is skipped, never
+overwritten. Its accounts section is not applied here: give it to sealbox start --seed.
+
+Options:
+  --example             print a commented example seed using every field
+  --endpoint-kms URL    the KMS (default $AWS_ENDPOINT_URL_KMS, else http://127.0.0.1:${DEFAULTS.kmsPort});
+                        keys go to its POST /_sealbox/seed, accepted only from loopback
+  --endpoint-s3 URL     the S3 (default $AWS_ENDPOINT_URL_S3, else http://127.0.0.1:${DEFAULTS.s3Port});
+                        buckets are created as their account's root (test/test for
+                        000000000000, else the seed's accounts[].root)
+  --region REGION       the S3 endpoint's region (default $AWS_REGION, else ${DEFAULTS.region})
+  --ca-bundle FILE      CA certificate to trust over HTTPS (default $AWS_CA_BUNDLE)
+  --json                print {"created": [...], "skipped": [...]}
 `;
 
 function port(value: string, name: string): number {

@@ -7,7 +7,8 @@ import { createS3Service } from '@sealbox/s3';
 import { VirtualClock, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { lockDataDir } from './lock';
-import { loadSeed } from './seed';
+import { applySeedInProcess, checkSeed } from './apply-seed';
+import { EMPTY_SEED, loadSeed, type Seed, type SeedReport } from './seed';
 
 export interface SealboxOptions {
   host?: string;
@@ -29,8 +30,10 @@ export interface SealboxOptions {
   allowHttpSseKms?: boolean;
   /** Serve both services over HTTPS, with a certificate from a local CA. */
   tls?: boolean;
-  /** A seed file to read before starting (its accounts, users and roles). */
+  /** A seed file: checked before anything starts, applied once the services listen. */
   seed?: string;
+  /** A seed already parsed (parseSeed), used instead of `seed`. */
+  seedData?: Seed;
   /** Evaluate KMS key policies, IAM policies and grants (default true). */
   enforceKmsPolicies?: boolean;
   /** How long S3 waits for a silent KMS (default 10 s; fault tests shorten it). */
@@ -52,10 +55,13 @@ export interface Sealbox {
   ca?: string;
   clock: VirtualClock;
   credentials: StaticCredentialProvider;
+  /** What the seed created and what already existed (skipped). */
+  seedReport?: SeedReport;
   stop(): Promise<void>;
   /**
    * Forgets every key, alias, grant, event, bucket and object, keeping the endpoints, the
-   * credentials and the clock: fresh services take over the listening sockets. In-memory only.
+   * credentials and the clock: fresh services take over the listening sockets, and the seed's
+   * keys and buckets are applied again. In-memory only.
    */
   reset(): Promise<void>;
 }
@@ -90,7 +96,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const region = options.region ?? 'us-east-1';
   const clock = options.clock ?? new VirtualClock();
   // A bad seed fails here, before anything listens.
-  const seeded = options.seed === undefined ? [] : loadSeed(options.seed).credentials;
+  const seed = options.seedData ?? (options.seed === undefined ? EMPTY_SEED : loadSeed(options.seed));
+  const seeded = seed.credentials;
   const all = [DEFAULT_CREDENTIALS, ...(options.users ?? []), ...seeded];
   const seen = new Set<string>();
   for (const c of all) {
@@ -108,6 +115,15 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     service: 's3',
   };
   credentials.add(serviceCredentials);
+  const seeding = seed.keys.length > 0 || seed.buckets.length > 0;
+  if (seeding) {
+    await checkSeed(seed, {
+      clock,
+      principalExists: (arn) => credentials.principalExists(arn),
+      only: options.only,
+      sseKmsOverHttp: options.tls === true || options.allowHttpSseKms === true,
+    });
+  }
   const accessLog = options.accessLog ?? silentAccessLog;
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -157,7 +173,11 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
     if (s3) started.push(s3);
     const kms = kmsListening && kmsService ? Object.defineProperty({ ...kmsListening }, 'core', { get: () => kmsService.current.core, enumerable: true }) : undefined;
+    const seedReport = seeding
+      ? await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials })
+      : undefined;
     return {
+      seedReport,
       kms: kms as (RunningServer & { core: KmsCore }) | undefined,
       s3,
       kmsEndpoint,
@@ -172,6 +192,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
         if (dataDir) throw new Error('reset() clears an in-memory sandbox; this one keeps its state in ' + dataDir);
         kmsService?.replace(createKmsService(kmsOptions()));
         s3Service?.replace(createS3Service(s3Options()));
+        // A seeded sandbox starts over from its seed.
+        if (seeding) await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials });
       },
     };
   } catch (err) {

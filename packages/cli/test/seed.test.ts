@@ -7,7 +7,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { parsePolicy } from '@sealbox/policy';
 import type { Credentials } from '@sealbox/sigv4';
 // The package's public entry point (what '@sealbox/cli' exports); a package cannot import itself by name here.
-import { SeedError, loadSeed, parseSeed, startSealbox, type Sealbox } from '../src';
+import { SEED_EXAMPLE, SeedError, loadSeed, parseSeed, startSealbox, type Sealbox } from '../src';
 
 let dir: string;
 beforeAll(() => {
@@ -290,7 +290,7 @@ describe('parseSeed: errors name the file, the line and the field', () => {
 
   describe('document shape', () => {
     test('a list at the top', () => {
-      expectSeedError('- id: "111122223333" # <-\n', 'seed', 'must be a mapping with an "accounts" section');
+      expectSeedError('- id: "111122223333" # <-\n', 'seed', 'must be a mapping with "accounts", "keys" and "buckets" sections');
     });
 
     test('a scalar at the top', () => {
@@ -301,10 +301,10 @@ describe('parseSeed: errors name the file, the line and the field', () => {
       expectSeedError(
         `accounts:
   - id: "111122223333"
-keys: # <-
-  - alias: alias/app
+queues: # <-
+  - name: app
 `,
-        'keys',
+        'queues',
         'unknown section',
       );
     });
@@ -314,8 +314,8 @@ keys: # <-
     });
 
     test('an unknown section in JSON', () => {
-      const text = '{\n  "accounts": [],\n  "buckets": [\n    "b"\n  ]\n}\n';
-      expect(errorOf(() => parseSeed(text, 'seed.json')).message).toBe('seed.json:3: buckets: unknown section (this version reads "accounts")');
+      const text = '{\n  "accounts": [],\n  "tables": [\n    "b"\n  ]\n}\n';
+      expect(errorOf(() => parseSeed(text, 'seed.json')).message).toBe('seed.json:3: tables: unknown section (expected accounts, keys or buckets)');
     });
 
     test('accounts is not a list', () => {
@@ -865,5 +865,89 @@ describe('startSealbox with an invalid seed', () => {
     const file = join(dir, 'missing.yaml');
     await expect(startSealbox({ kmsPort: port, s3Port: port, seed: file })).rejects.toThrow(SeedError);
     await expect(startSealbox({ kmsPort: port, s3Port: port, seed: file })).rejects.toThrow(file);
+  });
+});
+
+const KEY = '0e1f3c4d-8a7b-4c2d-9e10-3f2a1b0c9d8e';
+const HEX = '15781d237857841ad182290c689b593e3516a80a85b61fcc1d39ae2b95fa1787';
+
+describe('parseSeed: keys and buckets', () => {
+  test('the example that sealbox seed --example prints parses, with every section', () => {
+    const seed = parseSeed(SEED_EXAMPLE, 'example.yaml');
+    expect(seed.credentials.length).toBe(3);
+    expect(seed.keys.map((k) => k.spec)).toEqual(['SYMMETRIC_DEFAULT', 'ECC_NIST_P256', 'SYMMETRIC_DEFAULT', 'SYMMETRIC_DEFAULT']);
+    const [first] = seed.keys;
+    expect(first!.material!.map((m) => m.length)).toEqual([32, 32]);
+    expect(first!.material![0]!.toString('hex')).toBe(HEX);
+    expect(first!.aliases!.map((a) => a.name)).toEqual(['alias/app-data', 'alias/app-data-current']);
+    expect(first!.grants![0]!.constraints).toEqual({ EncryptionContextSubset: { app: 'payments' } });
+    expect(JSON.parse(first!.policy!).Statement[0].Sid).toBe('Enable IAM policies');
+    expect(seed.keys[2]!.replicaRegions).toEqual(['eu-west-1']);
+    expect(seed.buckets[0]!.objects!.map((o) => o.key)).toEqual(['config/settings.json', 'secrets/token.txt']);
+    expect(seed.buckets[0]!.encryption).toEqual({ algorithm: 'aws:kms', kmsKeyId: 'alias/app-data', bucketKey: true });
+    expect(seed.buckets[0]!.cors![0]!.maxAgeSeconds).toBe(3000);
+  });
+
+  test('defaults: account 000000000000, us-east-1, SYMMETRIC_DEFAULT, no material (generated)', () => {
+    const seed = parseSeed(`keys:\n  - id: ${KEY}\n`);
+    expect(seed.keys[0]).toMatchObject({ id: KEY, account: '000000000000', region: 'us-east-1', spec: 'SYMMETRIC_DEFAULT', usage: 'ENCRYPT_DECRYPT', origin: 'AWS_KMS' });
+    expect(seed.keys[0]!.material).toBeUndefined();
+  });
+
+  test('material as hex, base64, and with explicit prefixes', () => {
+    const b64 = Buffer.from(HEX, 'hex').toString('base64');
+    const seed = parseSeed(`keys:\n  - id: ${KEY}\n    material: [${HEX}, "${b64}", "hex:${HEX}", "base64:${b64}"]\n`);
+    for (const m of seed.keys[0]!.material!) expect(m.toString('hex')).toBe(HEX);
+  });
+
+  test('unquoted hex of digits only (a YAML number) is read as written', () => {
+    const digits = '1234567890'.repeat(6) + '1234';
+    const seed = parseSeed(`keys:\n  - id: ${KEY}\n    material:\n      - ${digits}\n`);
+    expect(seed.keys[0]!.material![0]!.toString('hex')).toBe(digits);
+  });
+
+  test('an object file is read relative to the seed file', () => {
+    writeFileSync(join(dir, 'payload.bin'), Buffer.from([1, 2, 3]));
+    const file = writeSeed('with-file.yaml', 'buckets:\n  - name: files\n    objects:\n      - key: a.bin\n        file: payload.bin\n');
+    expect([...loadSeed(file).buckets[0]!.objects![0]!.body]).toEqual([1, 2, 3]);
+  });
+
+  test.each([
+    ['a key id that is not a UUID', `keys:\n  - id: not-a-uuid # <-\n`, 'keys.0.id', 'must be a key id'],
+    ['an unknown key field', `keys:\n  - id: ${KEY}\n    colour: blue # <-\n`, 'keys.0.colour', 'unknown field'],
+    ['an unknown spec', `keys:\n  - id: ${KEY}\n    spec: AES_128 # <-\n`, 'keys.0.spec', 'must be a key spec'],
+    ['a usage the spec lacks', `keys:\n  - id: ${KEY}\n    spec: HMAC_256\n    usage: ENCRYPT_DECRYPT # <-\n`, 'keys.0.usage', 'must be one of GENERATE_VERIFY_MAC'],
+    ['RSA without a usage', `keys:\n  - id: ${KEY} # <-\n    spec: RSA_2048\n`, 'keys.0.usage', 'needs a usage'],
+    ['material of the wrong length', `keys:\n  - id: ${KEY}\n    material:\n      - ${HEX}\n      - abcd # <-\n`, 'keys.0.material.1', 'must be 256 bits'],
+    ['material that is not hex or base64', `keys:\n  - id: ${KEY}\n    material: ["zz!"] # <-\n`, 'keys.0.material.0', 'hex or base64'],
+    ['asymmetric material that is not PEM', `keys:\n  - id: ${KEY}\n    spec: ECC_NIST_P256\n    usage: SIGN_VERIFY\n    material: [${HEX}] # <-\n`, 'keys.0.material.0', 'PEM private key'],
+    ['a rotation period out of range', `keys:\n  - id: ${KEY}\n    rotation:\n      periodDays: 30 # <-\n`, 'keys.0.rotation.periodDays', 'from 90 to 2560'],
+    ['an alias without alias/', `keys:\n  - id: ${KEY}\n    aliases:\n      - app # <-\n`, 'keys.0.aliases.0', 'must be an alias name'],
+    ['a reserved alias', `keys:\n  - id: ${KEY}\n    aliases: [alias/aws/s3] # <-\n`, 'keys.0.aliases.0', 'reserved'],
+    ['a grant without operations', `keys:\n  - id: ${KEY}\n    grants:\n      - grantee: arn:aws:iam::000000000000:role/x # <-\n`, 'keys.0.grants.0.operations', 'must list the operations'],
+    ['a duplicate key', `keys:\n  - id: ${KEY}\n  - id: ${KEY} # <-\n`, 'keys.1.id', 'declared twice'],
+    ['replicas of a single-Region key', `keys:\n  - id: ${KEY}\n    replicaRegions: [eu-west-1] # <-\n`, 'keys.0.replicaRegions', 'only a multi-Region key'],
+    ['a key policy that is not a policy', `keys:\n  - id: ${KEY}\n    policy:\n      Statement: nope # <-\n`, 'keys.0.policy', 'invalid policy'],
+    ['a bad bucket name', `buckets:\n  - name: Bad_Name # <-\n`, 'buckets.0.name', 'must be a bucket name'],
+    ['a bad default encryption', `buckets:\n  - name: bk1\n    encryption:\n      algorithm: des # <-\n`, 'buckets.0.encryption.algorithm', 'must be one of AES256'],
+    ['an object with text and file', `buckets:\n  - name: bk1\n    objects:\n      - key: k # <-\n        text: a\n        file: b\n`, 'buckets.0.objects.0', 'either text or file'],
+    ['an object file that is missing', `buckets:\n  - name: bk1\n    objects:\n      - key: k\n        file: no-such-file.txt # <-\n`, 'buckets.0.objects.0.file', 'cannot read no-such-file.txt: ENOENT'],
+    ['a CORS rule without origins', `buckets:\n  - name: bk1\n    cors:\n      - allowedMethods: [GET] # <-\n`, 'buckets.0.cors.0.allowedOrigins', 'at least one origin'],
+    ['bucket tags that are not strings', `buckets:\n  - name: bk1\n    tags:\n      n: 1 # <-\n`, 'buckets.0.tags.n', 'must be a string'],
+  ])('%s', (_name, text, path, problem) => {
+    expectSeedError(text, path, problem);
+  });
+
+  test('what the KMS refuses fails startSealbox before anything listens, naming the line', async () => {
+    const file = writeSeed(
+      'refused.yaml',
+      `keys:
+  - id: ${KEY}
+    grants:
+      - grantee: arn:aws:iam::000000000000:role/x
+        operations: [Sign]
+`,
+    );
+    await expect(startSealbox({ seed: file })).rejects.toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: keys\\.0\\.grants\\.0: Grant operations Sign are not supported`));
   });
 });

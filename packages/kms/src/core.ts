@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { RootKey, type Clock } from '@sealbox/runtime';
 import { aliasArn, keyArn, newKeyId, newMaterialId, newMultiRegionKeyId } from './ids';
@@ -132,6 +132,41 @@ export class KmsCore {
       const entry = this.newMaterial(key, undefined, 0, material);
       key.currentMaterialId = entry.materialId;
       this.store.putKey(key);
+    });
+    return key;
+  }
+
+  /**
+   * Stores a drafted key with a history of material versions, oldest first, the last current (a
+   * seed's keys). With `ids: 'seeded'` each version's handle and KeyMaterialId are derived from
+   * (key id, material), so every Sealbox seeded alike names the material the same way and a
+   * ciphertext made by one decrypts in the others; otherwise they are random as usual. An EXTERNAL
+   * key's material counts as imported (it does not expire); without material it is PendingImport.
+   */
+  seedKey(key: KeyRecord, materials: Buffer[], ids: 'seeded' | 'random'): KeyRecord {
+    this.store.transaction(() => {
+      if (materials.length === 0) {
+        this.store.putKey(key);
+        return;
+      }
+      materials.forEach((material, seq) => {
+        const derived = ids === 'seeded' ? seededMaterialIds(key.keyId, material) : { handle: randomBytes(32), materialId: newMaterialId() };
+        this.store.addMaterial({
+          ...derived,
+          keyId: key.keyId,
+          wrapped: this.rootKey.wrap(material, `${key.keyId}/${derived.materialId}`),
+          createdAt: this.now(),
+          rotationType: seq === 0 ? undefined : 'ON_DEMAND',
+          seq,
+          ...(key.origin === 'EXTERNAL' ? { imported: { state: 'IMPORTED' as const, expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const } } : {}),
+        });
+        const entry = { ...derived, keyId: key.keyId, material };
+        this.byHandle.set(derived.handle.toString('hex'), entry);
+        this.currentByKey.set(key.keyId, entry);
+        key.currentMaterialId = derived.materialId;
+      });
+      if (key.origin === 'EXTERNAL') this.refreshImportState(key);
+      else this.store.putKey(key);
     });
     return key;
   }
@@ -450,3 +485,13 @@ export class KmsCore {
 }
 
 export const newEventId = (): string => randomUUID();
+
+/**
+ * A seeded material version's handle and KeyMaterialId: HMAC-SHA256 under the material itself of
+ * a fixed label and the key id, so they are the same in every Sealbox and reveal nothing of the
+ * material to whoever lacks it.
+ */
+export function seededMaterialIds(keyId: string, material: Buffer): { handle: Buffer; materialId: string } {
+  const mac = (label: string) => createHmac('sha256', material).update(`${label}\0${keyId}`).digest();
+  return { handle: mac('sealbox seeded material handle v1'), materialId: mac('sealbox seeded material id v1').toString('hex') };
+}

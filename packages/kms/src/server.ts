@@ -42,6 +42,7 @@ import { IMPLEMENTED, KMS_OPERATIONS, READ_ONLY, type KmsOperationName } from '.
 import { checkGrantTokens } from './operations/grants';
 import { JSON_11, sendError, sendJson } from './protocol';
 import { apiCallEvent } from './trail/records';
+import { applyKmsSeed, KmsSeedError, seedKeysFromJson } from './seed';
 
 export type JsonInput = Record<string, unknown>;
 
@@ -134,6 +135,43 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
   const timer = setInterval(runDue, 1000);
   timer.unref();
   runDue();
+
+  // POST /_sealbox/seed: a seed's keys (as @sealbox/cli's `sealbox seed` sends them), applied
+  // idempotently. Admin only: accepted from the loopback interface alone, since it creates keys
+  // with chosen material in any account without a signature.
+  app.post('/_sealbox/seed', (req, res) => {
+    if (!isLoopback(req.socket.remoteAddress)) {
+      req.resume();
+      res.status(403).json({ error: 'POST /_sealbox/seed is accepted only from the loopback interface' });
+      return;
+    }
+    // Only application/json: a web page can send text/plain across origins without a preflight,
+    // and must not be able to plant keys of known material in a developer's Sealbox.
+    if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+      req.resume();
+      res.status(415).json({ error: 'POST /_sealbox/seed takes Content-Type: application/json' });
+      return;
+    }
+    readBody(req, 16 * 1024 * 1024)
+      .then(async (body) => {
+        const keys = seedKeysFromJson((JSON.parse(body.toString('utf8')) as { keys?: unknown }).keys ?? []);
+        // Everything is checked against a throwaway KMS first, so a bad seed changes nothing.
+        const scratch = new KmsCore({ clock: options.clock });
+        try {
+          await applyKmsSeed(scratch, keys, { principalExists });
+        } finally {
+          scratch.close();
+        }
+        res.json(await applyKmsSeed(core, keys, { principalExists }));
+      })
+      .catch((err: unknown) => {
+        if (err instanceof KmsSeedError || err instanceof SyntaxError || err instanceof BodyTooLargeError) res.status(400).json({ error: err.message });
+        else {
+          (options.onInternalError ?? defaultReport)(err);
+          res.status(500).json({ error: 'internal error' });
+        }
+      });
+  });
 
   app.use((req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
@@ -267,6 +305,8 @@ function auditEvent(ctx: OperationContext, operation: string, input: JsonInput, 
     invokedBy: ctx.invokedBy,
   });
 }
+
+const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 
 const isTls = (req: IncomingMessage) => (req.socket as { encrypted?: boolean }).encrypted === true;
 

@@ -3,7 +3,7 @@ import { parseSeed, startSealbox, type Sealbox } from '@sealbox/cli';
 import type { VirtualClock } from '@sealbox/runtime';
 
 /** A seed: the path of a YAML or JSON seed file, or the seed itself as an object. */
-export type SeedInput = string | { accounts?: unknown[] };
+export type SeedInput = string | { accounts?: unknown[]; keys?: unknown[]; buckets?: unknown[] };
 
 export interface SandboxOptions {
   seed?: SeedInput;
@@ -71,7 +71,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     tls: options.tls ?? false,
     allowHttpSseKms: !options.tls,
     enforceKmsPolicies: options.enforceKmsPolicies,
-    ...(typeof seed === 'string' ? { seed } : seed ? { users: parseSeed(JSON.stringify(seed), 'seed').credentials } : {}),
+    ...(typeof seed === 'string' ? { seed } : seed ? { seedData: parseSeed(JSON.stringify(seed), 'seed') } : {}),
   });
   const agent = sealbox.ca ? new Agent({ ca: sealbox.ca, keepAlive: true }) : undefined;
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };

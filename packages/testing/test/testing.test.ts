@@ -64,6 +64,34 @@ describe('startSandbox', () => {
   });
 });
 
+describe('startSandbox with seeded keys and buckets', () => {
+  const KEY = '2b5e1c3a-4d6f-4a8b-9c0d-1e2f3a4b5c6d';
+  const MATERIAL = 'a1'.repeat(32);
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox({
+      seed: {
+        keys: [{ id: KEY, material: [MATERIAL], aliases: ['alias/fixture'] }],
+        buckets: [{ name: 'seeded', encryption: { algorithm: 'aws:kms', kmsKeyId: 'alias/fixture' }, objects: [{ key: 'a.txt', text: 'seeded text' }] }],
+      },
+    });
+  });
+  afterAll(() => sandbox.stop());
+
+  it('seeds from an object, and reset() starts over from the seed', async () => {
+    const kms = new KMSClient({ ...sandbox.kmsConfig, maxAttempts: 1 });
+    const s3 = new S3Client({ ...sandbox.s3Config, maxAttempts: 1 });
+    const read = async () => (await s3.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'a.txt' }))).Body!.transformToString();
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/fixture' }))).KeyMetadata!.KeyId).toBe(KEY);
+    expect(await read()).toBe('seeded text');
+    await s3.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'a.txt', Body: 'changed' }));
+    await kms.send(new CreateKeyCommand({}));
+    await sandbox.reset();
+    expect(await read()).toBe('seeded text');
+    expect((await kms.send(new ListKeysCommand({}))).Keys!.map((k) => k.KeyId)).toEqual([KEY]);
+  });
+});
+
 describe('startSandbox with tls', () => {
   it('serves HTTPS and the configurations trust its CA; SSE-KMS works as on AWS', async () => {
     const sandbox = await startSandbox({ tls: true });
