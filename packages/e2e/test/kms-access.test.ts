@@ -429,6 +429,22 @@ describe('condition keys', () => {
     await root.send(new DescribeKeyCommand({ KeyId: key.KeyId }));
     await expectDenied(root.send(new DescribeKeyCommand({ KeyId: 'alias/blocked-1' })), denied(`arn:aws:iam::${A}:root`, 'DescribeKey', key.Arn!, 'explicit-resource'));
   });
+
+  it('kms:ResourceAliases sees the aliases a key has, however the request names it', async () => {
+    const key = await newKey(
+      policyOf(enableIam(), {
+        Sid: 'NoTaggedByAlias',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:Encrypt',
+        Resource: '*',
+        Condition: { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/frozen-*' } },
+      }),
+    );
+    await root.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') }));
+    await root.send(new CreateAliasCommand({ AliasName: 'alias/frozen-1', TargetKeyId: key.KeyId }));
+    await expectDenied(root.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })), denied(`arn:aws:iam::${A}:root`, 'Encrypt', key.Arn!, 'explicit-resource'));
+  });
 });
 
 describe('seeded identities', () => {

@@ -11,6 +11,8 @@ import { createHash, type Hash } from 'crypto';
  * big-endian bytes of the CRC value, which is what S3 base64-encodes into its headers.
  */
 
+import * as zlib from 'node:zlib';
+
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 export type CrcAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME';
 /** How S3 checksums a multipart object: of the part checksums, or of the whole object. */
@@ -264,15 +266,21 @@ function crc32cUpdate(c: number, b: Uint8Array): number {
   return c;
 }
 
+/** zlib's CRC32 (native; Node 20.15+ and 22.2+), when this Node has it. */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
 class Crc32Checksum implements Checksum {
   private crc = ~0; // register, init all ones
+  /** The finished CRC so far, when zlib computes it (CRC32 only). */
+  private value = 0;
   constructor(private readonly castagnoli: boolean) {}
   update(data: Buffer): void {
-    this.crc = this.castagnoli ? crc32cUpdate(this.crc, data) : crc32Update(this.crc, data);
+    if (!this.castagnoli && nativeCrc32) this.value = nativeCrc32(data, this.value);
+    else this.crc = this.castagnoli ? crc32cUpdate(this.crc, data) : crc32Update(this.crc, data);
   }
   digest(): Buffer {
     const out = Buffer.allocUnsafe(4);
-    out.writeUInt32BE(~this.crc >>> 0, 0);
+    out.writeUInt32BE(!this.castagnoli && nativeCrc32 ? this.value >>> 0 : ~this.crc >>> 0, 0);
     return out;
   }
 }

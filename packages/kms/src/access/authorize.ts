@@ -40,6 +40,8 @@ function parsedPolicy(text: string, kind: 'resource' | 'identity'): PolicyDocume
   return doc;
 }
 
+const ALIASES_KEY = /kms:resourcealiases/i;
+
 const isRoot = (arn: string) => /^arn:aws[\w-]*:iam::\d{12}:root$/.test(arn);
 
 /**
@@ -71,7 +73,13 @@ export function checkAccess(ctx: OperationContext, request: AccessRequest): Acce
   const { credentials } = ctx;
   const { action, key } = request;
   const resource = key?.arn ?? request.resource ?? '*';
-  const keys: ConditionKeys = { ...ctx.conditionKeys, ...(key ? keyConditionKeys(key, ctx.core.store.aliasesOfKey(key.keyId, key.region).map((a) => a.aliasName)) : {}), ...request.keys };
+  // kms:ResourceAliases costs a query; only policies that name it need it.
+  const policyText = key ? (request.policy ?? key.policy) : '';
+  const aliases =
+    key && (ALIASES_KEY.test(policyText) || (credentials.policies ?? []).some((p) => ALIASES_KEY.test(p)))
+      ? ctx.core.store.aliasesOfKey(key.keyId, key.region).map((a) => a.aliasName)
+      : [];
+  const keys: ConditionKeys = { ...ctx.conditionKeys, ...(key ? keyConditionKeys(key, aliases) : {}), ...request.keys };
   const evaluation: RequestContext = {
     principal: { arn: credentials.principalArn, accountId: credentials.accountId },
     action: `kms:${action}`,
