@@ -150,20 +150,14 @@ export class KmsCore {
         return;
       }
       materials.forEach((material, seq) => {
-        const derived = ids === 'seeded' ? seededMaterialIds(key.keyId, material) : { handle: randomBytes(32), materialId: newMaterialId() };
-        this.store.addMaterial({
-          ...derived,
-          keyId: key.keyId,
-          wrapped: this.rootKey.wrap(material, `${key.keyId}/${derived.materialId}`),
-          createdAt: this.now(),
+        const entry = this.storeMaterial(key, {
+          material,
+          ...(ids === 'seeded' ? seededMaterialIds(key.keyId, material) : {}),
           rotationType: seq === 0 ? undefined : 'ON_DEMAND',
           seq,
           ...(key.origin === 'EXTERNAL' ? { imported: { state: 'IMPORTED' as const, expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const } } : {}),
         });
-        const entry = { ...derived, keyId: key.keyId, material };
-        this.byHandle.set(derived.handle.toString('hex'), entry);
-        this.currentByKey.set(key.keyId, entry);
-        key.currentMaterialId = derived.materialId;
+        key.currentMaterialId = entry.materialId;
       });
       if (key.origin === 'EXTERNAL') this.refreshImportState(key);
       else this.store.putKey(key);
@@ -177,21 +171,24 @@ export class KmsCore {
 
   /** Adds a new version of key material and makes it current; the caller saves the key. */
   private newMaterial(key: KeyRecord, rotationType: MaterialRecord['rotationType'], seq: number, given?: Buffer): Material {
-    const material = given ?? randomBytes(32);
-    const handle = randomBytes(32);
-    const materialId = newMaterialId();
-    this.store.addMaterial({
-      handle,
-      keyId: key.keyId,
-      materialId,
-      wrapped: this.rootKey.wrap(material, `${key.keyId}/${materialId}`),
-      createdAt: this.now(),
-      rotationType,
-      seq,
-    });
+    return this.storeMaterial(key, { material: given ?? randomBytes(32), rotationType, seq });
+  }
+
+  /**
+   * Stores one version of a key's material, wrapped under the root key, with a random handle and
+   * id unless given, and caches it; it becomes the key's current material unless `current` is
+   * false (imported material waiting for a rotation).
+   */
+  private storeMaterial(
+    key: KeyRecord,
+    version: Pick<MaterialRecord, 'seq' | 'rotationType' | 'imported'> & { material: Buffer; handle?: Buffer; materialId?: string },
+    current = true,
+  ): Material {
+    const { material, handle = randomBytes(32), materialId = newMaterialId(), ...rest } = version;
+    this.store.addMaterial({ ...rest, handle, keyId: key.keyId, materialId, wrapped: this.rootKey.wrap(material, `${key.keyId}/${materialId}`), createdAt: this.now() });
     const entry = { handle, keyId: key.keyId, materialId, material };
     this.byHandle.set(handle.toString('hex'), entry);
-    this.currentByKey.set(key.keyId, entry);
+    if (current) this.currentByKey.set(key.keyId, entry);
     return entry;
   }
 
@@ -264,24 +261,9 @@ export class KmsCore {
    */
   addImportedMaterial(key: KeyRecord, material: Buffer, materialId: string, info: ImportedMaterialInfo): void {
     this.store.transaction(() => {
-      const existing = this.store.listMaterials(key.keyId);
-      const seq = existing.reduce((max, m) => Math.max(max, m.seq + 1), 0);
-      const handle = randomBytes(32);
-      this.store.addMaterial({
-        handle,
-        keyId: key.keyId,
-        materialId,
-        wrapped: this.rootKey.wrap(material, `${key.keyId}/${materialId}`),
-        createdAt: this.now(),
-        seq,
-        imported: info,
-      });
-      const entry = { handle, keyId: key.keyId, materialId, material };
-      this.byHandle.set(handle.toString('hex'), entry);
-      if (!info.pendingRotation) {
-        key.currentMaterialId = materialId;
-        this.currentByKey.set(key.keyId, entry);
-      }
+      const seq = this.store.listMaterials(key.keyId).reduce((max, m) => Math.max(max, m.seq + 1), 0);
+      this.storeMaterial(key, { material, materialId, seq, imported: info }, !info.pendingRotation);
+      if (!info.pendingRotation) key.currentMaterialId = materialId;
       this.refreshImportState(key);
     });
   }

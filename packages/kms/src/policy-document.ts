@@ -36,21 +36,13 @@ export function parseKeyPolicy(policy: string, principalExists: (arn: string) =>
   if (Buffer.byteLength(policy, 'utf8') > MAX_POLICY_BYTES) {
     throw new LimitExceededException(`The key policy is larger than the ${MAX_POLICY_BYTES} bytes allowed.`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(policy);
-  } catch {
-    throw new MalformedPolicyDocumentException();
-  }
-  const statements = (json as { Statement?: unknown } | null)?.Statement;
-  for (const st of Array.isArray(statements) ? statements : statements ? [statements] : []) {
-    if (st && typeof st === 'object' && !('Principal' in st) && !('NotPrincipal' in st)) throw new MalformedPolicyDocumentException(NO_PRINCIPAL);
-  }
   let doc: PolicyDocument;
   try {
     doc = parsePolicy(policy, 'resource');
   } catch (err) {
     if (!(err instanceof PolicyError)) throw err;
+    if (err.message.startsWith('Policy is not valid JSON')) throw new MalformedPolicyDocumentException();
+    if (err.message === 'Missing required field Principal') throw new MalformedPolicyDocumentException(NO_PRINCIPAL);
     if (err.message.startsWith('Invalid principal')) throw new MalformedPolicyDocumentException(INVALID_PRINCIPALS);
     throw new MalformedPolicyDocumentException(err.message);
   }
