@@ -20,7 +20,8 @@ describe('segment encryption', () => {
     const data = randomBytes(size);
     const stored = await encrypt(key, data);
     expect(stored.length).toBe(storedSize(size));
-    expect(stored.includes(data.subarray(0, Math.min(32, size)))).toBe(false);
+    // A 1-byte plaintext turns up in random ciphertext by chance; 16 bytes never do.
+    if (size >= 16) expect(stored.includes(data.subarray(0, Math.min(32, size)))).toBe(false);
     expect((await decrypt(stored, key, size, 0, size - 1)).equals(data)).toBe(true);
     for (const [s, e] of [[0, 0], [size - 1, size - 1], [Math.floor(size / 2), size - 1], [SEGMENT - 2, SEGMENT + 1]]) {
       if (s! < 0 || e! >= size || s! > e!) continue;
