@@ -1,12 +1,16 @@
 /**
- * Faults around SSE-KMS: the KMS that S3 uses is down, or accepts connections and never answers.
- * S3 answers with AWS-style errors within a bounded time and stores nothing partial.
+ * Faults: the KMS that S3 uses is down, or accepts connections and never answers; the disk fills
+ * during a PUT. S3 answers with AWS-style errors within a bounded time and stores nothing partial.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import fs = require('node:fs');
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import type { Sealbox } from '@sealbox/cli';
 import { failure, kmsClient, s3Client, startTestSealbox } from './helpers';
@@ -88,6 +92,90 @@ describe('the KMS S3 relies on', () => {
       await alone.stop();
       hung.sockets.forEach((s) => s.destroy());
       hung.server.close();
+    }
+  });
+});
+
+/**
+ * Mounts a tmpfs of `size` at `dir` (root on Linux can); false where mounting is not allowed.
+ * The real thing is the better test, so it is used wherever the machine permits it.
+ */
+function mountSmallDisk(dir: string, size: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('a full disk', () => {
+  let dir: string;
+  let mounted = false;
+  let stderr: jest.SpyInstance;
+  let spill: jest.SpyInstance | undefined;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sealbox-full-'));
+    // SEALBOX_TEST_NO_MOUNT=1 runs the injected variant on a machine that could mount.
+    mounted = process.env.SEALBOX_TEST_NO_MOUNT ? false : mountSmallDisk(dir, '4m');
+    if (!mounted) {
+      // Where mounting is refused, the same failure is injected where Node reports it: the blob
+      // store's write stream fails with ENOSPC once a write passes 2 MiB.
+      const real = fs.createWriteStream;
+      spill = jest.spyOn(fs, 'createWriteStream').mockImplementation(((path: fs.PathLike, options?: unknown) => {
+        const file = real(path, options as never);
+        if (!String(path).includes(`${join('s3', 'tmp')}`)) return file;
+        let written = 0;
+        const limited = new Writable({
+          write(chunk: Buffer, _enc, done) {
+            written += chunk.length;
+            if (written > 2 * 1024 * 1024) done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+            else file.write(chunk, done);
+          },
+          final(done) {
+            file.end(done);
+          },
+        });
+        return limited as unknown as fs.WriteStream;
+      }) as typeof fs.createWriteStream);
+    }
+    stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  });
+
+  afterAll(() => {
+    stderr.mockRestore();
+    spill?.mockRestore();
+    if (mounted) execFileSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a PUT with InternalError, keeps the old object whole, leaves no temp file, and says why on stderr', async () => {
+    const dataDir = join(dir, 'data');
+    mkdirSync(dataDir);
+    const sealbox = await startTestSealbox({ dataDir });
+    try {
+      const s3 = s3Client(sealbox);
+      await s3.send(new CreateBucketCommand({ Bucket: 'full' }));
+      const old = randomBytes(256 * 1024);
+      await s3.send(new PutObjectCommand({ Bucket: 'full', Key: 'k', Body: old }));
+
+      const err = await failure(s3.send(new PutObjectCommand({ Bucket: 'full', Key: 'k', Body: randomBytes(8 * 1024 * 1024) })));
+      expect(err.name).toBe('InternalError');
+      expect(err.$metadata?.httpStatusCode).toBe(500);
+      expect(err.message).toBe('We encountered an internal error. Please try again.');
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('the data directory is out of space (ENOSPC)');
+
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'full', Key: 'k' }));
+      expect(Buffer.from(await got.Body!.transformToByteArray()).equals(old)).toBe(true);
+      expect(readdirSync(join(dataDir, 's3', 'tmp'))).toEqual([]);
+
+      // Space comes back when objects go: the next write that fits succeeds.
+      await s3.send(new DeleteObjectCommand({ Bucket: 'full', Key: 'k' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'full', Key: 'k2', Body: randomBytes(1024 * 1024) }));
+      expect((await s3.send(new HeadObjectCommand({ Bucket: 'full', Key: 'k2' }))).ContentLength).toBe(1024 * 1024);
+    } finally {
+      await sealbox.stop();
     }
   });
 });

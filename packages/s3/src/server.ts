@@ -209,7 +209,14 @@ function toS3Error(err: unknown, accessKeyId: string | undefined, report?: (err:
   if (err instanceof SigV4Error) return s3AuthError(err, accessKeyId);
   // The client went quiet or away mid-request: its connection is already answered or gone.
   if (err instanceof RequestTimeoutError) return new S3Error('RequestTimeout', 400, err.message);
-  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') return new S3Error('RequestTimeout', 400, 'The client closed the connection.');
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNRESET') return new S3Error('RequestTimeout', 400, 'The client closed the connection.');
+  // A full disk is the one internal error a user can act on: say so in one line, not a stack.
+  // AWS has no such error, so the client gets S3's InternalError (which SDKs retry).
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    (report ?? (() => process.stderr.write(`sealbox s3: the data directory is out of space (${code}); the write was refused and nothing was changed. Free some space.\n`)))(err);
+    return new InternalError();
+  }
   (report ?? defaultReport)(err);
   return new InternalError();
 }
