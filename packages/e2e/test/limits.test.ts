@@ -120,6 +120,20 @@ describe('sizes', () => {
     expect(text).toContain('<Code>EntityTooLarge</Code>');
   });
 
+  it('an XML document over 1 MiB is MaxMessageLengthExceeded; a part over 5 GiB is EntityTooLarge', async () => {
+    const xml = `<Tagging>${' '.repeat(1024 * 1024)}</Tagging>`;
+    const tagging = signedRaw('PUT', '/limits?tagging', { 'Content-Type': 'application/xml', Connection: 'close' }, xml);
+    const big = await rawExchange(sealbox.s3!.url, [{ write: tagging.head }, { write: tagging.body }]);
+    expect(big.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(big.text).toContain('<Code>MaxMessageLengthExceeded</Code><Message>Your request was too big.</Message>');
+
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'limits', Key: 'big-part' }));
+    const part = signedRaw('PUT', `/limits/big-part?partNumber=1&uploadId=${UploadId}`, { 'Content-Length': String(5 * 1024 ** 3 + 1), 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' });
+    const { text } = await rawExchange(sealbox.s3!.url, [{ write: part.head, thenWaitMs: 2000 }]);
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(text).toContain('<Code>EntityTooLarge</Code>');
+  });
+
   it('a KMS request body over 1 MiB is refused before it is read', async () => {
     const res = await fetch(sealbox.kms!.url, {
       method: 'POST',
