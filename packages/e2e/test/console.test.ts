@@ -8,7 +8,7 @@ import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EnableKeyRota
 import { CreateBucketCommand, GetObjectCommand, PutBucketEncryptionCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Sealbox } from '@sealbox/cli';
 import type { EventView, KeyView } from '@sealbox/kms';
-import { kmsClient, s3Client, startTestSealbox } from './helpers';
+import { httpsCall, kmsClient, s3Client, startTestSealbox } from './helpers';
 
 /** The console's views of S3 (@sealbox/s3's BucketView and VersionView), as far as checked here. */
 interface BucketView {
@@ -242,5 +242,17 @@ describe('console options', () => {
       await plain.stop();
     }
     await expect(startTestSealbox({ consolePort: 0, only: 'kms' })).rejects.toThrow('the console shows both services');
+  });
+
+  it('is served over HTTPS, with the services’ certificate, under --tls', async () => {
+    const tls = await startTestSealbox({ consolePort: 0, tls: true });
+    try {
+      expect(tls.console!.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const overview = await httpsCall(tls, `${tls.console!.url}/api/overview`);
+      expect(overview.status).toBe(200);
+      expect(JSON.parse(overview.text)).toMatchObject({ kms: tls.kms!.url, s3: tls.s3!.url, region: 'us-east-1' });
+    } finally {
+      await tls.stop();
+    }
   });
 });

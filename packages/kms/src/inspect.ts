@@ -44,8 +44,9 @@ export function inspectKeys(core: KmsCore): KeyView[] {
     const id = `${a.accountId}/${a.region}/${a.targetKeyId}`;
     aliases.set(id, [...(aliases.get(id) ?? []), a.aliasName]);
   }
+  const lastUses = core.store.lastUses(TRACKED_OPERATIONS);
   return core.store.allKeys().map((key) => {
-    const last = core.store.lastUse(key.arn, TRACKED_OPERATIONS);
+    const last = lastUses.get(key.arn);
     return {
       keyId: key.keyId,
       arn: key.arn,

@@ -93,6 +93,8 @@ export interface KmsStore {
   appendEvents(events: StoredEvent[]): void;
   /** The newest successful event of one of `eventNames` that concerned the key. */
   lastUse(keyArn: string, eventNames: string[]): { eventName: string; time: number; eventId: string; requestId: string } | undefined;
+  /** lastUse for every key at once, in one pass over the log: key ARN -> its newest such event. */
+  lastUses(eventNames: string[]): Map<string, { eventName: string; time: number; eventId: string }>;
   /** Newest first, with each event's sequence number for paging. */
   lookupEvents(query: EventQuery): { seq: number; event: StoredEvent }[];
   /** Events of every account and Region matching the query, oldest first. */

@@ -335,6 +335,20 @@ export class SqliteKmsStore implements KmsStore {
     return { eventName: row.event_name, time: row.time, eventId: row.event_id, requestId };
   }
 
+  lastUses(eventNames: string[]) {
+    const rows = this.db
+      .prepare<unknown[], { arn: string; event_name: string; time: number; event_id: string }>(
+        `SELECT arn, event_name, time, event_id FROM (
+           SELECT json_each.value AS arn, event_name, time, event_id,
+                  row_number() OVER (PARTITION BY json_each.value ORDER BY time DESC, seq DESC) AS n
+           FROM events, json_each(events.resources)
+           WHERE error_code IS NULL AND event_name IN (${eventNames.map(() => '?').join(', ')})
+         ) WHERE n = 1`,
+      )
+      .all(...eventNames);
+    return new Map(rows.map((r) => [r.arn, { eventName: r.event_name, time: r.time, eventId: r.event_id }]));
+  }
+
   lookupEvents(q: EventQuery): { seq: number; event: StoredEvent }[] {
     const where = ['(account = ? OR recipient = ?)', 'region = ?'];
     const params: (string | number)[] = [q.accountId, q.accountId, q.region];
