@@ -104,10 +104,10 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'us-east-1';
   const clock = options.clock ?? new VirtualClock();
-  // A bad seed fails here, before anything listens.
   if (options.consolePort !== undefined && (options.only !== undefined || options.kmsEndpoint !== undefined)) {
     throw new Error('the console shows both services: it cannot be served with only or kmsEndpoint');
   }
+  // A bad seed fails here, before anything listens.
   const seed = options.seedData ?? (options.seed === undefined ? EMPTY_SEED : loadSeed(options.seed));
   const seeded = seed.credentials;
   const all = [DEFAULT_CREDENTIALS, ...(options.users ?? []), ...seeded];
