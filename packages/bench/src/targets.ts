@@ -37,7 +37,7 @@ export async function startSealbox(): Promise<Target> {
   const version = (JSON.parse(readFileSync(join(dirname(bin), '..', 'package.json'), 'utf8')) as { version: string }).version;
   const child = spawn(
     process.execPath,
-    [bin, 'start', '--json', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--quiet', '--allow-http-sse-kms'],
+    [bin, 'start', '--json', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--quiet', '--allow-http-sse-kms'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -17,10 +17,11 @@ function version(): string {
 
 function banner(sealbox: Sealbox, options: StartOptions): string {
   const lines = [`Sealbox ${version()} is ready`];
-  if (sealbox.kms) lines.push(`  KMS  ${sealbox.kms.url}   (every region, chosen by the credential scope)`);
-  if (sealbox.s3) lines.push(`  S3   ${sealbox.s3.url}   (region ${sealbox.region})`);
+  if (sealbox.kms) lines.push(`  KMS     ${sealbox.kms.url}   (every region, chosen by the credential scope)`);
+  if (sealbox.s3) lines.push(`  S3      ${sealbox.s3.url}   (region ${sealbox.region})`);
   if (sealbox.s3 && options.kmsEndpoint) lines.push(`  S3 uses the KMS at ${options.kmsEndpoint}`);
-  lines.push(`  data ${sealbox.dataDir ?? 'in memory (nothing is kept)'}`);
+  if (sealbox.console) lines.push(`  console ${sealbox.console.url}   (read-only, open it in a browser)`);
+  lines.push(`  data    ${sealbox.dataDir ?? 'in memory (nothing is kept)'}`);
   lines.push('', 'Point the AWS CLI, the SDKs and boto3 at it:');
   if (sealbox.kms) lines.push(`  export AWS_ENDPOINT_URL_KMS=${sealbox.kms.url}`);
   if (sealbox.s3) lines.push(`  export AWS_ENDPOINT_URL_S3=${sealbox.s3.url}`);
@@ -67,6 +68,7 @@ async function start(args: string[]): Promise<void> {
       JSON.stringify({
         kms: sealbox.kms?.url,
         s3: sealbox.s3?.url,
+        console: sealbox.console?.url,
         region: sealbox.region,
         accessKeyId: DEFAULT_CREDENTIALS.accessKeyId,
         secretAccessKey: DEFAULT_CREDENTIALS.secretAccessKey,

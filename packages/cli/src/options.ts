@@ -5,6 +5,11 @@ export interface StartOptions {
   host: string;
   kmsPort: number;
   s3Port: number;
+  /**
+   * The web console's port; undefined with --no-console, and when --only or --kms-endpoint
+   * leaves one of the services out of this process (the console shows both).
+   */
+  consolePort?: number;
   /** undefined with --in-memory */
   dataDir?: string;
   region: string;
@@ -25,6 +30,7 @@ export const DEFAULTS = {
   host: '127.0.0.1',
   kmsPort: 4599,
   s3Port: 4572,
+  consolePort: 4580,
   dataDir: '.sealbox',
   region: 'us-east-1',
 } as const;
@@ -39,6 +45,10 @@ Options:
   --host HOST              address to listen on (default ${DEFAULTS.host})
   --kms-port PORT          KMS port (default ${DEFAULTS.kmsPort}; 0 picks a free port)
   --s3-port PORT           S3 port (default ${DEFAULTS.s3Port}; 0 picks a free port)
+  --console-port PORT      the read-only web console's port (default ${DEFAULTS.consolePort}; 0 picks a
+                           free port); served when both services run in this process
+                           (not with --only or --kms-endpoint)
+  --no-console             do not serve the web console
   --data-dir DIR           where state is kept (default ${DEFAULTS.dataDir} in the working directory)
   --in-memory              keep nothing on disk; state ends with the process
   --region REGION          region of the S3 endpoint and the default printed for clients
@@ -113,6 +123,8 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
         host: { type: 'string' },
         'kms-port': { type: 'string' },
         's3-port': { type: 'string' },
+        'console-port': { type: 'string' },
+        'no-console': { type: 'boolean' },
         'data-dir': { type: 'string' },
         'in-memory': { type: 'boolean' },
         region: { type: 'string' },
@@ -148,6 +160,10 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--kms-endpoint must be an http or https URL');
     if (v.only === 'kms') throw new UsageError('--kms-endpoint is for S3; it cannot be used with --only kms');
   }
+  if (v['no-console'] && v['console-port'] !== undefined) throw new UsageError('--console-port and --no-console cannot be used together');
+  const bothServicesHere = v.only === undefined && v['kms-endpoint'] === undefined;
+  if (v['console-port'] !== undefined && !bothServicesHere) throw new UsageError('the console shows both services: --console-port cannot be used with --only or --kms-endpoint');
+  const consolePort = v['no-console'] || !bothServicesHere ? undefined : port(v['console-port'] ?? String(DEFAULTS.consolePort), '--console-port');
   const limit = v['on-demand-rotation-limit'];
   if (limit !== undefined && !/^\d{1,6}$/.test(limit)) throw new UsageError(`--on-demand-rotation-limit must be a whole number, got '${limit}'`);
   let users: Credentials[];
@@ -160,6 +176,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     host: v.host ?? DEFAULTS.host,
     kmsPort: port(v['kms-port'] ?? String(DEFAULTS.kmsPort), '--kms-port'),
     s3Port: port(v['s3-port'] ?? String(DEFAULTS.s3Port), '--s3-port'),
+    consolePort,
     dataDir: v['in-memory'] ? undefined : (v['data-dir'] ?? DEFAULTS.dataDir),
     region,
     only: v.only as 'kms' | 's3' | undefined,

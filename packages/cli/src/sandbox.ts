@@ -4,8 +4,9 @@ import { resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
 import { createKmsService, type KmsCore } from '@sealbox/kms';
 import { createS3Service } from '@sealbox/s3';
-import { VirtualClock, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
+import { VirtualClock, listen, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
+import { consoleHandler } from './console/server';
 import { lockDataDir } from './lock';
 import { applySeedInProcess, checkSeed } from './apply-seed';
 import { EMPTY_SEED, loadSeed, type Seed, type SeedReport } from './seed';
@@ -15,6 +16,12 @@ export interface SealboxOptions {
   /** 0 (the default here) picks a free port. */
   kmsPort?: number;
   s3Port?: number;
+  /**
+   * Serve the read-only web console on this port (0 picks a free one). Undefined, the default
+   * here, serves none; `sealbox start` serves it on 4580 unless told otherwise. It needs both
+   * services in this process: not with `only` or `kmsEndpoint`.
+   */
+  consolePort?: number;
   /** A directory for state; undefined keeps everything in memory. */
   dataDir?: string;
   region?: string;
@@ -46,6 +53,8 @@ export interface Sealbox {
   /** The KMS server; `core` is its current state (tests read the event log through it). */
   kms?: RunningServer & { core: KmsCore };
   s3?: RunningServer;
+  /** The web console, when `consolePort` asked for it. */
+  console?: RunningServer;
   /** The KMS endpoint S3 uses: this Sealbox's KMS, or --kms-endpoint. */
   kmsEndpoint?: string;
   region: string;
@@ -95,6 +104,9 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'us-east-1';
   const clock = options.clock ?? new VirtualClock();
+  if (options.consolePort !== undefined && (options.only !== undefined || options.kmsEndpoint !== undefined)) {
+    throw new Error('the console shows both services: it cannot be served with only or kmsEndpoint');
+  }
   // A bad seed fails here, before anything listens.
   const seed = options.seedData ?? (options.seed === undefined ? EMPTY_SEED : loadSeed(options.seed));
   const seeded = seed.credentials;
@@ -173,6 +185,24 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
     if (s3) started.push(s3);
     const kms = kmsListening && kmsService ? Object.defineProperty({ ...kmsListening }, 'core', { get: () => kmsService.current.core, enumerable: true }) : undefined;
+    // The console reads the current services' state: reset() replaces them.
+    const consoleServer =
+      options.consolePort !== undefined && kmsService && s3Service && s3
+        ? await listen(
+            consoleHandler({
+              kms: () => kmsService.current.core,
+              s3: () => s3Service.current.state,
+              clock,
+              host,
+              endpoints: { kms: kmsEndpoint!, s3: s3.url, region },
+            }),
+            host,
+            options.consolePort,
+            tls,
+            options.timeouts,
+          )
+        : undefined;
+    if (consoleServer) started.push(consoleServer);
     const seedReport = seeding
       ? await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials })
       : undefined;
@@ -180,6 +210,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       seedReport,
       kms: kms as (RunningServer & { core: KmsCore }) | undefined,
       s3,
+      console: consoleServer,
       kmsEndpoint,
       region,
       dataDir,

@@ -14,12 +14,12 @@ const BIN = join(__dirname, '..', '..', 'cli', 'dist', 'bin.js');
 
 interface Started {
   child: ChildProcessWithoutNullStreams;
-  ready: { kms: string; s3: string; region: string; accessKeyId: string; secretAccessKey: string };
+  ready: { kms: string; s3: string; console?: string; region: string; accessKeyId: string; secretAccessKey: string };
   stderr: string[];
 }
 
 function startCli(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, 'start', '--json', '--in-memory', '--kms-port', '0', '--s3-port', '0', ...args]);
+  const child = spawn(process.execPath, [BIN, 'start', '--json', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--console-port', '0', ...args]);
   const stderr: string[] = [];
   child.stderr.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
   return new Promise((resolve, reject) => {
@@ -37,7 +37,7 @@ describe('sealbox command', () => {
   it('--help documents every option', async () => {
     const { stdout, code } = await runCommand(process.execPath, [BIN, 'start', '--help'], {});
     expect(code).toBe(0);
-    for (const option of ['--host', '--kms-port', '--s3-port', '--data-dir', '--in-memory', '--region', '--only', '--kms-endpoint', '--user', '--on-demand-rotation-limit', '--json', '--quiet']) {
+    for (const option of ['--host', '--kms-port', '--s3-port', '--console-port', '--no-console', '--data-dir', '--in-memory', '--region', '--only', '--kms-endpoint', '--user', '--on-demand-rotation-limit', '--json', '--quiet']) {
       expect(stdout).toContain(option);
     }
   });
@@ -49,6 +49,9 @@ describe('sealbox command', () => {
     [['--in-memory', '--data-dir', 'x'], 'cannot be used together'],
     [['--user', 'nocolons'], '--user must be ACCESS_KEY:SECRET:ACCOUNT_ID'],
     [['--only', 'kms', '--kms-endpoint', 'http://localhost:1'], '--kms-endpoint is for S3'],
+    [['--console-port', '0', '--no-console'], '--console-port and --no-console cannot be used together'],
+    [['--console-port', '0', '--only', 'kms'], 'the console shows both services'],
+    [['--console-port', 'x'], '--console-port must be a port number'],
   ])('refuses %j with a clear message and exit code 2', async (args, message) => {
     const { stderr, code } = await runCommand(process.execPath, [BIN, 'start', ...args], {});
     expect(code).toBe(2);
@@ -58,7 +61,7 @@ describe('sealbox command', () => {
   it('locks its data directory against a second process, and takes over the lock of a killed one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealbox-lock-'));
     const startOn = () => {
-      const child = spawn(process.execPath, [BIN, 'start', '--json', '--quiet', '--data-dir', dir, '--kms-port', '0', '--s3-port', '0']);
+      const child = spawn(process.execPath, [BIN, 'start', '--json', '--quiet', '--data-dir', dir, '--kms-port', '0', '--s3-port', '0', '--no-console']);
       const ready = new Promise<void>((resolve, reject) => {
         createInterface({ input: child.stdout }).once('line', () => resolve());
         child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
@@ -67,7 +70,7 @@ describe('sealbox command', () => {
     };
     const first = startOn();
     await first.ready;
-    const second = await runCommand(process.execPath, [BIN, 'start', '--data-dir', dir, '--kms-port', '0', '--s3-port', '0'], {});
+    const second = await runCommand(process.execPath, [BIN, 'start', '--data-dir', dir, '--kms-port', '0', '--s3-port', '0', '--no-console'], {});
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`data directory ${dir} is in use by another Sealbox (pid ${first.child.pid}); stop it or choose another --data-dir`);
     first.child.kill('SIGKILL');
@@ -85,14 +88,14 @@ describe('sealbox command', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const taken = await runCommand(process.execPath, [BIN, 'start', '--in-memory', '--kms-port', String(port), '--s3-port', '0'], {});
+      const taken = await runCommand(process.execPath, [BIN, 'start', '--in-memory', '--kms-port', String(port), '--s3-port', '0', '--no-console'], {});
       expect(taken.code).toBe(1);
       expect(taken.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
     } finally {
       blocker.close();
     }
 
-    const child = spawn(process.execPath, [BIN, 'start', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--quiet']);
+    const child = spawn(process.execPath, [BIN, 'start', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--console-port', '0', '--quiet']);
     let out = '';
     await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d), out.includes('Ctrl+C') && resolve())));
     expect(out).toMatch(/export AWS_ENDPOINT_URL_KMS=http:\/\/127\.0\.0\.1:\d+/);
@@ -100,6 +103,7 @@ describe('sealbox command', () => {
     expect(out).toContain('export AWS_ACCESS_KEY_ID=test');
     expect(out).toContain('export AWS_SECRET_ACCESS_KEY=test');
     expect(out).toContain('export AWS_REGION=us-east-1');
+    expect(out).toMatch(/console http:\/\/127\.0\.0\.1:\d+ /);
     child.kill('SIGINT');
     expect(await exitOf(child)).toBe(0);
   });
@@ -123,6 +127,14 @@ describe('AWS CLI and boto3 against a running sealbox', () => {
   afterAll(async () => {
     sealbox.child.kill('SIGTERM');
     expect(await exitOf(sealbox.child)).toBe(0);
+  });
+
+  it('names the console in its --json line and serves it there, read-only', async () => {
+    expect(sealbox.ready.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const page = await fetch(`${sealbox.ready.console}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Sealbox console</title>');
+    expect((await fetch(`${sealbox.ready.console}/api/keys`, { method: 'POST' })).status).toBe(405);
   });
 
   it('serves health on both ports', async () => {

@@ -7,3 +7,5 @@ export { applyKmsSeed, decodeSeedMaterial, isSeedKeyId, KmsSeedError, seedKeysFr
 export type { SeedKey, SeedGrant, SeedReport } from './seed';
 export { isKeySpec, SPEC_INFO } from './key-specs';
 export type { KeySpec, KeyUsage } from './key-specs';
+export { inspectKeys, inspectEvents } from './inspect';
+export type { KeyView, EventView, EventFilter } from './inspect';

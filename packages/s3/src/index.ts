@@ -5,3 +5,6 @@ export type { Route, Level } from './routes';
 export { resolveAddress, DEFAULT_VIRTUAL_HOST_SUFFIXES } from './addressing';
 export { S3Error } from './errors';
 export { escapeXml, el, s3Document } from './xml';
+export { inspectBuckets, inspectObjects } from './inspect';
+export type { BucketView, VersionView, EncryptionView } from './inspect';
+export type { S3State } from './state';

@@ -30,6 +30,21 @@ export interface EventQuery {
   limit: number;
 }
 
+/** What the console's event stream asks for; every condition is optional. */
+export interface ConsoleEventQuery {
+  /** Events recorded after this sequence number. */
+  afterSeq: number;
+  /** At most this many, the newest of them. */
+  limit: number;
+  eventName?: string;
+  /** Events that concern a key whose ARN contains one of these (an empty list matches nothing). */
+  keyArnParts?: string[];
+  /** A case-insensitive part of the user name, the principal ARN or the access key id. */
+  user?: string;
+  /** 'errors', 'successes', or one error code. */
+  error?: string;
+}
+
 export interface KmsStore {
   transaction<T>(fn: () => T): T;
 
@@ -78,8 +93,19 @@ export interface KmsStore {
   appendEvents(events: StoredEvent[]): void;
   /** The newest successful event of one of `eventNames` that concerned the key. */
   lastUse(keyArn: string, eventNames: string[]): { eventName: string; time: number; eventId: string; requestId: string } | undefined;
+  /** lastUse for every key at once, in one pass over the log: key ARN -> its newest such event. */
+  lastUses(eventNames: string[]): Map<string, { eventName: string; time: number; eventId: string }>;
   /** Newest first, with each event's sequence number for paging. */
   lookupEvents(query: EventQuery): { seq: number; event: StoredEvent }[];
+  /** Events of every account and Region matching the query, oldest first. */
+  consoleEvents(query: ConsoleEventQuery): { seq: number; event: StoredEvent }[];
+  /** The sequence number of the newest event (0 when there is none). */
+  lastEventSeq(): number;
+
+  /** Every key of every account and Region (the console), ordered by account, Region and key id. */
+  allKeys(): KeyRecord[];
+  /** Every alias of every account and Region, ordered by account, Region and name. */
+  allAliases(): AliasRecord[];
 
   close(): void;
 }

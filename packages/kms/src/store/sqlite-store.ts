@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { AliasRecord, CustomKeyStoreRecord, GrantRecord, KeyRecord, MaterialRecord } from '../model';
-import type { EventQuery, KmsStore, StoredEvent } from './kms-store';
+import type { ConsoleEventQuery, EventQuery, KmsStore, StoredEvent } from './kms-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS keys (
@@ -164,6 +164,9 @@ export class SqliteKmsStore implements KmsStore {
       deleteGrantsOfKey: db.prepare("DELETE FROM grants WHERE key_id = ? AND coalesce(json_extract(doc, '$.region'), ?) = ?"),
       grantsOfKey: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE key_id = ? ORDER BY seq'),
       grantsRetirableBy: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE retiring = ? ORDER BY seq'),
+      allKeys: db.prepare<[], { doc: string }>('SELECT doc FROM keys ORDER BY account, region, key_id'),
+      allAliases: db.prepare<[], AliasRow>('SELECT * FROM aliases ORDER BY account, region, name'),
+      lastEventSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM events'),
       appendEvent: db.prepare(
         'INSERT OR IGNORE INTO events (event_id, time, account, recipient, region, event_name, username, access_key_id, read_only, error_code, resources, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -332,6 +335,20 @@ export class SqliteKmsStore implements KmsStore {
     return { eventName: row.event_name, time: row.time, eventId: row.event_id, requestId };
   }
 
+  lastUses(eventNames: string[]) {
+    const rows = this.db
+      .prepare<unknown[], { arn: string; event_name: string; time: number; event_id: string }>(
+        `SELECT arn, event_name, time, event_id FROM (
+           SELECT json_each.value AS arn, event_name, time, event_id,
+                  row_number() OVER (PARTITION BY json_each.value ORDER BY time DESC, seq DESC) AS n
+           FROM events, json_each(events.resources)
+           WHERE error_code IS NULL AND event_name IN (${eventNames.map(() => '?').join(', ')})
+         ) WHERE n = 1`,
+      )
+      .all(...eventNames);
+    return new Map(rows.map((r) => [r.arn, { eventName: r.event_name, time: r.time, eventId: r.event_id }]));
+  }
+
   lookupEvents(q: EventQuery): { seq: number; event: StoredEvent }[] {
     const where = ['(account = ? OR recipient = ?)', 'region = ?'];
     const params: (string | number)[] = [q.accountId, q.accountId, q.region];
@@ -349,23 +366,43 @@ export class SqliteKmsStore implements KmsStore {
     }
     const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY time DESC, seq DESC LIMIT ?`;
     params.push(q.limit);
-    return (this.db.prepare(sql).all(...params) as EventRow[]).map((r) => ({
-      seq: r.seq,
-      event: {
-        eventId: r.event_id,
-        time: r.time,
-        accountId: r.account,
-        recipientAccountId: r.recipient,
-        region: r.region,
-        eventName: r.event_name,
-        username: r.username,
-        accessKeyId: r.access_key_id,
-        readOnly: r.read_only === 1,
-        errorCode: r.error_code ?? undefined,
-        resources: JSON.parse(r.resources) as string[],
-        record: r.record,
-      },
-    }));
+    return (this.db.prepare(sql).all(...params) as EventRow[]).map(eventFromRow);
+  }
+
+  consoleEvents(q: ConsoleEventQuery): { seq: number; event: StoredEvent }[] {
+    const where = ['seq > ?'];
+    const params: (string | number)[] = [q.afterSeq];
+    if (q.eventName !== undefined) where.push('lower(event_name) = lower(?)'), params.push(q.eventName);
+    if (q.keyArnParts !== undefined) {
+      if (q.keyArnParts.length === 0) where.push('0');
+      else {
+        where.push(`EXISTS (SELECT 1 FROM json_each(events.resources) WHERE ${q.keyArnParts.map(() => 'instr(json_each.value, ?) > 0').join(' OR ')})`);
+        params.push(...q.keyArnParts);
+      }
+    }
+    if (q.user !== undefined) {
+      where.push("(instr(lower(username), lower(?)) > 0 OR instr(lower(access_key_id), lower(?)) > 0 OR instr(lower(coalesce(json_extract(record, '$.userIdentity.arn'), '')), lower(?)) > 0)");
+      params.push(q.user, q.user, q.user);
+    }
+    if (q.error === 'errors') where.push('error_code IS NOT NULL');
+    else if (q.error === 'successes') where.push('error_code IS NULL');
+    else if (q.error !== undefined) where.push('error_code = ?'), params.push(q.error);
+    // The newest `limit` matches, returned oldest first.
+    const sql = `SELECT * FROM (SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?) ORDER BY seq`;
+    params.push(q.limit);
+    return (this.db.prepare(sql).all(...params) as EventRow[]).map(eventFromRow);
+  }
+
+  lastEventSeq(): number {
+    return this.stmt.lastEventSeq.get()?.seq ?? 0;
+  }
+
+  allKeys(): KeyRecord[] {
+    return this.stmt.allKeys.all().map((r) => JSON.parse(r.doc) as KeyRecord);
+  }
+
+  allAliases(): AliasRecord[] {
+    return this.stmt.allAliases.all().map(aliasFromRow);
   }
 
   close(): void {
@@ -419,6 +456,26 @@ function materialFromRow(r: MaterialRow): MaterialRecord {
     rotationType: r.rotation_type ?? undefined,
     seq: r.seq,
     ...(r.import_doc ? { imported: JSON.parse(r.import_doc) as MaterialRecord['imported'] } : {}),
+  };
+}
+
+function eventFromRow(r: EventRow): { seq: number; event: StoredEvent } {
+  return {
+    seq: r.seq,
+    event: {
+      eventId: r.event_id,
+      time: r.time,
+      accountId: r.account,
+      recipientAccountId: r.recipient,
+      region: r.region,
+      eventName: r.event_name,
+      username: r.username,
+      accessKeyId: r.access_key_id,
+      readOnly: r.read_only === 1,
+      errorCode: r.error_code ?? undefined,
+      resources: JSON.parse(r.resources) as string[],
+      record: r.record,
+    },
   };
 }
 

@@ -58,6 +58,8 @@ export class MetadataStore {
       putBucket: db.prepare('INSERT INTO buckets (name, account, doc) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc'),
       deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
       listBuckets: db.prepare<[string, string], { doc: string }>('SELECT doc FROM buckets WHERE account = ? AND name > ? ORDER BY name'),
+      allBuckets: db.prepare<[], { doc: string }>('SELECT doc FROM buckets ORDER BY name'),
+      countLatest: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0'),
       anyObject: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM objects WHERE bucket = ? LIMIT 1'),
       anyUpload: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM uploads WHERE bucket = ? LIMIT 1'),
       latest: db.prepare<[string, string], { doc: string }>('SELECT doc FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
@@ -116,6 +118,14 @@ export class MetadataStore {
   }
   listBuckets(accountId: string, after = ''): BucketRecord[] {
     return this.stmt.listBuckets.all(accountId, after).map((r) => JSON.parse(r.doc) as BucketRecord);
+  }
+  /** Every bucket of every account (the console). */
+  allBuckets(): BucketRecord[] {
+    return this.stmt.allBuckets.all().map((r) => JSON.parse(r.doc) as BucketRecord);
+  }
+  /** How many objects a bucket holds (current versions that are not delete markers). */
+  countObjects(bucket: string): number {
+    return this.stmt.countLatest.get(bucket)?.n ?? 0;
   }
   bucketIsEmpty(name: string): boolean {
     return !this.stmt.anyObject.get(name) && !this.stmt.anyUpload.get(name);

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { inspectEvents, inspectKeys, type EventFilter, type KmsCore } from '@sealbox/kms';
+import { inspectBuckets, inspectObjects, type S3State } from '@sealbox/s3';
+import type { Clock } from '@sealbox/runtime';
+
+/**
+ * Sealbox's web console: a read-only page over the state of the KMS and S3 of this process
+ * (keys, aliases, rotations, buckets, objects and the CloudTrail event log), served as plain
+ * files beside a small JSON API. Nothing here changes state, and nothing shows key material,
+ * data keys or object bytes: the views come from @sealbox/kms and @sealbox/s3's inspect functions.
+ */
+export interface ConsoleSources {
+  /** The current services' state (reset() replaces them, so they are read on every request). */
+  kms: () => KmsCore;
+  s3: () => S3State;
+  clock: Clock;
+  /** The address the console listens on: requests naming it as their Host are accepted. */
+  host: string;
+  /** Shown in the page's header. */
+  endpoints: { kms: string; s3: string; region: string };
+}
+
+/**
+ * The page's files, read once. They live in packages/cli/assets/console (shipped with the
+ * package), two levels above both src/console and dist/console. Requests pick from this fixed
+ * map: no part of a URL ever reaches the file system.
+ */
+const ASSETS_DIR = join(__dirname, '..', '..', 'assets', 'console');
+const ASSET_FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+  '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  // Browsers ask for /favicon.ico whatever the page says.
+  '/favicon.ico': { file: 'favicon.svg', type: 'image/svg+xml' },
+  '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
+};
+
+/** Everything comes from this origin: no inline script or style, no framing, no other hosts. */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+const DEFAULT_EVENTS = 200;
+const MAX_EVENTS = 1000;
+const MAX_VERSIONS = 1000;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function consoleHandler(sources: ConsoleSources): RequestListener {
+  const assets = new Map(Object.entries(ASSET_FILES).map(([path, a]) => [path, { body: readFileSync(join(ASSETS_DIR, a.file)), type: a.type }]));
+
+  const api: Record<string, (query: URLSearchParams) => unknown> = {
+    '/api/overview': () => ({ ...sources.endpoints, now: sources.clock.now().getTime() }),
+    '/api/keys': () => ({ keys: inspectKeys(sources.kms()) }),
+    '/api/buckets': () => ({ buckets: inspectBuckets(sources.s3()) }),
+    '/api/objects': (query) => {
+      const bucket = query.get('bucket');
+      if (!bucket) throw new HttpError(400, 'the bucket parameter is required');
+      const found = inspectObjects(sources.s3(), bucket, MAX_VERSIONS);
+      if (!found) throw new HttpError(404, `no bucket named ${bucket}`);
+      return { bucket, ...found };
+    },
+    '/api/events': (query) => {
+      const after = count(query, 'after') ?? 0;
+      const limit = Math.min(count(query, 'limit') ?? DEFAULT_EVENTS, MAX_EVENTS);
+      const filter: EventFilter = {};
+      for (const name of ['key', 'eventName', 'user', 'error'] as const) {
+        const value = query.get(name)?.trim();
+        if (value) filter[name] = value;
+      }
+      return inspectEvents(sources.kms(), after, limit, filter);
+    },
+  };
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    // Nothing of a request body is wanted; drain it so the connection can be reused.
+    req.resume();
+    try {
+      if (!hostAllowed(req.headers.host, sources.host)) throw new HttpError(403, 'this console answers only to the address it listens on');
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        throw new HttpError(405, 'the console is read-only: GET and HEAD only');
+      }
+      const url = new URL(req.url ?? '/', 'http://console');
+      const asset = assets.get(url.pathname);
+      if (asset) return send(req, res, 200, asset.type, asset.body);
+      const route = api[url.pathname];
+      if (!route) throw new HttpError(404, 'not found');
+      send(req, res, 200, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(route(url.searchParams))));
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status : 500;
+      const message = err instanceof HttpError ? err.message : 'internal error';
+      if (!(err instanceof HttpError)) process.stderr.write(`sealbox console: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      send(req, res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify({ error: message })));
+    }
+  };
+}
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: Buffer): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': body.length });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function count(query: URLSearchParams, name: string): number | undefined {
+  const value = query.get(name);
+  if (value === null) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new HttpError(400, `${name} must be a whole number`);
+  return Number(value);
+}
+
+/**
+ * Host header check, against DNS rebinding: a web page whose name is made to resolve to
+ * 127.0.0.1 would otherwise read this console from the browser. Such a request carries the
+ * page's name as its Host, so only IP addresses, localhost and the name listened on pass.
+ */
+function hostAllowed(header: string | undefined, listenHost: string): boolean {
+  if (!header) return false;
+  const name = header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.replace(/:\d*$/, '');
+  const lower = name.toLowerCase();
+  return isIP(lower) !== 0 || lower === 'localhost' || lower.endsWith('.localhost') || lower === listenHost.toLowerCase();
+}
