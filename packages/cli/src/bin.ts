@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PortInUseError, createAccessLog } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS } from '@sealbox/sigv4';
 import { readFileSync as readFile } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { applySeedRemote, seedSummary } from './apply-seed';
-import { MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseStartOptions, type StartOptions } from './options';
+import { EXPORT_HELP, IMPORT_HELP, MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseSnapshotOptions, parseStartOptions, type SnapshotOptions, type StartOptions } from './options';
 import { startSealbox, type Sealbox } from './sandbox';
 import { loadSeed } from './seed';
 import { SEED_EXAMPLE } from './seed-example';
+import { formatBytes, type ProgressSink } from './snapshot/progress';
+import { exportSnapshot, importSnapshot, type SnapshotManifest } from './snapshot/snapshot';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -131,6 +133,67 @@ async function seed(args: string[]): Promise<void> {
   process.stdout.write(seedSummary(report) + '\n');
 }
 
+/** Progress on stderr, unless the output is for a program (--json) or silence was asked for. */
+function progressSink(options: SnapshotOptions): ProgressSink | undefined {
+  if (options.json || options.quiet) return undefined;
+  return { write: (text) => process.stderr.write(text), tty: process.stderr.isTTY === true };
+}
+
+function describe(manifest: SnapshotManifest): string {
+  const c = manifest.counts;
+  const parts: string[] = [];
+  if (c.keys !== undefined) parts.push(`${c.keys} keys, ${c.aliases ?? 0} aliases, ${c.grants ?? 0} grants, ${c.events ?? 0} events`);
+  if (c.buckets !== undefined) parts.push(`${c.buckets} buckets, ${c.objects ?? 0} object versions (${formatBytes(c.blobBytes)} of object data)`);
+  return parts.join('; ') || 'no state';
+}
+
+/** `sealbox export FILE`: a data directory's state in one archive. */
+async function exportCommand(args: string[]): Promise<void> {
+  const options = parseSnapshotOptions('export', args);
+  if (options === 'help') {
+    process.stdout.write(EXPORT_HELP);
+    return;
+  }
+  const result = await exportSnapshot({
+    dataDir: options.dataDir,
+    file: options.file,
+    sealboxVersion: version(),
+    passphrase: options.passphrase,
+    force: options.force,
+    progress: progressSink(options),
+  });
+  const note = (text: string) => {
+    if (!options.quiet) process.stderr.write(`sealbox export: note: ${text}\n`);
+  };
+  if (result.livePid !== undefined) note(`the Sealbox running on the data directory (pid ${result.livePid}) was left running; the archive holds its state as of the export`);
+  if (result.leftOut.length > 0) note(`left out files Sealbox does not know: ${result.leftOut.join(', ')}`);
+  if (options.passphrase === undefined) note(`${options.file} holds the root keys unsealed: whoever has it can use every key and read every object in it (pass --passphrase-env to seal them)`);
+  if (options.json) process.stdout.write(JSON.stringify({ file: resolve(options.file), ...result.manifest }) + '\n');
+  else process.stdout.write(`exported ${resolve(options.dataDir)} to ${options.file}: ${describe(result.manifest)}\n`);
+}
+
+/** `sealbox import FILE`: a data directory recreated from an archive. */
+async function importCommand(args: string[]): Promise<void> {
+  const options = parseSnapshotOptions('import', args);
+  if (options === 'help') {
+    process.stdout.write(IMPORT_HELP);
+    return;
+  }
+  const manifest = await importSnapshot({
+    file: options.file,
+    dataDir: options.dataDir,
+    passphrase: options.passphrase,
+    force: options.force,
+    progress: progressSink(options),
+  });
+  const dir = resolve(options.dataDir);
+  if (options.json) process.stdout.write(JSON.stringify({ dataDir: dir, ...manifest }) + '\n');
+  else {
+    process.stdout.write(`imported ${options.file} (Sealbox ${manifest.sealbox}, ${manifest.created}) into ${dir}: ${describe(manifest)}\n`);
+    process.stdout.write(`start it with: sealbox start --data-dir ${dir}\n`);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -138,6 +201,10 @@ async function main(argv: string[]): Promise<void> {
       return start(rest);
     case 'seed':
       return seed(rest);
+    case 'export':
+      return exportCommand(rest);
+    case 'import':
+      return importCommand(rest);
     case undefined:
     case 'help':
     case '-h':

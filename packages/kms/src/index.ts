@@ -7,3 +7,5 @@ export { applyKmsSeed, decodeSeedMaterial, isSeedKeyId, KmsSeedError, seedKeysFr
 export type { SeedKey, SeedGrant, SeedReport } from './seed';
 export { isKeySpec, SPEC_INFO } from './key-specs';
 export type { KeySpec, KeyUsage } from './key-specs';
+export { snapshotKmsDatabase, kmsDatabaseCounts } from './store/snapshot';
+export type { KmsDatabaseCounts } from './store/snapshot';

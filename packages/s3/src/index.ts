@@ -5,3 +5,5 @@ export type { Route, Level } from './routes';
 export { resolveAddress, DEFAULT_VIRTUAL_HOST_SUFFIXES } from './addressing';
 export { S3Error } from './errors';
 export { escapeXml, el, s3Document } from './xml';
+export { snapshotS3Database, s3DatabaseCounts, referencedBlobIds, blobFile } from './store/snapshot';
+export type { S3DatabaseCounts } from './store/snapshot';
