@@ -49,7 +49,16 @@ async function start(args: string[]): Promise<void> {
   const accessLog = options.quiet
     ? undefined
     : createAccessLog({ json: !logStream.isTTY, write: (line) => logStream.write(line) });
-  const sealbox = await startSealbox({ ...options, accessLog });
+  let sealbox: Sealbox;
+  try {
+    sealbox = await startSealbox({ ...options, accessLog });
+  } catch (err) {
+    if (!(err instanceof PortInUseError)) throw err;
+    // Name the option that chose the port: the error alone cannot tell KMS's from S3's.
+    const flags = [...(options.only !== 's3' && options.kmsPort === err.port ? ['--kms-port'] : []), ...(options.only !== 'kms' && options.s3Port === err.port ? ['--s3-port'] : [])];
+    const flag = flags.join(' and ') || '--kms-port or --s3-port';
+    throw new Error(`port ${err.port} on ${err.host} is already in use (by another Sealbox or another program): pass ${flag} 0 to pick a free port, or another port`);
+  }
   // Signal handlers go in before readiness is announced: whoever waits for that line may stop
   // the process at once.
   let stopping = false;
@@ -224,10 +233,6 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(`sealbox: ${err.message}\nRun 'sealbox --help' for usage.\n`);
     process.exit(2);
-  }
-  if (err instanceof PortInUseError) {
-    process.stderr.write(`sealbox: ${err.message}\n`);
-    process.exit(1);
   }
   process.stderr.write(`sealbox: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

@@ -6,7 +6,8 @@ import { createKmsService, type KmsCore } from '@sealbox/kms';
 import { createS3Service } from '@sealbox/s3';
 import { VirtualClock, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
-import { lockDataDir } from './lock';
+import { fsReason } from './fs-errors';
+import { DataDirLockedError, lockDataDir } from './lock';
 import { applySeedInProcess, checkSeed } from './apply-seed';
 import { EMPTY_SEED, loadSeed, type Seed, type SeedReport } from './seed';
 
@@ -126,8 +127,16 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   }
   const accessLog = options.accessLog ?? silentAccessLog;
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
-  if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;
+  let unlock: () => void = () => undefined;
+  if (dataDir) {
+    try {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      unlock = lockDataDir(dataDir);
+    } catch (err) {
+      if (err instanceof DataDirLockedError) throw err;
+      throw new Error(`cannot use ${dataDir} as the data directory: ${fsReason(err)}; choose another --data-dir`);
+    }
+  }
   let tls: ReturnType<typeof loadOrCreateTls> | undefined;
   try {
     tls = options.tls ? loadOrCreateTls(dataDir, [host]) : undefined;

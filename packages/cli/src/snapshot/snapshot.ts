@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { kmsDatabaseCounts, snapshotKmsDatabase, type KmsDatabaseCounts } from '@sealbox/kms';
 import { blobFile, referencedBlobIds, s3DatabaseCounts, snapshotS3Database, type S3DatabaseCounts } from '@sealbox/s3';
+import { fsReason } from '../fs-errors';
 import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../lock';
 import { Progress, type ProgressSink } from './progress';
 import { TAR_END, TarFormatError, readTar, tarHeader, tarPadding } from './tar';
@@ -282,7 +283,7 @@ export async function importSnapshot(options: ImportOptions): Promise<SnapshotMa
   try {
     source = await open(file, 'r');
   } catch (err) {
-    throw new SnapshotError(`cannot read ${file}: ${errnoCode(err) === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new SnapshotError(`cannot read ${file}: ${fsReason(err)}`);
   }
   let unlockTarget: (() => void) | undefined;
   let work: string | undefined;
