@@ -11,7 +11,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 // The package's public entry point (what '@sealbox/cli' exports); a package cannot import itself by name here.
 import { DataDirLockedError, SnapshotError, exportSnapshot, importSnapshot, startSealbox, type SnapshotManifest } from '../src';
 import { Progress } from '../src/snapshot/progress';
-import { TAR_END, tarHeader, tarPadding } from '../src/snapshot/tar';
+import { TAR_END, readTar, tarHeader, tarPadding } from '../src/snapshot/tar';
 
 let root: string;
 let source: string;
@@ -204,7 +204,36 @@ describe('export and import around a running Sealbox', () => {
     await expect(exportSnapshot({ dataDir: bare, file: join(root, 'x.tgz'), sealboxVersion: 'test' })).rejects.toThrow(/holds no Sealbox state/);
     await expect(exportSnapshot({ dataDir: source, file: join(root, 'good.tgz'), sealboxVersion: 'test' })).rejects.toThrow(/good.tgz exists; choose another file, or pass --force/);
     expect(existsSync(join(root, 'x.tgz'))).toBe(false);
+    await expect(exportSnapshot({ dataDir: source, file: join(root, 'no-dir', 'x.tgz'), sealboxVersion: 'test' })).rejects.toThrow(
+      `cannot write ${join(root, 'no-dir', 'x.tgz')}: no such file or directory`,
+    );
   });
+
+  it('import creates the missing parents of the data directory', async () => {
+    const nested = join(root, 'a', 'b', 'data');
+    await importSnapshot({ file: join(root, 'good.tgz'), dataDir: nested });
+    expect(readdirSync(join(root, 'a', 'b'))).toEqual(['data']);
+  });
+});
+
+it('tar sizes beyond 8 GiB use the base-256 form, and read back', async () => {
+  const size = 9 * 1024 * 1024 * 1024 + 5;
+  const header = tarHeader('blobs/ab/abababababababababababababababab', size, 0o600, new Date());
+  expect(header[124]).toBe(0x80);
+  const seen: number[] = [];
+  const stop = new Error('stop');
+  await expect(
+    readTar(
+      (async function* () {
+        yield header;
+      })(),
+      async (h) => {
+        seen.push(h.size);
+        throw stop;
+      },
+    ),
+  ).rejects.toBe(stop);
+  expect(seen).toEqual([size]);
 });
 
 describe('progress lines', () => {

@@ -139,7 +139,13 @@ export async function exportSnapshot(options: ExportOptions): Promise<ExportResu
     if (!(err instanceof DataDirLockedError) || err.pid === undefined) throw err;
     livePid = err.pid;
   }
-  const work = mkdtempSync(join(dirname(out), `.${basename(out)}.export-`));
+  let work: string;
+  try {
+    work = mkdtempSync(join(dirname(out), `.${basename(out)}.export-`));
+  } catch (err) {
+    unlock?.();
+    throw new SnapshotError(`cannot write ${out}: ${fsReason(err)}`);
+  }
   try {
     const leftOut = readdirSync(dir).filter((f) => !(f in FILES) && !NOT_STATE.has(f)).sort();
     const counts: SnapshotManifest['counts'] = { blobBytes: 0 };
@@ -295,10 +301,13 @@ export async function importSnapshot(options: ImportOptions): Promise<SnapshotMa
       if (state.length > 0 && !options.force) {
         throw new SnapshotError(`${target} is not empty (it holds ${state.slice(0, 3).join(', ')}${state.length > 3 ? ', ...' : ''}); import into a new directory, or pass --force to replace its state`);
       }
-    } else {
-      mkdirSync(dirname(target), { recursive: true });
     }
-    work = mkdtempSync(join(dirname(target), `.${basename(target)}.import-`));
+    try {
+      mkdirSync(dirname(target), { recursive: true });
+      work = mkdtempSync(join(dirname(target), `.${basename(target)}.import-`));
+    } catch (err) {
+      throw new SnapshotError(`cannot create ${target}: ${fsReason(err)}; choose another --data-dir`);
+    }
     lockDataDir(work); // moves into place with the directory, removed at the end
     const manifest = await extract(source, file, work, options);
     await source.close();
