@@ -10,11 +10,15 @@ import { EXPORT_HELP, IMPORT_HELP, MAIN_HELP, SEED_HELP, START_HELP, UsageError,
 import { startSealbox, type Sealbox } from './sandbox';
 import { loadSeed } from './seed';
 import { SEED_EXAMPLE } from './seed-example';
-import { formatBytes, type ProgressSink } from './snapshot/progress';
+import { formatBytes, type ProgressSink } from './progress';
 import { exportSnapshot, importSnapshot, type SnapshotManifest } from './snapshot/snapshot';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function stderrProgress(): ProgressSink {
+  return { write: (text) => process.stderr.write(text), tty: process.stderr.isTTY === true };
 }
 
 function banner(sealbox: Sealbox, options: StartOptions): string {
@@ -51,7 +55,7 @@ async function start(args: string[]): Promise<void> {
     : createAccessLog({ json: !logStream.isTTY, write: (line) => logStream.write(line) });
   let sealbox: Sealbox;
   try {
-    sealbox = await startSealbox({ ...options, accessLog });
+    sealbox = await startSealbox({ ...options, accessLog, progress: options.json || options.quiet ? undefined : stderrProgress() });
   } catch (err) {
     if (!(err instanceof PortInUseError)) throw err;
     // Name the option that chose the port: the error alone cannot tell KMS's from S3's.
@@ -132,6 +136,7 @@ async function seed(args: string[]): Promise<void> {
     s3Endpoint: v['endpoint-s3'] ?? process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:4572',
     region: v.region ?? process.env.AWS_REGION ?? 'us-east-1',
     ...(ca ? { ca: readFile(ca, 'utf8') } : {}),
+    progress: v.json ? undefined : stderrProgress(),
   });
   if (v.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
@@ -144,8 +149,7 @@ async function seed(args: string[]): Promise<void> {
 
 /** Progress on stderr, unless the output is for a program (--json) or silence was asked for. */
 function progressSink(options: SnapshotOptions): ProgressSink | undefined {
-  if (options.json || options.quiet) return undefined;
-  return { write: (text) => process.stderr.write(text), tty: process.stderr.isTTY === true };
+  return options.json || options.quiet ? undefined : stderrProgress();
 }
 
 function describe(manifest: SnapshotManifest): string {

@@ -9,4 +9,4 @@ export { SEED_EXAMPLE } from './seed-example';
 export { DataDirLockedError } from './lock';
 export { exportSnapshot, importSnapshot, SnapshotError, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot/snapshot';
 export type { ExportOptions, ExportResult, ImportOptions, SnapshotManifest } from './snapshot/snapshot';
-export type { ProgressSink } from './snapshot/progress';
+export type { ProgressSink } from './progress';

@@ -7,6 +7,7 @@ import { createS3Service } from '@sealbox/s3';
 import { VirtualClock, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { fsReason } from './fs-errors';
+import type { ProgressSink } from './progress';
 import { DataDirLockedError, lockDataDir } from './lock';
 import { applySeedInProcess, checkSeed } from './apply-seed';
 import { EMPTY_SEED, loadSeed, type Seed, type SeedReport } from './seed';
@@ -39,6 +40,8 @@ export interface SealboxOptions {
   enforceKmsPolicies?: boolean;
   /** How long S3 waits for a silent KMS (default 10 s; fault tests shorten it). */
   kmsTimeoutMs?: number;
+  /** Where progress of long work goes (applying a seed with large objects); none by default. */
+  progress?: ProgressSink;
   /** Idle and header timeouts of both servers (tests shorten them; AWS's are about 20 s). */
   timeouts?: Pick<ListenOptions, 'idleTimeoutMs' | 'headersTimeoutMs'>;
 }
@@ -183,7 +186,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     if (s3) started.push(s3);
     const kms = kmsListening && kmsService ? Object.defineProperty({ ...kmsListening }, 'core', { get: () => kmsService.current.core, enumerable: true }) : undefined;
     const seedReport = seeding
-      ? await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials })
+      ? await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials, progress: options.progress })
       : undefined;
     return {
       seedReport,

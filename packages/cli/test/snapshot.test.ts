@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 // The package's public entry point (what '@sealbox/cli' exports); a package cannot import itself by name here.
-import { DataDirLockedError, SnapshotError, exportSnapshot, importSnapshot, startSealbox, type SnapshotManifest } from '../src';
-import { Progress } from '../src/snapshot/progress';
+import { DataDirLockedError, SnapshotError, exportSnapshot, importSnapshot, parseSeed, startSealbox, type SnapshotManifest } from '../src';
+import { Progress } from '../src/progress';
 import { TAR_END, readTar, tarHeader, tarPadding } from '../src/snapshot/tar';
 
 let root: string;
@@ -240,7 +240,7 @@ describe('progress lines', () => {
   it('on a log: nothing for short work, then a line every two seconds at most, and the final state', () => {
     const lines: string[] = [];
     let now = 1000;
-    const progress = new Progress('exporting', 3000, 3 * 1024 * 1024 * 1024, { write: (t) => lines.push(t), tty: false }, () => now);
+    const progress = new Progress('exporting', 'object blobs', 3000, 3 * 1024 * 1024 * 1024, { write: (t) => lines.push(t), tty: false }, () => now);
     progress.add(1, 1024);
     expect(lines).toEqual([]);
     now += 2000;
@@ -254,15 +254,31 @@ describe('progress lines', () => {
   it('on a terminal: one line rewritten in place', () => {
     const out: string[] = [];
     let now = 0;
-    const progress = new Progress('importing', 2, 2048, { write: (t) => out.push(t), tty: true }, () => now);
+    const progress = new Progress('importing', 'object blobs', 2, 2048, { write: (t) => out.push(t), tty: true }, () => now);
     now += 150;
     progress.add(1, 1024);
     progress.done();
     expect(out.join('')).toBe('\rimporting: 1/2 object blobs, 1.0 KiB of 2.0 KiB\x1b[K\rimporting: 1/2 object blobs, 1.0 KiB of 2.0 KiB\x1b[K\n');
   });
 
+  it('export, import and seeding report as they go', async () => {
+    const lines: string[] = [];
+    const sink = { write: (t: string) => lines.push(t), tty: false, intervalMs: 0 };
+    const dir = join(root, 'progress');
+    const seed = parseSeed(`buckets:\n  - name: progress\n    objects:\n      - { key: a, text: "${'a'.repeat(1000)}" }\n      - { key: b, text: bb }\n`);
+    const sealbox = await startSealbox({ dataDir: dir, seedData: seed, progress: sink });
+    await sealbox.stop();
+    expect(lines).toEqual(['seeding: 1/2 objects, 1000 bytes of 1002 bytes\n', 'seeding: 2/2 objects, 1002 bytes of 1002 bytes\n', 'seeding: 2/2 objects, 1002 bytes of 1002 bytes\n']);
+    lines.length = 0;
+    await exportSnapshot({ dataDir: dir, file: join(root, 'progress.tgz'), sealboxVersion: 'test', progress: sink });
+    expect(lines.at(-1)).toMatch(/^exporting: 2\/2 object blobs, (.+) of \1\n$/);
+    lines.length = 0;
+    await importSnapshot({ file: join(root, 'progress.tgz'), dataDir: join(root, 'progress-copy'), progress: sink });
+    expect(lines.at(-1)).toMatch(/^importing: 2\/2 object blobs, (.+) of \1\n$/);
+  });
+
   it('silent without a sink', () => {
-    const progress = new Progress('importing', 1, 1, undefined, () => 1e12);
+    const progress = new Progress('importing', 'object blobs', 1, 1, undefined, () => 1e12);
     progress.add(1, 1);
     progress.done();
   });

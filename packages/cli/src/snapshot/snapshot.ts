@@ -9,7 +9,7 @@ import { kmsDatabaseCounts, snapshotKmsDatabase, type KmsDatabaseCounts } from '
 import { blobFile, referencedBlobIds, s3DatabaseCounts, snapshotS3Database, type S3DatabaseCounts } from '@sealbox/s3';
 import { fsReason } from '../fs-errors';
 import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../lock';
-import { Progress, type ProgressSink } from './progress';
+import { Progress, type ProgressSink } from '../progress';
 import { TAR_END, TarFormatError, readTar, tarHeader, tarPadding } from './tar';
 
 /**
@@ -178,12 +178,13 @@ export async function exportSnapshot(options: ExportOptions): Promise<ExportResu
       format: SNAPSHOT_FORMAT,
       version: SNAPSHOT_VERSION,
       sealbox: options.sealboxVersion,
+      // Wall-clock time, when the file was written (not the sandbox's virtual clock).
       created: new Date().toISOString(),
       files: sources.map((s) => s.name),
       counts,
       ...(key ? { encryption: { cipher: 'aes-256-gcm' as const, kdf: 'scrypt' as const, salt: salt.toString('base64'), ...KDF, files: secrets } } : {}),
     };
-    const progress = new Progress('exporting', blobs, counts.blobBytes, options.progress);
+    const progress = new Progress('exporting', 'object blobs', blobs, counts.blobBytes, options.progress);
     const mtime = new Date();
 
     async function* entries(): AsyncGenerator<Buffer> {
@@ -354,7 +355,7 @@ async function extract(source: FileHandle, file: string, work: string, options: 
           if (options.passphrase === undefined) throw new SnapshotError(`${file} is sealed with a passphrase; pass --passphrase-env with the name of a variable that holds it`);
           key = deriveKey(options.passphrase, Buffer.from(manifest.encryption.salt, 'base64'), manifest.encryption);
         }
-        progress = new Progress('importing', manifest.counts.blobs ?? 0, manifest.counts.blobBytes, options.progress);
+        progress = new Progress('importing', 'object blobs', manifest.counts.blobs ?? 0, manifest.counts.blobBytes, options.progress);
         return;
       }
       if (seen.has(name)) throw new SnapshotError(`${file} holds ${name} twice`);

@@ -1,8 +1,10 @@
-/** Progress of long work on stderr: a line rewritten in place on a terminal, else an occasional plain line. */
+/** Progress of long work (export, import, seeding) on stderr: a line rewritten in place on a terminal, else an occasional plain line. */
 export interface ProgressSink {
   write(text: string): void;
   /** A terminal: the line is rewritten in place, up to ten times a second. */
   tty: boolean;
+  /** The least time between two lines (default: 100 ms on a terminal, 2 s otherwise). */
+  intervalMs?: number;
 }
 
 export function formatBytes(bytes: number): string {
@@ -25,8 +27,10 @@ export class Progress {
   private printed = false;
 
   constructor(
-    /** "exporting", "importing" */
+    /** "exporting", "importing", "seeding" */
     private readonly verb: string,
+    /** What is counted: "object blobs", "objects" */
+    private readonly noun: string,
     private readonly totalItems: number,
     private readonly totalBytes: number,
     private readonly sink: ProgressSink | undefined,
@@ -36,13 +40,13 @@ export class Progress {
     this.lastPrinted = now();
   }
 
-  /** One more item (an object's blob) of `bytes` bytes, or only more bytes of the current one. */
+  /** More items done, and more bytes (of the current item or of those done). */
   add(items: number, bytes: number): void {
     this.items += items;
     this.bytes += bytes;
     if (!this.sink) return;
     // A terminal line is cheap to rewrite; a log (CI, a file) gets a line every few seconds at most.
-    const interval = this.sink.tty ? 100 : 2000;
+    const interval = this.sink.intervalMs ?? (this.sink.tty ? 100 : 2000);
     const t = this.now();
     if (t - this.lastPrinted < interval) return;
     this.lastPrinted = t;
@@ -58,7 +62,7 @@ export class Progress {
   }
 
   private print(): void {
-    const line = `${this.verb}: ${count(this.items)}/${count(this.totalItems)} object blobs, ${formatBytes(this.bytes)} of ${formatBytes(this.totalBytes)}`;
+    const line = `${this.verb}: ${count(this.items)}/${count(this.totalItems)} ${this.noun}, ${formatBytes(this.bytes)} of ${formatBytes(this.totalBytes)}`;
     this.sink!.write(this.sink!.tty ? `\r${line}\x1b[K` : `${line}\n`);
     this.printed = true;
   }
