@@ -152,7 +152,7 @@ function progressSink(options: SnapshotOptions): ProgressSink | undefined {
   return options.json || options.quiet ? undefined : stderrProgress();
 }
 
-function describe(manifest: SnapshotManifest): string {
+function stateSummary(manifest: SnapshotManifest): string {
   const c = manifest.counts;
   const parts: string[] = [];
   if (c.keys !== undefined) parts.push(`${c.keys} keys, ${c.aliases ?? 0} aliases, ${c.grants ?? 0} grants, ${c.events ?? 0} events`);
@@ -182,7 +182,7 @@ async function exportCommand(args: string[]): Promise<void> {
   if (result.leftOut.length > 0) note(`left out files Sealbox does not know: ${result.leftOut.join(', ')}`);
   if (options.passphrase === undefined) note(`${options.file} holds the root keys unsealed: whoever has it can use every key and read every object in it (pass --passphrase-env to seal them)`);
   if (options.json) process.stdout.write(JSON.stringify({ file: resolve(options.file), ...result.manifest }) + '\n');
-  else process.stdout.write(`exported ${resolve(options.dataDir)} to ${options.file}: ${describe(result.manifest)}\n`);
+  else process.stdout.write(`exported ${resolve(options.dataDir)} to ${options.file}: ${stateSummary(result.manifest)}\n`);
 }
 
 /** `sealbox import FILE`: a data directory recreated from an archive. */
@@ -202,7 +202,7 @@ async function importCommand(args: string[]): Promise<void> {
   const dir = resolve(options.dataDir);
   if (options.json) process.stdout.write(JSON.stringify({ dataDir: dir, ...manifest }) + '\n');
   else {
-    process.stdout.write(`imported ${options.file} (Sealbox ${manifest.sealbox}, ${manifest.created}) into ${dir}: ${describe(manifest)}\n`);
+    process.stdout.write(`imported ${options.file} (Sealbox ${manifest.sealbox}, ${manifest.created}) into ${dir}: ${stateSummary(manifest)}\n`);
     process.stdout.write(`start it with: sealbox start --data-dir ${dir}\n`);
   }
 }

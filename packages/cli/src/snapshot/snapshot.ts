@@ -136,8 +136,9 @@ export async function exportSnapshot(options: ExportOptions): Promise<ExportResu
   try {
     unlock = lockDataDir(dir);
   } catch (err) {
-    if (!(err instanceof DataDirLockedError) || err.pid === undefined) throw err;
-    livePid = err.pid;
+    if (err instanceof DataDirLockedError && err.pid !== undefined) livePid = err.pid;
+    else if (err instanceof DataDirLockedError) throw err;
+    else throw new SnapshotError(`cannot lock ${dir} for the export: ${fsReason(err)}`);
   }
   let work: string;
   try {
