@@ -3,6 +3,7 @@ import { applyKmsSeed, KmsCore, KmsSeedError, seedKeysToJson } from '@sealbox/km
 import type { Clock } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, type Credentials } from '@sealbox/sigv4';
 import { SeedError, type Seed, type SeedReport } from './seed';
+import type { ProgressSink } from './progress';
 import { applyS3Seed } from './seed-s3';
 
 /**
@@ -51,6 +52,7 @@ export async function applySeedInProcess(
     region: string;
     ca?: string;
     credentials: { list(): Credentials[]; add(c: Credentials): void; principalExists?(arn: string): boolean };
+    progress?: ProgressSink;
   },
 ): Promise<SeedReport> {
   const kms = target.core ? await applyKmsSeed(target.core, seed.keys, { principalExists: (arn) => target.credentials.principalExists?.(arn) ?? false }) : { created: [], skipped: [] };
@@ -65,7 +67,7 @@ export async function applySeedInProcess(
     target.credentials.add(transient);
     return transient;
   };
-  const s3 = await applyS3Seed(target.s3Endpoint, seed.buckets, credentialsFor, { region: target.region, ca: target.ca });
+  const s3 = await applyS3Seed(target.s3Endpoint, seed.buckets, credentialsFor, { region: target.region, ca: target.ca, progress: target.progress });
   return mergeReports(kms, s3);
 }
 
@@ -74,7 +76,10 @@ export async function applySeedInProcess(
  * the KMS port (loopback only), buckets through the S3 API signed as each bucket's account root
  * (the seed's root credentials for the account, or test/test for 000000000000).
  */
-export async function applySeedRemote(seed: Seed, target: { kmsEndpoint?: string; s3Endpoint?: string; region: string; ca?: string }): Promise<SeedReport> {
+export async function applySeedRemote(
+  seed: Seed,
+  target: { kmsEndpoint?: string; s3Endpoint?: string; region: string; ca?: string; progress?: ProgressSink },
+): Promise<SeedReport> {
   let kms: SeedReport = { created: [], skipped: [] };
   if (seed.keys.length) {
     if (!target.kmsEndpoint) throw new SeedError('the seed declares KMS keys: give --kms-endpoint');
@@ -95,5 +100,5 @@ export async function applySeedRemote(seed: Seed, target: { kmsEndpoint?: string
     if (!found) throw new SeedError(`a bucket of account ${accountId} needs that account's root credentials: declare accounts[].root in the seed`);
     return found;
   };
-  return mergeReports(kms, await applyS3Seed(target.s3Endpoint, seed.buckets, credentialsFor, { region: target.region, ca: target.ca }));
+  return mergeReports(kms, await applyS3Seed(target.s3Endpoint, seed.buckets, credentialsFor, { region: target.region, ca: target.ca, progress: target.progress }));
 }

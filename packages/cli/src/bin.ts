@@ -1,18 +1,24 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PortInUseError, createAccessLog } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS } from '@sealbox/sigv4';
 import { readFileSync as readFile } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { applySeedRemote, seedSummary } from './apply-seed';
-import { MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseStartOptions, type StartOptions } from './options';
+import { EXPORT_HELP, IMPORT_HELP, MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseSnapshotOptions, parseStartOptions, type SnapshotOptions, type StartOptions } from './options';
 import { startSealbox, type Sealbox } from './sandbox';
 import { loadSeed } from './seed';
 import { SEED_EXAMPLE } from './seed-example';
+import { formatBytes, type ProgressSink } from './progress';
+import { exportSnapshot, importSnapshot, type SnapshotManifest } from './snapshot/snapshot';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function stderrProgress(): ProgressSink {
+  return { write: (text) => process.stderr.write(text), tty: process.stderr.isTTY === true };
 }
 
 function banner(sealbox: Sealbox, options: StartOptions): string {
@@ -48,7 +54,16 @@ async function start(args: string[]): Promise<void> {
   const accessLog = options.quiet
     ? undefined
     : createAccessLog({ json: !logStream.isTTY, write: (line) => logStream.write(line) });
-  const sealbox = await startSealbox({ ...options, accessLog });
+  let sealbox: Sealbox;
+  try {
+    sealbox = await startSealbox({ ...options, accessLog, progress: options.json || options.quiet ? undefined : stderrProgress() });
+  } catch (err) {
+    if (!(err instanceof PortInUseError)) throw err;
+    // Name the option that chose the port: the error alone cannot tell KMS's from S3's.
+    const flags = [...(options.only !== 's3' && options.kmsPort === err.port ? ['--kms-port'] : []), ...(options.only !== 'kms' && options.s3Port === err.port ? ['--s3-port'] : []), ...(options.consolePort === err.port ? ['--console-port'] : [])];
+    const flag = flags.join(' and ') || '--kms-port, --s3-port or --console-port';
+    throw new Error(`port ${err.port} on ${err.host} is already in use (by another Sealbox or another program): pass ${flag} 0 to pick a free port, or another port`);
+  }
   // Signal handlers go in before readiness is announced: whoever waits for that line may stop
   // the process at once.
   let stopping = false;
@@ -123,6 +138,7 @@ async function seed(args: string[]): Promise<void> {
     s3Endpoint: v['endpoint-s3'] ?? process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:4572',
     region: v.region ?? process.env.AWS_REGION ?? 'us-east-1',
     ...(ca ? { ca: readFile(ca, 'utf8') } : {}),
+    progress: v.json ? undefined : stderrProgress(),
   });
   if (v.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
@@ -133,6 +149,66 @@ async function seed(args: string[]): Promise<void> {
   process.stdout.write(seedSummary(report) + '\n');
 }
 
+/** Progress on stderr, unless the output is for a program (--json) or silence was asked for. */
+function progressSink(options: SnapshotOptions): ProgressSink | undefined {
+  return options.json || options.quiet ? undefined : stderrProgress();
+}
+
+function stateSummary(manifest: SnapshotManifest): string {
+  const c = manifest.counts;
+  const parts: string[] = [];
+  if (c.keys !== undefined) parts.push(`${c.keys} keys, ${c.aliases ?? 0} aliases, ${c.grants ?? 0} grants, ${c.events ?? 0} events`);
+  if (c.buckets !== undefined) parts.push(`${c.buckets} buckets, ${c.objects ?? 0} object versions (${formatBytes(c.blobBytes)} of object data)`);
+  return parts.join('; ') || 'no state';
+}
+
+/** `sealbox export FILE`: a data directory's state in one archive. */
+async function exportCommand(args: string[]): Promise<void> {
+  const options = parseSnapshotOptions('export', args);
+  if (options === 'help') {
+    process.stdout.write(EXPORT_HELP);
+    return;
+  }
+  const result = await exportSnapshot({
+    dataDir: options.dataDir,
+    file: options.file,
+    sealboxVersion: version(),
+    passphrase: options.passphrase,
+    force: options.force,
+    progress: progressSink(options),
+  });
+  const note = (text: string) => {
+    if (!options.quiet) process.stderr.write(`sealbox export: note: ${text}\n`);
+  };
+  if (result.livePid !== undefined) note(`the Sealbox running on the data directory (pid ${result.livePid}) was left running; the archive holds its state as of the export`);
+  if (result.leftOut.length > 0) note(`left out files Sealbox does not know: ${result.leftOut.join(', ')}`);
+  if (options.passphrase === undefined) note(`${options.file} holds the root keys unsealed: whoever has it can use every key and read every object in it (pass --passphrase-env to seal them)`);
+  if (options.json) process.stdout.write(JSON.stringify({ file: resolve(options.file), ...result.manifest }) + '\n');
+  else process.stdout.write(`exported ${resolve(options.dataDir)} to ${options.file}: ${stateSummary(result.manifest)}\n`);
+}
+
+/** `sealbox import FILE`: a data directory recreated from an archive. */
+async function importCommand(args: string[]): Promise<void> {
+  const options = parseSnapshotOptions('import', args);
+  if (options === 'help') {
+    process.stdout.write(IMPORT_HELP);
+    return;
+  }
+  const manifest = await importSnapshot({
+    file: options.file,
+    dataDir: options.dataDir,
+    passphrase: options.passphrase,
+    force: options.force,
+    progress: progressSink(options),
+  });
+  const dir = resolve(options.dataDir);
+  if (options.json) process.stdout.write(JSON.stringify({ dataDir: dir, ...manifest }) + '\n');
+  else {
+    process.stdout.write(`imported ${options.file} (Sealbox ${manifest.sealbox}, ${manifest.created}) into ${dir}: ${stateSummary(manifest)}\n`);
+    process.stdout.write(`start it with: sealbox start --data-dir ${dir}\n`);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -140,6 +216,10 @@ async function main(argv: string[]): Promise<void> {
       return start(rest);
     case 'seed':
       return seed(rest);
+    case 'export':
+      return exportCommand(rest);
+    case 'import':
+      return importCommand(rest);
     case undefined:
     case 'help':
     case '-h':
@@ -159,10 +239,6 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(`sealbox: ${err.message}\nRun 'sealbox --help' for usage.\n`);
     process.exit(2);
-  }
-  if (err instanceof PortInUseError) {
-    process.stderr.write(`sealbox: ${err.message}\n`);
-    process.exit(1);
   }
   process.stderr.write(`sealbox: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

@@ -7,3 +7,6 @@ export type { Seed, SeedBucket, SeedObject, SeedCorsRule, SeedReport } from './s
 export { applySeedInProcess, applySeedRemote, checkSeed, seedSummary } from './apply-seed';
 export { SEED_EXAMPLE } from './seed-example';
 export { DataDirLockedError } from './lock';
+export { exportSnapshot, importSnapshot, SnapshotError, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot/snapshot';
+export type { ExportOptions, ExportResult, ImportOptions, SnapshotManifest } from './snapshot/snapshot';
+export type { ProgressSink } from './progress';

@@ -1,9 +1,15 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-export class DataDirLockedError extends Error {}
+export class DataDirLockedError extends Error {
+  /** The process that holds the directory, when one does. */
+  constructor(message: string, readonly pid?: number) {
+    super(message);
+  }
+}
 
-const LOCK_FILE = 'sealbox.lock';
+/** The lock file, inside the data directory it locks. */
+export const LOCK_FILE = 'sealbox.lock';
 
 function alive(pid: number): boolean {
   try {
@@ -29,7 +35,7 @@ export function lockDataDir(dir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(path, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-        throw new DataDirLockedError(`data directory ${dir} is in use by another Sealbox (pid ${pid}); stop it or choose another --data-dir`);
+        throw new DataDirLockedError(`data directory ${dir} is in use by another Sealbox (pid ${pid}); stop it or choose another --data-dir`, pid);
       }
       rmSync(path, { force: true }); // stale: its process is gone
       continue;

@@ -81,6 +81,8 @@ A local, offline AWS KMS and Amazon S3 with real server-side encryption.
 Commands:
   start       start the services (sealbox start --help for its options)
   seed        apply a seed file to a running Sealbox (sealbox seed --help)
+  export      write a data directory's whole state to one archive file (sealbox export --help)
+  import      recreate a data directory from such an archive (sealbox import --help)
   help        show this help
 
 Options:
@@ -106,6 +108,88 @@ Options:
   --ca-bundle FILE      CA certificate to trust over HTTPS (default $AWS_CA_BUNDLE)
   --json                print {"created": [...], "skipped": [...]}
 `;
+
+export const EXPORT_HELP = `Usage: sealbox export FILE [options]
+
+Writes the whole state of a data directory (KMS keys with their wrapped material, aliases, grants,
+the event log, S3 buckets, object versions and uploads, the root keys, the --tls CA) to FILE, a
+gzip'd tar. A Sealbox may be running on the directory: each database is copied as one consistent
+snapshot. Without a passphrase, whoever holds FILE holds every key in it.
+
+Options:
+  --data-dir DIR          the data directory (default ${DEFAULTS.dataDir})
+  --passphrase-env NAME   seal the root keys and private keys in FILE with the passphrase in
+                          environment variable NAME (scrypt, AES-256-GCM)
+  --force                 replace FILE when it exists
+  --json                  print the archive's manifest as one JSON line; no progress
+  --quiet                 no progress and no notes
+  -h, --help              show this help
+`;
+
+export const IMPORT_HELP = `Usage: sealbox import FILE [options]
+
+Recreates a data directory from an archive written by sealbox export, then start Sealbox on it
+with sealbox start --data-dir DIR. The archive is checked completely before anything is put in
+place: a failed import leaves the directory as it was.
+
+Options:
+  --data-dir DIR          the data directory to create (default ${DEFAULTS.dataDir}); it must not
+                          exist or be empty
+  --force                 replace the state of a data directory that has some (it is deleted)
+  --passphrase-env NAME   the environment variable holding the passphrase FILE was sealed with
+  --json                  print the archive's manifest as one JSON line; no progress
+  --quiet                 no progress and no notes
+  -h, --help              show this help
+`;
+
+export interface SnapshotOptions {
+  file: string;
+  dataDir: string;
+  passphrase?: string;
+  force: boolean;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** The options of sealbox export and sealbox import (the same set). */
+export function parseSnapshotOptions(command: 'export' | 'import', args: string[], env: NodeJS.ProcessEnv = process.env): SnapshotOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        'data-dir': { type: 'string' },
+        'passphrase-env': { type: 'string' },
+        force: { type: 'boolean' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (parsed.positionals.length !== 1) throw new UsageError(`sealbox ${command} takes one archive file, e.g. sealbox ${command} demo.sealbox.tgz`);
+  let passphrase: string | undefined;
+  const name = v['passphrase-env'];
+  if (name !== undefined) {
+    passphrase = env[name];
+    // The passphrase itself never goes on the command line, where ps and shell history show it.
+    if (!passphrase) throw new UsageError(`--passphrase-env names the environment variable that holds the passphrase, and ${name} is not set (or empty)`);
+  }
+  return {
+    file: parsed.positionals[0]!,
+    dataDir: v['data-dir'] ?? DEFAULTS.dataDir,
+    passphrase,
+    force: v.force ?? false,
+    json: v.json ?? false,
+    quiet: v.quiet ?? false,
+  };
+}
 
 function port(value: string, name: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new UsageError(`${name} must be a port number from 0 to 65535, got '${value}'`);

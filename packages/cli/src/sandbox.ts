@@ -7,7 +7,9 @@ import { createS3Service } from '@sealbox/s3';
 import { VirtualClock, listen, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { consoleHandler } from './console/server';
-import { lockDataDir } from './lock';
+import { fsReason } from './fs-errors';
+import type { ProgressSink } from './progress';
+import { DataDirLockedError, lockDataDir } from './lock';
 import { applySeedInProcess, checkSeed } from './apply-seed';
 import { EMPTY_SEED, loadSeed, type Seed, type SeedReport } from './seed';
 
@@ -45,6 +47,8 @@ export interface SealboxOptions {
   enforceKmsPolicies?: boolean;
   /** How long S3 waits for a silent KMS (default 10 s; fault tests shorten it). */
   kmsTimeoutMs?: number;
+  /** Where progress of long work goes (applying a seed with large objects); none by default. */
+  progress?: ProgressSink;
   /** Idle and header timeouts of both servers (tests shorten them; AWS's are about 20 s). */
   timeouts?: Pick<ListenOptions, 'idleTimeoutMs' | 'headersTimeoutMs'>;
 }
@@ -138,8 +142,16 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   }
   const accessLog = options.accessLog ?? silentAccessLog;
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
-  if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;
+  let unlock: () => void = () => undefined;
+  if (dataDir) {
+    try {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      unlock = lockDataDir(dataDir);
+    } catch (err) {
+      if (err instanceof DataDirLockedError) throw err;
+      throw new Error(`cannot use ${dataDir} as the data directory: ${fsReason(err)}; choose another --data-dir`);
+    }
+  }
   let tls: ReturnType<typeof loadOrCreateTls> | undefined;
   try {
     tls = options.tls ? loadOrCreateTls(dataDir, [host]) : undefined;
@@ -204,7 +216,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
         : undefined;
     if (consoleServer) started.push(consoleServer);
     const seedReport = seeding
-      ? await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials })
+      ? await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials, progress: options.progress })
       : undefined;
     return {
       seedReport,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Credentials } from '@sealbox/sigv4';
+import { Progress, type ProgressSink } from './progress';
 import aws4 from 'aws4';
 import type { SeedBucket, SeedReport } from './seed';
 import { SeedError } from './seed';
@@ -16,9 +17,11 @@ export async function applyS3Seed(
   endpoint: string,
   buckets: SeedBucket[],
   credentialsFor: (accountId: string) => Credentials,
-  options: { region: string; ca?: string },
+  options: { region: string; ca?: string; progress?: ProgressSink },
 ): Promise<SeedReport> {
   const report: SeedReport = { created: [], skipped: [] };
+  const objects = buckets.flatMap((b) => b.objects ?? []);
+  const progress = new Progress('seeding', 'objects', objects.length, objects.reduce((sum, o) => sum + o.body.length, 0), options.progress);
   const url = new URL(endpoint);
   for (const b of buckets) {
     const creds = credentialsFor(b.account);
@@ -87,6 +90,7 @@ export async function applyS3Seed(
       const exists = await send('HEAD', path);
       if (exists.status === 200) {
         report.skipped.push(`object ${b.name}/${o.key}`);
+        progress.add(1, o.body.length);
         continue;
       }
       if (exists.status !== 404 && exists.status !== 400) fail(o.at, exists);
@@ -102,8 +106,10 @@ export async function applyS3Seed(
       const res = await send('PUT', path, o.body, headers);
       if (res.status !== 200) fail(o.at, res);
       report.created.push(`object ${b.name}/${o.key}`);
+      progress.add(1, o.body.length);
     }
   }
+  progress.done();
   return report;
 }
 

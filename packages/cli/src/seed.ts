@@ -4,6 +4,7 @@ import { decodeSeedMaterial, isKeySpec, isSeedKeyId, SPEC_INFO, type KeySpec, ty
 import { parsePolicy, PolicyError } from '@sealbox/policy';
 import type { Credentials } from '@sealbox/sigv4';
 import { LineCounter, isAlias, isMap, isScalar, parseDocument } from 'yaml';
+import { fsReason } from './fs-errors';
 
 /**
  * The seed file (YAML, or JSON, which is YAML too): `accounts` (the accounts, IAM users and roles
@@ -84,7 +85,7 @@ export function loadSeed(file: string): Seed {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new SeedError(`cannot read seed file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new SeedError(`cannot read seed file ${file}: ${fsReason(err)}${(err as NodeJS.ErrnoException).code === 'ENOENT' ? ' (sealbox seed --example prints a seed to start from)' : ''}`);
   }
   return parseSeed(text, file, dirname(resolve(file)));
 }
@@ -494,7 +495,7 @@ function readBuckets(value: unknown, ctx: Context): SeedBucket[] {
         try {
           body = readFileSync(resolve(ctx.baseDir, file));
         } catch (err) {
-          fail([...p, 'file'], `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          fail([...p, 'file'], `cannot read ${file}: ${fsReason(err)}`);
         }
       }
       let sse: SeedObject['sse'];

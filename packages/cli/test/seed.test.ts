@@ -726,8 +726,7 @@ ${lines}`;
     const file = join(dir, 'no-such-seed.yaml');
     const err = errorOf(() => loadSeed(file));
     expect(err).toBeInstanceOf(SeedError);
-    expect(err.message).toContain(file);
-    expect(err.message).toContain('ENOENT');
+    expect(err.message).toBe(`cannot read seed file ${file}: no such file or directory (sealbox seed --example prints a seed to start from)`);
   });
 
   test('loadSeed on a directory gives a SeedError naming it', () => {
@@ -931,7 +930,7 @@ describe('parseSeed: keys and buckets', () => {
     ['a bad bucket name', `buckets:\n  - name: Bad_Name # <-\n`, 'buckets.0.name', 'must be a bucket name'],
     ['a bad default encryption', `buckets:\n  - name: bk1\n    encryption:\n      algorithm: des # <-\n`, 'buckets.0.encryption.algorithm', 'must be one of AES256'],
     ['an object with text and file', `buckets:\n  - name: bk1\n    objects:\n      - key: k # <-\n        text: a\n        file: b\n`, 'buckets.0.objects.0', 'either text or file'],
-    ['an object file that is missing', `buckets:\n  - name: bk1\n    objects:\n      - key: k\n        file: no-such-file.txt # <-\n`, 'buckets.0.objects.0.file', 'cannot read no-such-file.txt: ENOENT'],
+    ['an object file that is missing', `buckets:\n  - name: bk1\n    objects:\n      - key: k\n        file: no-such-file.txt # <-\n`, 'buckets.0.objects.0.file', 'cannot read no-such-file.txt: no such file or directory'],
     ['a CORS rule without origins', `buckets:\n  - name: bk1\n    cors:\n      - allowedMethods: [GET] # <-\n`, 'buckets.0.cors.0.allowedOrigins', 'at least one origin'],
     ['bucket tags that are not strings', `buckets:\n  - name: bk1\n    tags:\n      n: 1 # <-\n`, 'buckets.0.tags.n', 'must be a string'],
   ])('%s', (_name, text, path, problem) => {

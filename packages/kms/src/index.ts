@@ -9,3 +9,5 @@ export { isKeySpec, SPEC_INFO } from './key-specs';
 export type { KeySpec, KeyUsage } from './key-specs';
 export { inspectKeys, inspectEvents } from './inspect';
 export type { KeyView, EventView, EventFilter } from './inspect';
+export { snapshotKmsDatabase, kmsDatabaseCounts } from './store/snapshot';
+export type { KmsDatabaseCounts } from './store/snapshot';

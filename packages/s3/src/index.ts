@@ -8,3 +8,5 @@ export { escapeXml, el, s3Document } from './xml';
 export { inspectBuckets, inspectObjects } from './inspect';
 export type { BucketView, VersionView, EncryptionView } from './inspect';
 export type { S3State } from './state';
+export { snapshotS3Database, s3DatabaseCounts, referencedBlobIds, blobFile } from './store/snapshot';
+export type { S3DatabaseCounts } from './store/snapshot';

@@ -1,0 +1,47 @@
+import Database from 'better-sqlite3';
+
+/** What a KMS database holds, for a snapshot's manifest and to check an imported copy against it. */
+export interface KmsDatabaseCounts {
+  keys: number;
+  materials: number;
+  aliases: number;
+  grants: number;
+  events: number;
+  customKeyStores: number;
+}
+
+/**
+ * Copies the KMS database at `source` to the new file `dest` as one consistent snapshot, even while
+ * a running Sealbox writes to it: VACUUM INTO reads inside a single read transaction, and WAL mode
+ * lets that reader see the last committed state (a file copy of a live WAL database could tear).
+ * The connection is read-only: the source is never written.
+ */
+export function snapshotKmsDatabase(source: string, dest: string): KmsDatabaseCounts {
+  const db = new Database(source, { readonly: true, fileMustExist: true });
+  try {
+    db.prepare('VACUUM INTO ?').run(dest);
+  } finally {
+    db.close();
+  }
+  return kmsDatabaseCounts(dest);
+}
+
+/** Checks the database file's structure (quick_check) and counts its rows. */
+export function kmsDatabaseCounts(path: string): KmsDatabaseCounts {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(`${path} is damaged: ${String(check)}`);
+    const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return {
+      keys: count('keys'),
+      materials: count('materials'),
+      aliases: count('aliases'),
+      grants: count('grants'),
+      events: count('events'),
+      customKeyStores: count('custom_key_stores'),
+    };
+  } finally {
+    db.close();
+  }
+}
