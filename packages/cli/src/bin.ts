@@ -154,11 +154,13 @@ function progressSink(options: SnapshotOptions): ProgressSink | undefined {
   return options.json || options.quiet ? undefined : stderrProgress();
 }
 
+const count = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
 function stateSummary(manifest: SnapshotManifest): string {
   const c = manifest.counts;
   const parts: string[] = [];
-  if (c.keys !== undefined) parts.push(`${c.keys} keys, ${c.aliases ?? 0} aliases, ${c.grants ?? 0} grants, ${c.events ?? 0} events`);
-  if (c.buckets !== undefined) parts.push(`${c.buckets} buckets, ${c.objects ?? 0} object versions (${formatBytes(c.blobBytes)} of object data)`);
+  if (c.keys !== undefined) parts.push([count(c.keys, 'key'), count(c.aliases ?? 0, 'alias', 'aliases'), count(c.grants ?? 0, 'grant'), count(c.events ?? 0, 'event')].join(', '));
+  if (c.buckets !== undefined) parts.push(`${count(c.buckets, 'bucket')}, ${count(c.objects ?? 0, 'object version')} (${formatBytes(c.blobBytes)} of object data)`);
   return parts.join('; ') || 'no state';
 }
 

@@ -165,7 +165,7 @@ it('export then import into a fresh data directory reproduces the same state', a
   const exported = await runCommand(process.execPath, [BIN, 'export', archive, '--data-dir', source], {});
   expect(exported.stderr).toContain('holds the root keys unsealed');
   expect(exported.code).toBe(0);
-  expect(exported.stdout).toMatch(/^exported .* to .*demo\.sealbox\.tgz: 2 keys, 1 aliases, 1 grants, \d+ events; 1 buckets, 6 object versions/);
+  expect(exported.stdout).toMatch(/^exported .* to .*demo\.sealbox\.tgz: 2 keys, 1 alias, 1 grant, \d+ events; 1 bucket, 6 object versions/);
   // The source was not running: the lock was taken and given back.
   expect(existsSync(join(source, 'sealbox.lock'))).toBe(false);
 
