@@ -6,7 +6,7 @@ import type { BlobRef, ObjectEncryption } from '../store/model';
 import { S3Error } from '../errors';
 import type { SseRequest } from '../sse';
 import { checkCustomerKey, customerKey, customerKeyRecord } from '../sse-c';
-import { blobKey, decryptRange, encryptSegments, storedSize } from './segments';
+import { blobKey, decryptAll, decryptRange, encryptAll, encryptSegments, storedRange, storedSize } from './segments';
 
 const WRAP_CONTEXT = 'sealbox s3 object data key';
 
@@ -97,10 +97,28 @@ function kmsFor(req: S3Request) {
  * A fresh blob's salt and the encrypting streams for it: one layer, or two for DSSE-KMS (a
  * 64-byte key: the outer KMS data key, then the inner key).
  */
-export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[] } {
+export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[]; seal: (data: Buffer) => Buffer[] } {
   const salt = randomBytes(16);
   const layers = dataKey.length === 64 ? [dataKey.subarray(32), dataKey.subarray(0, 32)] : [dataKey];
-  return { salt: salt.toString('base64'), encrypt: layers.map((k) => encryptSegments(blobKey(k, salt))) };
+  const keys = layers.map((k) => blobKey(k, salt));
+  return {
+    salt: salt.toString('base64'),
+    encrypt: keys.map((k) => encryptSegments(k)),
+    // The same bytes as `encrypt`, for data already in memory.
+    seal: (data) => keys.reduce<Buffer[]>((chunks, k) => encryptAll(k, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)), [data]),
+  };
+}
+
+/**
+ * Plaintext bytes [start, end] of one single-layer encrypted blob, read and decrypted at once
+ * (small objects: no stream, no async file handle); undefined when the blob needs the
+ * streaming path (unencrypted, or DSSE's two layers).
+ */
+export function readBlobNow(state: S3State, part: BlobRef, dataKey: Buffer | undefined, start: number, end: number): Buffer | undefined {
+  if (!dataKey || !part.salt || dataKey.length !== 32) return undefined;
+  const [from, to] = storedRange(part.size, start, end);
+  const stored = state.blobs.readNow(part.blobId, from, to);
+  return decryptAll(stored, blobKey(dataKey, Buffer.from(part.salt, 'base64')), part.size, start, end);
 }
 
 /** Plaintext bytes [start, end] of one blob, decrypting only the segments needed (of each layer). */

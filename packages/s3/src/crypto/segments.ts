@@ -17,15 +17,17 @@ export function blobKey(dataKey: Buffer, salt: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', dataKey, salt, 'sealbox s3 blob v1', 32));
 }
 
+// Segment indexes are below 2^32 for any object S3 allows (5 TiB / 64 KiB = 2^26), so the
+// 64-bit big-endian index is four zero bytes and a 32-bit write (no BigInt per segment).
 function nonce(index: number): Buffer {
   const n = Buffer.alloc(12);
-  n.writeBigUInt64BE(BigInt(index), 4);
+  n.writeUInt32BE(index, 8);
   return n;
 }
 
 function aad(index: number, last: boolean): Buffer {
   const a = Buffer.alloc(9);
-  a.writeBigUInt64BE(BigInt(index));
+  a.writeUInt32BE(index, 4);
   a[8] = last ? 1 : 0;
   return a;
 }
@@ -35,17 +37,67 @@ export function storedSize(size: number): number {
   return size + Math.ceil(size / SEGMENT) * TAG;
 }
 
+/** One sealed segment: ciphertext || tag. */
+function sealSegment(key: Buffer, index: number, plain: Buffer, last: boolean): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
+  cipher.setAAD(aad(index, last));
+  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** The plaintext of one stored segment, or SegmentAuthError. */
+function openSegment(key: Buffer, index: number, segment: Buffer, last: boolean): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
+  decipher.setAAD(aad(index, last));
+  decipher.setAuthTag(segment.subarray(segment.length - TAG));
+  try {
+    return Buffer.concat([decipher.update(segment.subarray(0, segment.length - TAG)), decipher.final()]);
+  } catch {
+    throw new SegmentAuthError();
+  }
+}
+
+/**
+ * encryptSegments over data already in memory (small objects): the same bytes, without a stream.
+ */
+export function encryptAll(key: Buffer, data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let index = 0, at = 0; at < data.length; index++, at += SEGMENT) {
+    out.push(sealSegment(key, index, data.subarray(at, at + SEGMENT), at + SEGMENT >= data.length));
+  }
+  return out;
+}
+
+/**
+ * decryptRange over stored bytes already in memory (small objects): `stored` holds the stored
+ * bytes from the start of the segment holding `start` (as storedRange gives them).
+ */
+export function decryptAll(stored: Buffer, key: Buffer, size: number, start: number, end: number): Buffer {
+  const lastIndex = Math.ceil(size / SEGMENT) - 1;
+  const first = Math.floor(start / SEGMENT);
+  const final = Math.floor(end / SEGMENT);
+  const out: Buffer[] = [];
+  for (let index = first, at = 0; index <= final; index++, at += STORED) {
+    const segment = stored.subarray(at, Math.min(at + STORED, stored.length));
+    const expected = index === lastIndex ? storedSize(size) - lastIndex * STORED : STORED;
+    if (segment.length !== expected) throw new SegmentAuthError();
+    const plain = openSegment(key, index, segment, index === lastIndex);
+    const segStart = index * SEGMENT;
+    out.push(plain.subarray(Math.max(start, segStart) - segStart, Math.min(end, segStart + plain.length - 1) - segStart + 1));
+  }
+  return out.length === 1 ? out[0]! : Buffer.concat(out);
+}
+
+/** Stored bytes [from, to] (inclusive) that hold plaintext bytes [start, end]. */
+export function storedRange(size: number, start: number, end: number): [number, number] {
+  return [Math.floor(start / SEGMENT) * STORED, Math.min(storedSize(size), (Math.floor(end / SEGMENT) + 1) * STORED) - 1];
+}
+
 /** Encrypts a stream into segments, holding at most one segment. */
 export function encryptSegments(key: Buffer): Transform {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let index = 0;
-  const seal = (plain: Buffer, last: boolean) => {
-    const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
-    cipher.setAAD(aad(index, last));
-    index++;
-    return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-  };
+  const seal = (plain: Buffer, last: boolean) => sealSegment(key, index++, plain, last);
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       pending.push(chunk);
@@ -84,16 +136,7 @@ export function decryptRange(read: (from: number, to: number) => Readable, key: 
     let buffered: Buffer[] = [];
     let bufferedBytes = 0;
     let index = first;
-    const open = (segment: Buffer) => {
-      const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
-      decipher.setAAD(aad(index, index === lastIndex));
-      decipher.setAuthTag(segment.subarray(segment.length - TAG));
-      try {
-        return Buffer.concat([decipher.update(segment.subarray(0, segment.length - TAG)), decipher.final()]);
-      } catch {
-        throw new SegmentAuthError();
-      }
-    };
+    const open = (segment: Buffer) => openSegment(key, index, segment, index === lastIndex);
     const emit = (data: Buffer) => {
       const segStart = index * SEGMENT;
       index++;
