@@ -1,6 +1,7 @@
 export { VirtualClock } from './clock';
 export type { Clock, ClockListener } from './clock';
 export { jsonRequestId, s3RequestId, s3HostId } from './request-id';
+export { randomBytesFast } from './random';
 export { createAccessLog, silentAccessLog } from './access-log';
 export type { AccessLog, AccessLogEntry, AccessLogOptions } from './access-log';
 export { listen, listenService, readBody, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { randomBytesFast } from '@sealbox/runtime';
 
 /**
  * Sealbox's symmetric ciphertext blob. Opaque, versioned and authenticated, and the same size
@@ -58,9 +59,9 @@ export function encryptBlob(handle: Buffer, material: Buffer, plaintext: Buffer,
   const blob = Buffer.alloc(CIPHERTEXT_OVERHEAD + plaintext.length);
   MAGIC.copy(blob, 0);
   handle.copy(blob, 5);
-  const salt = randomBytes(32);
+  const salt = randomBytesFast(32);
   salt.copy(blob, SALT);
-  randomBytes(12).copy(blob, IV);
+  randomBytesFast(12).copy(blob, IV);
   const { encKey, commitKey } = deriveKeys(material, salt);
   createHmac('sha256', commitKey).update(blob.subarray(0, COMMIT)).digest().copy(blob, COMMIT);
   const header = blob.subarray(0, HEADER_BYTES);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { Readable, Transform } from 'node:stream';
 import type { S3Request } from '../context';
 import type { S3State } from '../state';
@@ -7,6 +7,7 @@ import { S3Error } from '../errors';
 import type { SseRequest } from '../sse';
 import { checkCustomerKey, customerKey, customerKeyRecord } from '../sse-c';
 import { blobKey, decryptAll, decryptRange, encryptAll, encryptSegments, storedRange, storedSize } from './segments';
+import { randomBytesFast } from '@sealbox/runtime';
 
 const WRAP_CONTEXT = 'sealbox s3 object data key';
 
@@ -23,7 +24,7 @@ export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: stri
     // S3 Bucket Key: a bucket-level key from KMS (context: the bucket ARN), reused for a while,
     // wraps each object's own data key, so KMS sees one call per many objects.
     const bucketKey = await req.state.bucketKeys.get(req, kmsFor(req), sse.keyId ?? 'alias/aws/s3', { ...sse.context, 'aws:s3:arn': `arn:aws:s3:::${bucket}` });
-    const dataKey = randomBytes(32);
+    const dataKey = randomBytesFast(32);
     return {
       dataKey,
       encryption: {
@@ -43,11 +44,11 @@ export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: stri
     const encryption: ObjectEncryption = { algorithm: 'aws:kms', keyArn: out.keyArn, ciphertextBlob: out.ciphertextBlob.toString('base64'), context, region: req.region };
     if (!sse.dsse) return { dataKey: out.plaintext, encryption };
     // DSSE-KMS: an inner layer under a key of S3's own, an outer layer under the KMS data key.
-    const inner = randomBytes(32);
+    const inner = randomBytesFast(32);
     encryption.innerWrappedKey = req.state.rootKey.wrap(inner, WRAP_CONTEXT).toString('base64');
     return { dataKey: Buffer.concat([out.plaintext, inner]), encryption };
   }
-  const dataKey = randomBytes(32);
+  const dataKey = randomBytesFast(32);
   return { dataKey, encryption: { algorithm: 'AES256', wrappedKey: req.state.rootKey.wrap(dataKey, WRAP_CONTEXT).toString('base64') } };
 }
 
@@ -72,7 +73,7 @@ export async function objectDataKey(req: S3Request, encryption: ObjectEncryption
 }
 
 function wrap(key: Buffer, data: Buffer, aad: string): string {
-  const iv = randomBytes(12);
+  const iv = randomBytesFast(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad));
   return Buffer.concat([iv, cipher.update(data), cipher.final(), cipher.getAuthTag()]).toString('base64');
@@ -98,7 +99,7 @@ function kmsFor(req: S3Request) {
  * 64-byte key: the outer KMS data key, then the inner key).
  */
 export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[]; seal: (data: Buffer) => Buffer[] } {
-  const salt = randomBytes(16);
+  const salt = randomBytesFast(16);
   const layers = dataKey.length === 64 ? [dataKey.subarray(32), dataKey.subarray(0, 32)] : [dataKey];
   const keys = layers.map((k) => blobKey(k, salt));
   return {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { requireBucket } from '../access';
 import type { S3Request, S3Response } from '../context';
@@ -15,6 +15,7 @@ import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion
 import { el, s3Document } from '../xml';
 import { checkCannedAcl } from './bucket-config';
 import { tagging } from './buckets';
+import { randomBytesFast } from '@sealbox/runtime';
 
 export const MAX_KEY_BYTES = 1024;
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -26,7 +27,7 @@ export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 export const SMALL_OBJECT_BYTES = 1024 * 1024;
 
 /** Version ids: 32 URL-safe characters, like S3's. */
-export const newVersionId = () => randomBytes(24).toString('base64url');
+export const newVersionId = () => randomBytesFast(24).toString('base64url');
 const VERSION_ID = /^(null|[A-Za-z0-9_-]{32})$/;
 
 export function checkKey(key: string): void {
@@ -155,7 +156,7 @@ export function commitBlob(
         lastModified: req.now.getTime(),
         // S3's ETag is the data's MD5 for SSE-S3 objects, and an opaque value (random here) for
         // SSE-KMS and SSE-C, so their writes need no MD5 unless Content-MD5 asks to be checked.
-        etag: encryption.algorithm === 'AES256' ? written.md5!.toString('hex') : randomBytes(16).toString('hex'),
+        etag: encryption.algorithm === 'AES256' ? written.md5!.toString('hex') : randomBytesFast(16).toString('hex'),
         size: written.size,
         ownerAccountId,
         parts: [{ blobId: written.blobId, size: written.size, salt: written.salt }],

@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
+import { randomBytesFast } from '@sealbox/runtime';
 
 export interface WrittenBlob {
   blobId: string;
@@ -26,6 +27,13 @@ export class BlobStore {
   private readonly tmp: string;
   /** Shard directories (blobs/<2 hex>) known to exist, so a write does not mkdir each time. */
   private readonly shards = new Set<string>();
+  /**
+   * Without a data directory (--in-memory), blobs written whole (writeNow: objects up to 1 MiB)
+   * stay in memory, as the metadata does: creating a file costs more than the rest of a small
+   * PUT (about 0.9 ms on an ext4 disk, against 0.07 ms on tmpfs). Streamed blobs still go to the
+   * temporary directory, so a large upload does not grow the process's memory.
+   */
+  private readonly held = new Map<string, Buffer>();
 
   constructor(
     private readonly root: string,
@@ -68,10 +76,14 @@ export class BlobStore {
    * for a local emulator.
    */
   writeNow(stored: Buffer[]): string {
-    const blobId = randomBytes(16).toString('hex');
+    const blobId = randomBytesFast(16).toString('hex');
+    const bytes = stored.length === 1 ? stored[0]! : Buffer.concat(stored);
+    if (this.ephemeral) {
+      this.held.set(blobId, bytes);
+      return blobId;
+    }
     const path = this.path(blobId);
     try {
-      const bytes = stored.length === 1 ? stored[0]! : Buffer.concat(stored);
       this.inShard(blobId, () => writeFileSync(path, bytes, { mode: 0o600, flag: 'wx' }));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(path, { force: true });
@@ -82,6 +94,8 @@ export class BlobStore {
 
   /** Stored bytes [from, to] inclusive of one blob, read synchronously (small objects). */
   readNow(blobId: string, from: number, to: number): Buffer {
+    const held = this.held.get(blobId);
+    if (held) return held.subarray(from, to + 1);
     const fd = openSync(this.path(blobId), 'r');
     try {
       const out = Buffer.allocUnsafe(to - from + 1);
@@ -102,7 +116,7 @@ export class BlobStore {
    * on the way, through `encrypt` when given.
    */
   async write(source: Readable, observe?: ByteObserver, maxBytes = Number.MAX_SAFE_INTEGER, encrypt: Transform[] = [], withMd5 = true): Promise<WrittenBlob> {
-    const blobId = randomBytes(16).toString('hex');
+    const blobId = randomBytesFast(16).toString('hex');
     const tmpPath = join(this.tmp, blobId);
     const md5 = withMd5 ? createHash('md5') : undefined;
     let size = 0;
@@ -130,10 +144,13 @@ export class BlobStore {
 
   /** Bytes [start, end] inclusive of one blob. */
   read(blobId: string, start?: number, end?: number): Readable {
+    const held = this.held.get(blobId);
+    if (held) return Readable.from([held.subarray(start ?? 0, end === undefined ? held.length : end + 1)], { objectMode: false });
     return createReadStream(this.path(blobId), { start, end, highWaterMark: 256 * 1024 });
   }
 
   delete(blobId: string): void {
+    if (this.held.delete(blobId)) return;
     try {
       unlinkSync(this.path(blobId));
     } catch (err) {
@@ -156,6 +173,7 @@ export class BlobStore {
   }
 
   close(): void {
+    this.held.clear();
     if (this.ephemeral) rmSync(this.root, { recursive: true, force: true });
   }
 }

@@ -44,6 +44,13 @@ export class MetadataStore {
   private readonly db: Database.Database;
   private readonly stmt;
   private seq: number;
+  /** One transaction wrapper for every body (better-sqlite3 builds a new one per `transaction` call). */
+  private readonly inTransaction: (fn: () => unknown) => unknown;
+  /**
+   * Bucket documents by name (null: no such bucket), read on every request. Writes and deletes
+   * drop the entry, and a failed transaction drops them all, so nothing uncommitted is served.
+   */
+  private readonly bucketDocs = new Map<string, string | null>();
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -91,10 +98,16 @@ export class MetadataStore {
       allBlobRefs: db.prepare<[], { doc: string }>('SELECT doc FROM objects WHERE delete_marker = 0 UNION ALL SELECT doc FROM parts'),
     };
     this.seq = this.stmt.getCounter.get('seq')?.value ?? 0;
+    this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.inTransaction(fn) as T;
+    } catch (err) {
+      this.bucketDocs.clear();
+      throw err;
+    }
   }
 
   nextSeq(): number {
@@ -105,13 +118,21 @@ export class MetadataStore {
 
   // Buckets
   getBucket(name: string): BucketRecord | undefined {
-    const row = this.stmt.getBucket.get(name);
-    return row ? (JSON.parse(row.doc) as BucketRecord) : undefined;
+    let doc = this.bucketDocs.get(name);
+    if (doc === undefined) {
+      doc = this.stmt.getBucket.get(name)?.doc ?? null;
+      if (this.bucketDocs.size >= 10_000) this.bucketDocs.clear();
+      this.bucketDocs.set(name, doc);
+    }
+    // Parsed each time: callers may change the record they get.
+    return doc === null ? undefined : (JSON.parse(doc) as BucketRecord);
   }
   putBucket(b: BucketRecord): void {
+    this.bucketDocs.delete(b.name);
     this.stmt.putBucket.run(b.name, b.accountId, JSON.stringify(b));
   }
   deleteBucket(name: string): void {
+    this.bucketDocs.delete(name);
     this.stmt.deleteBucket.run(name);
   }
   listBuckets(accountId: string, after = ''): BucketRecord[] {
