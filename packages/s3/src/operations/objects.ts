@@ -90,6 +90,11 @@ export function readObject(req: S3Request, parts: BlobRef[], dataKey: Buffer | u
   return Readable.from(chunks(), { objectMode: false });
 }
 
+/** Whether a write carries If-None-Match or If-Match (else checkWriteConditions has nothing to check). */
+function hasWriteConditions(req: S3Request): boolean {
+  return req.headers['if-none-match'] !== undefined || req.headers['if-match'] !== undefined;
+}
+
 /** A write condition: If-None-Match: * (create only) and If-Match: <etag> (replace only that). */
 function checkWriteConditions(req: S3Request, current: ObjectVersion | undefined): void {
   const ifNoneMatch = header(req.headers, 'if-none-match');
@@ -124,7 +129,7 @@ export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omi
     const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
     if (versionId === 'null') replaced = meta.version(bucket.name, version.key, 'null');
     const v: ObjectVersion = { ...version, versionId, seq: meta.nextSeq(), isLatest: true };
-    meta.putLatest(v);
+    meta.putLatest(v, replaced?.isLatest === true);
     return v;
   });
   for (const part of replaced?.parts ?? []) req.state.blobs.delete(part.blobId);
@@ -269,11 +274,12 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   const meta = metaFromHeaders(req.headers);
   checkCannedAcl(req, bucket);
   const sse = sseRequest(req, bucket, key);
-  checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
+  const conditional = hasWriteConditions(req);
+  if (conditional) checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
   const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
   const written = await writeBody(req, dataKey, MAX_PUT_BYTES, 'CRC64NVME', encryption.algorithm === 'AES256');
   if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, encryption, (current) => checkWriteConditions(req, current));
+  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, encryption, conditional ? (current) => checkWriteConditions(req, current) : undefined);
   return { headers: putObjectHeaders(bucket, v) };
 }
 

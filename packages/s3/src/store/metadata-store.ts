@@ -151,9 +151,14 @@ export class MetadataStore {
     const row = this.stmt.version.get(bucket, key, versionId);
     return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
   }
-  /** Adds a version as the latest (replacing a version with the same id, e.g. "null"). */
-  putLatest(v: ObjectVersion): void {
-    this.stmt.clearLatest.run(v.bucket, v.key);
+  /**
+   * Adds a version as the latest (replacing a version with the same id, e.g. "null");
+   * `replacesLatest` says the version with that id is the current latest.
+   */
+  putLatest(v: ObjectVersion, replacesLatest = false): void {
+    // When the row being replaced is itself the latest (a "null" version overwritten), no other
+    // row is, and the upsert below sets the flag: nothing to clear.
+    if (!replacesLatest) this.stmt.clearLatest.run(v.bucket, v.key);
     v.isLatest = true;
     this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, 1, v.deleteMarker ? 1 : 0, JSON.stringify(v));
   }
