@@ -4,7 +4,7 @@ export { jsonRequestId, s3RequestId, s3HostId } from './request-id';
 export { randomBytesFast } from './random';
 export { createAccessLog, silentAccessLog } from './access-log';
 export type { AccessLog, AccessLogEntry, AccessLogOptions } from './access-log';
-export { listen, listenService, readBody, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';
+export { apiFastPath, listen, listenService, readBody, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';
 export type { RunningServer, ListenOptions, ClientErrorKind, ErrorResponse } from './http';
 export { adminRouter } from './admin';
 export type { AdminOptions } from './admin';

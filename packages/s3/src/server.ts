@@ -4,6 +4,7 @@ import express from 'express';
 import type { Express } from 'express';
 import {
   adminRouter,
+  apiFastPath,
   listenService,
   RequestTimeoutError,
   s3HostId,
@@ -63,6 +64,8 @@ export interface S3ServiceOptions {
 
 export interface S3Service {
   app: Express;
+  /** What the server listens with: `app`, with S3 API requests taken straight to their handler. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
   state: S3State;
   close(): void;
   errorResponse(kind: ClientErrorKind): ErrorResponse;
@@ -183,7 +186,9 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
   app.use((req, res, next) => (isVirtualHosted(req) ? handle(req, res) : next()));
   app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }) }));
   app.use(handle);
-  return { app, state, close: () => state.close(), errorResponse };
+  // Virtual-hosted requests are all S3, and so is every path that cannot be an admin endpoint.
+  const listener = apiFastPath(app, handle);
+  return { app, listener, state, close: () => state.close(), errorResponse };
 }
 
 /**
