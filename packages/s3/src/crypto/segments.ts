@@ -59,10 +59,16 @@ function openSegment(key: Buffer, index: number, segment: Buffer, last: boolean)
 /**
  * encryptSegments over data already in memory (small objects): the same bytes, without a stream.
  */
-export function encryptAll(key: Buffer, data: Buffer): Buffer[] {
-  const out: Buffer[] = [];
+export function encryptAll(key: Buffer, data: Buffer): Buffer {
+  // One output buffer, each segment's ciphertext and tag copied in once.
+  const out = Buffer.allocUnsafe(storedSize(data.length));
+  let to = 0;
   for (let index = 0, at = 0; at < data.length; index++, at += SEGMENT) {
-    out.push(sealSegment(key, index, data.subarray(at, at + SEGMENT), at + SEGMENT >= data.length));
+    const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
+    cipher.setAAD(aad(index, at + SEGMENT >= data.length));
+    to += cipher.update(data.subarray(at, at + SEGMENT)).copy(out, to);
+    to += cipher.final().copy(out, to);
+    to += cipher.getAuthTag().copy(out, to);
   }
   return out;
 }
@@ -75,16 +81,27 @@ export function decryptAll(stored: Buffer, key: Buffer, size: number, start: num
   const lastIndex = Math.ceil(size / SEGMENT) - 1;
   const first = Math.floor(start / SEGMENT);
   const final = Math.floor(end / SEGMENT);
-  const out: Buffer[] = [];
+  // Whole segments are opened into one output buffer; only the first and last may be cut.
+  const whole = Buffer.allocUnsafe(Math.min(size, (final + 1) * SEGMENT) - first * SEGMENT);
+  let to = 0;
   for (let index = first, at = 0; index <= final; index++, at += STORED) {
     const segment = stored.subarray(at, Math.min(at + STORED, stored.length));
-    const expected = index === lastIndex ? storedSize(size) - lastIndex * STORED : STORED;
+    const last = index === lastIndex;
+    const expected = last ? storedSize(size) - lastIndex * STORED : STORED;
     if (segment.length !== expected) throw new SegmentAuthError();
-    const plain = openSegment(key, index, segment, index === lastIndex);
-    const segStart = index * SEGMENT;
-    out.push(plain.subarray(Math.max(start, segStart) - segStart, Math.min(end, segStart + plain.length - 1) - segStart + 1));
+    const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
+    decipher.setAAD(aad(index, last));
+    decipher.setAuthTag(segment.subarray(segment.length - TAG));
+    try {
+      const opened = to + decipher.update(segment.subarray(0, segment.length - TAG)).copy(whole, to);
+      decipher.final();
+      to = opened;
+    } catch {
+      throw new SegmentAuthError();
+    }
   }
-  return out.length === 1 ? out[0]! : Buffer.concat(out);
+  const from = start - first * SEGMENT;
+  return whole.subarray(from, from + end - start + 1);
 }
 
 /** Stored bytes [from, to] (inclusive) that hold plaintext bytes [start, end]. */

@@ -75,9 +75,8 @@ export class BlobStore {
    * process (the page cache keeps them), not a power cut of the machine, which is out of scope
    * for a local emulator.
    */
-  writeNow(stored: Buffer[]): string {
+  writeNow(bytes: Buffer): string {
     const blobId = randomBytesFast(16).toString('hex');
-    const bytes = stored.length === 1 ? stored[0]! : Buffer.concat(stored);
     if (this.ephemeral) {
       this.held.set(blobId, bytes);
       return blobId;
