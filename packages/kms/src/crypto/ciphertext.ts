@@ -30,9 +30,25 @@ export const CIPHERTEXT_OVERHEAD = HEADER_BYTES + TAG_BYTES;
 
 const INFO = Buffer.from('sealbox kms ciphertext v1');
 
-function deriveKeys(material: Buffer, salt: Buffer): { encKey: Buffer; commitKey: Buffer } {
+/**
+ * Keys derived for recent salts: decrypting the same blob again (an S3 object read many times
+ * decrypts its data key each time) skips the HKDF. Keyed by the material and the salt, so only a
+ * caller that already holds the material can hit it.
+ */
+const derived = new Map<string, { encKey: Buffer; commitKey: Buffer }>();
+const DERIVED_MAX = 1024;
+
+/** `remember` (decryption) keeps the keys for the next decryption of a blob with this salt. */
+function deriveKeys(material: Buffer, salt: Buffer, remember = false): { encKey: Buffer; commitKey: Buffer } {
+  const id = remember ? material.toString('base64') + salt.toString('base64') : '';
+  const cached = remember ? derived.get(id) : undefined;
+  if (cached) return cached;
   const okm = Buffer.from(hkdfSync('sha256', material, salt, INFO, 64));
-  return { encKey: okm.subarray(0, 32), commitKey: okm.subarray(32) };
+  const keys = { encKey: okm.subarray(0, 32), commitKey: okm.subarray(32) };
+  if (!remember) return keys;
+  if (derived.size >= DERIVED_MAX) derived.delete(derived.keys().next().value as string);
+  derived.set(id, keys);
+  return keys;
 }
 
 /**
@@ -82,7 +98,7 @@ export function blobHandle(blob: Buffer): Buffer | undefined {
 
 /** The plaintext, or undefined when the blob, the material or the context does not match. */
 export function decryptBlob(blob: Buffer, material: Buffer, context: Record<string, string> | undefined): Buffer | undefined {
-  const { encKey, commitKey } = deriveKeys(material, blob.subarray(SALT, IV));
+  const { encKey, commitKey } = deriveKeys(material, blob.subarray(SALT, IV), true);
   const commitment = createHmac('sha256', commitKey).update(blob.subarray(0, COMMIT)).digest();
   if (!timingSafeEqual(commitment, blob.subarray(COMMIT, COMMIT + 32))) return undefined;
   const decipher = createDecipheriv('aes-256-gcm', encKey, blob.subarray(IV, IV + 12));

@@ -119,7 +119,7 @@ export function readBlobNow(state: S3State, part: BlobRef, dataKey: Buffer | und
   if (!dataKey || !part.salt || dataKey.length !== 32) return undefined;
   const [from, to] = storedRange(part.size, start, end);
   const stored = state.blobs.readNow(part.blobId, from, to);
-  return decryptAll(stored, blobKey(dataKey, Buffer.from(part.salt, 'base64')), part.size, start, end);
+  return decryptAll(stored, blobKey(dataKey, Buffer.from(part.salt, 'base64'), true), part.size, start, end);
 }
 
 /** Plaintext bytes [start, end] of one blob, decrypting only the segments needed (of each layer). */
@@ -128,10 +128,10 @@ export function readBlob(state: S3State, part: BlobRef, dataKey: Buffer | undefi
   const salt = Buffer.from(part.salt, 'base64');
   const raw = (from: number, to: number) => state.blobs.read(part.blobId, from, to);
   if (dataKey.length === 64) {
-    const outer = blobKey(dataKey.subarray(0, 32), salt);
-    const inner = blobKey(dataKey.subarray(32), salt);
+    const outer = blobKey(dataKey.subarray(0, 32), salt, true);
+    const inner = blobKey(dataKey.subarray(32), salt, true);
     const innerStored = (from: number, to: number) => decryptRange(raw, outer, storedSize(part.size), from, to);
     return decryptRange(innerStored, inner, part.size, start, end);
   }
-  return decryptRange(raw, blobKey(dataKey, salt), part.size, start, end);
+  return decryptRange(raw, blobKey(dataKey, salt, true), part.size, start, end);
 }

@@ -13,8 +13,24 @@ export const SEGMENT = 64 * 1024;
 const TAG = 16;
 const STORED = SEGMENT + TAG;
 
-export function blobKey(dataKey: Buffer, salt: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', dataKey, salt, 'sealbox s3 blob v1', 32));
+/**
+ * Recently derived blob keys: an HKDF costs tens of microseconds, a cached read of a small object
+ * not much more. The cache is keyed by the data key itself (with the salt), so a hit needs the
+ * data key, which a read of an SSE-KMS object still gets from KMS Decrypt every time.
+ */
+const derived = new Map<string, Buffer>();
+const DERIVED_MAX = 1024;
+
+/** The key of one blob; `remember` (reads) keeps it for the next read of the same blob. */
+export function blobKey(dataKey: Buffer, salt: Buffer, remember = false): Buffer {
+  const id = remember ? dataKey.toString('base64') + salt.toString('base64') : '';
+  const cached = remember ? derived.get(id) : undefined;
+  if (cached) return cached;
+  const key = Buffer.from(hkdfSync('sha256', dataKey, salt, 'sealbox s3 blob v1', 32));
+  if (!remember) return key;
+  if (derived.size >= DERIVED_MAX) derived.delete(derived.keys().next().value as string);
+  derived.set(id, key);
+  return key;
 }
 
 // Segment indexes are below 2^32 for any object S3 allows (5 TiB / 64 KiB = 2^26), so the
