@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { randomBytesFast } from '@sealbox/runtime';
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { hkdfSha256, randomBytesFast } from '@sealbox/runtime';
 
 /**
  * Sealbox's symmetric ciphertext blob. Opaque, versioned and authenticated, and the same size
@@ -43,7 +43,7 @@ function deriveKeys(material: Buffer, salt: Buffer, remember = false): { encKey:
   const id = remember ? material.toString('base64') + salt.toString('base64') : '';
   const cached = remember ? derived.get(id) : undefined;
   if (cached) return cached;
-  const okm = Buffer.from(hkdfSync('sha256', material, salt, INFO, 64));
+  const okm = hkdfSha256(material, salt, INFO, 64);
   const keys = { encKey: okm.subarray(0, 32), commitKey: okm.subarray(32) };
   if (!remember) return keys;
   if (derived.size >= DERIVED_MAX) derived.delete(derived.keys().next().value as string);

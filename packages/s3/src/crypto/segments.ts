@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { hkdfSha256 } from '@sealbox/runtime';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 
 /**
@@ -19,6 +20,7 @@ const STORED = SEGMENT + TAG;
  * data key, which a read of an SSE-KMS object still gets from KMS Decrypt every time.
  */
 const derived = new Map<string, Buffer>();
+const BLOB_INFO = Buffer.from('sealbox s3 blob v1');
 const DERIVED_MAX = 1024;
 
 /** The key of one blob; `remember` (reads) keeps it for the next read of the same blob. */
@@ -26,7 +28,7 @@ export function blobKey(dataKey: Buffer, salt: Buffer, remember = false): Buffer
   const id = remember ? dataKey.toString('base64') + salt.toString('base64') : '';
   const cached = remember ? derived.get(id) : undefined;
   if (cached) return cached;
-  const key = Buffer.from(hkdfSync('sha256', dataKey, salt, 'sealbox s3 blob v1', 32));
+  const key = hkdfSha256(dataKey, salt, BLOB_INFO, 32);
   if (!remember) return key;
   if (derived.size >= DERIVED_MAX) derived.delete(derived.keys().next().value as string);
   derived.set(id, key);
