@@ -32,6 +32,10 @@ describe('segment encryption', () => {
   it.each([0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT + 17])('encryptAll/decryptAll (in memory) agree with the streams for %i bytes', async (size) => {
     const data = randomBytes(size);
     const stored = encryptAll(key, data);
+    // The same bytes from the plaintext in uneven chunks.
+    const cuts = [0, 1, 7000, SEGMENT - 3, SEGMENT + 5, size].filter((c) => c <= size).sort((a, b) => a - b);
+    const pieces = cuts.slice(1).map((c, i) => data.subarray(cuts[i]!, c));
+    expect(encryptAll(key, pieces).equals(stored)).toBe(true);
     // Different nonces would make different ciphertexts; the same key and layout make the same bytes.
     expect(stored.equals(await encrypt(key, data))).toBe(true);
     if (size === 0) return;

@@ -98,7 +98,7 @@ function kmsFor(req: S3Request) {
  * A fresh blob's salt and the encrypting streams for it: one layer, or two for DSSE-KMS (a
  * 64-byte key: the outer KMS data key, then the inner key).
  */
-export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[]; seal: (data: Buffer) => Buffer } {
+export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[]; seal: (data: Buffer | Buffer[]) => Buffer } {
   const salt = randomBytesFast(16);
   const layers = dataKey.length === 64 ? [dataKey.subarray(32), dataKey.subarray(0, 32)] : [dataKey];
   const keys = layers.map((k) => blobKey(k, salt));
@@ -106,7 +106,7 @@ export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transf
     salt: salt.toString('base64'),
     encrypt: keys.map((k) => encryptSegments(k)),
     // The same bytes as `encrypt`, for data already in memory.
-    seal: (data) => keys.reduce((bytes, k) => encryptAll(k, bytes), data),
+    seal: (data) => keys.reduce<Buffer | Buffer[]>((bytes, k) => encryptAll(k, bytes), data) as Buffer,
   };
 }
 

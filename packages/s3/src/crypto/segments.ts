@@ -77,14 +77,30 @@ function openSegment(key: Buffer, index: number, segment: Buffer, last: boolean)
 /**
  * encryptSegments over data already in memory (small objects): the same bytes, without a stream.
  */
-export function encryptAll(key: Buffer, data: Buffer): Buffer {
-  // One output buffer, each segment's ciphertext and tag copied in once.
-  const out = Buffer.allocUnsafe(storedSize(data.length));
+export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
+  // The plaintext may come as the chunks it arrived in (no copy to join them); the output is one
+  // buffer, each segment's ciphertext and tag copied in once.
+  const chunks = Array.isArray(data) ? data : [data];
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  const out = Buffer.allocUnsafe(storedSize(size));
   let to = 0;
-  for (let index = 0, at = 0; at < data.length; index++, at += SEGMENT) {
+  let chunk = 0;
+  let offset = 0;
+  for (let index = 0, at = 0; at < size; index++, at += SEGMENT) {
     const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
-    cipher.setAAD(aad(index, at + SEGMENT >= data.length));
-    to += cipher.update(data.subarray(at, at + SEGMENT)).copy(out, to);
+    cipher.setAAD(aad(index, at + SEGMENT >= size));
+    for (let need = Math.min(SEGMENT, size - at); need > 0; ) {
+      const c = chunks[chunk]!;
+      const take = Math.min(need, c.length - offset);
+      if (take > 0) to += cipher.update(c.subarray(offset, offset + take)).copy(out, to);
+      need -= take;
+      offset += take;
+      if (offset === c.length) {
+        chunk++;
+        offset = 0;
+      }
+    }
     to += cipher.final().copy(out, to);
     to += cipher.getAuthTag().copy(out, to);
   }

@@ -197,8 +197,8 @@ export function contentMd5(req: S3Request): Buffer | undefined {
   return md5;
 }
 
-/** The whole (small) verified body, or BlobTooLargeError past `maxBytes`. */
-async function collectBody(body: Readable, maxBytes: number): Promise<Buffer> {
+/** The whole (small) verified body, as the chunks it came in, or BlobTooLargeError past `maxBytes`. */
+async function collectBody(body: Readable, maxBytes: number): Promise<{ chunks: Buffer[]; size: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -206,7 +206,7 @@ async function collectBody(body: Readable, maxBytes: number): Promise<Buffer> {
     if (size > maxBytes) throw new BlobTooLargeError(maxBytes);
     chunks.push(chunk as Buffer);
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  return { chunks, size };
 }
 
 /**
@@ -237,9 +237,13 @@ export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_
   let written: WrittenBlob;
   try {
     if (Number(declared) <= SMALL_OBJECT_BYTES) {
-      const data = await collectBody(req.body, maxBytes);
-      observe(data);
-      written = { blobId: req.state.blobs.writeNow(seal(data)), size: data.length, md5: md5Wanted ? createHash('md5').update(data).digest() : undefined };
+      const { chunks, size } = await collectBody(req.body, maxBytes);
+      const hash = md5Wanted ? createHash('md5') : undefined;
+      for (const chunk of chunks) {
+        observe(chunk);
+        hash?.update(chunk);
+      }
+      written = { blobId: req.state.blobs.writeNow(seal(chunks)), size, md5: hash?.digest() };
     } else {
       written = await req.state.blobs.write(req.body, observe, maxBytes, encrypt, md5Wanted);
     }
