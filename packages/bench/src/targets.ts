@@ -35,9 +35,12 @@ export function sealboxBin(): string {
 export async function startSealbox(): Promise<Target> {
   const bin = sealboxBin();
   const version = (JSON.parse(readFileSync(join(dirname(bin), '..', 'package.json'), 'utf8')) as { version: string }).version;
+  // SEALBOX_BENCH_NODE_OPTIONS adds Node flags to the server only (e.g. "--cpu-prof
+  // --cpu-prof-dir=prof" to profile it under load); the client is not affected.
+  const nodeFlags = (process.env.SEALBOX_BENCH_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(
     process.execPath,
-    [bin, 'start', '--json', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--quiet', '--allow-http-sse-kms'],
+    [...nodeFlags, bin, 'start', '--json', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--quiet', '--allow-http-sse-kms'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -83,10 +83,10 @@ export interface Sealbox {
  * A service whose state can be replaced while its server keeps listening: requests go to the
  * current one, and a replaced one is closed.
  */
-class Switchable<S extends { app: RequestListener; close(): void; errorResponse?: (kind: ClientErrorKind) => ErrorResponse | undefined }> {
+class Switchable<S extends { app: RequestListener; listener?: RequestListener; close(): void; errorResponse?: (kind: ClientErrorKind) => ErrorResponse | undefined }> {
   constructor(public current: S) {}
 
-  readonly app: RequestListener = (req, res) => this.current.app(req, res);
+  readonly app: RequestListener = (req, res) => (this.current.listener ?? this.current.app)(req, res);
 
   errorResponse(kind: ClientErrorKind): ErrorResponse | undefined {
     return this.current.errorResponse?.(kind);

@@ -9,14 +9,15 @@ export const JSON_11 = 'application/x-amz-json-1.1';
  * correct clock skew from it stay in step.
  */
 export function sendJson(res: ServerResponse, requestId: string, date: Date, status: number, body: unknown): void {
-  const payload = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
+  // A string body goes out with the headers in one write (a Buffer takes a second one, writev).
+  const payload = JSON.stringify(body ?? {});
   res.writeHead(status, {
     'x-amzn-RequestId': requestId,
     Date: date.toUTCString(),
     'Content-Type': JSON_11,
-    'Content-Length': payload.length,
+    'Content-Length': Buffer.byteLength(payload, 'utf8'),
   });
-  res.end(payload);
+  res.end(payload, 'utf8');
 }
 
 /** `{"__type": "<Code>", "message": "..."}`; errors that AWS sends without a message omit it. */

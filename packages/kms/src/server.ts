@@ -4,6 +4,7 @@ import express from 'express';
 import type { Express } from 'express';
 import {
   adminRouter,
+  apiFastPath,
   BodyTooLargeError,
   jsonRequestId,
   listenService,
@@ -64,6 +65,8 @@ export interface KmsServiceOptions {
 
 export interface KmsService {
   app: Express;
+  /** What the server listens with: `app`, with KMS API calls taken straight to their handler. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
   core: KmsCore;
   close(): void;
 }
@@ -173,7 +176,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       });
   });
 
-  app.use((req: IncomingMessage, res: ServerResponse) => {
+  const api = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const requestId = jsonRequestId();
     let operation = 'Unknown';
@@ -267,10 +270,13 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         finish(kmsError.status, kmsError.code);
       },
     );
-  });
+  };
+
+  app.use(api);
 
   return {
     app,
+    listener: apiFastPath(app, api),
     core,
     close() {
       clearInterval(timer);

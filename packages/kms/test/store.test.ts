@@ -47,6 +47,32 @@ describe('SqliteKmsStore', () => {
     store.close();
   });
 
+  it('serves key documents from its cache only as committed: writes, deletes and failed transactions show through', () => {
+    const store = new SqliteKmsStore(':memory:');
+    const id = `mrk-${'c'.repeat(32)}`;
+    expect(store.getKey(id, 'us-east-1')).toBeUndefined(); // a cached miss
+    store.putKey(key(id, 'us-east-1'));
+    expect(store.getKey(id, 'us-east-1')?.description).toBe('');
+    // Callers change the record they get; the next read is unaffected until it is put back.
+    const got = store.getKey(id, 'us-east-1')!;
+    got.description = 'changed locally';
+    expect(store.getKey(id, 'us-east-1')?.description).toBe('');
+    store.putKey({ ...key(id, 'us-east-1'), description: 'v2' });
+    expect(store.getKey(id, 'us-east-1')?.description).toBe('v2');
+    // A transaction that fails after a write (and a read that cached it) leaves the committed one.
+    expect(() =>
+      store.transaction(() => {
+        store.putKey({ ...key(id, 'us-east-1'), description: 'rolled back' });
+        expect(store.getKey(id, 'us-east-1')?.description).toBe('rolled back');
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect(store.getKey(id, 'us-east-1')?.description).toBe('v2');
+    store.deleteKey(id, 'us-east-1');
+    expect(store.getKey(id, 'us-east-1')).toBeUndefined();
+    store.close();
+  });
+
   it('migrates a data directory whose keys table was keyed by key id alone', () => {
     const path = join(dir, 'kms.db');
     const old = new Database(path);

@@ -1,4 +1,4 @@
-import { validateInput } from '../src/model/validate';
+import { validateInput, BASE64, isBase64 } from '../src/model/validate';
 import { blobHandle, canonicalContext, decryptBlob, encryptBlob, CIPHERTEXT_OVERHEAD } from '../src/crypto/ciphertext';
 import { jacksonPretty } from '../src/trail/jackson';
 import { randomBytes } from 'node:crypto';
@@ -53,5 +53,21 @@ describe('ciphertext blobs', () => {
 describe('jacksonPretty', () => {
   it('prints like AWS Java services', () => {
     expect(jacksonPretty({ a: [1, 'x'], b: [{ c: {} }], d: [] })).toBe('{\n  "a" : [ 1, "x" ],\n  "b" : [ {\n    "c" : { }\n  } ],\n  "d" : [ ]\n}');
+  });
+});
+
+describe('isBase64', () => {
+  it('accepts exactly what the BASE64 expression accepts', () => {
+    const fixed = ['', 'QQ==', 'QUI=', 'QUJD', 'QR==', '====', 'A===', 'AB=C', 'ABC=', 'AB==', '=', '==', 'QUJD\n', 'QUJ', 'QU JD', 'QUJDé===', '+/+/', '-_-_', 'QUJDQQ==', 'QUJDQ===', 'QUJD=QQ='];
+    for (const s of fixed) expect([s, isBase64(s)]).toEqual([s, BASE64.test(s)]);
+    const chars = 'AZaz09+/=-_ \né';
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    for (let i = 0; i < 20_000; i++) {
+      let s = '';
+      const n = next() % 13;
+      for (let j = 0; j < n; j++) s += next() % 4 === 0 ? chars[next() % chars.length] : 'QUJD'[next() % 4];
+      expect([s, isBase64(s)]).toEqual([s, BASE64.test(s)]);
+    }
   });
 });

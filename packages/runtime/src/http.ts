@@ -177,8 +177,22 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * The request listener that skips express for a service's own requests: express (routing,
+ * request and response decoration) costs more than a whole KMS call's JSON handling. Requests
+ * whose path names `sealbox` in any case or encoding (Sealbox's admin endpoints live under
+ * /_sealbox/) still go through `app`, exactly as before; so do all requests when `isApi` says no.
+ */
+export function apiFastPath(app: RequestListener, api: RequestListener, isApi: (req: IncomingMessage) => boolean = () => true): RequestListener {
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (!/sealbox|%5f|%73/i.test(url) && isApi(req)) api(req, res);
+    else app(req, res);
+  };
+}
+
 /** Listens with a service's app; closing the server then also closes the service's stores. */
-export async function listenService<S extends { app: RequestListener; close(): void; errorResponse?: ListenOptions['errorResponse'] }>(
+export async function listenService<S extends { app: RequestListener; listener?: RequestListener; close(): void; errorResponse?: ListenOptions['errorResponse'] }>(
   service: S,
   host: string,
   port: number,
@@ -187,7 +201,7 @@ export async function listenService<S extends { app: RequestListener; close(): v
 ): Promise<RunningServer> {
   let running: RunningServer;
   try {
-    running = await listen(service.app, host, port, tls, { ...options, errorResponse: service.errorResponse?.bind(service) });
+    running = await listen(service.listener ?? service.app, host, port, tls, { ...options, errorResponse: service.errorResponse?.bind(service) });
   } catch (err) {
     service.close();
     throw err;

@@ -1,9 +1,11 @@
 export { VirtualClock } from './clock';
 export type { Clock, ClockListener } from './clock';
 export { jsonRequestId, s3RequestId, s3HostId } from './request-id';
+export { randomBytesFast } from './random';
+export { hkdfSha256 } from './hkdf';
 export { createAccessLog, silentAccessLog } from './access-log';
 export type { AccessLog, AccessLogEntry, AccessLogOptions } from './access-log';
-export { listen, listenService, readBody, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';
+export { apiFastPath, listen, listenService, readBody, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';
 export type { RunningServer, ListenOptions, ClientErrorKind, ErrorResponse } from './http';
 export { adminRouter } from './admin';
 export type { AdminOptions } from './admin';

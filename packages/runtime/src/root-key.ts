@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytesFast } from './random';
 
 /**
  * A root key in the data directory (32 bytes, file mode 0600): KMS key material and S3 object
@@ -11,14 +12,14 @@ export class RootKey {
 
   /** A root key that lives only in this process (for --in-memory). */
   static ephemeral(): RootKey {
-    return new RootKey(randomBytes(32));
+    return new RootKey(randomBytesFast(32));
   }
 
   /** Loads a root key file of the data directory, creating it on first use. */
   static inDirectory(dir: string, fileName: string): RootKey {
     const path = join(dir, fileName);
     if (!existsSync(path)) {
-      writeFileSync(path, randomBytes(32), { mode: 0o600, flag: 'wx' });
+      writeFileSync(path, randomBytesFast(32), { mode: 0o600, flag: 'wx' });
     }
     chmodSync(path, 0o600);
     const key = readFileSync(path);
@@ -27,7 +28,7 @@ export class RootKey {
   }
 
   wrap(material: Buffer, context: string): Buffer {
-    const iv = randomBytes(12);
+    const iv = randomBytesFast(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(context, 'utf8'));
     const body = Buffer.concat([cipher.update(material), cipher.final()]);

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline, type Readable } from 'node:stream';
+import { finished, type Readable, type Transform } from 'node:stream';
 import express from 'express';
 import type { Express } from 'express';
 import {
   adminRouter,
+  apiFastPath,
   listenService,
   RequestTimeoutError,
   s3HostId,
@@ -63,6 +64,8 @@ export interface S3ServiceOptions {
 
 export interface S3Service {
   app: Express;
+  /** What the server listens with: `app`, with S3 API requests taken straight to their handler. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
   state: S3State;
   close(): void;
   errorResponse(kind: ClientErrorKind): ErrorResponse;
@@ -117,7 +120,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       });
       accessKeyId = verified?.credentials.accessKeyId;
       const verifier = verified ? payloadVerifier(verified, signed.headers) : null;
-      const body: Readable = verifier ? pipeline(req, verifier, () => {}) : req;
+      const body: Readable = verifier ? pipeBody(req, verifier) : req;
       const trailers = () => (verifier instanceof AwsChunkedDecoder ? verifier.trailers : undefined);
 
       const handler = IMPLEMENTED[operation];
@@ -183,7 +186,45 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
   app.use((req, res, next) => (isVirtualHosted(req) ? handle(req, res) : next()));
   app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }) }));
   app.use(handle);
-  return { app, state, close: () => state.close(), errorResponse };
+  // Virtual-hosted requests are all S3, and so is every path that cannot be an admin endpoint.
+  const listener = apiFastPath(app, handle);
+  return { app, listener, state, close: () => state.close(), errorResponse };
+}
+
+/**
+ * req piped through the payload verifier, failing as stream.pipeline(req, verifier) would: an
+ * error or early close on either side destroys both with that error. Written out because
+ * pipeline builds an AbortController per call and aborts it at the end, creating a DOMException
+ * (with its stack trace) per request.
+ */
+function pipeBody(req: IncomingMessage, verifier: Transform): Readable {
+  // As pipeline does: req counts as done once it ended, the verifier once all input went in
+  // (its output is the handler's to read); only a stream not yet done is destroyed on failure.
+  let reqDone = false;
+  let verifierDone = false;
+  let failed = false;
+  const fail = (err: Error) => {
+    if (failed) return;
+    failed = true;
+    req.unpipe(verifier);
+    if (!reqDone && !req.destroyed) {
+      // pipeline's destroyer detaches a server request from its socket first, so the socket
+      // survives to carry the error response.
+      (req as { socket: unknown }).socket = null;
+      req.destroy(err);
+    }
+    if (!verifierDone && !verifier.destroyed) verifier.destroy(err);
+  };
+  req.pipe(verifier);
+  finished(req, { writable: false }, (err) => {
+    if (err) fail(err);
+    else reqDone = true;
+  });
+  finished(verifier, { readable: false }, (err) => {
+    if (err) fail(err);
+    else verifierDone = true;
+  });
+  return verifier;
 }
 
 /**

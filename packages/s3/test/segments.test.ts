@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { SEGMENT, blobKey, decryptRange, encryptSegments, storedSize } from '../src/crypto/segments';
+import { SEGMENT, blobKey, decryptAll, decryptRange, encryptAll, encryptSegments, storedRange, storedSize } from '../src/crypto/segments';
 
 async function encrypt(key: Buffer, data: Buffer, pieces = 7): Promise<Buffer> {
   const step = Math.max(1, Math.ceil(data.length / pieces));
@@ -27,6 +27,27 @@ describe('segment encryption', () => {
       if (s! < 0 || e! >= size || s! > e!) continue;
       expect((await decrypt(stored, key, size, s!, e!)).equals(data.subarray(s!, e! + 1))).toBe(true);
     }
+  });
+
+  it.each([0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT + 17])('encryptAll/decryptAll (in memory) agree with the streams for %i bytes', async (size) => {
+    const data = randomBytes(size);
+    const stored = encryptAll(key, data);
+    // The same bytes from the plaintext in uneven chunks.
+    const cuts = [0, 1, 7000, SEGMENT - 3, SEGMENT + 5, size].filter((c) => c <= size).sort((a, b) => a - b);
+    const pieces = cuts.slice(1).map((c, i) => data.subarray(cuts[i]!, c));
+    expect(encryptAll(key, pieces).equals(stored)).toBe(true);
+    // Different nonces would make different ciphertexts; the same key and layout make the same bytes.
+    expect(stored.equals(await encrypt(key, data))).toBe(true);
+    if (size === 0) return;
+    for (const [s, e] of [[0, size - 1], [0, 0], [size - 1, size - 1], [Math.floor(size / 2), size - 1], [SEGMENT - 2, SEGMENT + 1]]) {
+      if (s! < 0 || e! >= size || s! > e!) continue;
+      const [from, to] = storedRange(size, s!, e!);
+      expect(decryptAll(stored.subarray(from, to + 1), key, size, s!, e!).equals(data.subarray(s!, e! + 1))).toBe(true);
+    }
+    const flipped = Buffer.from(stored);
+    flipped[0] = flipped[0]! ^ 1;
+    expect(() => decryptAll(flipped, key, size, 0, size - 1)).toThrow('failed authentication');
+    expect(() => decryptAll(stored.subarray(0, stored.length - 1), key, size, 0, size - 1)).toThrow('failed authentication');
   });
 
   it('detects tampering, reordering and truncation', async () => {

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { hkdfSha256, randomBytesFast } from '@sealbox/runtime';
 
 /**
  * Sealbox's symmetric ciphertext blob. Opaque, versioned and authenticated, and the same size
@@ -29,9 +30,25 @@ export const CIPHERTEXT_OVERHEAD = HEADER_BYTES + TAG_BYTES;
 
 const INFO = Buffer.from('sealbox kms ciphertext v1');
 
-function deriveKeys(material: Buffer, salt: Buffer): { encKey: Buffer; commitKey: Buffer } {
-  const okm = Buffer.from(hkdfSync('sha256', material, salt, INFO, 64));
-  return { encKey: okm.subarray(0, 32), commitKey: okm.subarray(32) };
+/**
+ * Keys derived for recent salts: decrypting the same blob again (an S3 object read many times
+ * decrypts its data key each time) skips the HKDF. Keyed by the material and the salt, so only a
+ * caller that already holds the material can hit it.
+ */
+const derived = new Map<string, { encKey: Buffer; commitKey: Buffer }>();
+const DERIVED_MAX = 1024;
+
+/** `remember` (decryption) keeps the keys for the next decryption of a blob with this salt. */
+function deriveKeys(material: Buffer, salt: Buffer, remember = false): { encKey: Buffer; commitKey: Buffer } {
+  const id = remember ? material.toString('base64') + salt.toString('base64') : '';
+  const cached = remember ? derived.get(id) : undefined;
+  if (cached) return cached;
+  const okm = hkdfSha256(material, salt, INFO, 64);
+  const keys = { encKey: okm.subarray(0, 32), commitKey: okm.subarray(32) };
+  if (!remember) return keys;
+  if (derived.size >= DERIVED_MAX) derived.delete(derived.keys().next().value as string);
+  derived.set(id, keys);
+  return keys;
 }
 
 /**
@@ -58,9 +75,9 @@ export function encryptBlob(handle: Buffer, material: Buffer, plaintext: Buffer,
   const blob = Buffer.alloc(CIPHERTEXT_OVERHEAD + plaintext.length);
   MAGIC.copy(blob, 0);
   handle.copy(blob, 5);
-  const salt = randomBytes(32);
+  const salt = randomBytesFast(32);
   salt.copy(blob, SALT);
-  randomBytes(12).copy(blob, IV);
+  randomBytesFast(12).copy(blob, IV);
   const { encKey, commitKey } = deriveKeys(material, salt);
   createHmac('sha256', commitKey).update(blob.subarray(0, COMMIT)).digest().copy(blob, COMMIT);
   const header = blob.subarray(0, HEADER_BYTES);
@@ -81,7 +98,7 @@ export function blobHandle(blob: Buffer): Buffer | undefined {
 
 /** The plaintext, or undefined when the blob, the material or the context does not match. */
 export function decryptBlob(blob: Buffer, material: Buffer, context: Record<string, string> | undefined): Buffer | undefined {
-  const { encKey, commitKey } = deriveKeys(material, blob.subarray(SALT, IV));
+  const { encKey, commitKey } = deriveKeys(material, blob.subarray(SALT, IV), true);
   const commitment = createHmac('sha256', commitKey).update(blob.subarray(0, COMMIT)).digest();
   if (!timingSafeEqual(commitment, blob.subarray(COMMIT, COMMIT + 32))) return undefined;
   const decipher = createDecipheriv('aes-256-gcm', encKey, blob.subarray(IV, IV + 12));

@@ -144,10 +144,29 @@ function asObject(value: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Canonical padded base64: what /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/ accepts. */
+export const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const BASE64_ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_ALPHABET[c.charCodeAt(0)] = 1;
+
+/**
+ * The BASE64 test as a loop: the regular expression costs several microseconds on a 1 KiB
+ * plaintext, on every Encrypt (tested to agree with it).
+ */
+export function isBase64(value: string): boolean {
+  const n = value.length;
+  if (n % 4 !== 0) return false;
+  let end = n;
+  if (n > 0 && value.charCodeAt(n - 1) === 61) end = value.charCodeAt(n - 2) === 61 ? n - 2 : n - 1;
+  for (let i = 0; i < end; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 127 || BASE64_ALPHABET[c] === 0) return false;
+  }
+  return true;
+}
 
 function decodeBase64(value: string): Buffer {
-  if (!BASE64.test(value)) throw new SerializationException('Base64 encoded data could not be decoded.');
+  if (!isBase64(value)) throw new SerializationException('Base64 encoded data could not be decoded.');
   return Buffer.from(value, 'base64');
 }
 

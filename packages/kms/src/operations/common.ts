@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesFast } from '@sealbox/runtime';
 import type { OperationContext } from '../context';
 import { blobHandle, decryptBlob, encryptBlob } from '../crypto/ciphertext';
 import {
@@ -102,7 +102,7 @@ export function generateDataKeyFor(ctx: OperationContext, input: ValidatedInput,
   requireSymmetric(key, action);
   requireEnabled(key);
   checkDryRun(input);
-  const plaintext = randomBytes(length);
+  const plaintext = randomBytesFast(length);
   const { blob, materialId } = encryptWith(ctx, key, plaintext, context(input, 'EncryptionContext'));
   ctx.audit.additionalEventData = { keyMaterialId: materialId };
   return { key, plaintext, blob, materialId };

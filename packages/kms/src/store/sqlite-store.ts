@@ -111,6 +111,14 @@ const ATTRIBUTE_COLUMNS: Record<string, string> = {
 export class SqliteKmsStore implements KmsStore {
   private readonly db: Database.Database;
   private readonly stmt;
+  /** One transaction wrapper for every body (better-sqlite3 builds a new one per `transaction` call). */
+  private inTransaction: ((fn: () => unknown) => unknown) | undefined;
+  /**
+   * Key documents by key id and region (null: none), read on every cryptographic call. putKey
+   * and deleteKey drop the entry and a failed transaction drops them all, so nothing uncommitted
+   * is served; this process is the database's only writer (the data directory is locked).
+   */
+  private readonly keyDocs = new Map<string, string | null>();
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -174,12 +182,25 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    this.inTransaction ??= this.db.transaction((body: () => unknown) => body());
+    try {
+      return this.inTransaction(fn) as T;
+    } catch (err) {
+      this.keyDocs.clear();
+      throw err;
+    }
   }
 
   getKey(keyId: string, region: string): KeyRecord | undefined {
-    const row = this.stmt.getKey.get(keyId, region);
-    return row ? (JSON.parse(row.doc) as KeyRecord) : undefined;
+    const id = `${keyId}\n${region}`;
+    let doc = this.keyDocs.get(id);
+    if (doc === undefined) {
+      doc = this.stmt.getKey.get(keyId, region)?.doc ?? null;
+      if (this.keyDocs.size >= 10_000) this.keyDocs.clear();
+      this.keyDocs.set(id, doc);
+    }
+    // Parsed each time: callers change the records they get before putting them back.
+    return doc === null ? undefined : (JSON.parse(doc) as KeyRecord);
   }
 
   keysWithId(keyId: string): KeyRecord[] {
@@ -208,10 +229,12 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   putKey(key: KeyRecord): void {
+    this.keyDocs.delete(`${key.keyId}\n${key.region}`);
     this.stmt.putKey.run(key.keyId, key.accountId, key.region, dueOf(key), JSON.stringify(key));
   }
 
   deleteKey(keyId: string, region: string): void {
+    this.keyDocs.delete(`${keyId}\n${region}`);
     this.transaction(() => {
       this.stmt.deleteAliasesOfKey.run(keyId, region);
       this.stmt.deleteGrantsOfKey.run(keyId, region, region);

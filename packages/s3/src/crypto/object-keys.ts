@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { Readable, Transform } from 'node:stream';
 import type { S3Request } from '../context';
 import type { S3State } from '../state';
@@ -6,7 +6,8 @@ import type { BlobRef, ObjectEncryption } from '../store/model';
 import { S3Error } from '../errors';
 import type { SseRequest } from '../sse';
 import { checkCustomerKey, customerKey, customerKeyRecord } from '../sse-c';
-import { blobKey, decryptRange, encryptSegments, storedSize } from './segments';
+import { blobKey, decryptAll, decryptRange, encryptAll, encryptSegments, storedRange, storedSize } from './segments';
+import { randomBytesFast } from '@sealbox/runtime';
 
 const WRAP_CONTEXT = 'sealbox s3 object data key';
 
@@ -23,7 +24,7 @@ export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: stri
     // S3 Bucket Key: a bucket-level key from KMS (context: the bucket ARN), reused for a while,
     // wraps each object's own data key, so KMS sees one call per many objects.
     const bucketKey = await req.state.bucketKeys.get(req, kmsFor(req), sse.keyId ?? 'alias/aws/s3', { ...sse.context, 'aws:s3:arn': `arn:aws:s3:::${bucket}` });
-    const dataKey = randomBytes(32);
+    const dataKey = randomBytesFast(32);
     return {
       dataKey,
       encryption: {
@@ -43,11 +44,11 @@ export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: stri
     const encryption: ObjectEncryption = { algorithm: 'aws:kms', keyArn: out.keyArn, ciphertextBlob: out.ciphertextBlob.toString('base64'), context, region: req.region };
     if (!sse.dsse) return { dataKey: out.plaintext, encryption };
     // DSSE-KMS: an inner layer under a key of S3's own, an outer layer under the KMS data key.
-    const inner = randomBytes(32);
+    const inner = randomBytesFast(32);
     encryption.innerWrappedKey = req.state.rootKey.wrap(inner, WRAP_CONTEXT).toString('base64');
     return { dataKey: Buffer.concat([out.plaintext, inner]), encryption };
   }
-  const dataKey = randomBytes(32);
+  const dataKey = randomBytesFast(32);
   return { dataKey, encryption: { algorithm: 'AES256', wrappedKey: req.state.rootKey.wrap(dataKey, WRAP_CONTEXT).toString('base64') } };
 }
 
@@ -72,7 +73,7 @@ export async function objectDataKey(req: S3Request, encryption: ObjectEncryption
 }
 
 function wrap(key: Buffer, data: Buffer, aad: string): string {
-  const iv = randomBytes(12);
+  const iv = randomBytesFast(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad));
   return Buffer.concat([iv, cipher.update(data), cipher.final(), cipher.getAuthTag()]).toString('base64');
@@ -97,10 +98,28 @@ function kmsFor(req: S3Request) {
  * A fresh blob's salt and the encrypting streams for it: one layer, or two for DSSE-KMS (a
  * 64-byte key: the outer KMS data key, then the inner key).
  */
-export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[] } {
-  const salt = randomBytes(16);
+export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[]; seal: (data: Buffer | Buffer[]) => Buffer } {
+  const salt = randomBytesFast(16);
   const layers = dataKey.length === 64 ? [dataKey.subarray(32), dataKey.subarray(0, 32)] : [dataKey];
-  return { salt: salt.toString('base64'), encrypt: layers.map((k) => encryptSegments(blobKey(k, salt))) };
+  const keys = layers.map((k) => blobKey(k, salt));
+  return {
+    salt: salt.toString('base64'),
+    encrypt: keys.map((k) => encryptSegments(k)),
+    // The same bytes as `encrypt`, for data already in memory.
+    seal: (data) => keys.reduce<Buffer | Buffer[]>((bytes, k) => encryptAll(k, bytes), data) as Buffer,
+  };
+}
+
+/**
+ * Plaintext bytes [start, end] of one single-layer encrypted blob, read and decrypted at once
+ * (small objects: no stream, no async file handle); undefined when the blob needs the
+ * streaming path (unencrypted, or DSSE's two layers).
+ */
+export function readBlobNow(state: S3State, part: BlobRef, dataKey: Buffer | undefined, start: number, end: number): Buffer | undefined {
+  if (!dataKey || !part.salt || dataKey.length !== 32) return undefined;
+  const [from, to] = storedRange(part.size, start, end);
+  const stored = state.blobs.readNow(part.blobId, from, to);
+  return decryptAll(stored, blobKey(dataKey, Buffer.from(part.salt, 'base64'), true), part.size, start, end);
 }
 
 /** Plaintext bytes [start, end] of one blob, decrypting only the segments needed (of each layer). */
@@ -109,10 +128,10 @@ export function readBlob(state: S3State, part: BlobRef, dataKey: Buffer | undefi
   const salt = Buffer.from(part.salt, 'base64');
   const raw = (from: number, to: number) => state.blobs.read(part.blobId, from, to);
   if (dataKey.length === 64) {
-    const outer = blobKey(dataKey.subarray(0, 32), salt);
-    const inner = blobKey(dataKey.subarray(32), salt);
+    const outer = blobKey(dataKey.subarray(0, 32), salt, true);
+    const inner = blobKey(dataKey.subarray(32), salt, true);
     const innerStored = (from: number, to: number) => decryptRange(raw, outer, storedSize(part.size), from, to);
     return decryptRange(innerStored, inner, part.size, start, end);
   }
-  return decryptRange(raw, blobKey(dataKey, salt), part.size, start, end);
+  return decryptRange(raw, blobKey(dataKey, salt, true), part.size, start, end);
 }

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { hkdfSha256 } from '@sealbox/runtime';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 
 /**
@@ -13,19 +14,38 @@ export const SEGMENT = 64 * 1024;
 const TAG = 16;
 const STORED = SEGMENT + TAG;
 
-export function blobKey(dataKey: Buffer, salt: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', dataKey, salt, 'sealbox s3 blob v1', 32));
+/**
+ * Recently derived blob keys: an HKDF costs tens of microseconds, a cached read of a small object
+ * not much more. The cache is keyed by the data key itself (with the salt), so a hit needs the
+ * data key, which a read of an SSE-KMS object still gets from KMS Decrypt every time.
+ */
+const derived = new Map<string, Buffer>();
+const BLOB_INFO = Buffer.from('sealbox s3 blob v1');
+const DERIVED_MAX = 1024;
+
+/** The key of one blob; `remember` (reads) keeps it for the next read of the same blob. */
+export function blobKey(dataKey: Buffer, salt: Buffer, remember = false): Buffer {
+  const id = remember ? dataKey.toString('base64') + salt.toString('base64') : '';
+  const cached = remember ? derived.get(id) : undefined;
+  if (cached) return cached;
+  const key = hkdfSha256(dataKey, salt, BLOB_INFO, 32);
+  if (!remember) return key;
+  if (derived.size >= DERIVED_MAX) derived.delete(derived.keys().next().value as string);
+  derived.set(id, key);
+  return key;
 }
 
+// Segment indexes are below 2^32 for any object S3 allows (5 TiB / 64 KiB = 2^26), so the
+// 64-bit big-endian index is four zero bytes and a 32-bit write (no BigInt per segment).
 function nonce(index: number): Buffer {
   const n = Buffer.alloc(12);
-  n.writeBigUInt64BE(BigInt(index), 4);
+  n.writeUInt32BE(index, 8);
   return n;
 }
 
 function aad(index: number, last: boolean): Buffer {
   const a = Buffer.alloc(9);
-  a.writeBigUInt64BE(BigInt(index));
+  a.writeUInt32BE(index, 4);
   a[8] = last ? 1 : 0;
   return a;
 }
@@ -35,17 +55,100 @@ export function storedSize(size: number): number {
   return size + Math.ceil(size / SEGMENT) * TAG;
 }
 
+/** One sealed segment: ciphertext || tag. */
+function sealSegment(key: Buffer, index: number, plain: Buffer, last: boolean): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
+  cipher.setAAD(aad(index, last));
+  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** The plaintext of one stored segment, or SegmentAuthError. */
+function openSegment(key: Buffer, index: number, segment: Buffer, last: boolean): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
+  decipher.setAAD(aad(index, last));
+  decipher.setAuthTag(segment.subarray(segment.length - TAG));
+  try {
+    return Buffer.concat([decipher.update(segment.subarray(0, segment.length - TAG)), decipher.final()]);
+  } catch {
+    throw new SegmentAuthError();
+  }
+}
+
+/**
+ * encryptSegments over data already in memory (small objects): the same bytes, without a stream.
+ */
+export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
+  // The plaintext may come as the chunks it arrived in (no copy to join them); the output is one
+  // buffer, each segment's ciphertext and tag copied in once.
+  const chunks = Array.isArray(data) ? data : [data];
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  const out = Buffer.allocUnsafe(storedSize(size));
+  let to = 0;
+  let chunk = 0;
+  let offset = 0;
+  for (let index = 0, at = 0; at < size; index++, at += SEGMENT) {
+    const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
+    cipher.setAAD(aad(index, at + SEGMENT >= size));
+    for (let need = Math.min(SEGMENT, size - at); need > 0; ) {
+      const c = chunks[chunk]!;
+      const take = Math.min(need, c.length - offset);
+      if (take > 0) to += cipher.update(c.subarray(offset, offset + take)).copy(out, to);
+      need -= take;
+      offset += take;
+      if (offset === c.length) {
+        chunk++;
+        offset = 0;
+      }
+    }
+    to += cipher.final().copy(out, to);
+    to += cipher.getAuthTag().copy(out, to);
+  }
+  return out;
+}
+
+/**
+ * decryptRange over stored bytes already in memory (small objects): `stored` holds the stored
+ * bytes from the start of the segment holding `start` (as storedRange gives them).
+ */
+export function decryptAll(stored: Buffer, key: Buffer, size: number, start: number, end: number): Buffer {
+  const lastIndex = Math.ceil(size / SEGMENT) - 1;
+  const first = Math.floor(start / SEGMENT);
+  const final = Math.floor(end / SEGMENT);
+  // Whole segments are opened into one output buffer; only the first and last may be cut.
+  const whole = Buffer.allocUnsafe(Math.min(size, (final + 1) * SEGMENT) - first * SEGMENT);
+  let to = 0;
+  for (let index = first, at = 0; index <= final; index++, at += STORED) {
+    const segment = stored.subarray(at, Math.min(at + STORED, stored.length));
+    const last = index === lastIndex;
+    const expected = last ? storedSize(size) - lastIndex * STORED : STORED;
+    if (segment.length !== expected) throw new SegmentAuthError();
+    const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
+    decipher.setAAD(aad(index, last));
+    decipher.setAuthTag(segment.subarray(segment.length - TAG));
+    try {
+      const opened = to + decipher.update(segment.subarray(0, segment.length - TAG)).copy(whole, to);
+      decipher.final();
+      to = opened;
+    } catch {
+      throw new SegmentAuthError();
+    }
+  }
+  const from = start - first * SEGMENT;
+  return whole.subarray(from, from + end - start + 1);
+}
+
+/** Stored bytes [from, to] (inclusive) that hold plaintext bytes [start, end]. */
+export function storedRange(size: number, start: number, end: number): [number, number] {
+  return [Math.floor(start / SEGMENT) * STORED, Math.min(storedSize(size), (Math.floor(end / SEGMENT) + 1) * STORED) - 1];
+}
+
 /** Encrypts a stream into segments, holding at most one segment. */
 export function encryptSegments(key: Buffer): Transform {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let index = 0;
-  const seal = (plain: Buffer, last: boolean) => {
-    const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
-    cipher.setAAD(aad(index, last));
-    index++;
-    return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-  };
+  const seal = (plain: Buffer, last: boolean) => sealSegment(key, index++, plain, last);
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       pending.push(chunk);
@@ -84,16 +187,7 @@ export function decryptRange(read: (from: number, to: number) => Readable, key: 
     let buffered: Buffer[] = [];
     let bufferedBytes = 0;
     let index = first;
-    const open = (segment: Buffer) => {
-      const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
-      decipher.setAAD(aad(index, index === lastIndex));
-      decipher.setAuthTag(segment.subarray(segment.length - TAG));
-      try {
-        return Buffer.concat([decipher.update(segment.subarray(0, segment.length - TAG)), decipher.final()]);
-      } catch {
-        throw new SegmentAuthError();
-      }
-    };
+    const open = (segment: Buffer) => openSegment(key, index, segment, index === lastIndex);
     const emit = (data: Buffer) => {
       const segStart = index * SEGMENT;
       index++;

@@ -104,7 +104,7 @@ export async function uploadPart(req: S3Request): Promise<S3Response> {
     req.state.blobs.delete(written.blobId);
     throw noSuchUpload(upload.uploadId);
   }
-  const etag = written.md5.toString('hex');
+  const etag = written.md5!.toString('hex');
   savePart(req, upload, {
     uploadId: upload.uploadId,
     partNumber,
@@ -144,7 +144,7 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
   const { salt, encrypt } = blobEncryption((await objectDataKey(req, upload.encryption))!);
   const crc64 = createChecksum('CRC64NVME');
   const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, start, end), (c) => crc64.update(c), MAX_PART_BYTES, encrypt);
-  const etag = written.md5.toString('hex');
+  const etag = written.md5!.toString('hex');
   const now = req.now.getTime();
   savePart(req, upload, {
     uploadId: upload.uploadId,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { requireBucket } from '../access';
 import type { S3Request, S3Response } from '../context';
@@ -8,19 +8,26 @@ import { header, httpDate, parseHttpDate, readSmallBody, xmlDate } from '../http
 import { checkObjectTags, metaFromHeaders, objectHeaders } from '../object-headers';
 import { createChecksum, type ChecksumAlgorithm } from '../checksums';
 import { requestChecksum } from '../request-checksum';
-import { BlobTooLargeError } from '../store/blob-store';
-import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey, readBlob } from '../crypto/object-keys';
+import { BlobTooLargeError, type WrittenBlob } from '../store/blob-store';
+import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey, readBlob, readBlobNow } from '../crypto/object-keys';
 import { encryptionHeaders, sseRequest } from '../sse';
 import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
 import { checkCannedAcl } from './bucket-config';
 import { tagging } from './buckets';
+import { randomBytesFast } from '@sealbox/runtime';
 
 export const MAX_KEY_BYTES = 1024;
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
+/**
+ * Objects up to this size are written and read whole, in memory and with synchronous file calls
+ * (one write, one read), rather than streamed: for small objects the stream machinery, the
+ * asynchronous file handle and the temporary file cost more than the bytes.
+ */
+export const SMALL_OBJECT_BYTES = 1024 * 1024;
 
 /** Version ids: 32 URL-safe characters, like S3's. */
-export const newVersionId = () => randomBytes(24).toString('base64url');
+export const newVersionId = () => randomBytesFast(24).toString('base64url');
 const VERSION_ID = /^(null|[A-Za-z0-9_-]{32})$/;
 
 export function checkKey(key: string): void {
@@ -83,6 +90,11 @@ export function readObject(req: S3Request, parts: BlobRef[], dataKey: Buffer | u
   return Readable.from(chunks(), { objectMode: false });
 }
 
+/** Whether a write carries If-None-Match or If-Match (else checkWriteConditions has nothing to check). */
+function hasWriteConditions(req: S3Request): boolean {
+  return req.headers['if-none-match'] !== undefined || req.headers['if-match'] !== undefined;
+}
+
 /** A write condition: If-None-Match: * (create only) and If-Match: <etag> (replace only that). */
 function checkWriteConditions(req: S3Request, current: ObjectVersion | undefined): void {
   const ifNoneMatch = header(req.headers, 'if-none-match');
@@ -117,7 +129,7 @@ export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omi
     const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
     if (versionId === 'null') replaced = meta.version(bucket.name, version.key, 'null');
     const v: ObjectVersion = { ...version, versionId, seq: meta.nextSeq(), isLatest: true };
-    meta.putLatest(v);
+    meta.putLatest(v, replaced?.isLatest === true);
     return v;
   });
   for (const part of replaced?.parts ?? []) req.state.blobs.delete(part.blobId);
@@ -132,7 +144,7 @@ export function commitBlob(
   req: S3Request,
   bucket: BucketRecord,
   key: string,
-  written: { blobId: string; size: number; md5: Buffer; salt?: string },
+  written: { blobId: string; size: number; md5?: Buffer; salt?: string },
   meta: ObjectMeta,
   ownerAccountId: string,
   encryption: ObjectEncryption,
@@ -147,8 +159,9 @@ export function commitBlob(
         key,
         deleteMarker: false,
         lastModified: req.now.getTime(),
-        // S3's ETag is the data's MD5 for SSE-S3 objects, and an opaque value for SSE-KMS and SSE-C.
-        etag: encryption.algorithm === 'AES256' ? written.md5.toString('hex') : createHash('md5').update(written.md5).update(randomBytes(16)).digest('hex'),
+        // S3's ETag is the data's MD5 for SSE-S3 objects, and an opaque value (random here) for
+        // SSE-KMS and SSE-C, so their writes need no MD5 unless Content-MD5 asks to be checked.
+        etag: encryption.algorithm === 'AES256' ? written.md5!.toString('hex') : randomBytesFast(16).toString('hex'),
         size: written.size,
         ownerAccountId,
         parts: [{ blobId: written.blobId, size: written.size, salt: written.salt }],
@@ -184,11 +197,25 @@ export function contentMd5(req: S3Request): Buffer | undefined {
   return md5;
 }
 
+/** The whole (small) verified body, as the chunks it came in, or BlobTooLargeError past `maxBytes`. */
+async function collectBody(body: Readable, maxBytes: number): Promise<{ chunks: Buffer[]; size: number }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new BlobTooLargeError(maxBytes);
+    chunks.push(chunk as Buffer);
+  }
+  return { chunks, size };
+}
+
 /**
  * Streams the request body into a blob encrypted under `dataKey`, verifying Content-MD5 and the
- * flexible checksum over the plaintext.
+ * flexible checksum over the plaintext. Bodies up to SMALL_OBJECT_BYTES are taken whole and
+ * written at once. `withMd5: false` skips the MD5 when nothing needs it (no Content-MD5 and an
+ * ETag that is not the MD5); the result's md5 is then undefined.
  */
-export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME') {
+export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME', withMd5 = true) {
   const declared = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length');
   if (declared === undefined) throw new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.');
   if (Number(declared) > maxBytes) {
@@ -205,19 +232,30 @@ export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_
     checksum?.hasher.update(chunk);
     crc64?.update(chunk);
   };
-  const { salt, encrypt } = blobEncryption(dataKey);
-  let written;
+  const { salt, encrypt, seal } = blobEncryption(dataKey);
+  const md5Wanted = withMd5 || md5 !== undefined;
+  let written: WrittenBlob;
   try {
-    written = await req.state.blobs.write(req.body, observe, maxBytes, encrypt);
+    if (Number(declared) <= SMALL_OBJECT_BYTES) {
+      const { chunks, size } = await collectBody(req.body, maxBytes);
+      const hash = md5Wanted ? createHash('md5') : undefined;
+      for (const chunk of chunks) {
+        observe(chunk);
+        hash?.update(chunk);
+      }
+      written = { blobId: req.state.blobs.writeNow(seal(chunks)), size, md5: hash?.digest() };
+    } else {
+      written = await req.state.blobs.write(req.body, observe, maxBytes, encrypt, md5Wanted);
+    }
   } catch (err) {
     if (err instanceof BlobTooLargeError) throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed size');
     throw err;
   }
   try {
-    if (md5 && !md5.equals(written.md5)) {
+    if (md5 && !md5.equals(written.md5!)) {
       throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.', [
         ['ExpectedDigest', md5.toString('base64')],
-        ['CalculatedDigest', written.md5.toString('base64')],
+        ['CalculatedDigest', written.md5!.toString('base64')],
       ]);
     }
     const value = checksum?.verify(req.trailers());
@@ -240,11 +278,12 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   const meta = metaFromHeaders(req.headers);
   checkCannedAcl(req, bucket);
   const sse = sseRequest(req, bucket, key);
-  checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
+  const conditional = hasWriteConditions(req);
+  if (conditional) checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
   const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
-  const written = await writeBody(req, dataKey);
+  const written = await writeBody(req, dataKey, MAX_PUT_BYTES, 'CRC64NVME', encryption.algorithm === 'AES256');
   if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, encryption, (current) => checkWriteConditions(req, current));
+  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, encryption, conditional ? (current) => checkWriteConditions(req, current) : undefined);
   return { headers: putObjectHeaders(bucket, v) };
 }
 
@@ -367,6 +406,10 @@ export async function getObject(req: S3Request): Promise<S3Response> {
   // An SSE-KMS object is readable only while KMS lets the caller Decrypt its data key (HEAD too).
   const dataKey = await objectDataKey(req, v.encryption);
   if (req.method === 'HEAD' || v.size === 0) return { status, headers };
+  if (v.size <= SMALL_OBJECT_BYTES && v.parts.length === 1) {
+    const body = readBlobNow(req.state, v.parts[0]!, dataKey, start, end);
+    if (body) return { status, headers, body };
+  }
   return { status, headers, body: readObject(req, v.parts, dataKey, start, end) };
 }
 

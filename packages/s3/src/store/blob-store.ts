@@ -1,14 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
+import { randomBytesFast } from '@sealbox/runtime';
 
 export interface WrittenBlob {
   blobId: string;
   size: number;
-  md5: Buffer;
+  /** The plaintext's MD5, unless the caller said it does not need it. */
+  md5?: Buffer;
 }
 
 /** Observes the bytes of a write (checksums) without changing them. */
@@ -23,6 +25,15 @@ export type ByteObserver = (chunk: Buffer) => void;
 export class BlobStore {
   private readonly blobs: string;
   private readonly tmp: string;
+  /** Shard directories (blobs/<2 hex>) known to exist, so a write does not mkdir each time. */
+  private readonly shards = new Set<string>();
+  /**
+   * Without a data directory (--in-memory), blobs written whole (writeNow: objects up to 1 MiB)
+   * stay in memory, as the metadata does: creating a file costs more than the rest of a small
+   * PUT (about 0.9 ms on an ext4 disk, against 0.07 ms on tmpfs). Streamed blobs still go to the
+   * temporary directory, so a large upload does not grow the process's memory.
+   */
+  private readonly held = new Map<string, Buffer>();
 
   constructor(
     private readonly root: string,
@@ -39,14 +50,74 @@ export class BlobStore {
     return join(this.blobs, blobId.slice(0, 2), blobId);
   }
 
+  /** Runs `place` (which creates the blob's file) with its shard directory in place. */
+  private inShard(blobId: string, place: () => void): void {
+    const shard = blobId.slice(0, 2);
+    if (!this.shards.has(shard)) {
+      mkdirSync(join(this.blobs, shard), { recursive: true, mode: 0o700 });
+      this.shards.add(shard);
+    }
+    try {
+      place();
+    } catch (err) {
+      // The directory went away under us (removed by hand): make it again, once.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(join(this.blobs, shard), { recursive: true, mode: 0o700 });
+      place();
+    }
+  }
+
+  /**
+   * Writes a whole small blob at once, synchronously, straight under its final name: the id is
+   * fresh and nothing refers to it until the caller commits the row, so a crash mid-write leaves
+   * only an unreferenced file (removed at the next start), as the temporary file of `write`
+   * would. No fsync, here or in `write`: acknowledged objects must survive the death of the
+   * process (the page cache keeps them), not a power cut of the machine, which is out of scope
+   * for a local emulator.
+   */
+  writeNow(bytes: Buffer): string {
+    const blobId = randomBytesFast(16).toString('hex');
+    if (this.ephemeral) {
+      this.held.set(blobId, bytes);
+      return blobId;
+    }
+    const path = this.path(blobId);
+    try {
+      this.inShard(blobId, () => writeFileSync(path, bytes, { mode: 0o600, flag: 'wx' }));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(path, { force: true });
+      throw err;
+    }
+    return blobId;
+  }
+
+  /** Stored bytes [from, to] inclusive of one blob, read synchronously (small objects). */
+  readNow(blobId: string, from: number, to: number): Buffer {
+    const held = this.held.get(blobId);
+    if (held) return held.subarray(from, to + 1);
+    const fd = openSync(this.path(blobId), 'r');
+    try {
+      const out = Buffer.allocUnsafe(to - from + 1);
+      let got = 0;
+      while (got < out.length) {
+        const n = readSync(fd, out, got, out.length - got, from + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got === out.length ? out : out.subarray(0, got);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /**
    * Streams `source` into a new blob, hashing MD5 (and what `observe` wants) over the plaintext
    * on the way, through `encrypt` when given.
    */
-  async write(source: Readable, observe?: ByteObserver, maxBytes = Number.MAX_SAFE_INTEGER, encrypt: Transform[] = []): Promise<WrittenBlob> {
-    const blobId = randomBytes(16).toString('hex');
+  async write(source: Readable, observe?: ByteObserver, maxBytes = Number.MAX_SAFE_INTEGER, encrypt: Transform[] = [], withMd5 = true): Promise<WrittenBlob> {
+    const blobId = randomBytesFast(16).toString('hex');
     const tmpPath = join(this.tmp, blobId);
-    const md5 = createHash('md5');
+    const md5 = withMd5 ? createHash('md5') : undefined;
     let size = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done: TransformCallback) {
@@ -55,28 +126,30 @@ export class BlobStore {
           done(new BlobTooLargeError(maxBytes));
           return;
         }
-        md5.update(chunk);
+        md5?.update(chunk);
         observe?.(chunk);
         done(null, chunk);
       },
     });
     try {
       await pipeline([source, meter, ...encrypt, createWriteStream(tmpPath, { mode: 0o600 })]);
-      mkdirSync(join(this.blobs, blobId.slice(0, 2)), { recursive: true, mode: 0o700 });
-      renameSync(tmpPath, this.path(blobId));
+      this.inShard(blobId, () => renameSync(tmpPath, this.path(blobId)));
     } catch (err) {
       rmSync(tmpPath, { force: true });
       throw err;
     }
-    return { blobId, size, md5: md5.digest() };
+    return { blobId, size, md5: md5?.digest() };
   }
 
   /** Bytes [start, end] inclusive of one blob. */
   read(blobId: string, start?: number, end?: number): Readable {
+    const held = this.held.get(blobId);
+    if (held) return Readable.from([held.subarray(start ?? 0, end === undefined ? held.length : end + 1)], { objectMode: false });
     return createReadStream(this.path(blobId), { start, end, highWaterMark: 256 * 1024 });
   }
 
   delete(blobId: string): void {
+    if (this.held.delete(blobId)) return;
     try {
       unlinkSync(this.path(blobId));
     } catch (err) {
@@ -99,6 +172,7 @@ export class BlobStore {
   }
 
   close(): void {
+    this.held.clear();
     if (this.ephemeral) rmSync(this.root, { recursive: true, force: true });
   }
 }

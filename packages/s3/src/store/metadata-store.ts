@@ -44,6 +44,13 @@ export class MetadataStore {
   private readonly db: Database.Database;
   private readonly stmt;
   private seq: number;
+  /** One transaction wrapper for every body (better-sqlite3 builds a new one per `transaction` call). */
+  private readonly inTransaction: (fn: () => unknown) => unknown;
+  /**
+   * Bucket documents by name (null: no such bucket), read on every request. Writes and deletes
+   * drop the entry, and a failed transaction drops them all, so nothing uncommitted is served.
+   */
+  private readonly bucketDocs = new Map<string, string | null>();
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -93,10 +100,16 @@ export class MetadataStore {
       allBlobRefs: db.prepare<[], { doc: string }>('SELECT doc FROM objects WHERE delete_marker = 0 UNION ALL SELECT doc FROM parts'),
     };
     this.seq = this.stmt.getCounter.get('seq')?.value ?? 0;
+    this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.inTransaction(fn) as T;
+    } catch (err) {
+      this.bucketDocs.clear();
+      throw err;
+    }
   }
 
   nextSeq(): number {
@@ -107,13 +120,21 @@ export class MetadataStore {
 
   // Buckets
   getBucket(name: string): BucketRecord | undefined {
-    const row = this.stmt.getBucket.get(name);
-    return row ? (JSON.parse(row.doc) as BucketRecord) : undefined;
+    let doc = this.bucketDocs.get(name);
+    if (doc === undefined) {
+      doc = this.stmt.getBucket.get(name)?.doc ?? null;
+      if (this.bucketDocs.size >= 10_000) this.bucketDocs.clear();
+      this.bucketDocs.set(name, doc);
+    }
+    // Parsed each time: callers may change the record they get.
+    return doc === null ? undefined : (JSON.parse(doc) as BucketRecord);
   }
   putBucket(b: BucketRecord): void {
+    this.bucketDocs.delete(b.name);
     this.stmt.putBucket.run(b.name, b.accountId, JSON.stringify(b));
   }
   deleteBucket(name: string): void {
+    this.bucketDocs.delete(name);
     this.stmt.deleteBucket.run(name);
   }
   listBuckets(accountId: string, after = ''): BucketRecord[] {
@@ -140,9 +161,14 @@ export class MetadataStore {
     const row = this.stmt.version.get(bucket, key, versionId);
     return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
   }
-  /** Adds a version as the latest (replacing a version with the same id, e.g. "null"). */
-  putLatest(v: ObjectVersion): void {
-    this.stmt.clearLatest.run(v.bucket, v.key);
+  /**
+   * Adds a version as the latest (replacing a version with the same id, e.g. "null");
+   * `replacesLatest` says the version with that id is the current latest.
+   */
+  putLatest(v: ObjectVersion, replacesLatest = false): void {
+    // When the row being replaced is itself the latest (a "null" version overwritten), no other
+    // row is, and the upsert below sets the flag: nothing to clear.
+    if (!replacesLatest) this.stmt.clearLatest.run(v.bucket, v.key);
     v.isLatest = true;
     this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, 1, v.deleteMarker ? 1 : 0, JSON.stringify(v));
   }

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { BlobStore } from '../src/store/blob-store';
+import { MetadataStore } from '../src/store/metadata-store';
+import type { BucketRecord } from '../src/store/model';
+
+const files = (root: string) => readdirSync(join(root, 'blobs')).flatMap((d) => readdirSync(join(root, 'blobs', d)));
+
+describe('BlobStore whole-blob writes', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sealbox-blobs-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a file under its final name on disk, reads ranges of it, deletes it', async () => {
+    const store = new BlobStore(dir);
+    const bytes = Buffer.from('0123456789abcdef');
+    const id = store.writeNow(bytes);
+    expect(files(dir)).toEqual([id]);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    expect(store.readNow(id, 0, 15).equals(bytes)).toBe(true);
+    expect(store.readNow(id, 3, 5).toString()).toBe('345');
+    expect(Buffer.concat(await store.read(id, 10, 11).toArray()).toString()).toBe('ab');
+    // A second blob in the same shard directory, and one whose directory was removed by hand.
+    expect(store.writeNow(Buffer.from('x'))).toMatch(/^[0-9a-f]{32}$/);
+    rmSync(join(dir, 'blobs'), { recursive: true });
+    const again = store.writeNow(Buffer.from('y'));
+    expect(store.readNow(again, 0, 0).toString()).toBe('y');
+    store.delete(again);
+    expect(files(dir)).toEqual([]);
+    expect(store.removeOrphans(new Set())).toBe(0);
+  });
+
+  it('keeps whole blobs in memory when ephemeral (--in-memory), streamed ones on disk', async () => {
+    const store = new BlobStore(dir, true);
+    const id = store.writeNow(Buffer.from('held in memory'));
+    expect(files(dir)).toEqual([]);
+    expect(store.readNow(id, 5, 6).toString()).toBe('in');
+    expect(Buffer.concat(await store.read(id).toArray()).toString()).toBe('held in memory');
+    expect(Buffer.concat(await store.read(id, 0, 3).toArray()).toString()).toBe('held');
+    const streamed = await store.write(Readable.from([Buffer.from('streamed')]));
+    expect(files(dir)).toEqual([streamed.blobId]);
+    expect(streamed.md5?.toString('hex')).toBe(createHash('md5').update('streamed').digest('hex'));
+    expect((await store.write(Readable.from([Buffer.from('no md5')]), undefined, undefined, [], false)).md5).toBeUndefined();
+    store.delete(id);
+    expect(() => store.readNow(id, 0, 0)).toThrow();
+    store.close();
+  });
+});
+
+describe('MetadataStore bucket cache', () => {
+  const bucket = (name: string, region: string): BucketRecord => ({ name, accountId: '000000000000', region, created: 0 }) as unknown as BucketRecord;
+
+  it('shows writes, deletes and failed transactions through', () => {
+    const meta = new MetadataStore(':memory:');
+    expect(meta.getBucket('b')).toBeUndefined();
+    meta.putBucket(bucket('b', 'us-east-1'));
+    expect(meta.getBucket('b')?.region).toBe('us-east-1');
+    meta.getBucket('b')!.region = 'changed locally';
+    expect(meta.getBucket('b')?.region).toBe('us-east-1');
+    expect(() =>
+      meta.transaction(() => {
+        meta.putBucket(bucket('b', 'eu-west-1'));
+        expect(meta.getBucket('b')?.region).toBe('eu-west-1');
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect(meta.getBucket('b')?.region).toBe('us-east-1');
+    meta.deleteBucket('b');
+    expect(meta.getBucket('b')).toBeUndefined();
+    meta.close();
+  });
+});
