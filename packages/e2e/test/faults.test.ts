@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
@@ -114,6 +114,7 @@ describe('a full disk', () => {
   let mounted = false;
   let stderr: jest.SpyInstance;
   let spill: jest.SpyInstance | undefined;
+  let fill: jest.SpyInstance | undefined;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'sealbox-full-'));
@@ -139,6 +140,19 @@ describe('a full disk', () => {
         });
         return limited as unknown as fs.WriteStream;
       }) as typeof fs.createWriteStream);
+      // Objects of up to 1 MiB are written whole, straight to their blob file: there the disk
+      // "fills" once 3 MiB of them are stored, half-way through the write that passes it.
+      const realWrite = fs.writeFileSync;
+      let stored = 0;
+      fill = jest.spyOn(fs, 'writeFileSync').mockImplementation(((path: fs.PathOrFileDescriptor, data: Buffer, options?: fs.WriteFileOptions) => {
+        if (!String(path).includes(`${sep}blobs${sep}`)) return realWrite(path, data, options);
+        if (stored + data.length > 3 * 1024 * 1024) {
+          realWrite(path, data.subarray(0, data.length >> 1), options);
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
+        stored += data.length;
+        return realWrite(path, data, options);
+      }) as typeof fs.writeFileSync);
     }
     stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   });
@@ -146,6 +160,7 @@ describe('a full disk', () => {
   afterAll(() => {
     stderr.mockRestore();
     spill?.mockRestore();
+    fill?.mockRestore();
     if (mounted) execFileSync('umount', [dir]);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -174,6 +189,28 @@ describe('a full disk', () => {
       await s3.send(new DeleteObjectCommand({ Bucket: 'full', Key: 'k' }));
       await s3.send(new PutObjectCommand({ Bucket: 'full', Key: 'k2', Body: randomBytes(1024 * 1024) }));
       expect((await s3.send(new HeadObjectCommand({ Bucket: 'full', Key: 'k2' }))).ContentLength).toBe(1024 * 1024);
+
+      // Small objects (written whole, without a temporary file) fill it too: the one that does not
+      // fit fails the same way, and leaves no partial blob file behind.
+      const small = new Map<string, Buffer>();
+      let refused: Awaited<ReturnType<typeof failure>> | undefined;
+      for (let i = 0; i < 16 && !refused; i++) {
+        const body = randomBytes(512 * 1024);
+        try {
+          await s3.send(new PutObjectCommand({ Bucket: 'full', Key: `small-${i}`, Body: body }));
+          small.set(`small-${i}`, body);
+        } catch (err) {
+          refused = err as Awaited<ReturnType<typeof failure>>;
+        }
+      }
+      expect(refused?.name).toBe('InternalError');
+      expect(small.size).toBeGreaterThan(0);
+      for (const [key, body] of small) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: 'full', Key: key }));
+        expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
+      }
+      const blobFiles = readdirSync(join(dataDir, 's3', 'blobs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      expect(blobFiles).toHaveLength(1 + small.size);
     } finally {
       await sealbox.stop();
     }
