@@ -4,9 +4,8 @@ import { join, resolve } from 'node:path';
 import { PortInUseError, createAccessLog } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS } from '@sealbox/sigv4';
 import { readFileSync as readFile } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { applySeedRemote, seedSummary } from './apply-seed';
-import { EXPORT_HELP, IMPORT_HELP, MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseSnapshotOptions, parseStartOptions, type SnapshotOptions, type StartOptions } from './options';
+import { EXPORT_HELP, IMPORT_HELP, MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseCommandArgs, parseSnapshotOptions, parseStartOptions, type SnapshotOptions, type StartOptions } from './options';
 import { startSealbox, type Sealbox } from './sandbox';
 import { loadSeed } from './seed';
 import { SEED_EXAMPLE } from './seed-example';
@@ -100,25 +99,20 @@ async function start(args: string[]): Promise<void> {
 
 /** `sealbox seed FILE`: applies a seed to a running Sealbox; `sealbox seed --example` prints one. */
 async function seed(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        example: { type: 'boolean' },
-        'endpoint-kms': { type: 'string' },
-        'endpoint-s3': { type: 'string' },
-        region: { type: 'string' },
-        'ca-bundle': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      example: { type: 'boolean' },
+      'endpoint-kms': { type: 'string' },
+      'endpoint-s3': { type: 'string' },
+      region: { type: 'string' },
+      'ca-bundle': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const v = parsed.values;
   if (v.help) {
     process.stdout.write(SEED_HELP);

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseUserSpec, type Credentials } from '@sealbox/sigv4';
 
 export interface StartOptions {
@@ -151,26 +151,30 @@ export interface SnapshotOptions {
   quiet: boolean;
 }
 
-/** The options of sealbox export and sealbox import (the same set). */
-export function parseSnapshotOptions(command: 'export' | 'import', args: string[], env: NodeJS.ProcessEnv = process.env): SnapshotOptions | 'help' {
-  let parsed;
+/** node:util's parseArgs, its complaints turned into usage errors (exit status 2). */
+export function parseCommandArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        'data-dir': { type: 'string' },
-        'passphrase-env': { type: 'string' },
-        force: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    return parseArgs(config);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** The options of sealbox export and sealbox import (the same set). */
+export function parseSnapshotOptions(command: 'export' | 'import', args: string[], env: NodeJS.ProcessEnv = process.env): SnapshotOptions | 'help' {
+  const parsed = parseCommandArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      'data-dir': { type: 'string' },
+      'passphrase-env': { type: 'string' },
+      force: { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (parsed.positionals.length !== 1) throw new UsageError(`sealbox ${command} takes one archive file, e.g. sealbox ${command} demo.sealbox.tgz`);
@@ -197,37 +201,32 @@ function port(value: string, name: string): number {
 }
 
 export function parseStartOptions(args: string[]): StartOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        host: { type: 'string' },
-        'kms-port': { type: 'string' },
-        's3-port': { type: 'string' },
-        'console-port': { type: 'string' },
-        'no-console': { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        'in-memory': { type: 'boolean' },
-        region: { type: 'string' },
-        only: { type: 'string' },
-        'kms-endpoint': { type: 'string' },
-        user: { type: 'string', multiple: true },
-        'on-demand-rotation-limit': { type: 'string' },
-        'allow-http-sse-kms': { type: 'boolean' },
-        seed: { type: 'string' },
-        'no-enforce-kms-policies': { type: 'boolean' },
-        tls: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      host: { type: 'string' },
+      'kms-port': { type: 'string' },
+      's3-port': { type: 'string' },
+      'console-port': { type: 'string' },
+      'no-console': { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      'in-memory': { type: 'boolean' },
+      region: { type: 'string' },
+      only: { type: 'string' },
+      'kms-endpoint': { type: 'string' },
+      user: { type: 'string', multiple: true },
+      'on-demand-rotation-limit': { type: 'string' },
+      'allow-http-sse-kms': { type: 'boolean' },
+      seed: { type: 'string' },
+      'no-enforce-kms-policies': { type: 'boolean' },
+      tls: { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (v['in-memory'] && v['data-dir'] !== undefined) throw new UsageError('--data-dir and --in-memory cannot be used together');
