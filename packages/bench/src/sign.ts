@@ -9,8 +9,12 @@ import { createHash, createHmac } from 'node:crypto';
  * same Authorization header (tested against aws4); other requests go through aws4.
  */
 
-/** Paths whose canonical form is themselves: no query, nothing to encode, no dot segments. */
-const PLAIN_PATH = /^\/(?:[A-Za-z0-9\-_~]+(?:\.[A-Za-z0-9\-_~]*)*\/?)*$/;
+/**
+ * Paths whose canonical form is themselves: no query, nothing to encode (each segment starts at
+ * its own '/', so the expression cannot backtrack), no empty, '.' or '..' segments.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~.]*)+$/;
+const ODD_SEGMENT = /\/\/|\/\.\.?(?:\/|$)/;
 /** Header values that are their own canonical form: no leading, trailing or repeated whitespace. */
 const PLAIN_VALUE = /^(?:\S+(?: \S+)*)?$/;
 
@@ -18,7 +22,7 @@ const PLAIN_VALUE = /^(?:\S+(?: \S+)*)?$/;
 const UNSIGNED = new Set(['authorization', 'connection', 'x-amzn-trace-id', 'user-agent', 'expect', 'presigned-expires', 'range', 'host', 'x-amz-date', 'date']);
 
 export function canSignFast(path: string, headers: Record<string, string | number>): boolean {
-  if (!PLAIN_PATH.test(path)) return false;
+  if (!PLAIN_PATH.test(path) || ODD_SEGMENT.test(path)) return false;
   for (const name in headers) {
     if (UNSIGNED.has(name.toLowerCase()) || !PLAIN_VALUE.test(String(headers[name]))) return false;
   }

@@ -58,10 +58,21 @@ describe('bench signFast', () => {
     expect(canSignFast('/bucket/../x', {})).toBe(false);
     expect(canSignFast('/bucket/./x', {})).toBe(false);
     expect(canSignFast('/bucket//x', {})).toBe(false);
+    expect(canSignFast('/bucket/..', {})).toBe(false);
+    expect(canSignFast('/bucket/.', {})).toBe(false);
+    expect(canSignFast('/bucket/.hidden/a..b', {})).toBe(true);
+    expect(canSignFast('/bucket/dir/', {})).toBe(true);
+    expect(canSignFast('b/k', {})).toBe(false);
     expect(canSignFast('/b/k', { 'X-Meta': ' padded' })).toBe(false);
     expect(canSignFast('/b/k', { 'X-Meta': 'two  spaces' })).toBe(false);
     expect(canSignFast('/b/k', { Range: 'bytes=0-1' })).toBe(false);
     expect(canSignFast('/b/k', { 'User-Agent': 'x' })).toBe(false);
+  });
+
+  it('checks a long path that fails at its end at once (no backtracking)', () => {
+    const t0 = Date.now();
+    expect(canSignFast(`/${'bench-multipart-test-19427-1-'.repeat(40)}/big?uploads`, {})).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(1000);
   });
 
   it('builds X-Amz-Date per second', () => {
