@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { httpDate } from '@sealbox/runtime';
 import { KmsError } from './errors';
 
 export const JSON_11 = 'application/x-amz-json-1.1';
@@ -13,7 +14,7 @@ export function sendJson(res: ServerResponse, requestId: string, date: Date, sta
   const payload = JSON.stringify(body ?? {});
   res.writeHead(status, {
     'x-amzn-RequestId': requestId,
-    Date: date.toUTCString(),
+    Date: httpDate(date),
     'Content-Type': JSON_11,
     'Content-Length': Buffer.byteLength(payload, 'utf8'),
   });

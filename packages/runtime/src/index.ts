@@ -3,6 +3,7 @@ export type { Clock, ClockListener } from './clock';
 export { jsonRequestId, s3RequestId, s3HostId } from './request-id';
 export { randomBytesFast } from './random';
 export { hkdfSha256 } from './hkdf';
+export { httpDate } from './http-date';
 export { createAccessLog, silentAccessLog } from './access-log';
 export type { AccessLog, AccessLogEntry, AccessLogOptions } from './access-log';
 export { apiFastPath, listen, listenService, readBody, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';

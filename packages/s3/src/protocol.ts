@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { httpDate } from '@sealbox/runtime';
 import type { S3Response } from './context';
 import type { S3Error } from './errors';
 import { XML_DECLARATION, el } from './xml';
@@ -12,7 +13,7 @@ export interface ResponseIds {
 }
 
 function baseHeaders(ids: ResponseIds): Record<string, string> {
-  return { 'x-amz-request-id': ids.requestId, 'x-amz-id-2': ids.hostId, Date: ids.date().toUTCString(), Server: 'AmazonS3' };
+  return { 'x-amz-request-id': ids.requestId, 'x-amz-id-2': ids.hostId, Date: httpDate(ids.date()), Server: 'AmazonS3' };
 }
 
 export function sendResponse(res: ServerResponse, ids: ResponseIds, method: string, response: S3Response): void {

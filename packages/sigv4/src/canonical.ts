@@ -74,8 +74,21 @@ export function toAmzDate(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
-/** Parses `YYYYMMDDTHHMMSSZ` strictly; undefined when malformed. */
+let lastAmzDate = '';
+let lastAmzTime = 0;
+
+/** Parses `YYYYMMDDTHHMMSSZ` strictly; undefined when malformed. The last valid string parsed is remembered (requests in the same second carry the same one). */
 export function parseAmzDate(value: string): Date | undefined {
+  if (value === lastAmzDate) return new Date(lastAmzTime);
+  const date = parseAmzDateUncached(value);
+  if (date) {
+    lastAmzDate = value;
+    lastAmzTime = date.getTime();
+  }
+  return date;
+}
+
+function parseAmzDateUncached(value: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
