@@ -87,3 +87,47 @@ describe('SqliteKmsStore', () => {
     store.close();
   });
 });
+
+describe('lastUses', () => {
+  const ARNS = ['arn:aws:kms:us-east-1:000000000000:key/a', 'arn:aws:kms:us-east-1:000000000000:key/b', 'arn:aws:kms:us-east-1:000000000000:key/c'];
+  const TRACKED = ['Encrypt', 'Decrypt'];
+  let n = 0;
+  const event = (eventName: string, time: number, arn: string, errorCode?: string) => ({
+    eventId: `e${++n}`,
+    time,
+    accountId: '000000000000',
+    recipientAccountId: '000000000000',
+    region: 'us-east-1',
+    eventName,
+    username: 'root',
+    accessKeyId: 'test',
+    readOnly: false,
+    ...(errorCode ? { errorCode } : {}),
+    resources: [arn],
+    record: '{}',
+  });
+
+  it('reads only the events since the last call and agrees with lastUse for every key', () => {
+    const store = new SqliteKmsStore(':memory:');
+    const agree = () => {
+      const all = store.lastUses(TRACKED);
+      for (const arn of ARNS) {
+        const one = store.lastUse(arn, TRACKED);
+        expect(all.get(arn)).toEqual(one && { eventName: one.eventName, time: one.time, eventId: one.eventId });
+      }
+    };
+    agree();
+    store.appendEvents([event('Encrypt', 10, ARNS[0]!), event('DescribeKey', 20, ARNS[0]!), event('Decrypt', 15, ARNS[1]!)]);
+    agree();
+    // A failed call and an untracked operation change nothing; of equal times the later event wins.
+    store.appendEvents([event('Decrypt', 30, ARNS[0]!, 'AccessDeniedException'), event('Encrypt', 15, ARNS[1]!), event('Decrypt', 40, ARNS[2]!)]);
+    agree();
+    expect(store.lastUses(TRACKED).get(ARNS[1]!)?.eventName).toBe('Encrypt');
+    store.appendEvents([event('DescribeKey', 50, ARNS[2]!)]);
+    agree();
+    // Asked about other operations, it starts over from the whole log.
+    expect(store.lastUses(['DescribeKey']).get(ARNS[2]!)?.time).toBe(50);
+    agree();
+    store.close();
+  });
+});

@@ -119,6 +119,8 @@ export class SqliteKmsStore implements KmsStore {
    * is served; this process is the database's only writer (the data directory is locked).
    */
   private readonly keyDocs = new Map<string, string | null>();
+  /** lastUses' answer as of event `seq`, for the event names it was asked about. */
+  private lastUsesSoFar: { names: string; seq: number; uses: Map<string, { eventName: string; time: number; eventId: string }> } | undefined;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -359,17 +361,28 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   lastUses(eventNames: string[]) {
+    // The log only grows (events are never changed or removed), so each call reads just the
+    // events since the previous one: the console asks every few seconds, and a scan of the
+    // whole log would hold the event loop for longer the longer Sealbox runs.
+    const names = eventNames.join(',');
+    if (this.lastUsesSoFar?.names !== names) this.lastUsesSoFar = { names, seq: 0, uses: new Map() };
+    const soFar = this.lastUsesSoFar;
+    const upTo = (this.db.prepare('SELECT max(seq) AS seq FROM events').get() as { seq: number | null }).seq ?? 0;
     const rows = this.db
       .prepare<unknown[], { arn: string; event_name: string; time: number; event_id: string }>(
-        `SELECT arn, event_name, time, event_id FROM (
-           SELECT json_each.value AS arn, event_name, time, event_id,
-                  row_number() OVER (PARTITION BY json_each.value ORDER BY time DESC, seq DESC) AS n
-           FROM events, json_each(events.resources)
-           WHERE error_code IS NULL AND event_name IN (${eventNames.map(() => '?').join(', ')})
-         ) WHERE n = 1`,
+        `SELECT json_each.value AS arn, event_name, time, event_id
+         FROM events, json_each(events.resources)
+         WHERE seq > ? AND seq <= ? AND error_code IS NULL AND event_name IN (${eventNames.map(() => '?').join(', ')})
+         ORDER BY seq`,
       )
-      .all(...eventNames);
-    return new Map(rows.map((r) => [r.arn, { eventName: r.event_name, time: r.time, eventId: r.event_id }]));
+      .all(soFar.seq, upTo, ...eventNames);
+    // Newest time wins, and of equal times the later event (as ORDER BY time DESC, seq DESC).
+    for (const r of rows) {
+      const current = soFar.uses.get(r.arn);
+      if (!current || r.time >= current.time) soFar.uses.set(r.arn, { eventName: r.event_name, time: r.time, eventId: r.event_id });
+    }
+    soFar.seq = upTo;
+    return new Map(soFar.uses);
   }
 
   lookupEvents(q: EventQuery): { seq: number; event: StoredEvent }[] {
