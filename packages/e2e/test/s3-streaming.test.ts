@@ -40,6 +40,29 @@ describe('streaming bodies', () => {
     }
   });
 
+  it('refuses a response-* override a header cannot carry (a line break would split the response) with S3 error', async () => {
+    const s3 = s3Client(sealbox);
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'overrides' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'overrides', Key: 'k', Body: 'hello' }));
+      for (const value of ['text/plain\r\nX-Injected: 1', 'attachment; filename="\u5fae.txt"']) {
+        const err = await s3.send(new GetObjectCommand({ Bucket: 'overrides', Key: 'k', ResponseContentDisposition: value })).catch((e: unknown) => e);
+        expect(err).toMatchObject({
+          name: 'InvalidArgument',
+          message: 'Header value cannot be represented using ISO-8859-1.',
+          ArgumentName: 'response-content-disposition',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      // Latin-1 is carried, as its bytes; and the server still answers.
+      const ok = await s3.send(new GetObjectCommand({ Bucket: 'overrides', Key: 'k', ResponseContentDisposition: 'attachment; filename="caf\u00e9.txt"' }));
+      expect(ok.ContentDisposition).toBe('attachment; filename="caf\u00e9.txt"');
+      expect(await ok.Body!.transformToString()).toBe('hello');
+    } finally {
+      s3.destroy();
+    }
+  });
+
   it('presigned PUT and GET', async () => {
     const s3 = s3Client(sealbox);
     try {

@@ -9,6 +9,7 @@ import {
   jsonRequestId,
   listenService,
   readBody,
+  sendThroughNode,
   silentAccessLog,
   type AccessLog,
   type FastPath,
@@ -290,10 +291,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       encrypted: (req.socket as { encrypted?: boolean }).encrypted === true,
       body: () => readBody(req, maxBody),
       discardBody: () => req.resume(),
-    }).then((answer) => {
-      res.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body, 'utf8') });
-      res.end(answer.body, 'utf8');
-    });
+    }).then((answer) => sendThroughNode(res, answer, options.onInternalError ?? defaultReport));
   };
 
   // The fast front: plain API calls (POST / with a Content-Length body), read and answered straight

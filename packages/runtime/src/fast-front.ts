@@ -1,5 +1,6 @@
-import { STATUS_CODES, type Server } from 'node:http';
+import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 
 /** A request the fast path answers: its head parsed and its whole body received. */
 export interface FastRequest {
@@ -17,10 +18,15 @@ export interface FastRequest {
 
 export interface FastResponse {
   status: number;
-  /** Header fields; Content-Length and Connection are the front's. */
-  headers: Record<string, string>;
-  /** The body, sent as UTF-8. */
-  body: string;
+  /**
+   * Header fields, written as given (Latin-1, as Node writes them). Connection is the front's;
+   * Content-Length is added for a string or Buffer body when absent.
+   */
+  headers: Record<string, string | number>;
+  /** A string is sent as UTF-8; a stream is sent as it flows (with its Content-Length given). */
+  body?: string | Buffer | Readable;
+  /** HEAD: the headers only (a stream body is destroyed unread). */
+  headOnly?: boolean;
 }
 
 /**
@@ -86,20 +92,145 @@ export function parseHead(text: string): Omit<Head, 'bodyStart'> | undefined {
     rawHeaders.push(m[1]!, m[2]!);
   }
   if (headers['transfer-encoding'] !== undefined || headers['expect'] !== undefined || headers['upgrade'] !== undefined) return undefined;
-  const length = headers['content-length'];
-  if (length === undefined || !/^\d{1,15}$/.test(length)) return undefined;
+  // No Content-Length (and no Transfer-Encoding): no body, as for Node.
+  const length = headers['content-length'] ?? '0';
+  if (!/^\d{1,15}$/.test(length)) return undefined;
   const connection = (headers['connection'] ?? '').toLowerCase();
   if (connection !== '' && connection !== 'keep-alive' && connection !== 'close') return undefined;
   return { method: request[1]!, url: request[2]!, rawHeaders, headers, bodyLength: Number(length), close: connection === 'close' };
 }
 
-/** The response bytes, with the headers Node's server sends on a keep-alive connection. */
-export function responseText(res: FastResponse, close: boolean, keepAliveMs: number): string {
+// What Node's ServerResponse refuses to write (ERR_INVALID_HTTP_TOKEN, ERR_INVALID_CHAR).
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** The error for a header Node would refuse to write: a response must never be split. */
+export class InvalidHeaderError extends Error {
+  constructor(readonly header: string) {
+    super(`invalid character in response header ${JSON.stringify(header)}`);
+  }
+}
+
+function bodyLength(res: FastResponse): number | undefined {
+  if (res.body === undefined) return 0;
+  if (typeof res.body === 'string') return Buffer.byteLength(res.body, 'utf8');
+  return res.body instanceof Readable ? undefined : res.body.length;
+}
+
+/** The status line and headers, with those Node's server adds on a keep-alive connection. */
+export function responseHead(res: FastResponse, close: boolean, keepAliveMs: number): string {
   let text = `HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}\r\n`;
-  for (const name in res.headers) text += `${name}: ${res.headers[name]}\r\n`;
-  text += `Content-Length: ${Buffer.byteLength(res.body, 'utf8')}\r\n`;
-  text += close ? 'Connection: close\r\n\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`;
-  return text + res.body;
+  let hasLength = false;
+  for (const name in res.headers) {
+    const value = String(res.headers[name]);
+    if (!TOKEN.test(name) || INVALID_VALUE.test(value)) throw new InvalidHeaderError(name);
+    if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
+    text += `${name}: ${value}\r\n`;
+  }
+  if (!hasLength) {
+    const length = bodyLength(res);
+    if (length === undefined) throw new Error('a streamed body needs its Content-Length');
+    text += `Content-Length: ${length}\r\n`;
+  }
+  return text + (close ? 'Connection: close\r\n\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n\r\n`);
+}
+
+/** The whole response as one string, for a string body (used when the head is ASCII). */
+export function responseText(res: FastResponse, close: boolean, keepAliveMs: number): string {
+  return responseHead(res, close, keepAliveMs) + (res.headOnly || res.body === undefined ? '' : String(res.body));
+}
+
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Writes a response on the socket; `done` runs once it is all handed to the socket (a stream body
+ * has ended), or with an error (the connection is then destroyed).
+ */
+function writeResponse(socket: Socket, res: FastResponse, close: boolean, keepAliveMs: number, done: (err?: Error) => void): void {
+  const head = responseHead(res, close, keepAliveMs);
+  const body = res.body;
+  const noBody = res.headOnly === true || res.status === 204 || res.status === 304;
+  if (body instanceof Readable) {
+    if (noBody) {
+      body.destroy();
+      socket.write(head, 'latin1');
+      done();
+      return;
+    }
+    socket.write(head, 'latin1');
+    const onDrain = () => body.resume();
+    const cleanup = () => {
+      body.removeListener('data', onData);
+      body.removeListener('end', onEnd);
+      body.removeListener('error', onError);
+      socket.removeListener('drain', onDrain);
+      socket.removeListener('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      if (!socket.write(chunk)) body.pause();
+    };
+    const onEnd = () => {
+      cleanup();
+      done();
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      done(err);
+    };
+    const onClose = () => {
+      cleanup();
+      body.destroy();
+      done(new Error('the connection closed'));
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    socket.on('drain', onDrain);
+    socket.once('close', onClose);
+    return;
+  }
+  if (noBody || body === undefined) socket.write(head, 'latin1');
+  else if (typeof body === 'string' && !NON_ASCII.test(head)) socket.write(head + body, 'utf8');
+  else if (typeof body !== 'string' && body.length <= 16 * 1024) socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+  else {
+    socket.cork();
+    socket.write(head, 'latin1');
+    socket.write(body);
+    socket.uncork();
+  }
+  done();
+}
+
+/** Writes a FastResponse through Node's ServerResponse (the requests the fast front passed on). */
+export function sendThroughNode(res: ServerResponse, answer: FastResponse, onError: (err: unknown) => void): void {
+  // Already answered (the idle timer's RequestTimeout): nothing more can be said.
+  if (res.headersSent) {
+    if (answer.body instanceof Readable) answer.body.destroy();
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string | number> = { ...answer.headers };
+  let hasLength = false;
+  for (const name in headers) if (name.toLowerCase() === 'content-length') hasLength = true;
+  const length = hasLength ? undefined : bodyLength(answer);
+  if (length !== undefined) headers['Content-Length'] = length;
+  try {
+    res.writeHead(answer.status, headers);
+  } catch (err) {
+    if (answer.body instanceof Readable) answer.body.destroy();
+    onError(err);
+    res.destroy();
+    return;
+  }
+  if (answer.body instanceof Readable) {
+    if (answer.headOnly) {
+      answer.body.destroy();
+      res.end();
+    } else answer.body.pipe(res);
+    return;
+  }
+  res.end(answer.headOnly ? undefined : answer.body);
 }
 
 const FAST_SOCKETS = Symbol('sealbox.fastSockets');
@@ -138,12 +269,20 @@ function serveConnection(
   listening: () => boolean,
   handOver: () => void,
 ): void {
-  let buf: Buffer | null = null;
+  // Bytes received and not yet answered; joined only when a head is sought or a body complete, so
+  // a body arriving in many reads is copied once.
+  let chunks: Buffer[] = [];
+  let size = 0;
+  const joined = (): Buffer => {
+    if (chunks.length > 1) chunks = [Buffer.concat(chunks, size)];
+    return chunks[0]!;
+  };
   let head: Head | undefined;
   let busy = false;
+  let streaming = false;
   let answered = 0;
   const encrypted = (socket as { encrypted?: boolean }).encrypted === true;
-  sockets.set(socket, { idle: () => !busy && buf === null });
+  sockets.set(socket, { idle: () => !busy && size === 0 });
   socket.setNoDelay(true);
 
   const detach = () => {
@@ -158,15 +297,21 @@ function serveConnection(
   const toNode = () => {
     socket.pause();
     detach();
-    if (buf) socket.unshift(buf);
-    buf = null;
+    if (size > 0) socket.unshift(joined());
+    chunks = [];
+    size = 0;
     handOver();
     socket.resume();
   };
 
   const onTimeout = () => {
+    // A client that stops reading a streamed body is dropped, as Node's server drops it.
+    if (streaming) {
+      socket.destroy();
+      return;
+    }
     if (busy) return;
-    if (buf === null && answered > 0) {
+    if (size === 0 && answered > 0) {
       socket.destroy(); // idle between requests: Node's keep-alive timeout
       return;
     }
@@ -181,15 +326,17 @@ function serveConnection(
   };
 
   const onData = (chunk: Buffer) => {
-    buf = buf ? Buffer.concat([buf, chunk]) : chunk;
+    chunks.push(chunk);
+    size += chunk.length;
     if (!busy) next();
   };
   const onClose = () => sockets.delete(socket);
   const onError = () => socket.destroy();
 
   const next = (): void => {
-    while (buf !== null) {
+    while (size > 0) {
       if (!head) {
+        const buf = joined();
         const end = buf.indexOf(CRLFCRLF);
         if (end < 0 ? buf.length > options.maxHeaderBytes : end > options.maxHeaderBytes) return toNode();
         if (end < 0) break;
@@ -198,14 +345,16 @@ function serveConnection(
         head = { ...parsed, bodyStart: end + 4 };
       }
       const bodyEnd = head.bodyStart + head.bodyLength;
-      if (buf.length < bodyEnd) break;
+      if (size < bodyEnd) break;
+      const buf = joined();
       const body = buf.subarray(head.bodyStart, bodyEnd);
-      buf = buf.length > bodyEnd ? buf.subarray(bodyEnd) : null;
+      chunks = buf.length > bodyEnd ? [buf.subarray(bodyEnd)] : [];
+      size = buf.length - bodyEnd;
       dispatch(head, body);
       head = undefined;
       return;
     }
-    socket.setTimeout(buf === null && answered > 0 ? options.keepAliveMs : options.idleMs);
+    socket.setTimeout(size === 0 && answered > 0 ? options.keepAliveMs : options.idleMs);
   };
 
   const dispatch = (request: Head, body: Buffer) => {
@@ -216,18 +365,34 @@ function serveConnection(
       .handle({ method: request.method, url: request.url, rawHeaders: request.rawHeaders, headers: request.headers, body, remoteAddress: socket.remoteAddress, encrypted })
       .then(
         (res) => {
-          busy = false;
           answered++;
-          if (socket.destroyed) return;
-          // A server that is closing answers the request in flight and ends the connection, as Node's does.
-          if (request.close || !listening()) {
-            detach();
-            socket.end(responseText(res, true, options.keepAliveMs));
+          if (socket.destroyed) {
+            if (res.body instanceof Readable) res.body.destroy();
             return;
           }
-          socket.write(responseText(res, false, options.keepAliveMs));
-          socket.resume();
-          next();
+          // A server that is closing answers the request in flight and ends the connection, as Node's does.
+          const close = request.close || !listening();
+          if (close) detach();
+          const done = (err?: Error) => {
+            busy = false;
+            streaming = false;
+            if (err) socket.destroy();
+            else if (close) socket.end();
+            else {
+              socket.resume();
+              next();
+            }
+          };
+          if (res.body instanceof Readable) {
+            streaming = true;
+            socket.setTimeout(options.idleMs);
+          }
+          try {
+            writeResponse(socket, res, close, options.keepAliveMs, done);
+          } catch (err) {
+            if (res.body instanceof Readable) res.body.destroy();
+            done(err as Error);
+          }
         },
         () => socket.destroy(),
       );

@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { parseHead, responseText, type FastPath, type FastRequest } from '../src/fast-front';
+import type { AddressInfo } from 'node:net';
+import { createServer as createNodeServer } from 'node:http';
+import { Readable } from 'node:stream';
+import { InvalidHeaderError, parseHead, responseHead, responseText, sendThroughNode, type FastPath, type FastRequest, type FastResponse } from '../src/fast-front';
 import { listen, readBody, type ListenOptions, type RunningServer } from '../src/http';
 import { loadOrCreateTls } from '../src/tls';
 
@@ -31,7 +34,6 @@ describe('parseHead', () => {
     ['Expect', [...HEAD, 'Expect: 100-continue']],
     ['Upgrade', [...HEAD, 'Upgrade: websocket']],
     ['Connection: upgrade', [...HEAD, 'Connection: upgrade']],
-    ['no Content-Length', HEAD.filter((l) => !l.startsWith('Content-Length'))],
     ['a signed Content-Length', [...HEAD.filter((l) => !l.startsWith('Content-Length')), 'Content-Length: +5']],
     ['a huge Content-Length', [...HEAD.filter((l) => !l.startsWith('Content-Length')), 'Content-Length: 1234567890123456']],
     ['a folded line', [...HEAD, ' folded']],
@@ -40,6 +42,19 @@ describe('parseHead', () => {
     ['a line without a colon', [...HEAD, 'X-Bad']],
   ])('leaves a head with %s to Node', (_, lines) => {
     expect(parseHead(lines.join('\r\n'))).toBeUndefined();
+  });
+
+  it('reads a head without Content-Length (nor Transfer-Encoding) as having no body, as Node does', () => {
+    expect(parseHead(['GET /x HTTP/1.1', 'Host: h'].join('\r\n'))?.bodyLength).toBe(0);
+  });
+
+  it('refuses to write a header Node would refuse: a response is never split', () => {
+    expect(() => responseHead({ status: 200, headers: { 'X-A': 'a\r\nX-B: b' } }, false, 5000)).toThrow(InvalidHeaderError);
+    expect(() => responseHead({ status: 200, headers: { 'X A': 'a' } }, false, 5000)).toThrow(InvalidHeaderError);
+    expect(() => responseHead({ status: 200, headers: { 'X-A': '\u5fae' } }, false, 5000)).toThrow(InvalidHeaderError);
+    expect(responseHead({ status: 200, headers: { 'X-A': 'caf\xe9', 'content-length': 3 } }, false, 5000)).toBe(
+      'HTTP/1.1 200 OK\r\nX-A: caf\xe9\r\ncontent-length: 3\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n',
+    );
   });
 
   it('writes the headers Node writes on a keep-alive connection, and the UTF-8 length', () => {
@@ -90,6 +105,15 @@ class RawClient {
   }
 }
 
+const BIG = Buffer.alloc(3 * 1024 * 1024, 'z');
+const SPECIAL: Record<string, () => FastResponse> = {
+  '/fast/buffer': () => ({ status: 200, headers: { 'X-Latin': 'caf\xe9' }, body: Buffer.from('bytes\xff', 'latin1') }),
+  '/fast/stream': () => ({ status: 200, headers: { 'Content-Length': BIG.length }, body: Readable.from([BIG.subarray(0, 1000), BIG.subarray(1000)]) }),
+  '/fast/head': () => ({ status: 200, headers: { 'Content-Length': 1234 }, body: Readable.from(['never sent']), headOnly: true }),
+  '/fast/204': () => ({ status: 204, headers: {}, body: 'ignored' }),
+  '/fast/split': () => ({ status: 200, headers: { 'X-Split': 'a\r\nX-Injected: 1' }, body: 'x' }),
+};
+
 const request = (path: string, body: string, extra: string[] = []) =>
   [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1', `Content-Length: ${Buffer.byteLength(body)}`, ...extra, '', body].join('\r\n');
 
@@ -98,10 +122,12 @@ describe('the fast front', () => {
   const seen: string[] = [];
   const fast: FastPath = {
     maxBodyBytes: 1024,
-    accepts: (method, url) => method === 'POST' && url.startsWith('/fast'),
+    accepts: (method, url) => (method === 'POST' || method === 'GET') && url.startsWith('/fast'),
     handle: async (req: FastRequest) => {
       seen.push(`fast ${req.url} ${req.body.toString('utf8')}`);
       if (req.url === '/fast/slow') await new Promise((r) => setTimeout(r, 300));
+      const special = SPECIAL[req.url];
+      if (special) return special();
       return { status: 200, headers: { 'X-Path': 'fast', 'X-Enc': String(req.encrypted) }, body: `fast:${req.body.toString('utf8')}:${req.headers['x-note'] ?? ''}` };
     },
   };
@@ -135,6 +161,29 @@ describe('the fast front', () => {
     expect(text.indexOf('fast:two:')).toBeLessThan(text.indexOf('fast:three:'));
     expect(seen).toEqual(['fast /fast/1 one', 'fast /fast/slow two', 'fast /fast/3 three']);
     c.socket.destroy();
+  });
+
+  it('answers with a Buffer, a stream, headers only, and no body for 204; a GET needs no Content-Length', async () => {
+    const c = open();
+    c.socket.write(request('/fast/buffer', ''));
+    expect(await c.until((r) => r.endsWith('bytes\xff'))).toContain('X-Latin: caf\xe9\r\nContent-Length: 6\r\n');
+    c.received = '';
+    c.socket.write(request('/fast/stream', ''));
+    const streamed = await c.until((r) => r.length >= BIG.length);
+    expect(streamed).toContain(`Content-Length: ${BIG.length}\r\n`);
+    expect(streamed.slice(streamed.indexOf('\r\n\r\n') + 4)).toBe(BIG.toString('latin1'));
+    c.received = '';
+    c.socket.write(request('/fast/head', '') + request('/fast/204', '') + 'GET /fast/buffer HTTP/1.1\r\nHost: x\r\n\r\n');
+    const text = await c.until((r) => r.endsWith('bytes\xff'));
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\nContent-Length: 1234\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nHTTP\/1\.1 204 No Content\r\nContent-Length: 7\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    expect(seen.at(-1)).toBe('fast /fast/buffer ');
+    c.socket.destroy();
+  });
+
+  it('closes the connection rather than write a header that would split the response', async () => {
+    const c = open();
+    c.socket.write(request('/fast/split', ''));
+    expect(await c.until((_, closed) => closed)).toBe('');
   });
 
   it('waits for a head and a body that arrive in pieces', async () => {
@@ -245,5 +294,40 @@ describe('the fast front', () => {
     await c.until(() => c.responses() === 2);
     expect(seen).toEqual(['fast /fast/1 one', 'node /other two']);
     socket.destroy();
+  });
+});
+
+describe('sendThroughNode', () => {
+  it('writes the answer with Content-Length, refuses a header that would split it, and ends a response already sent', async () => {
+    const errors: unknown[] = [];
+    const answers: Record<string, FastResponse> = {
+      '/ok': { status: 201, headers: { 'X-A': '1' }, body: 'created' },
+      '/split': { status: 200, headers: { 'X-A': 'a\r\nX-B: b' }, body: 'x' },
+      '/stream': { status: 200, headers: { 'Content-Length': 6 }, body: Readable.from(['stream']) },
+    };
+    const server = createNodeServer((req, res) => {
+      if (req.url === '/sent') {
+        res.writeHead(400, { 'Content-Length': 4 });
+        res.end('sent');
+        sendThroughNode(res, { status: 200, headers: {}, body: 'late' }, (err) => errors.push(err));
+        return;
+      }
+      sendThroughNode(res, answers[req.url!]!, (err) => errors.push(err));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const ok = await fetch(`${base}/ok`);
+      expect([ok.status, ok.headers.get('content-length'), ok.headers.get('x-a'), await ok.text()]).toEqual([201, '7', '1', 'created']);
+      expect(await (await fetch(`${base}/stream`)).text()).toBe('stream');
+      await expect(fetch(`${base}/split`)).rejects.toThrow();
+      expect(errors).toHaveLength(1);
+      const sent = await fetch(`${base}/sent`);
+      expect([sent.status, await sent.text()]).toEqual([400, 'sent']);
+      expect(errors).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
