@@ -1,6 +1,7 @@
 import type { RequestSpec, SignedClient } from './client';
 import { describeFailure } from './client';
 import { newSamples, recordError, summarise, type Samples, type Stats } from './stats';
+import { processCpuMs } from './targets';
 
 /** One operation of a scenario: the request, and what a correct answer looks like. */
 export interface Operation {
@@ -20,6 +21,8 @@ export interface LoadOptions {
   payload: boolean;
   /** Check expectBytes (off against the bare server, which answers every request with nothing). */
   verify: boolean;
+  /** The server's process id: its CPU time over the measured window is read from /proc. */
+  serverPid?: number;
 }
 
 const NS_PER_S = 1_000_000_000n;
@@ -73,8 +76,23 @@ export async function runLoad(client: SignedClient, next: NextOperation, options
       });
     }
   };
+  // The server's CPU time is read when the measured window opens and when it closes (or, for an
+  // extended window, when its last operation completed).
+  const pid = options.serverPid;
+  let cpuStart: number | null = null;
+  let cpuEnd: number | null = null;
+  const timers: NodeJS.Timeout[] = [];
+  if (pid !== undefined) {
+    const at = (t: bigint, read: () => void) => timers.push(setTimeout(read, Math.max(0, Number(t - process.hrtime.bigint()) / 1e6)));
+    at(measureFrom, () => (cpuStart = processCpuMs(pid)));
+    at(end, () => (cpuEnd = processCpuMs(pid)));
+  }
   await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)));
-  return summarise(samples, Number(windowEnd - measureFrom) / Number(NS_PER_S), options.payload);
+  for (const timer of timers) clearTimeout(timer);
+  if (pid !== undefined && (cpuEnd === null || windowEnd > end)) cpuEnd = processCpuMs(pid);
+  const stats = summarise(samples, Number(windowEnd - measureFrom) / Number(NS_PER_S), options.payload);
+  if (cpuStart !== null && cpuEnd !== null && stats.ops > 0) stats.serverCpuUsPerOp = ((cpuEnd - cpuStart) * 1000) / stats.ops;
+  return stats;
 }
 
 /**

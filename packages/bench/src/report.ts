@@ -15,6 +15,8 @@ export const TABLE_COLUMNS = [
   'Sealbox/moto',
   'ceiling ops/s',
   'Sealbox/ceiling',
+  'Sealbox CPU µs/op',
+  'moto CPU µs/op',
 ];
 
 export function formatRate(n: number): string {
@@ -37,6 +39,12 @@ export function formatRatio(r: number | null): string {
   return `${r.toPrecision(2)}×`; // small shares of the ceiling keep two significant digits
 }
 
+/** Server CPU per operation in µs, to three significant figures (– when not measured). */
+export function formatCpu(us: number | null): string {
+  if (us === null) return '–';
+  return us >= 1000 ? Math.round(us).toLocaleString('en-US') : us.toPrecision(3);
+}
+
 /** ops/s, with the error count beside it when the target had any (errors are never hidden). */
 function opsCell(s: TargetStats | null): string {
   if (!s) return '–';
@@ -57,6 +65,8 @@ export function tableRow(r: ScenarioResult): string[] {
     formatRatio(r.sealboxToMoto),
     opsCell(r.ceiling),
     formatRatio(r.sealboxToCeiling),
+    formatCpu(s.serverCpuUsPerOp),
+    formatCpu(r.moto?.serverCpuUsPerOp ?? null),
   ];
 }
 

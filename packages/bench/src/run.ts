@@ -146,6 +146,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
               durationSeconds: options.durationSeconds,
               payload: scenario.payload,
               verify,
+              serverPid: target.pid,
             });
           } else {
             result = await runMultipart(client, prepared.get(target.name) as MultipartPrepared, {

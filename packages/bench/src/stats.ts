@@ -18,6 +18,12 @@ export interface Stats {
   seconds: number;
   /** Payload bytes moved by the successful operations. */
   bytes: number;
+  /**
+   * The server process's CPU time (user + system, every thread) in the measured window per
+   * successful operation, in microseconds; null when it was not measured. Unlike ops/s it does not
+   * depend on how much of the machine the load generator took.
+   */
+  serverCpuUsPerOp: number | null;
 }
 
 /**
@@ -69,5 +75,6 @@ export function summarise(samples: Samples, seconds: number, payload: boolean): 
     errorSamples: samples.errorSamples,
     seconds,
     bytes: samples.bytes,
+    serverCpuUsPerOp: null,
   };
 }

@@ -271,3 +271,34 @@ export function sampleRss(pid: number, intervalMs = 100): { stop(): RssSummary |
     },
   };
 }
+
+let clockTicks: number | undefined;
+
+/** Clock ticks per second, the unit of /proc/<pid>/stat's CPU times (100 on Linux, asked once). */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    const probe = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 });
+    const n = Number(probe.stdout?.trim());
+    clockTicks = probe.status === 0 && Number.isInteger(n) && n > 0 ? n : 100;
+  }
+  return clockTicks;
+}
+
+/**
+ * CPU time a process has used so far (user + system, all its threads), in milliseconds, from
+ * /proc/<pid>/stat; null where there is no /proc or the process is gone.
+ */
+export function processCpuMs(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
+  return ((utime + stime) * 1000) / ticksPerSecond();
+}

@@ -12,10 +12,12 @@ import {
   TABLE_COLUMNS,
   createBucket,
   createKey,
+  formatCpu,
   formatRatio,
   markdownReport,
   parseOptions,
   percentile,
+  processCpuMs,
   runBench,
   runLoad,
   runMultipart,
@@ -48,6 +50,22 @@ test('ratios keep two significant digits when small', () => {
   expect(formatRatio(0.913)).toBe('0.91×');
   expect(formatRatio(0.0043)).toBe('0.0043×');
   expect(formatRatio(null)).toBe('–');
+});
+
+test('CPU per operation: three significant figures, thousands grouped', () => {
+  expect(formatCpu(412.34)).toBe('412');
+  expect(formatCpu(38.26)).toBe('38.3');
+  expect(formatCpu(10_181.6)).toBe('10,182');
+  expect(formatCpu(null)).toBe('–');
+});
+
+test("a process's CPU time comes from /proc and grows as it works; a missing process has none", () => {
+  const before = processCpuMs(process.pid)!;
+  const until = Date.now() + 60;
+  while (Date.now() < until) Math.sqrt(Math.random());
+  expect(before).toBeGreaterThan(0);
+  expect(processCpuMs(process.pid)!).toBeGreaterThan(before);
+  expect(processCpuMs(2 ** 22 + 17)).toBeNull();
 });
 
 test('options: defaults, --quick, explicit values over --quick, unknown scenarios refused', () => {
@@ -148,6 +166,9 @@ describe('against a started Sealbox', () => {
       expect(r.sealbox.p99Ms!).toBeGreaterThanOrEqual(r.sealbox.p50Ms!);
       expect(r.ceiling.ops).toBeGreaterThan(0);
       expect(r.sealboxToCeiling).toBeGreaterThan(0);
+      // Each server's CPU per operation, read from /proc over the measured window.
+      expect(r.sealbox.serverCpuUsPerOp).toBeGreaterThan(0);
+      expect(r.ceiling.serverCpuUsPerOp).toBeGreaterThan(0);
       expect(r.moto).toBeNull();
       expect(r.sealboxToMoto).toBeNull();
     }

@@ -361,9 +361,14 @@ function serveConnection(
     busy = true;
     socket.setTimeout(0);
     socket.pause();
-    fast
-      .handle({ method: request.method, url: request.url, rawHeaders: request.rawHeaders, headers: request.headers, body, remoteAddress: socket.remoteAddress, encrypted })
-      .then(
+    let answer: Promise<FastResponse>;
+    try {
+      answer = fast.handle({ method: request.method, url: request.url, rawHeaders: request.rawHeaders, headers: request.headers, body, remoteAddress: socket.remoteAddress, encrypted });
+    } catch {
+      socket.destroy();
+      return;
+    }
+    answer.then(
         (res) => {
           answered++;
           if (socket.destroyed) {
