@@ -4,19 +4,7 @@ import { resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
 import { createKmsService, type KmsCore } from '@sealbox/kms';
 import { createS3Service } from '@sealbox/s3';
-import {
-  VirtualClock,
-  listen,
-  listenService,
-  loadOrCreateTls,
-  silentAccessLog,
-  type AccessLog,
-  type ClientErrorKind,
-  type ErrorResponse,
-  type FastPath,
-  type ListenOptions,
-  type RunningServer,
-} from '@sealbox/runtime';
+import { VirtualClock, listen, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { consoleHandler } from './console/server';
 import { fsReason } from './fs-errors';
@@ -95,20 +83,8 @@ export interface Sealbox {
  * A service whose state can be replaced while its server keeps listening: requests go to the
  * current one, and a replaced one is closed.
  */
-class Switchable<
-  S extends { app: RequestListener; listener?: RequestListener; fast?: FastPath; close(): void; errorResponse?: (kind: ClientErrorKind) => ErrorResponse | undefined },
-> {
-  /** The current service's fast path (a replacement is created with the same options, so it has one too). */
-  readonly fast: FastPath | undefined;
-
-  constructor(public current: S) {
-    const fast = current.fast;
-    this.fast = fast && {
-      maxBodyBytes: fast.maxBodyBytes,
-      accepts: (method, url, headers) => this.current.fast!.accepts(method, url, headers),
-      handle: (req) => this.current.fast!.handle(req),
-    };
-  }
+class Switchable<S extends { app: RequestListener; listener?: RequestListener; close(): void; errorResponse?: (kind: ClientErrorKind) => ErrorResponse | undefined }> {
+  constructor(public current: S) {}
 
   readonly app: RequestListener = (req, res) => (this.current.listener ?? this.current.app)(req, res);
 

@@ -159,3 +159,32 @@ it('over TLS, a SigV4 form may ask for SSE-KMS; a SigV2 form still may not', asy
     await secure.stop();
   }
 });
+
+describe('form fields a header cannot carry', () => {
+  const field = (value: string) =>
+    sigV4Form([{ key: 'odd.txt' }, ['starts-with', '$x-amz-meta-note', '']], { key: 'odd.txt', 'x-amz-meta-note': value });
+
+  it('refuses a line break or a control character (it would split every later GET), storing nothing', async () => {
+    for (const value of ['a\r\nX-Injected: 1', 'a\u0001b']) {
+      const res = await post(field(value), 'x');
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('<Code>InvalidArgument</Code><Message>Header value cannot be represented using ISO-8859-1.</Message><ArgumentName>x-amz-meta-note</ArgumentName>');
+    }
+    await expect(s3.send(new HeadObjectCommand({ Bucket: 'uploads', Key: 'odd.txt' }))).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
+  it('keeps text beyond Latin-1 as its UTF-8 bytes, as a PutObject header with that text arrives', async () => {
+    expect((await post(field('caf\u00e9 \u4e2d'), 'x')).status).toBe(204);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'uploads', Key: 'odd.txt' }));
+    expect(Buffer.from(head.Metadata!.note!, 'latin1').toString('utf8')).toBe('caf\u00e9 \u4e2d');
+  });
+
+  it('a redirect URL a header cannot carry is sent percent-encoded', async () => {
+    const res = await post(
+      sigV4Form([{ key: 'r.txt' }, ['starts-with', '$success_action_redirect', '']], { key: 'r.txt', success_action_redirect: 'http://example.com/done\u4e2d?x=\r\n1' }),
+      'x',
+    );
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('http://example.com/done%E4%B8%AD?x=1&bucket=uploads&key=r.txt&etag=' + encodeURIComponent(res.headers.get('etag') ?? '').replace(/%20/g, '+'));
+  });
+});

@@ -10,11 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Sealbox } from '@sealbox/cli';
-import { s3Client, startTestSealbox } from './helpers';
+import { VirtualClock, listenService } from '@sealbox/runtime';
+import { createS3Service } from '@sealbox/s3';
+import { DEFAULT_CREDENTIALS, StaticCredentialProvider } from '@sealbox/sigv4';
+import { TEST_CREDENTIALS, s3Client, startTestSealbox } from './helpers';
 
 describe('streaming bodies', () => {
   let sealbox: Sealbox;
@@ -60,6 +63,36 @@ describe('streaming bodies', () => {
       expect(await ok.Body!.transformToString()).toBe('hello');
     } finally {
       s3.destroy();
+    }
+  });
+
+  it('a stored header no header can carry fails its request with InternalError; the server stays up', async () => {
+    // Every way in is checked (PUT headers by Node, POST fields and response-* overrides by S3);
+    // this plants a bad value behind them, as a damaged or hand-edited store could hold one.
+    const reports: unknown[] = [];
+    const service = createS3Service({
+      clock: new VirtualClock(),
+      credentials: new StaticCredentialProvider([DEFAULT_CREDENTIALS]),
+      region: 'us-east-1',
+      onInternalError: (err: unknown) => reports.push(err),
+    });
+    const server = await listenService(service, '127.0.0.1', 0);
+    const s3 = new S3Client({ endpoint: server.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, forcePathStyle: true, maxAttempts: 1 });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'planted' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'planted', Key: 'k', Body: 'hello', Metadata: { note: 'fine' } }));
+      const v = service.state.meta.latest('planted', 'k')!;
+      v.meta.userMetadata = [['note', 'bad\r\nX-Injected: 1']];
+      service.state.meta.updateVersion(v);
+      for (const send of [() => s3.send(new GetObjectCommand({ Bucket: 'planted', Key: 'k' })), () => s3.send(new HeadObjectCommand({ Bucket: 'planted', Key: 'k' }))]) {
+        await expect(send()).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+      }
+      expect(reports).toHaveLength(2);
+      await s3.send(new PutObjectCommand({ Bucket: 'planted', Key: 'k', Body: 'again' }));
+      expect(await (await s3.send(new GetObjectCommand({ Bucket: 'planted', Key: 'k' }))).Body!.transformToString()).toBe('again');
+    } finally {
+      s3.destroy();
+      await server.close();
     }
   });
 

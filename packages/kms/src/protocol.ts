@@ -1,21 +1,27 @@
-import { httpDate, type FastResponse } from '@sealbox/runtime';
+import type { ServerResponse } from 'node:http';
+import { httpDate } from '@sealbox/runtime';
 import { KmsError } from './errors';
 
 export const JSON_11 = 'application/x-amz-json-1.1';
 
+/** A successful AWS JSON 1.1 response. */
 /**
- * An AWS JSON 1.1 response. `Date` is the wall clock clients sign with (not the advanced virtual
- * clock), so SDKs that correct clock skew from it stay in step.
+ * `Date` is the wall clock clients sign with (not the advanced virtual clock), so SDKs that
+ * correct clock skew from it stay in step.
  */
-export function jsonResponse(requestId: string, date: Date, status: number, body: unknown): FastResponse {
-  return {
-    status,
-    headers: { 'x-amzn-RequestId': requestId, Date: httpDate(date), 'Content-Type': JSON_11 },
-    body: JSON.stringify(body ?? {}),
-  };
+export function sendJson(res: ServerResponse, requestId: string, date: Date, status: number, body: unknown): void {
+  // A string body goes out with the headers in one write (a Buffer takes a second one, writev).
+  const payload = JSON.stringify(body ?? {});
+  res.writeHead(status, {
+    'x-amzn-RequestId': requestId,
+    Date: httpDate(date),
+    'Content-Type': JSON_11,
+    'Content-Length': Buffer.byteLength(payload, 'utf8'),
+  });
+  res.end(payload, 'utf8');
 }
 
 /** `{"__type": "<Code>", "message": "..."}`; errors that AWS sends without a message omit it. */
-export function errorResponse(requestId: string, date: Date, err: KmsError): FastResponse {
-  return jsonResponse(requestId, date, err.status, err.hasMessage ? { __type: err.code, message: err.message } : { __type: err.code });
+export function sendError(res: ServerResponse, requestId: string, date: Date, err: KmsError): void {
+  sendJson(res, requestId, date, err.status, err.hasMessage ? { __type: err.code, message: err.message } : { __type: err.code });
 }

@@ -9,11 +9,8 @@ import {
   jsonRequestId,
   listenService,
   readBody,
-  sendThroughNode,
   silentAccessLog,
   type AccessLog,
-  type FastPath,
-  type FastResponse,
   type RunningServer,
   type VirtualClock,
 } from '@sealbox/runtime';
@@ -44,7 +41,7 @@ import {
 import { validateInput } from './model/validate';
 import { IMPLEMENTED, KMS_OPERATIONS, READ_ONLY, type KmsOperationName } from './operations';
 import { checkGrantTokens } from './operations/grants';
-import { JSON_11, errorResponse, jsonResponse } from './protocol';
+import { JSON_11, sendError, sendJson } from './protocol';
 import { apiCallEvent } from './trail/records';
 import { applyKmsSeed, KmsSeedError, seedKeysFromJson } from './seed';
 
@@ -70,8 +67,6 @@ export interface KmsService {
   app: Express;
   /** What the server listens with: `app`, with KMS API calls taken straight to their handler. */
   listener: (req: IncomingMessage, res: ServerResponse) => void;
-  /** KMS API calls answered straight from the socket, before Node's HTTP handling. */
-  fast: FastPath;
   core: KmsCore;
   close(): void;
 }
@@ -181,8 +176,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       });
   });
 
-  /** One KMS (or CloudTrail) API call, from whichever front received it, to its answer. */
-  const serve = (call: ApiCall): Promise<FastResponse> => {
+  const api = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const requestId = jsonRequestId();
     let operation = 'Unknown';
@@ -192,7 +186,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       accessLog({
         service: 'kms',
         operation,
-        method: call.method,
+        method: req.method ?? '',
         status,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         requestId,
@@ -201,21 +195,21 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       });
 
     const run = async () => {
-      if (call.method !== 'POST' || (call.url !== '/' && !call.url.startsWith('/?'))) {
-        call.discardBody();
+      if (req.method !== 'POST' || (req.url !== '/' && !req.url?.startsWith('/?'))) {
+        req.resume();
         throw new UnknownOperationException();
       }
-      const body = await call.body();
-      const contentType = (call.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const body = await readBody(req, maxBody);
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (contentType !== JSON_11) throw new UnknownOperationException();
       const input = parseJson(body);
-      const target = resolveTarget(call.headers['x-amz-target']);
+      const target = resolveTarget(req.headers['x-amz-target']);
       operation = target.operation;
 
       const now = options.clock.now();
       let verified: VerifiedRequest | null;
       try {
-        verified = verifyRequest(signedRequestFromNode(call), {
+        verified = verifyRequest(signedRequestFromNode(req), {
           service: target.service,
           now,
           clientTime: (t) => options.clock.fromWallClock(t),
@@ -230,10 +224,10 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       }
       if (!verified) throw new MissingAuthenticationTokenException('Missing Authentication Token');
       accessKeyId = verified.credentials.accessKeyId;
-      const { credentials, invokedBy } = actingFor(verified.credentials, call.headers[ON_BEHALF_OF], options.credentials);
+      const { credentials, invokedBy } = actingFor(verified.credentials, req.headers[ON_BEHALF_OF], options.credentials);
       if (target.service === 'cloudtrail') return lookupEvents(core, input, credentials.accountId, verified.scope.region);
 
-      const sourceIp = call.remoteAddress ?? '127.0.0.1';
+      const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
       const region = verified.scope.region;
       const ctx: OperationContext = {
         core,
@@ -244,11 +238,11 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         requestId,
         now,
         sourceIp,
-        userAgent: call.headers['user-agent'] ?? '',
+        userAgent: req.headers['user-agent'] ?? '',
         audit: { keys: [] },
         enforcePolicies: options.enforcePolicies ?? true,
         conditionKeys: {
-          ...globalConditionKeys({ credentials, region, now, sourceIp, secureTransport: call.encrypted, invokedBy }),
+          ...globalConditionKeys({ credentials, region, now, sourceIp, secureTransport: isTls(req), invokedBy }),
           ...requestConditionKeys(operation, input),
           ...(operation === 'CreateGrant' ? { 'kms:GrantIsForAWSResource': String(invokedBy !== undefined) } : {}),
         },
@@ -263,43 +257,19 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       return handler(validated, ctx);
     };
 
-    return run().then(
+    run().then(
       (output) => {
-        const answer = jsonResponse(requestId, options.clock.wallNow(), 200, output);
+        sendJson(res, requestId, options.clock.wallNow(), 200, output);
         record?.();
         finish(200);
-        return answer;
       },
       (err: unknown) => {
         const kmsError = toKmsError(err, options.onInternalError);
-        const answer = errorResponse(requestId, options.clock.wallNow(), kmsError);
+        sendError(res, requestId, options.clock.wallNow(), kmsError);
         record?.(kmsError);
         finish(kmsError.status, kmsError.code);
-        return answer;
       },
     );
-  };
-
-  // Through Node's HTTP server: requests the fast front passed on, and every request when it is off.
-  const api = (req: IncomingMessage, res: ServerResponse) => {
-    void serve({
-      method: req.method ?? '',
-      url: req.url ?? '',
-      headers: req.headers as Record<string, string | undefined>,
-      rawHeaders: req.rawHeaders,
-      remoteAddress: req.socket.remoteAddress,
-      encrypted: (req.socket as { encrypted?: boolean }).encrypted === true,
-      body: () => readBody(req, maxBody),
-      discardBody: () => req.resume(),
-    }).then((answer) => sendThroughNode(res, answer, options.onInternalError ?? defaultReport));
-  };
-
-  // The fast front: plain API calls (POST / with a Content-Length body), read and answered straight
-  // from the socket. Admin paths (anything naming sealbox, in any case or encoding) go to `app`.
-  const fast: FastPath = {
-    maxBodyBytes: maxBody,
-    accepts: (method, url) => method === 'POST' && (url === '/' || url.startsWith('/?')) && !/sealbox|%5f|%73/i.test(url),
-    handle: (req) => serve({ ...req, body: () => Promise.resolve(req.body), discardBody: () => undefined }),
   };
 
   app.use(api);
@@ -307,7 +277,6 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
   return {
     app,
     listener: apiFastPath(app, api),
-    fast,
     core,
     close() {
       clearInterval(timer);
@@ -345,18 +314,7 @@ function auditEvent(ctx: OperationContext, operation: string, input: JsonInput, 
 
 const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 
-/** An API call as the service sees it, whichever front received it. */
-interface ApiCall {
-  method: string;
-  url: string;
-  headers: Record<string, string | undefined>;
-  rawHeaders: string[];
-  remoteAddress: string | undefined;
-  encrypted: boolean;
-  body(): Promise<Buffer>;
-  /** The body is not needed (the call is refused before reading it). */
-  discardBody(): void;
-}
+const isTls = (req: IncomingMessage) => (req.socket as { encrypted?: boolean }).encrypted === true;
 
 function parseJson(body: Buffer): JsonInput {
   let value: unknown;

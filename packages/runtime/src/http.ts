@@ -1,8 +1,7 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import { STATUS_CODES, createServer, maxHeaderSize } from 'node:http';
+import { STATUS_CODES, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
-import { closeFastConnections, installFastFront, type FastPath } from './fast-front';
 
 export interface RunningServer {
   /** `http://host:port` with the port actually bound. */
@@ -39,14 +38,10 @@ export interface ListenOptions {
   headersTimeoutMs?: number;
   /** The service's own words for these failures (S3's XML errors); Node's plain answer otherwise. */
   errorResponse?: (kind: ClientErrorKind) => ErrorResponse | undefined;
-  /** The service's plain requests, answered before (and without) Node's HTTP request handling. */
-  fast?: FastPath;
 }
 
 const CURRENT = Symbol('sealbox.currentExchange');
 type TrackedSocket = Socket & { [CURRENT]?: { req: IncomingMessage; res: ServerResponse } };
-
-const REQUEST_TIMEOUT_408 = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
 
 function rawResponse(r: ErrorResponse): string {
   const body = Buffer.from(r.body, 'utf8');
@@ -65,8 +60,7 @@ export function listen(
   const idleMs = listenOptions.idleTimeoutMs ?? 20_000;
   // requestTimeout would cap a whole upload's duration; the idle timer bounds slow clients instead.
   const headersTimeout = listenOptions.headersTimeoutMs ?? 20_000;
-  const keepAliveTimeout = 5000;
-  const options = { keepAliveTimeout, requestTimeout: 0, headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
+  const options = { keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
   const tracked: RequestListener = (req, res) => {
     const socket = req.socket as TrackedSocket;
     const exchange = { req, res };
@@ -82,19 +76,6 @@ export function listen(
     handler(req, res);
   };
   const server: Server = tls ? createHttpsServer({ ...options, ...tls }, tracked) : createServer(options, tracked);
-  if (listenOptions.fast) {
-    const answer = (fallback: string | undefined) => {
-      const own = listenOptions.errorResponse?.('RequestTimeout');
-      return own ? rawResponse(own) : fallback;
-    };
-    installFastFront(server, tls !== undefined, listenOptions.fast, {
-      idleMs,
-      keepAliveMs: keepAliveTimeout,
-      maxHeaderBytes: (server as { maxHeaderSize?: number }).maxHeaderSize ?? maxHeaderSize,
-      headTimeoutResponse: () => answer(REQUEST_TIMEOUT_408)!,
-      bodyTimeoutResponse: () => answer(undefined),
-    });
-  }
   server.on('timeout', (socket: TrackedSocket) => {
     const exchange = socket[CURRENT];
     // A request received whole and not yet answered is the server's work (a long multipart
@@ -123,7 +104,7 @@ export function listen(
     }
     if (answer) socket.end(rawResponse(answer));
     else if (kind === 'HeaderTooLarge') socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n');
-    else if (kind === 'RequestTimeout') socket.end(REQUEST_TIMEOUT_408);
+    else if (kind === 'RequestTimeout') socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
     else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     // The answer is flushed, then the connection goes, whether or not the client reads it.
     setTimeout(() => socket.destroy(), 1000).unref();
@@ -147,17 +128,13 @@ export function listen(
 
 function closeGracefully(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.closeAllConnections();
-      closeFastConnections(server, false);
-    }, graceMs);
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     timer.unref();
     server.close(() => {
       clearTimeout(timer);
       resolve();
     });
     server.closeIdleConnections();
-    closeFastConnections(server, true);
   });
 }
 
@@ -215,18 +192,16 @@ export function apiFastPath(app: RequestListener, api: RequestListener, isApi: (
 }
 
 /** Listens with a service's app; closing the server then also closes the service's stores. */
-export async function listenService<
-  S extends { app: RequestListener; listener?: RequestListener; fast?: FastPath; close(): void; errorResponse?: ListenOptions['errorResponse'] },
->(
+export async function listenService<S extends { app: RequestListener; listener?: RequestListener; close(): void; errorResponse?: ListenOptions['errorResponse'] }>(
   service: S,
   host: string,
   port: number,
   tls?: { key: string; cert: string },
-  options: Omit<ListenOptions, 'errorResponse' | 'fast'> = {},
+  options: Omit<ListenOptions, 'errorResponse'> = {},
 ): Promise<RunningServer> {
   let running: RunningServer;
   try {
-    running = await listen(service.listener ?? service.app, host, port, tls, { ...options, errorResponse: service.errorResponse?.bind(service), fast: service.fast });
+    running = await listen(service.listener ?? service.app, host, port, tls, { ...options, errorResponse: service.errorResponse?.bind(service) });
   } catch (err) {
     service.close();
     throw err;

@@ -13,5 +13,3 @@ export type { AdminOptions } from './admin';
 export { RootKey } from './root-key';
 export { loadOrCreateTls } from './tls';
 export type { TlsMaterial } from './tls';
-export { InvalidHeaderError, installFastFront, parseHead, responseHead, responseText, sendThroughNode } from './fast-front';
-export type { FastPath, FastRequest, FastResponse, FrontOptions } from './fast-front';

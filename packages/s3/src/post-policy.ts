@@ -373,7 +373,10 @@ function redirectTarget(form: PostForm): string | undefined {
   if (!target) return undefined;
   try {
     const url = new URL(target);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? target : undefined;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    // As given, unless a header cannot carry it (a line break, a character beyond Latin-1): then
+    // as the URL parser writes it, percent-encoded.
+    return /[^\t\x20-\x7e\x80-\xff]/.test(target) ? url.href : target;
   } catch {
     return undefined;
   }

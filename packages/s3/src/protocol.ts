@@ -1,5 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { httpDate, type FastResponse } from '@sealbox/runtime';
+import { httpDate } from '@sealbox/runtime';
 import type { S3Response } from './context';
 import type { S3Error } from './errors';
 import { XML_DECLARATION, el } from './xml';
@@ -15,23 +16,39 @@ function baseHeaders(ids: ResponseIds): Record<string, string> {
   return { 'x-amz-request-id': ids.requestId, 'x-amz-id-2': ids.hostId, Date: httpDate(ids.date()), Server: 'AmazonS3' };
 }
 
-/** The answer to a request: S3's headers, then the operation's; HEAD gets the headers only. */
-export function toResponse(ids: ResponseIds, method: string, response: S3Response): FastResponse {
+export function sendResponse(res: ServerResponse, ids: ResponseIds, method: string, response: S3Response): void {
   const headers: Record<string, string | number> = { ...baseHeaders(ids), ...response.headers };
   const body = response.body;
   const status = response.status ?? 200;
-  if (body instanceof Readable) return { status, headers, body, headOnly: method === 'HEAD' };
+  if (body instanceof Readable) {
+    res.writeHead(status, headers);
+    if (method === 'HEAD') {
+      body.destroy();
+      res.end();
+    } else body.pipe(res);
+    return;
+  }
   const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   if (typeof body === 'string' && headers['Content-Type'] === undefined) headers['Content-Type'] = 'application/xml';
   // HEAD (and empty GETs) carry the object's own Content-Length without a body.
   if (headers['Content-Length'] === undefined) headers['Content-Length'] = bytes?.length ?? 0;
-  return { status, headers, body: bytes, headOnly: method === 'HEAD' };
+  res.writeHead(status, headers);
+  res.end(method === 'HEAD' ? undefined : bytes);
 }
 
 /** `<Error>` with Code, Message, the error's extra elements, RequestId and HostId; HEAD gets no body. */
-export function errorToResponse(ids: ResponseIds, method: string, err: S3Error): FastResponse {
+export function sendError(res: ServerResponse, ids: ResponseIds, method: string, err: S3Error): void {
+  // The response may already be under way (a timed-out or broken connection): nothing more to say.
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   const headers: Record<string, string | number> = { ...baseHeaders(ids), ...err.headers };
-  if (method === 'HEAD') return { status: err.status, headers, headOnly: true };
+  if (method === 'HEAD') {
+    res.writeHead(err.status, headers);
+    res.end();
+    return;
+  }
   const xml =
     XML_DECLARATION +
     el('Error', [
@@ -44,5 +61,6 @@ export function errorToResponse(ids: ResponseIds, method: string, err: S3Error):
   const bytes = Buffer.from(xml, 'utf8');
   headers['Content-Type'] = 'application/xml';
   headers['Content-Length'] = bytes.length;
-  return { status: err.status, headers, body: bytes };
+  res.writeHead(err.status, headers);
+  res.end(bytes);
 }

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finished, Readable, type Transform } from 'node:stream';
 import express from 'express';
 import type { Express } from 'express';
@@ -9,11 +9,8 @@ import {
   RequestTimeoutError,
   s3HostId,
   s3RequestId,
-  sendThroughNode,
   silentAccessLog,
   type AccessLog,
-  type FastPath,
-  type FastResponse,
   type ClientErrorKind,
   type ErrorResponse,
   type RunningServer,
@@ -38,7 +35,7 @@ import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './erro
 import { HttpKmsClient } from './kms-client';
 import { IMPLEMENTED } from './operations';
 import { corsHeaders } from './operations/bucket-config';
-import { errorToResponse, toResponse } from './protocol';
+import { sendError, sendResponse } from './protocol';
 import { matchRoute } from './routes';
 import { XML_DECLARATION, el } from './xml';
 import { S3State } from './state';
@@ -69,8 +66,6 @@ export interface S3Service {
   app: Express;
   /** What the server listens with: `app`, with S3 API requests taken straight to their handler. */
   listener: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Requests with small bodies answered straight from the socket, before Node's HTTP handling. */
-  fast: FastPath;
   state: S3State;
   close(): void;
   errorResponse(kind: ClientErrorKind): ErrorResponse;
@@ -88,11 +83,10 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
   const accessLog = options.accessLog ?? silentAccessLog;
   const isVirtualHosted = (req: IncomingMessage) => virtualHostBucket(req.headers.host, suffixes) !== undefined;
 
-  /** One S3 request, from whichever front received it, to its answer. */
-  const serve = (req: S3Call): Promise<FastResponse> => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const ids = { requestId: s3RequestId(), hostId: s3HostId(), date: () => options.clock.wallNow() };
-    const method = req.method;
+    const method = req.method ?? 'GET';
     let operation = 'Unknown';
     let accessKeyId: string | undefined;
     let bucketName: string | undefined;
@@ -126,7 +120,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       });
       accessKeyId = verified?.credentials.accessKeyId;
       const verifier = verified ? payloadVerifier(verified, signed.headers) : null;
-      const body: Readable = verifier ? pipeBody(req.body, verifier) : req.body;
+      const body: Readable = verifier ? pipeBody(req, verifier) : req;
       const trailers = () => (verifier instanceof AwsChunkedDecoder ? verifier.trailers : undefined);
 
       const handler = IMPLEMENTED[operation];
@@ -143,19 +137,19 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         region: verified?.scope.region ?? options.region,
         endpointRegion: options.region,
         state,
-        secure: req.encrypted,
+        secure: (req.socket as { encrypted?: boolean }).encrypted === true,
         allowHttpSseKms: options.allowHttpSseKms ?? false,
         trailers,
         requestId: ids.requestId,
         now,
-        sourceIp: req.remoteAddress ?? '127.0.0.1',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       };
       return handler(request);
     };
 
     const finish = (status: number, errorCode?: string) => {
       // A body nobody read must still be drained, or the connection cannot be reused.
-      req.drain();
+      if (!req.readableEnded) req.resume();
       accessLog({
         service: 's3',
         operation,
@@ -168,7 +162,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       });
     };
 
-    return run().then(
+    run().then(
       (response) => {
         // Requests from a browser origin the bucket's CORS rules allow get the CORS headers.
         const origin = req.headers.origin;
@@ -177,39 +171,25 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
           const cors = bucket && corsHeaders(bucket, origin, method, []);
           if (cors) response.headers = { ...response.headers, ...cors };
         }
+        try {
+          sendResponse(res, ids, method, response);
+        } catch (err) {
+          // A header Node refuses to write (a character no header can carry) must neither split
+          // the response nor escape as an unhandled rejection: the request fails, the server stays.
+          if (response.body instanceof Readable) response.body.destroy();
+          const internal = toS3Error(err, accessKeyId, options.onInternalError);
+          sendError(res, ids, method, internal);
+          finish(internal.status, internal.code);
+          return;
+        }
         finish(response.status ?? 200);
-        return toResponse(ids, method, response);
       },
       (err: unknown) => {
         const s3Error = toS3Error(err, accessKeyId, options.onInternalError);
+        sendError(res, ids, method, s3Error);
         finish(s3Error.status, s3Error.code);
-        return errorToResponse(ids, method, s3Error);
       },
     );
-  };
-
-  // Through Node's HTTP server: requests the fast front passed on (large, chunked or unusual ones).
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
-    void serve({
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-      remoteAddress: req.socket.remoteAddress,
-      encrypted: (req.socket as { encrypted?: boolean }).encrypted === true,
-      body: req,
-      drain: () => {
-        if (!req.readableEnded) req.resume();
-      },
-    }).then((answer) => sendThroughNode(res, answer, options.onInternalError ?? reportInternal));
-  };
-
-  // The fast front: requests whose whole body is at most FAST_BODY_BYTES, read and answered straight
-  // from the socket. Paths that may name an admin endpoint go to `app`, which routes them.
-  const fast: FastPath = {
-    maxBodyBytes: FAST_BODY_BYTES,
-    accepts: (_method, url) => !/sealbox|%5f|%73/i.test(url),
-    handle: (req) => serve({ ...req, body: bufferStream(req.body), drain: () => undefined }),
   };
 
   // Virtual-hosted requests are all S3: `bucket.localhost/_sealbox/x` is an object key.
@@ -218,35 +198,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
   app.use(handle);
   // Virtual-hosted requests are all S3, and so is every path that cannot be an admin endpoint.
   const listener = apiFastPath(app, handle);
-  return { app, listener, fast, state, close: () => state.close(), errorResponse };
-}
-
-/** Bodies up to this size (a 1 MiB object, aws-chunked) are read whole by the fast front. */
-const FAST_BODY_BYTES = 1024 * 1024 + 64 * 1024;
-
-/** An S3 request as the service sees it, whichever front received it. */
-interface S3Call {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  rawHeaders: string[];
-  remoteAddress: string | undefined;
-  encrypted: boolean;
-  body: Readable;
-  /** Reads and discards whatever of the body the operation left unread. */
-  drain(): void;
-}
-
-/** A received body as the stream operations read. */
-function bufferStream(body: Buffer): Readable {
-  const stream = new Readable({ read() {} });
-  if (body.length > 0) stream.push(body);
-  stream.push(null);
-  return stream;
-}
-
-function reportInternal(err: unknown): void {
-  process.stderr.write(`sealbox s3: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+  return { app, listener, state, close: () => state.close(), errorResponse };
 }
 
 /**
@@ -255,7 +207,7 @@ function reportInternal(err: unknown): void {
  * pipeline builds an AbortController per call and aborts it at the end, creating a DOMException
  * (with its stack trace) per request.
  */
-function pipeBody(req: Readable, verifier: Transform): Readable {
+function pipeBody(req: IncomingMessage, verifier: Transform): Readable {
   // As pipeline does: req counts as done once it ended, the verifier once all input went in
   // (its output is the handler's to read); only a stream not yet done is destroyed on failure.
   let reqDone = false;
@@ -268,7 +220,7 @@ function pipeBody(req: Readable, verifier: Transform): Readable {
     if (!reqDone && !req.destroyed) {
       // pipeline's destroyer detaches a server request from its socket first, so the socket
       // survives to carry the error response.
-      (req as unknown as { socket: unknown }).socket = null;
+      (req as { socket: unknown }).socket = null;
       req.destroy(err);
     }
     if (!verifierDone && !verifier.destroyed) verifier.destroy(err);

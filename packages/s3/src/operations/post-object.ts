@@ -84,7 +84,14 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
   checkKey(key);
   const attributes: Record<string, string> = {};
   for (const [name, value] of form.fields) {
-    if (ATTRIBUTE_FIELDS.includes(name) || name.startsWith('x-amz-meta-')) attributes[name] = value;
+    if (!ATTRIBUTE_FIELDS.includes(name) && !name.startsWith('x-amz-meta-')) continue;
+    // A field becomes a header of every later GET: it must be one a header can carry. Text beyond
+    // Latin-1 is kept as its UTF-8 bytes, as a PutObject header with the same text arrives.
+    const bytes = /[^\x00-\xff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(bytes)) {
+      throw new S3Error('InvalidArgument', 400, 'Header value cannot be represented using ISO-8859-1.', [['ArgumentName', name], ['ArgumentValue', value]]);
+    }
+    attributes[name] = bytes;
   }
   const meta = metaFromHeaders(attributes);
   // The form's fields stand for the headers of a PUT, and its signer for the caller.
