@@ -8,6 +8,14 @@ export const httpDate = (ms: number) => new Date(ms).toUTCString();
 /** XML timestamps: ISO 8601 with milliseconds, as S3 writes them (2026-11-27T10:00:00.000Z). */
 export const xmlDate = (ms: number) => new Date(ms).toISOString();
 
+const NOT_HEADER_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * Whether a header cannot carry this value: a line break or another control character (which
+ * would split the response), or a character beyond Latin-1. Node refuses to write such a header.
+ */
+export const cannotBeHeader = (value: string): boolean => NOT_HEADER_TEXT.test(value);
+
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v.join(',') : v;

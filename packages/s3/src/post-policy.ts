@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { SigningKeyCache, parseAmzDate, signatureMatches, type CredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { AccessDenied, InvalidAccessKeyId, InvalidArgument, InvalidToken, S3Error, SignatureDoesNotMatch } from './errors';
+import { cannotBeHeader } from './http-util';
 
 /**
  * Browser-based uploads (POST Object): the form's signature, its POST policy, the size range and
@@ -376,7 +377,7 @@ function redirectTarget(form: PostForm): string | undefined {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
     // As given, unless a header cannot carry it (a line break, a character beyond Latin-1): then
     // as the URL parser writes it, percent-encoded.
-    return /[^\t\x20-\x7e\x80-\xff]/.test(target) ? url.href : target;
+    return cannotBeHeader(target) ? url.href : target;
   } catch {
     return undefined;
   }

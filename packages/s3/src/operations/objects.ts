@@ -4,7 +4,7 @@ import { requireBucket } from '../access';
 import type { S3Request, S3Response } from '../context';
 import { parseDelete, parseTagging } from '../documents';
 import { AccessDenied, S3Error } from '../errors';
-import { header, httpDate, parseHttpDate, readSmallBody, xmlDate } from '../http-util';
+import { cannotBeHeader, header, httpDate, parseHttpDate, readSmallBody, xmlDate } from '../http-util';
 import { checkObjectTags, metaFromHeaders, objectHeaders } from '../object-headers';
 import { createChecksum, type ChecksumAlgorithm } from '../checksums';
 import { requestChecksum } from '../request-checksum';
@@ -333,8 +333,6 @@ function parseRange(value: string | undefined, size: number): { start: number; e
   return { start, end };
 }
 
-const NOT_HEADER_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
-
 const RESPONSE_OVERRIDES: [string, string][] = [
   ['response-content-type', 'Content-Type'],
   ['response-content-language', 'Content-Language'],
@@ -368,7 +366,7 @@ export async function getObject(req: S3Request): Promise<S3Response> {
     if (value === undefined) continue;
     if (!req.credentials) throw new S3Error('InvalidRequest', 400, 'Request specific response headers cannot be used for anonymous GET requests.');
     // A header carries Latin-1 only, and never a line break (which would split the response).
-    if (NOT_HEADER_TEXT.test(value)) {
+    if (cannotBeHeader(value)) {
       throw new S3Error('InvalidArgument', 400, 'Header value cannot be represented using ISO-8859-1.', [['ArgumentName', param], ['ArgumentValue', value]]);
     }
     headers[name] = value;

@@ -4,7 +4,7 @@ import { noSuchBucket } from '../access';
 import { createChecksum } from '../checksums';
 import type { S3Request, S3Response } from '../context';
 import { AccessDenied, S3Error } from '../errors';
-import { header } from '../http-util';
+import { cannotBeHeader, header } from '../http-util';
 import { metaFromHeaders } from '../object-headers';
 import { checkPostLength, checkPostPolicy, isSigV2Form, postObjectKey, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
 import { BlobTooLargeError } from '../store/blob-store';
@@ -88,7 +88,7 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
     // A field becomes a header of every later GET: it must be one a header can carry. Text beyond
     // Latin-1 is kept as its UTF-8 bytes, as a PutObject header with the same text arrives.
     const bytes = /[^\x00-\xff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
-    if (/[^\t\x20-\x7e\x80-\xff]/.test(bytes)) {
+    if (cannotBeHeader(bytes)) {
       throw new S3Error('InvalidArgument', 400, 'Header value cannot be represented using ISO-8859-1.', [['ArgumentName', name], ['ArgumentValue', value]]);
     }
     attributes[name] = bytes;
