@@ -1,48 +1,114 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { KmsStore, StoredEvent } from '../store/kms-store';
 
+/** How long a failed write waits before the next try. */
+const RETRY_MS = 1000;
+/** Events held in memory while writes fail; beyond this the oldest are dropped (and counted). */
+const MAX_HELD = 100_000;
+
 /**
  * The CloudTrail-style event log. Records are buffered and written in batches (one SQLite
  * transaction and one append to `cloudtrail.jsonl`), so logging stays off the hot path.
+ *
+ * A write that fails (a full disk) never fails the calls being logged and never escapes from the
+ * timer that writes: the batch goes back to the buffer, the failure is reported once, and the
+ * write is tried again every second until it succeeds. Rows are inserted with OR IGNORE on the
+ * event id, so a batch written twice is stored once.
  */
 export class Trail {
   private buffer: StoredEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly fd: number | undefined;
+  private failing = false;
+  private dropped = 0;
 
   constructor(
     private readonly store: KmsStore,
     logFile: string | undefined,
     private readonly maxDelayMs = 50,
     private readonly maxBatch = 512,
+    private readonly report: (message: string) => void = (message) => process.stderr.write(`sealbox kms: ${message}\n`),
   ) {
     this.fd = logFile === undefined ? undefined : openSync(logFile, 'a', 0o600);
   }
 
   record(event: StoredEvent): void {
     this.buffer.push(event);
-    if (this.buffer.length >= this.maxBatch) this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
-      this.timer.unref();
+    if (this.failing) {
+      if (this.buffer.length > MAX_HELD) this.dropped += this.buffer.splice(0, this.buffer.length - MAX_HELD).length;
+      return; // the retry timer is set
     }
+    if (this.buffer.length >= this.maxBatch) this.tryFlush();
+    else this.schedule(this.maxDelayMs);
   }
 
-  /** Writes everything buffered; readers call it first so they see every record. */
+  /**
+   * Writes everything buffered; readers call it first so they see every record. When the write
+   * fails it throws, after keeping the events, reporting (once) and setting the retry.
+   */
   flush(): void {
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      this.store.appendEvents(batch);
+      if (this.fd !== undefined) writeSync(this.fd, batch.map((e) => e.record + '\n').join(''));
+    } catch (err) {
+      this.buffer = batch.concat(this.buffer);
+      if (!this.failing) {
+        this.failing = true;
+        this.report(`cannot write the event log (${describe(err)}); ${this.buffer.length} events are held in memory and the write is retried every second`);
+      }
+      this.schedule(RETRY_MS);
+      throw err;
+    }
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.store.appendEvents(batch);
-    if (this.fd !== undefined) writeSync(this.fd, batch.map((e) => e.record + '\n').join(''));
+    if (this.failing) {
+      this.failing = false;
+      this.report(`the event log is written again${this.dropped ? `; ${this.dropped} events were dropped while it could not be` : ''}`);
+      this.dropped = 0;
+    }
+  }
+
+  /** Events not yet written (held while writes fail). */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.tryFlush();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** A write off any call's path: a failure is kept, reported and retried by flush itself. */
+  private tryFlush(): void {
+    try {
+      this.flush();
+    } catch {
+      // held, reported, retried
+    }
   }
 
   close(): void {
-    this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
+    try {
+      this.flush();
+    } finally {
+      // No retry may outlive the store it writes to.
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      if (this.fd !== undefined) closeSync(this.fd);
+    }
   }
+}
+
+function describe(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code ? code : err instanceof Error ? err.message : String(err);
 }
