@@ -4,14 +4,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs = require('node:fs');
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import type { Sealbox } from '@sealbox/cli';
 import { failure, kmsClient, s3Client, startTestSealbox } from './helpers';
 
@@ -212,6 +212,64 @@ describe('a full disk', () => {
       const blobFiles = readdirSync(join(dataDir, 's3', 'blobs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
       expect(blobFiles).toHaveLength(1 + small.size);
     } finally {
+      await sealbox.stop();
+    }
+  });
+
+  it('KMS keeps answering while its event log cannot be written, and writes the held records once there is room', async () => {
+    rmSync(join(dir, 'data'), { recursive: true, force: true }); // the previous test filled the disk
+    const dataDir = join(dir, 'kms-data');
+    mkdirSync(dataDir);
+    const sealbox = await startTestSealbox({ dataDir, only: 'kms' });
+    const filler = join(dir, 'filler');
+    let unfill = () => undefined as void;
+    try {
+      const kms = kmsClient(sealbox);
+      const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      await new Promise((r) => setTimeout(r, 100)); // CreateKey's record is written
+      if (mounted) {
+        // Fill what is left of the 4 MiB disk.
+        const fd = fs.openSync(filler, 'w');
+        try {
+          const chunk = Buffer.alloc(64 * 1024);
+          for (;;) fs.writeSync(fd, chunk);
+        } catch (err) {
+          expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+        } finally {
+          fs.closeSync(fd);
+        }
+        unfill = () => rmSync(filler, { force: true });
+      } else {
+        // Where mounting is refused: the store's writes fail as SQLite's do on a full disk.
+        const store = sealbox.kms!.core.store;
+        const append = store.appendEvents.bind(store);
+        let full = true;
+        store.appendEvents = (events) => {
+          if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+          append(events);
+        };
+        unfill = () => {
+          full = false;
+        };
+      }
+      stderr.mockClear();
+      const blobs: Uint8Array[] = [];
+      for (let i = 0; i < 20; i++) blobs.push((await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`secret ${i}`) }))).CiphertextBlob!);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blobs[7] }))).Plaintext!).toString()).toBe('secret 7');
+      const said = () => stderr.mock.calls.map((c) => String(c[0])).join('');
+      expect(said()).toMatch(/sealbox kms: cannot write the event log \((SQLITE_FULL|ENOSPC)\); \d+ events are held in memory/);
+      expect(sealbox.kms!.core.trail.pending).toBeGreaterThan(0);
+
+      unfill();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(said()).toContain('sealbox kms: the event log is written again');
+      expect(sealbox.kms!.core.trail.pending).toBe(0);
+      const lines = readFileSync(join(dataDir, 'cloudtrail.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { eventName: string });
+      expect(lines.filter((e) => e.eventName === 'Encrypt')).toHaveLength(20);
+      expect(lines.filter((e) => e.eventName === 'Decrypt')).toHaveLength(1);
+    } finally {
+      unfill();
       await sealbox.stop();
     }
   });

@@ -1,3 +1,6 @@
+import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { KmsStore, StoredEvent } from '../src/store/kms-store';
 import { Trail } from '../src/trail/trail';
 
@@ -86,5 +89,37 @@ describe('the event log when writes fail', () => {
     trail.record(event(1));
     expect(() => trail.close()).toThrow(/disk is full/);
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('continues a short write of cloudtrail.jsonl after a failure, never writing a line twice', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealbox-trail-'));
+    const file = join(dir, 'cloudtrail.jsonl');
+    const { store, state } = flakyStore();
+    const reports: string[] = [];
+    const trail = new Trail(store, file, 50, 512, (m) => reports.push(m));
+    const real = fs.writeSync;
+    let calls = 0;
+    const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, bytes: Buffer) => {
+      calls++;
+      if (calls === 1) return real(fd, bytes.subarray(0, 7)); // a short write, as on a disk that just filled
+      if (calls === 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return real(fd, bytes);
+    }) as typeof fs.writeSync);
+    try {
+      for (let i = 0; i < 3; i++) trail.record(event(i));
+      jest.advanceTimersByTime(50);
+      expect(state.written).toEqual(['e0', 'e1', 'e2']); // SQLite has them; readers see them
+      expect(readFileSync(file, 'utf8')).toBe('{"n":0}');
+      expect(reports).toEqual(['cannot write the event log (ENOSPC); 0 events are held in memory and the write is retried every second']);
+      trail.record(event(3));
+      jest.advanceTimersByTime(1000);
+      expect(readFileSync(file, 'utf8')).toBe('{"n":0}\n{"n":1}\n{"n":2}\n{"n":3}\n');
+      expect(state.written).toEqual(['e0', 'e1', 'e2', 'e3']);
+      expect(reports[1]).toBe('the event log is written again');
+    } finally {
+      spy.mockRestore();
+      trail.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

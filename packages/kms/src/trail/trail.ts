@@ -5,6 +5,7 @@ import type { KmsStore, StoredEvent } from '../store/kms-store';
 const RETRY_MS = 1000;
 /** Events held in memory while writes fail; beyond this the oldest are dropped (and counted). */
 const MAX_HELD = 100_000;
+const MAX_HELD_LINE_BYTES = 64 * 1024 * 1024;
 
 /**
  * The CloudTrail-style event log. Records are buffered and written in batches (one SQLite
@@ -21,6 +22,9 @@ export class Trail {
   private readonly fd: number | undefined;
   private failing = false;
   private dropped = 0;
+  /** cloudtrail.jsonl bytes not yet written. */
+  private lines: Buffer[] = [];
+  private lineBytes = 0;
 
   constructor(
     private readonly store: KmsStore,
@@ -45,16 +49,27 @@ export class Trail {
   /**
    * Writes everything buffered; readers call it first so they see every record. When the write
    * fails it throws, after keeping the events, reporting (once) and setting the retry.
+   *
+   * Two stages, each retried on its own: the events into SQLite (what readers query), then their
+   * lines onto cloudtrail.jsonl, as bytes kept until written (a short write is continued, never
+   * written twice).
    */
   flush(): void {
-    if (this.buffer.length === 0) return;
+    if (this.buffer.length === 0 && this.lines.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
     try {
-      this.store.appendEvents(batch);
-      if (this.fd !== undefined) writeSync(this.fd, batch.map((e) => e.record + '\n').join(''));
+      if (batch.length > 0) {
+        try {
+          this.store.appendEvents(batch);
+        } catch (err) {
+          this.buffer = batch.concat(this.buffer);
+          throw err;
+        }
+        if (this.fd !== undefined) this.queueLines(Buffer.from(batch.map((e) => e.record + '\n').join(''), 'utf8'));
+      }
+      this.writeLines();
     } catch (err) {
-      this.buffer = batch.concat(this.buffer);
       if (!this.failing) {
         this.failing = true;
         this.report(`cannot write the event log (${describe(err)}); ${this.buffer.length} events are held in memory and the write is retried every second`);
@@ -70,6 +85,24 @@ export class Trail {
       this.failing = false;
       this.report(`the event log is written again${this.dropped ? `; ${this.dropped} events were dropped while it could not be` : ''}`);
       this.dropped = 0;
+    }
+  }
+
+  private queueLines(bytes: Buffer): void {
+    this.lines.push(bytes);
+    this.lineBytes += bytes.length;
+    // While the file cannot be written, its oldest lines go first (SQLite has the events).
+    // The first piece may be partly written already: it stays, so no line is cut.
+    while (this.lineBytes > MAX_HELD_LINE_BYTES && this.lines.length > 2) this.lineBytes -= this.lines.splice(1, 1)[0]!.length;
+  }
+
+  private writeLines(): void {
+    while (this.lines.length > 0) {
+      const bytes = this.lines[0]!;
+      const n = writeSync(this.fd!, bytes);
+      this.lineBytes -= n;
+      if (n < bytes.length) this.lines[0] = bytes.subarray(n);
+      else this.lines.shift();
     }
   }
 
