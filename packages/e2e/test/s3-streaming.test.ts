@@ -4,8 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -93,6 +92,32 @@ describe('streaming bodies', () => {
     } finally {
       s3.destroy();
       await server.close();
+    }
+  });
+
+  it('a damaged stored object: its GET is cut off (an error, never wrong bytes), the server says why and keeps serving', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sealbox-damaged-'));
+    const damaged = await startTestSealbox({ only: 's3', dataDir });
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const s3 = s3Client(damaged);
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'damaged' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'damaged', Key: 'big', Body: Buffer.alloc(3 * 1024 * 1024, 7) }));
+      const [file] = readdirSync(join(dataDir, 's3', 'blobs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      const path = join(file!.parentPath, file!.name);
+      const bytes = readFileSync(path);
+      bytes[2 * 1024 * 1024] ^= 1;
+      writeFileSync(path, bytes);
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'damaged', Key: 'big' }));
+      await expect(got.Body!.transformToByteArray()).rejects.toThrow();
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('object data failed authentication');
+      await s3.send(new PutObjectCommand({ Bucket: 'damaged', Key: 'after', Body: 'still here' }));
+      expect(await (await s3.send(new GetObjectCommand({ Bucket: 'damaged', Key: 'after' }))).Body!.transformToString()).toBe('still here');
+    } finally {
+      stderr.mockRestore();
+      s3.destroy();
+      await damaged.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

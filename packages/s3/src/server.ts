@@ -171,6 +171,14 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
           const cors = bucket && corsHeaders(bucket, origin, method, []);
           if (cors) response.headers = { ...response.headers, ...cors };
         }
+        // A stored object that fails mid-stream (data that fails authentication, a blob file gone)
+        // cuts the connection: the client sees an error, never wrong or missing bytes as whole.
+        if (response.body instanceof Readable) {
+          response.body.once('error', (err) => {
+            toS3Error(err, accessKeyId, options.onInternalError);
+            res.destroy();
+          });
+        }
         try {
           sendResponse(res, ids, method, response);
         } catch (err) {
