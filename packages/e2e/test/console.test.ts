@@ -225,6 +225,24 @@ describe('console API', () => {
     expect(await statusWithHost(`127.0.0.1:${sealbox.console!.port}`)).toBe(200);
   });
 
+  it('answers 500 while a read fails, and says a failure that persists once, not at every poll', async () => {
+    const trail = sealbox.kms!.core.trail;
+    const flush = jest.spyOn(trail, 'flush').mockImplementation(() => {
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    });
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      for (let i = 0; i < 3; i++) expect((await fetch(`${sealbox.console!.url}/api/events`)).status).toBe(500);
+      const said = stderr.mock.calls.map((c) => String(c[0])).filter((line) => line.startsWith('sealbox console: internal error'));
+      expect(said).toHaveLength(1);
+      expect(said[0]).toContain('database or disk is full');
+    } finally {
+      stderr.mockRestore();
+      flush.mockRestore();
+    }
+    expect((await fetch(`${sealbox.console!.url}/api/events`)).status).toBe(200);
+  });
+
   it('reads the services that reset() put in place', async () => {
     await sealbox.reset();
     expect(await api('/api/keys')).toEqual({ keys: [] });

@@ -86,6 +86,16 @@ export function consoleHandler(sources: ConsoleSources): RequestListener {
     },
   };
 
+  // The page polls every second: a failure that persists (the event log on a full disk) is said
+  // once, with its stack, until a different one happens.
+  let lastReported: string | undefined;
+  const reportOnce = (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    if (message === lastReported) return;
+    lastReported = message;
+    process.stderr.write(`sealbox console: internal error: ${err instanceof Error ? err.stack : message}\n`);
+  };
+
   return (req: IncomingMessage, res: ServerResponse) => {
     // Nothing of a request body is wanted; drain it so the connection can be reused.
     req.resume();
@@ -104,7 +114,7 @@ export function consoleHandler(sources: ConsoleSources): RequestListener {
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
       const message = err instanceof HttpError ? err.message : 'internal error';
-      if (!(err instanceof HttpError)) process.stderr.write(`sealbox console: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      if (!(err instanceof HttpError)) reportOnce(err);
       send(req, res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify({ error: message })));
     }
   };
