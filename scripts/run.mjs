@@ -5,6 +5,7 @@
 //   npm run bench [-- opts] install, build, run the load generator (packages/bench)
 // pnpm is pinned; when the pinned version is not on PATH it is fetched through npx.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +29,30 @@ function pnpmCommand() {
   return ['npx', ['--yes', `pnpm@${PNPM_VERSION}`]];
 }
 
+/**
+ * The web console's test drives Debian's Chromium (packages/e2e/test/console-browser.test.ts):
+ * installed here when it is missing, so `npm test` needs nothing installed by hand. Playwright's
+ * own browser download cannot work offline; Debian's package can.
+ */
+function ensureChromium() {
+  const path = process.env.SEALBOX_CHROMIUM ?? '/usr/bin/chromium';
+  if (existsSync(path)) return;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const sudo = root ? [] : ['sudo', '-n'];
+  console.error(`npm test: ${path} is missing; installing Debian's chromium (apt-get install chromium)`);
+  const apt = (...args) => {
+    const [cmd, ...rest] = [...sudo, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...args];
+    const result = spawnSync(cmd, rest, { stdio: ['ignore', 'ignore', 'inherit'] });
+    return !result.error && result.status === 0;
+  };
+  if (!apt('install', '-y', '-qq', 'chromium')) {
+    apt('update', '-qq');
+    if (!apt('install', '-y', '-qq', 'chromium')) {
+      console.error('npm test: could not install chromium; the browser test of the web console will fail. Install it with: apt-get install chromium');
+    }
+  }
+}
+
 const [pnpm, pnpmArgs] = pnpmCommand();
 const pnpmRun = (...args) => run(pnpm, [...pnpmArgs, ...args]);
 
@@ -39,6 +64,7 @@ switch (command) {
     run(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'start', ...rest]);
     break;
   case 'test':
+    ensureChromium();
     pnpmRun('exec', 'tsc', '-p', 'tsconfig.test.json');
     pnpmRun('exec', 'jest', ...rest);
     break;

@@ -2,6 +2,7 @@
 import {
   CreateBucketCommand,
   DeleteBucketPolicyCommand,
+  DeletePublicAccessBlockCommand,
   GetBucketPolicyCommand,
   GetObjectCommand,
   PutBucketEncryptionCommand,
@@ -92,6 +93,8 @@ it('the second example: require a specific KMS key ARN', async () => {
 it('a policy can grant another account and anonymous readers; the owner root can always remove it', async () => {
   await s3.send(new CreateBucketCommand({ Bucket: 'shared' }));
   await s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'public.txt', Body: 'for everyone' }));
+  // New buckets block public policies (BlockPublicPolicy) and their use (RestrictPublicBuckets).
+  await s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'shared' }));
   const other = s3Client(sealbox, { credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other' } });
   try {
     expect((await failure(other.send(new GetObjectCommand({ Bucket: 'shared', Key: 'public.txt' })))).name).toBe('AccessDenied');

@@ -24,7 +24,9 @@ export class BucketKeyCache {
   ) {}
 
   async get(req: S3Request, kms: KmsClient, keyId: string, context: Record<string, string>): Promise<BucketKey> {
-    const id = JSON.stringify([req.credentials!.accountId, req.region, keyId, context]);
+    // Per caller, not per account: KMS authorizes every caller's use of the key (a caller without
+    // kms:GenerateDataKey must not write under a bucket key another caller obtained).
+    const id = JSON.stringify([req.credentials!.principalArn, req.region, keyId, context]);
     const now = req.now.getTime();
     const cached = this.keys.get(id);
     if (cached && cached.expires > now && cached.uses < this.maxUses) {

@@ -15,6 +15,8 @@ export interface S3Request {
   body: Readable;
   /** Trailing headers of an aws-chunked body (checksums), once the body has been read. */
   trailers: () => ReadonlyMap<string, string> | undefined;
+  /** How the request was authenticated (s3:authType): undefined when anonymous. */
+  authType?: 'REST-HEADER' | 'REST-QUERY-STRING' | 'POST';
   /** The signer, or undefined for an anonymous request. */
   credentials?: Credentials;
   /** The region of the request's credential scope (the endpoint's region when anonymous). */

@@ -30,6 +30,7 @@ import {
 } from '@sealbox/sigv4';
 import { DEFAULT_VIRTUAL_HOST_SUFFIXES, queryMap, resolveAddress, virtualHostBucket } from './addressing';
 import { s3AuthError } from './auth';
+import { authorizeOperation } from './authorization';
 import type { S3Request, S3Response } from './context';
 import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './errors';
 import { HttpKmsClient } from './kms-client';
@@ -134,6 +135,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         headers: req.headers,
         body,
         credentials: verified?.credentials,
+        authType: verified ? (verified.mechanism === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING') : undefined,
         region: verified?.scope.region ?? options.region,
         endpointRegion: options.region,
         state,
@@ -144,6 +146,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         now,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       };
+      authorizeOperation(request);
       return handler(request);
     };
 

@@ -69,14 +69,16 @@ export function sseRequest(req: S3Request, bucket: BucketRecord, key: string, op
 
 /**
  * SSE-KMS requests must be signed with SigV4 and sent over TLS (--allow-http-sse-kms relaxes the
- * latter for local use). SigV2 is checked first: such a request can never succeed, whatever the
- * transport. Header- and query-signed SigV2 requests never get this far (S3 here accepts only SigV4
- * for them); a POST form may still be signed with SigV2.
+ * latter for local use): writes that name SSE-KMS, writes under a bucket default of SSE-KMS, and
+ * every read of an SSE-KMS object ("All GET and PUT requests for an object protected by AWS KMS
+ * fail if you don't make them by using SSL/TLS, or SigV4"). Anonymous and SigV2 requests are
+ * refused first: they can never succeed, whatever the transport. Header- and query-signed SigV2
+ * requests never get this far (S3 here accepts only SigV4 for them); a POST form may be SigV2.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#aws-signature-version-4-sse-kms
  * https://repost.aws/knowledge-center/s3-kms-signature-version-error
  */
-function checkSseKmsTransport(req: S3Request, options: SseRequestOptions): void {
-  if (options.signedWithSigV2) {
+export function checkSseKmsTransport(req: S3Request, options: SseRequestOptions = {}): void {
+  if (options.signedWithSigV2 || !req.credentials) {
     // AWS's recorded answer (aws/aws-cli#1006): InvalidArgument, ArgumentName Authorization, ArgumentValue null.
     throw new S3Error('InvalidArgument', 400, 'Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.', [
       ['ArgumentName', 'Authorization'],

@@ -4,7 +4,7 @@ import type { S3Request } from '../context';
 import type { S3State } from '../state';
 import type { BlobRef, ObjectEncryption } from '../store/model';
 import { S3Error } from '../errors';
-import type { SseRequest } from '../sse';
+import { checkSseKmsTransport, type SseRequest } from '../sse';
 import { checkCustomerKey, customerKey, customerKeyRecord } from '../sse-c';
 import { blobKey, decryptAll, decryptRange, encryptAll, encryptSegments, storedRange, storedSize } from './segments';
 import { randomBytesFast } from '@sealbox/runtime';
@@ -20,6 +20,9 @@ export const objectArn = (bucket: string, key: string) => `arn:aws:s3:::${bucket
  */
 export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: string, key: string): Promise<{ dataKey: Buffer; encryption: ObjectEncryption }> {
   if (sse.algorithm === 'SSE-C') return { dataKey: sse.key, encryption: customerKeyRecord(sse.key) };
+  // A write under a bucket default of SSE-KMS names no SSE-KMS itself, so plain HTTP will do (the
+  // request's own SSE headers were checked by sseRequest); but KMS acts for a signed caller only.
+  if (sse.algorithm === 'aws:kms' && !req.credentials) checkSseKmsTransport(req);
   if (sse.algorithm === 'aws:kms' && sse.bucketKey) {
     // S3 Bucket Key: a bucket-level key from KMS (context: the bucket ARN), reused for a while,
     // wraps each object's own data key, so KMS sees one call per many objects.
@@ -65,8 +68,8 @@ export async function objectDataKey(req: S3Request, encryption: ObjectEncryption
   if (presented) throw new S3Error('InvalidRequest', 400, 'The encryption parameters are not applicable to this object.');
   if (!encryption) return undefined;
   if (encryption.algorithm === 'AES256') return req.state.rootKey.unwrap(Buffer.from(encryption.wrappedKey, 'base64'), WRAP_CONTEXT);
-  if (!req.credentials) throw new Error('SSE-KMS objects need a signed request');
-  const opened = await kmsFor(req).decrypt(req.credentials, encryption.region, Buffer.from(encryption.ciphertextBlob, 'base64'), encryption.context, encryption.keyArn);
+  checkSseKmsTransport(req);
+  const opened = await kmsFor(req).decrypt(req.credentials!, encryption.region, Buffer.from(encryption.ciphertextBlob, 'base64'), encryption.context, encryption.keyArn);
   if (encryption.bucketKeyWrappedKey) return unwrap(opened, encryption.bucketKeyWrappedKey, encryption.objectArn!);
   if (encryption.innerWrappedKey) return Buffer.concat([opened, req.state.rootKey.unwrap(Buffer.from(encryption.innerWrappedKey, 'base64'), WRAP_CONTEXT)]);
   return opened;

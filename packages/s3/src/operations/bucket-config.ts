@@ -1,5 +1,7 @@
 import { noSuchBucket, requireBucket } from '../access';
+import { accessDenied } from '../authorization';
 import { checkBucketPolicy } from '../bucket-policy';
+import { isPublicPolicy } from '../public-policy';
 import type { S3Request, S3Response } from '../context';
 import { parseBucketEncryption, parseCorsConfiguration, parseOwnershipControls, parsePublicAccessBlock, type CorsRule } from '../documents';
 import { S3Error } from '../errors';
@@ -238,7 +240,12 @@ export const deleteBucketEncryption = clearSetting('encryption');
 export async function putBucketPolicy(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
   const text = await readSmallBody(req.body, 20 * 1024);
-  checkBucketPolicy(text);
+  const doc = checkBucketPolicy(text);
+  // BlockPublicPolicy refuses a policy that would make the bucket public.
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
+  if (bucket.publicAccessBlock?.blockPublicPolicy && isPublicPolicy(doc)) {
+    throw accessDenied(req, { action: 's3:PutBucketPolicy', bucket }, 'block-public-policy');
+  }
   bucket.policy = text;
   req.state.meta.putBucket(bucket);
   return { status: 204 };
@@ -251,5 +258,12 @@ export function getBucketPolicy(req: S3Request): S3Response {
 }
 
 export const deleteBucketPolicy = clearSetting('policy');
+
+/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicyStatus.html */
+export function getBucketPolicyStatus(req: S3Request): S3Response {
+  const bucket = requireBucket(req);
+  if (!bucket.policy) throw notFound('NoSuchBucketPolicy', 'The bucket policy does not exist', bucket.name);
+  return { body: s3Document('PolicyStatus', [el('IsPublic', isPublicPolicy(checkBucketPolicy(bucket.policy)))]) };
+}
 
 export { noSuchBucket };

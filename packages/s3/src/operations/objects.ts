@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { requireBucket } from '../access';
+import { accessDenied, authorize, checkS3Access } from '../authorization';
 import type { S3Request, S3Response } from '../context';
 import { parseDelete, parseTagging } from '../documents';
-import { AccessDenied, S3Error } from '../errors';
+import { S3Error } from '../errors';
 import { cannotBeHeader, header, httpDate, parseHttpDate, readSmallBody, xmlDate } from '../http-util';
 import { checkObjectTags, metaFromHeaders, objectHeaders } from '../object-headers';
 import { createChecksum, type ChecksumAlgorithm } from '../checksums';
@@ -70,6 +71,23 @@ export function findVersion(req: S3Request, bucket: BucketRecord, key: string, v
     throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', [['Key', key]], headers);
   }
   return v;
+}
+
+/**
+ * The version a GET or HEAD reads. A missing object is 404 only to a caller who may list the
+ * bucket, and 403 to anyone else, so that existence does not leak.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html (Permissions)
+ */
+function findReadableVersion(req: S3Request, bucket: BucketRecord, key: string): ObjectVersion {
+  try {
+    return findVersion(req, bucket, key, requestedVersion(req), req.method);
+  } catch (err) {
+    if (err instanceof S3Error && err.code === 'NoSuchKey') {
+      const outcome = checkS3Access(req, { action: 's3:ListBucket', bucket });
+      if (!outcome.allowed) throw accessDenied(req, { action: 's3:ListBucket', bucket }, outcome.reason);
+    }
+    throw err;
+  }
 }
 
 /**
@@ -356,7 +374,7 @@ export async function getObject(req: S3Request): Promise<S3Response> {
     }
   }
   const key = req.key!;
-  const v = findVersion(req, bucket, key, requestedVersion(req), req.method);
+  const v = findReadableVersion(req, bucket, key);
   const headers = { ...objectHeaders(v, bucket.versioning !== undefined), ...encryptionHeaders(v.encryption) };
   if (checkReadConditions(req, v) === 'not-modified') {
     return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']!, ...(headers['x-amz-version-id'] ? { 'x-amz-version-id': headers['x-amz-version-id'] } : {}) } };
@@ -492,6 +510,8 @@ export async function deleteObjects(req: S3Request): Promise<S3Response> {
         results.push(el('Error', [el('Key', o.key), el('VersionId', o.versionId), el('Code', 'NoSuchVersion'), el('Message', 'The specified version does not exist.')]));
         continue;
       }
+      // Each key is authorized on its own: a denied key is an AccessDenied entry, the rest go.
+      authorize(req, { action: o.versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', bucket, key: o.key, versionId: o.versionId });
       const outcome = deleteOne(req, bucket, o.key, o.versionId);
       if (doc.quiet) continue;
       results.push(
@@ -534,10 +554,13 @@ export function copySource(req: S3Request): ObjectVersion {
   const source = parseCopySource(req);
   const bucket = req.state.meta.getBucket(source.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', [['BucketName', source.bucket]]);
-  if (!req.credentials || bucket.accountId !== req.credentials.accountId) throw new AccessDenied();
   if (source.versionId !== undefined && !VERSION_ID.test(source.versionId)) {
     throw new S3Error('InvalidArgument', 400, 'Invalid version id specified', [['ArgumentName', 'x-amz-copy-source'], ['ArgumentValue', header(req.headers, 'x-amz-copy-source')!]]);
   }
+  // The source is read: s3:GetObject (a named version: s3:GetObjectVersion) on it, judged by the
+  // source bucket's policy and the caller's identity policies, as any read is.
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html (Permissions)
+  authorize(req, { action: source.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', bucket, key: source.key, versionId: source.versionId });
   const v = findVersion(req, bucket, source.key, source.versionId, 'GET');
   checkReadConditions(req, v, 'x-amz-copy-source-');
   return v;

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { noSuchBucket } from '../access';
+import { authorize } from '../authorization';
 import { createChecksum } from '../checksums';
 import type { S3Request, S3Response } from '../context';
-import { AccessDenied, S3Error } from '../errors';
+import { S3Error } from '../errors';
 import { cannotBeHeader, header } from '../http-util';
 import { metaFromHeaders } from '../object-headers';
 import { checkPostLength, checkPostPolicy, isSigV2Form, postObjectKey, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
@@ -78,7 +79,6 @@ export async function postObject(req: S3Request): Promise<S3Response> {
 async function storeFile(req: S3Request, bucketName: string, form: PostForm, file: Readable): Promise<S3Response> {
   const credentials = verifyPostSignature(form, { credentials: req.state.credentials, region: req.state.meta.getBucket(bucketName)!.region, now: req.now });
   const bucket = req.state.meta.getBucket(bucketName)!;
-  if (!credentials || credentials.accountId !== bucket.accountId) throw new AccessDenied();
   const range = checkPostPolicy(form, bucketName, req.now);
   const key = postObjectKey(form);
   checkKey(key);
@@ -94,8 +94,11 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
     attributes[name] = bytes;
   }
   const meta = metaFromHeaders(attributes);
-  // The form's fields stand for the headers of a PUT, and its signer for the caller.
-  const asPut = { ...req, headers: attributes, credentials };
+  // The form's fields stand for the headers of a PUT, and its signer for the caller (a form
+  // without a signature is anonymous): s3:PutObject on the key, with the fields as condition keys.
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
+  const asPut: S3Request = { ...req, headers: attributes, credentials, authType: credentials ? 'POST' : undefined };
+  authorize(asPut, { action: 's3:PutObject', bucket, key });
   checkCannedAcl(asPut, bucket);
   // A SigV2 form may ask for SSE-KMS in its fields, but S3 serves SSE-KMS to SigV4 requests only.
   const sse = sseRequest(asPut, bucket, key, { signedWithSigV2: isSigV2Form(form) });
@@ -117,7 +120,7 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
     throw err;
   }
   meta.checksum = { algorithm: 'CRC64NVME', value: crc64.digest().toString('base64'), type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, { ...written, salt }, meta, credentials.accountId, encryption);
+  const v = commitBlob(req, bucket, key, { ...written, salt }, meta, credentials?.accountId ?? bucket.accountId, encryption);
   const host = header(req.headers, 'host') ?? 'localhost';
   const location = `http://${host}/${bucket.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   const success = postSuccess(form, { bucket: bucket.name, key, etag: `"${v.etag}"`, location });

@@ -1,0 +1,273 @@
+import { evaluatePolicy, evaluatePolicyDetailed, parsePolicy, type Decision, type PolicyDocument, type PrincipalBlock, type RequestContext } from '@sealbox/policy';
+import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
+import { OPERATION_ACCESS, POLICY_OPERATIONS } from './actions';
+import type { S3Request } from './context';
+import { AccessDenied, MethodNotAllowed } from './errors';
+import { header } from './http-util';
+import { isPublicPolicy } from './public-policy';
+import type { BucketRecord } from './store/model';
+
+/**
+ * S3's authorization of one action, the way AWS evaluates it, in one place for every operation:
+ * - an explicit Deny in the caller's identity-based policies or in the bucket policy wins (the
+ *   account root is not exempt from the bucket policy);
+ * - in the bucket owner's account, either side may allow: an identity-based policy (the root user's
+ *   always does), or a bucket policy statement naming the caller itself (one naming only the
+ *   account delegates to the account's IAM policies);
+ * - from another account, both must: the caller's identity-based policies and the bucket policy;
+ * - anonymous callers only through the bucket policy;
+ * - Block Public Access's RestrictPublicBuckets: a public bucket policy grants nothing to callers
+ *   outside the owner's account.
+ * ACLs grant nothing here: Sealbox keeps no ACL grants (new buckets disable ACLs, and canned ACLs
+ * beyond the owner's are refused where S3 refuses them).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+ */
+export interface AccessCheck {
+  /** e.g. `s3:GetObject`. */
+  action: string;
+  /** The bucket concerned; absent for account-level actions (ListBuckets, CreateBucket). */
+  bucket?: BucketRecord;
+  /** The bucket to name in the resource when it does not exist yet (CreateBucket). */
+  bucketName?: string;
+  /** The object concerned; absent for bucket-level actions. */
+  key?: string;
+  /** The version the request names, for s3:ExistingObjectTag. */
+  versionId?: string;
+}
+
+export type DenyReason =
+  | 'explicit-identity'
+  | 'explicit-resource'
+  | 'no-identity'
+  | 'no-resource'
+  | 'block-public-policy';
+
+export type AccessOutcome = { allowed: true } | { allowed: false; reason: DenyReason };
+
+const parsed = new Map<string, PolicyDocument>();
+
+/** Policies are parsed once per distinct text; stored ones were validated when written. */
+export function parsedPolicy(text: string, kind: 'resource' | 'identity'): PolicyDocument {
+  const cacheKey = `${kind}\n${text}`;
+  let doc = parsed.get(cacheKey);
+  if (!doc) {
+    doc = parsePolicy(text, kind);
+    if (parsed.size >= 1000) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(cacheKey, doc);
+  }
+  return doc;
+}
+
+const isRoot = (arn: string) => /^arn:aws[\w-]*:iam::\d{12}:root$/.test(arn);
+
+/** The resource ARN of a check. */
+export function resourceArn(check: AccessCheck): string {
+  const name = check.bucket?.name ?? check.bucketName;
+  if (name === undefined) return 'arn:aws:s3:::*';
+  return check.key !== undefined ? `arn:aws:s3:::${name}/${check.key}` : `arn:aws:s3:::${name}`;
+}
+
+/**
+ * Whether an Allow statement of a bucket policy names the caller itself (or everyone) rather than
+ * only the caller's account, which lets the account's IAM policies decide.
+ */
+function namesCaller(block: PrincipalBlock | undefined, credentials: Credentials): boolean {
+  if (block === undefined || block === '*') return true;
+  const role = sessionRoleArn(credentials);
+  return (block.AWS ?? []).some((p) => p === '*' || p === credentials.principalArn || (role !== undefined && p === role));
+}
+
+function combine(decisions: readonly Decision[]): Decision {
+  if (decisions.includes('Deny')) return 'Deny';
+  return decisions.includes('Allow') ? 'Allow' : 'NotApplicable';
+}
+
+/** The decision for one action, with the reason when it is a denial. */
+export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome {
+  const credentials = req.credentials;
+  const bucket = check.bucket;
+  const evaluation: RequestContext = {
+    principal: credentials ? { arn: credentials.principalArn, accountId: credentials.accountId } : 'anonymous',
+    action: check.action,
+    resource: resourceArn(check),
+    keys: conditionKeys(req, check),
+  };
+
+  let identity: Decision = 'NotApplicable';
+  if (credentials) {
+    identity = isRoot(credentials.principalArn)
+      ? 'Allow'
+      : combine((credentials.policies ?? []).map((p) => evaluatePolicy(parsedPolicy(p, 'identity'), evaluation)));
+  }
+  if (identity === 'Deny') return { allowed: false, reason: 'explicit-identity' };
+  // Account-level actions (and a bucket still to be created): identity-based policies alone.
+  if (!bucket) return identity === 'Allow' ? { allowed: true } : { allowed: false, reason: 'no-identity' };
+
+  const sameAccount = credentials !== undefined && credentials.accountId === bucket.accountId;
+  let policyAllows = false;
+  let policyNamesCaller = false;
+  if (bucket.policy) {
+    const doc = parsedPolicy(bucket.policy, 'resource');
+    const result = evaluatePolicyDetailed(doc, evaluation);
+    if (result.decision === 'Deny') return { allowed: false, reason: 'explicit-resource' };
+    const allows = result.matched.filter((m) => m.effect === 'Allow');
+    const restricted = bucket.publicAccessBlock?.restrictPublicBuckets === true && !sameAccount && isPublicPolicy(doc);
+    if (allows.length > 0 && !restricted) {
+      policyAllows = true;
+      policyNamesCaller = credentials === undefined || allows.some((m) => namesCaller(doc.Statement[m.index]!.Principal, credentials));
+    }
+  }
+  if (sameAccount) {
+    return identity === 'Allow' || policyNamesCaller ? { allowed: true } : { allowed: false, reason: 'no-identity' };
+  }
+  // Another account (whose identity side must allow too), or anonymous (no identity side).
+  if (!policyAllows) return { allowed: false, reason: 'no-resource' };
+  if (credentials && identity !== 'Allow') return { allowed: false, reason: 'no-identity' };
+  return { allowed: true };
+}
+
+const REASONS: Record<DenyReason, (action: string) => string> = {
+  'explicit-identity': () => 'with an explicit deny in an identity-based policy',
+  'explicit-resource': () => 'with an explicit deny in a resource-based policy',
+  'no-identity': (action) => `because no identity-based policy allows the ${action} action`,
+  'no-resource': (action) => `because no resource-based policy allows the ${action} action`,
+  'block-public-policy': () => 'because public policies are blocked by the BlockPublicPolicy block public access setting',
+};
+
+/**
+ * AccessDenied as S3 words it: requests within the resource's account get the principal, the
+ * action, the resource and the reason; others (another account, anonymous) only "Access Denied".
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html#access-denied-message-examples
+ */
+export function accessDenied(req: S3Request, check: AccessCheck, reason: DenyReason): AccessDenied {
+  const credentials = req.credentials;
+  const owner = check.bucket?.accountId ?? credentials?.accountId;
+  if (!credentials || credentials.accountId !== owner) return new AccessDenied();
+  return new AccessDenied(`User: ${credentials.principalArn} is not authorized to perform: ${check.action} on resource: "${resourceArn(check)}" ${REASONS[reason](check.action)}`);
+}
+
+/** Throws S3's AccessDenied unless the caller may take the action. */
+export function authorize(req: S3Request, check: AccessCheck): void {
+  const outcome = checkS3Access(req, check);
+  if (!outcome.allowed) throw accessDenied(req, check, outcome.reason);
+}
+
+/** Headers that add an action to a write: ACL headers need s3:PutObjectAcl, tags s3:PutObjectTagging. */
+function extraActions(req: S3Request): string[] {
+  const extra: string[] = [];
+  const hasAcl = Object.keys(req.headers).some((h) => h === 'x-amz-acl' || h.startsWith('x-amz-grant-'));
+  switch (req.operation) {
+    case 'PutObject':
+    case 'CopyObject':
+    case 'CreateMultipartUpload':
+      if (hasAcl) extra.push('s3:PutObjectAcl');
+      if (header(req.headers, 'x-amz-tagging') !== undefined) extra.push('s3:PutObjectTagging');
+      break;
+    case 'CreateBucket':
+      // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html (Permissions)
+      if (hasAcl) extra.push('s3:PutBucketAcl');
+      if (header(req.headers, 'x-amz-object-ownership') !== undefined) extra.push('s3:PutBucketOwnershipControls');
+      break;
+  }
+  return extra;
+}
+
+/**
+ * Authorizes a request for its operation, before its handler runs: every action the operation
+ * needs (OPERATION_ACCESS), on its bucket or object. A bucket that does not exist is left to the
+ * handler (NoSuchBucket). Operations authorized per item (DeleteObjects, PostObject, a copy's
+ * source) check those items themselves.
+ */
+export function authorizeOperation(req: S3Request): void {
+  const access = OPERATION_ACCESS[req.operation];
+  if (!access) throw new AccessDenied();
+  if (access.resource === 'none' || access.resource === 'special') return;
+  const versionId = req.query.get('versionId');
+  const actions = [...(versionId !== undefined && access.versionActions ? access.versionActions : access.actions), ...extraActions(req)];
+  if (access.resource === 'service') {
+    if (!req.credentials) throw new AccessDenied();
+    const bucketName = req.operation === 'CreateBucket' ? req.bucket : undefined;
+    for (const action of actions) authorize(req, { action, bucketName });
+    return;
+  }
+  const bucket = req.state.meta.getBucket(req.bucket!);
+  if (!bucket) return;
+  const key = access.resource === 'object' ? req.key : undefined;
+  const owner = req.credentials !== undefined && req.credentials.accountId === bucket.accountId;
+  if (POLICY_OPERATIONS.has(req.operation)) {
+    // The owning account's root can always manage the bucket policy, so a policy cannot lock it out.
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html
+    if (owner && isRoot(req.credentials!.principalArn)) return;
+    for (const action of actions) authorize(req, { action, bucket });
+    // Allowed, but only identities of the owner's account may touch the policy (405).
+    if (!owner) throw new MethodNotAllowed(undefined, [['Method', req.method], ['ResourceType', 'BUCKETPOLICY']]);
+    return;
+  }
+  for (const action of actions) authorize(req, { action, bucket, key, versionId });
+}
+
+/**
+ * The condition keys of a request: the global ones, and the S3 ones its headers and query make
+ * (a write relying on the bucket default names no encryption, so `Null` matches).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+ */
+export function conditionKeys(req: S3Request, check: AccessCheck): Record<string, string | string[] | undefined> {
+  const c = req.credentials;
+  const keys: Record<string, string | string[] | undefined> = {
+    'aws:SecureTransport': String(req.secure),
+    'aws:SourceIp': req.sourceIp.replace(/^::ffff:/, ''),
+    'aws:CurrentTime': req.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    'aws:EpochTime': String(Math.floor(req.now.getTime() / 1000)),
+    's3:authType': req.authType,
+    's3:signatureversion': c ? 'AWS4-HMAC-SHA256' : undefined,
+  };
+  if (check.bucket) {
+    keys['s3:ResourceAccount'] = check.bucket.accountId;
+    keys['aws:ResourceAccount'] = check.bucket.accountId;
+  }
+  if (c) {
+    const type = isRoot(c.principalArn) ? 'Account' : /:assumed-role\//.test(c.principalArn) ? 'AssumedRole' : 'User';
+    keys['aws:PrincipalArn'] = sessionRoleArn(c) ?? c.principalArn;
+    keys['aws:PrincipalAccount'] = c.accountId;
+    keys['aws:PrincipalType'] = type;
+    keys['aws:userid'] = type === 'Account' ? c.accountId : c.accessKeyId;
+    const user = /:user\/(?:.*\/)?([^/]+)$/.exec(c.principalArn);
+    if (user) keys['aws:username'] = user[1];
+  } else {
+    keys['aws:PrincipalType'] = 'Anonymous';
+  }
+  for (const name of [
+    'x-amz-server-side-encryption',
+    'x-amz-server-side-encryption-aws-kms-key-id',
+    'x-amz-server-side-encryption-customer-algorithm',
+    'x-amz-acl',
+    'x-amz-copy-source',
+    'x-amz-metadata-directive',
+    'x-amz-storage-class',
+    'x-amz-content-sha256',
+    'x-amz-object-ownership',
+  ]) {
+    const value = header(req.headers, name);
+    if (value !== undefined) keys[`s3:${name}`] = value;
+  }
+  for (const name of ['prefix', 'delimiter', 'max-keys']) {
+    const value = req.query.get(name);
+    if (value !== undefined) keys[`s3:${name}`] = value;
+  }
+  if (check.versionId !== undefined) keys['s3:versionid'] = check.versionId;
+  const tagging = header(req.headers, 'x-amz-tagging');
+  if (tagging !== undefined) {
+    const tags = [...new URLSearchParams(tagging)];
+    keys['s3:RequestObjectTagKeys'] = tags.map(([k]) => k);
+    for (const [k, v] of tags) keys[`s3:RequestObjectTag/${k}`] = v;
+  }
+  if (check.bucket && check.key !== undefined) {
+    // s3:ExistingObjectTag/<key>: the tags of the object the request acts on, when it exists.
+    const meta = req.state.meta;
+    const existing = check.versionId !== undefined ? meta.version(check.bucket.name, check.key, check.versionId) : meta.latest(check.bucket.name, check.key);
+    for (const tag of existing?.meta.tags ?? []) keys[`s3:ExistingObjectTag/${tag.key}`] = tag.value;
+  }
+  return keys;
+}
