@@ -10,3 +10,6 @@ export type { BucketView, VersionView, EncryptionView } from './inspect';
 export type { S3State } from './state';
 export { snapshotS3Database, s3DatabaseCounts, referencedBlobIds, blobFile } from './store/snapshot';
 export type { S3DatabaseCounts } from './store/snapshot';
+export { OPERATION_ACCESS, POLICY_OPERATIONS } from './actions';
+export type { OperationAccess } from './actions';
+export { isPublicPolicy } from './public-policy';

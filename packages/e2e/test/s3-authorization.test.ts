@@ -1,0 +1,251 @@
+/**
+ * S3 authorization along the paths around the front door: copies, DeleteObjects, POST forms,
+ * Block Public Access, S3 Bucket Keys, SSE-KMS transport rules and AWS's exact answers. The
+ * operation x principal x policy-source table is s3-authorization-matrix.test.ts.
+ */
+import { createHmac } from 'node:crypto';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  DeletePublicAccessBlockCommand,
+  GetBucketPolicyCommand,
+  GetBucketPolicyStatusCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutBucketEncryptionCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  UploadPartCopyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { Sealbox } from '@sealbox/cli';
+import { deriveSigningKey, toAmzDate, type Credentials } from '@sealbox/sigv4';
+import { failure, httpsCall, kmsClient, s3Client, startTestSealbox, tlsKmsClient, tlsS3Client } from './helpers';
+
+const OWNER = '000000000000';
+const OTHER = '111111111111';
+const allow = (action: string, resource = '*') => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: resource }] });
+const USERS: Credentials[] = [
+  { accessKeyId: 'AKIDS3ONLY', secretAccessKey: 's3only', accountId: OWNER, principalArn: `arn:aws:iam::${OWNER}:user/s3-only`, policies: [allow('s3:*')] },
+  { accessKeyId: 'AKIDNONE', secretAccessKey: 'none', accountId: OWNER, principalArn: `arn:aws:iam::${OWNER}:user/nobody`, policies: [] },
+  { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other', accountId: OTHER, principalArn: `arn:aws:iam::${OTHER}:root` },
+];
+const s3Only = { accessKeyId: 'AKIDS3ONLY', secretAccessKey: 's3only' };
+const nobody = { accessKeyId: 'AKIDNONE', secretAccessKey: 'none' };
+const other = { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other' };
+
+let sealbox: Sealbox;
+let s3: S3Client;
+let kms: KMSClient;
+beforeAll(async () => {
+  sealbox = await startTestSealbox({ users: USERS, tls: true });
+  s3 = tlsS3Client(sealbox);
+  kms = tlsKmsClient(sealbox);
+});
+afterAll(async () => {
+  s3.destroy();
+  kms.destroy();
+  await sealbox.stop();
+});
+
+const policy = (bucket: string, statements: unknown[]) => ({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
+
+it('a copy reads its source: a source bucket that denies s3:GetObject stops CopyObject and UploadPartCopy', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'copy-src' }));
+  await s3.send(new CreateBucketCommand({ Bucket: 'copy-dst' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'copy-src', Key: 'secret', Body: 'secret data' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'copy-src', Key: 'open', Body: 'open data' }));
+  await s3.send(new PutBucketPolicyCommand(policy('copy-src', [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::copy-src/secret' }])));
+  const err = await failure(s3.send(new CopyObjectCommand({ Bucket: 'copy-dst', Key: 'stolen', CopySource: 'copy-src/secret' })));
+  expect(err.name).toBe('AccessDenied');
+  expect(err.message).toBe(`User: arn:aws:iam::${OWNER}:root is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::copy-src/secret" with an explicit deny in a resource-based policy`);
+  expect(err.$metadata?.httpStatusCode).toBe(403);
+  expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'copy-dst', Key: 'stolen' })))).$metadata?.httpStatusCode).toBe(404);
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'copy-dst', Key: 'parts' }));
+  const partErr = await failure(s3.send(new UploadPartCopyCommand({ Bucket: 'copy-dst', Key: 'parts', UploadId: upload.UploadId, PartNumber: 1, CopySource: 'copy-src/secret' })));
+  expect(partErr.name).toBe('AccessDenied');
+  // The same copy of an object the policy does not protect goes through.
+  await s3.send(new CopyObjectCommand({ Bucket: 'copy-dst', Key: 'fine', CopySource: 'copy-src/open' }));
+  // A copy from another account's bucket needs that bucket's policy to allow the read.
+  const otherS3 = tlsS3Client(sealbox, { credentials: other });
+  try {
+    await otherS3.send(new CreateBucketCommand({ Bucket: 'other-dst' }));
+    expect((await failure(otherS3.send(new CopyObjectCommand({ Bucket: 'other-dst', Key: 'x', CopySource: 'copy-src/open' })))).message).toBe('Access Denied');
+  } finally {
+    otherS3.destroy();
+  }
+});
+
+it('DeleteObjects judges each key: a protected key is an AccessDenied entry, the others are deleted', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'multi-delete' }));
+  for (const key of ['keep/a', 'keep/b', 'tmp/a', 'tmp/b']) await s3.send(new PutObjectCommand({ Bucket: 'multi-delete', Key: key, Body: key }));
+  await s3.send(new PutBucketPolicyCommand(policy('multi-delete', [{ Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::multi-delete/keep/*' }])));
+  const out = await s3.send(new DeleteObjectsCommand({ Bucket: 'multi-delete', Delete: { Objects: ['keep/a', 'tmp/a', 'keep/b', 'tmp/b'].map((Key) => ({ Key })) } }));
+  expect(out.Deleted?.map((d) => d.Key).sort()).toEqual(['tmp/a', 'tmp/b']);
+  expect(out.Errors?.map((e) => [e.Key, e.Code]).sort()).toEqual([
+    ['keep/a', 'AccessDenied'],
+    ['keep/b', 'AccessDenied'],
+  ]);
+  expect(out.Errors?.[0]?.Message).toMatch(/^User: arn:aws:iam::000000000000:root is not authorized to perform: s3:DeleteObject on resource: "arn:aws:s3:::multi-delete\/keep\/[ab]" with an explicit deny in a resource-based policy$/);
+  expect(await (await s3.send(new GetObjectCommand({ Bucket: 'multi-delete', Key: 'keep/a' }))).Body!.transformToString()).toBe('keep/a');
+  expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'multi-delete', Key: 'tmp/a' })))).$metadata?.httpStatusCode).toBe(404);
+});
+
+/** A SigV4 browser form for `bucket`, signed by `creds`, with extra fields (and their policy conditions). */
+function signedForm(bucket: string, key: string, creds: { accessKeyId: string; secretAccessKey: string }, extra: Record<string, string> = {}): Record<string, string> {
+  const date = toAmzDate(new Date());
+  const credential = `${creds.accessKeyId}/${date.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  const conditions = [{ bucket }, { key }, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date }, ...Object.entries(extra).map(([k, v]) => ({ [k]: v }))];
+  const doc = Buffer.from(JSON.stringify({ expiration: new Date(Date.now() + 600_000).toISOString(), conditions })).toString('base64');
+  const signature = createHmac('sha256', deriveSigningKey(creds.secretAccessKey, date.slice(0, 8), 'us-east-1', 's3')).update(doc).digest('hex');
+  return { key, ...extra, 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256', 'X-Amz-Credential': credential, 'X-Amz-Date': date, Policy: doc, 'X-Amz-Signature': signature };
+}
+
+async function postForm(bucket: string, fields: Record<string, string>) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob(['posted']), 'f.txt');
+  const encoded = new Request('https://form.invalid/', { method: 'POST', body: form });
+  return httpsCall(sealbox, `${sealbox.s3!.url}/${bucket}`, { method: 'POST', headers: { 'content-type': encoded.headers.get('content-type')! }, body: Buffer.from(await encoded.arrayBuffer()) });
+}
+
+it('POST forms are authorized like PutObject: the bucket policy with the form fields as condition keys, the signer identity policies', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'post-policy' }));
+  // The seed document's policy: deny PutObject unless aws:kms, plus a protected prefix.
+  await s3.send(
+    new PutBucketPolicyCommand(
+      policy('post-policy', [
+        { Sid: 'RequireKms', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::post-policy/*', Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } } },
+        { Sid: 'Frozen', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::post-policy/frozen/*' },
+      ]),
+    ),
+  );
+  const plain = await postForm('post-policy', signedForm('post-policy', 'plain.txt', { accessKeyId: 'test', secretAccessKey: 'test' }));
+  expect(plain.status).toBe(403);
+  expect(plain.text).toContain('<Code>AccessDenied</Code>');
+  expect(plain.text).toContain('with an explicit deny in a resource-based policy');
+  const frozen = await postForm('post-policy', signedForm('post-policy', 'frozen/x', { accessKeyId: 'test', secretAccessKey: 'test' }, { 'x-amz-server-side-encryption': 'aws:kms' }));
+  expect(frozen.status).toBe(403);
+  const kmsOk = await postForm('post-policy', signedForm('post-policy', 'ok.txt', { accessKeyId: 'test', secretAccessKey: 'test' }, { 'x-amz-server-side-encryption': 'aws:kms' }));
+  expect(kmsOk.status).toBe(204);
+  expect((await s3.send(new HeadObjectCommand({ Bucket: 'post-policy', Key: 'ok.txt' }))).ServerSideEncryption).toBe('aws:kms');
+  for (const key of ['plain.txt', 'frozen/x']) expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'post-policy', Key: key })))).$metadata?.httpStatusCode).toBe(404);
+
+  // A user with no permissions cannot upload by form either, and an anonymous form needs a public policy.
+  await s3.send(new CreateBucketCommand({ Bucket: 'post-open' }));
+  const none = await postForm('post-open', signedForm('post-open', 'n.txt', nobody));
+  expect(none.status).toBe(403);
+  expect(none.text).toContain('because no identity-based policy allows the s3:PutObject action');
+  expect((await postForm('post-open', { key: 'anon.txt' })).status).toBe(403);
+});
+
+it('Block Public Access: BlockPublicPolicy refuses a public policy, RestrictPublicBuckets stops its use from outside, GetBucketPolicyStatus tells', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'bpa' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'bpa', Key: 'page.html', Body: '<p>hi</p>' }));
+  const publicRead = policy('bpa', [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::bpa/*' }]);
+  const err = await failure(s3.send(new PutBucketPolicyCommand(publicRead)));
+  expect(err.name).toBe('AccessDenied');
+  expect(err.message).toBe(
+    `User: arn:aws:iam::${OWNER}:root is not authorized to perform: s3:PutBucketPolicy on resource: "arn:aws:s3:::bpa" because public policies are blocked by the BlockPublicPolicy block public access setting`,
+  );
+  expect((await failure(s3.send(new GetBucketPolicyCommand({ Bucket: 'bpa' })))).name).toBe('NoSuchBucketPolicy');
+  // A policy pinned to an account or a source IP range is not public, and is accepted.
+  await s3.send(new PutBucketPolicyCommand(policy('bpa', [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::bpa/*', Condition: { StringEquals: { 'aws:PrincipalAccount': OTHER } } }])));
+  expect((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'bpa' }))).PolicyStatus?.IsPublic).toBe(false);
+
+  await s3.send(new PutPublicAccessBlockCommand({ Bucket: 'bpa', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: true } }));
+  await s3.send(new PutBucketPolicyCommand(publicRead));
+  expect((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'bpa' }))).PolicyStatus?.IsPublic).toBe(true);
+  const url = `${sealbox.s3!.url}/bpa/page.html`;
+  expect((await httpsCall(sealbox, url)).status).toBe(403);
+  // The owner's account still reads through it; once RestrictPublicBuckets is off, so does everyone.
+  const nobodyS3 = tlsS3Client(sealbox, { credentials: nobody });
+  try {
+    expect(await (await nobodyS3.send(new GetObjectCommand({ Bucket: 'bpa', Key: 'page.html' }))).Body!.transformToString()).toBe('<p>hi</p>');
+  } finally {
+    nobodyS3.destroy();
+  }
+  await s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'bpa' }));
+  const open = await httpsCall(sealbox, url);
+  expect([open.status, open.text]).toEqual([200, '<p>hi</p>']);
+});
+
+it('AccessDenied is worded as S3 words it: the detail for the owner account, "Access Denied" for others; 405 for another account\'s policy calls', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'words' }));
+  await s3.send(new PutBucketPolicyCommand(policy('words', [{ Effect: 'Allow', Principal: { AWS: OTHER }, Action: ['s3:GetBucketPolicy', 's3:GetObject'], Resource: ['arn:aws:s3:::words', 'arn:aws:s3:::words/*'] }])));
+  const nobodyS3 = tlsS3Client(sealbox, { credentials: nobody });
+  const otherS3 = tlsS3Client(sealbox, { credentials: other });
+  try {
+    const mine = await failure(nobodyS3.send(new PutObjectCommand({ Bucket: 'words', Key: 'k', Body: 'x' })));
+    expect(mine.message).toBe(`User: arn:aws:iam::${OWNER}:user/nobody is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::words/k" because no identity-based policy allows the s3:PutObject action`);
+    const theirs = await failure(otherS3.send(new PutObjectCommand({ Bucket: 'words', Key: 'k', Body: 'x' })));
+    expect([theirs.name, theirs.message]).toEqual(['AccessDenied', 'Access Denied']);
+    const create = await failure(nobodyS3.send(new CreateBucketCommand({ Bucket: 'nobodys-bucket' })));
+    expect(create.message).toBe(`User: arn:aws:iam::${OWNER}:user/nobody is not authorized to perform: s3:CreateBucket on resource: "arn:aws:s3:::nobodys-bucket" because no identity-based policy allows the s3:CreateBucket action`);
+    // Allowed by the policy, but not of the owner's account: 405, as S3 answers.
+    const policyCall = await failure(otherS3.send(new GetBucketPolicyCommand({ Bucket: 'words' })));
+    expect([policyCall.name, policyCall.$metadata?.httpStatusCode]).toEqual(['MethodNotAllowed', 405]);
+    // A missing key is 404 to those who may list the bucket, 403 to those who may only read objects.
+    expect((await failure(s3.send(new GetObjectCommand({ Bucket: 'words', Key: 'missing' })))).name).toBe('NoSuchKey');
+    expect((await failure(otherS3.send(new GetObjectCommand({ Bucket: 'words', Key: 'missing' })))).name).toBe('AccessDenied');
+  } finally {
+    nobodyS3.destroy();
+    otherS3.destroy();
+  }
+});
+
+it('S3 Bucket Keys: each caller must be allowed to use the KMS key, even after another caller obtained the bucket key', async () => {
+  const key = await kms.send(new CreateKeyCommand({}));
+  await s3.send(new CreateBucketCommand({ Bucket: 'bucket-key' }));
+  await s3.send(
+    new PutBucketEncryptionCommand({
+      Bucket: 'bucket-key',
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key.KeyMetadata!.Arn }, BucketKeyEnabled: true }] },
+    }),
+  );
+  await s3.send(new PutObjectCommand({ Bucket: 'bucket-key', Key: 'root.txt', Body: 'root' }));
+  // The user may use S3, not KMS: its write under the bucket key must ask KMS, and be refused.
+  const userS3 = tlsS3Client(sealbox, { credentials: s3Only });
+  try {
+    const err = await failure(userS3.send(new PutObjectCommand({ Bucket: 'bucket-key', Key: 'user.txt', Body: 'user' })));
+    expect(err.name).toBe('AccessDenied');
+    expect(err.message).toContain('kms:GenerateDataKey');
+    expect((await failure(userS3.send(new GetObjectCommand({ Bucket: 'bucket-key', Key: 'root.txt' })))).name).toBe('AccessDenied');
+  } finally {
+    userS3.destroy();
+  }
+});
+
+it('SSE-KMS objects are read only with SigV4 over TLS: plain HTTP and anonymous reads get S3\'s 400', async () => {
+  const plain = await startTestSealbox();
+  const plainS3 = s3Client(plain);
+  const plainKms = kmsClient(plain);
+  try {
+    const key = await plainKms.send(new CreateKeyCommand({}));
+    await plainS3.send(new CreateBucketCommand({ Bucket: 'kms-read' }));
+    await plainS3.send(new DeletePublicAccessBlockCommand({ Bucket: 'kms-read' }));
+    await plainS3.send(new PutBucketEncryptionCommand({ Bucket: 'kms-read', ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key.KeyMetadata!.Arn } }] } }));
+    await plainS3.send(new PutObjectCommand({ Bucket: 'kms-read', Key: 'doc', Body: 'classified' }));
+    await plainS3.send(new PutBucketPolicyCommand(policy('kms-read', [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::kms-read/*' }])));
+    const overHttp = await failure(plainS3.send(new GetObjectCommand({ Bucket: 'kms-read', Key: 'doc' })));
+    expect([overHttp.name, overHttp.$metadata?.httpStatusCode, overHttp.message]).toEqual([
+      'InvalidArgument',
+      400,
+      'Requests specifying Server Side Encryption with AWS KMS managed keys must be made over a secure connection.',
+    ]);
+    const anonymous = await fetch(`${plain.s3!.url}/kms-read/doc`);
+    const text = await anonymous.text();
+    expect(anonymous.status).toBe(400);
+    expect(text).toContain('<Code>InvalidArgument</Code>');
+    expect(text).toContain('<Message>Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.</Message>');
+    expect(text).not.toContain('classified');
+  } finally {
+    plainS3.destroy();
+    plainKms.destroy();
+    await plain.stop();
+  }
+});
