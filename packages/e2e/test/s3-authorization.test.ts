@@ -12,7 +12,12 @@ import {
   DeletePublicAccessBlockCommand,
   GetBucketPolicyCommand,
   GetBucketPolicyStatusCommand,
+  GetObjectAclCommand,
   GetObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutBucketAclCommand,
+  PutObjectAclCommand,
   HeadObjectCommand,
   PutBucketEncryptionCommand,
   PutBucketPolicyCommand,
@@ -248,4 +253,108 @@ it('SSE-KMS objects are read only with SigV4 over TLS: plain HTTP and anonymous 
     plainKms.destroy();
     await plain.stop();
   }
+});
+
+describe('ACLs, where the ownership setting honours them', () => {
+  const anonymousS3 = () => tlsS3Client(sealbox, { signer: { sign: async (request) => request } });
+  type Who = 'owner' | 'nobody' | 'other' | 'anonymous';
+  const clientOf = (who: Who) => (who === 'owner' ? s3 : who === 'anonymous' ? anonymousS3() : tlsS3Client(sealbox, { credentials: who === 'nobody' ? nobody : other }));
+  async function outcome(who: Who, call: (c: S3Client) => Promise<unknown>): Promise<string> {
+    const c = clientOf(who);
+    try {
+      await call(c);
+      return 'allow';
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      return e.$metadata?.httpStatusCode === 403 ? 'deny' : `error ${e.name}`;
+    } finally {
+      if (c !== s3) c.destroy();
+    }
+  }
+
+  it('canned and granted ACLs grant what they say to whom they say; IgnorePublicAcls and BlockPublicAcls act on the public ones', async () => {
+    const bucket = 'acl-open';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectOwnership: 'ObjectWriter' }));
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: true } }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'public', Body: 'p', ACL: 'public-read' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'private', Body: 'q' }));
+    const otherClient = tlsS3Client(sealbox, { credentials: other });
+    const otherId = (await otherClient.send(new ListBucketsCommand({}))).Owner!.ID!;
+    otherClient.destroy();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'granted', Body: 'g', GrantRead: `id="${otherId}"` }));
+    await s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'authenticated-read' }));
+
+    const acl = await s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'public' }));
+    expect(acl.Grants?.map((g) => [g.Grantee?.Type, g.Grantee?.URI ?? g.Grantee?.ID, g.Permission])).toEqual([
+      ['CanonicalUser', acl.Owner!.ID, 'FULL_CONTROL'],
+      ['Group', 'http://acs.amazonaws.com/groups/global/AllUsers', 'READ'],
+    ]);
+    const table: [string, (c: S3Client) => Promise<unknown>, Record<Who, string>][] = [
+      ['GetObject public-read', (c) => c.send(new GetObjectCommand({ Bucket: bucket, Key: 'public' })), { owner: 'allow', nobody: 'allow', other: 'allow', anonymous: 'allow' }],
+      ['GetObject private', (c) => c.send(new GetObjectCommand({ Bucket: bucket, Key: 'private' })), { owner: 'allow', nobody: 'deny', other: 'deny', anonymous: 'deny' }],
+      ['GetObject granted to the other account', (c) => c.send(new GetObjectCommand({ Bucket: bucket, Key: 'granted' })), { owner: 'allow', nobody: 'deny', other: 'allow', anonymous: 'deny' }],
+      ['GetObjectAcl public-read (READ is not READ_ACP)', (c) => c.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'public' })), { owner: 'allow', nobody: 'deny', other: 'deny', anonymous: 'deny' }],
+      ['ListObjects authenticated-read', (c) => c.send(new ListObjectsV2Command({ Bucket: bucket })), { owner: 'allow', nobody: 'allow', other: 'allow', anonymous: 'deny' }],
+      ['PutObject (no WRITE grant)', (c) => c.send(new PutObjectCommand({ Bucket: bucket, Key: 'w', Body: 'w' })), { owner: 'allow', nobody: 'deny', other: 'deny', anonymous: 'deny' }],
+    ];
+    const got = async () => {
+      const rows: Record<string, Record<Who, string>> = {};
+      for (const [name, call] of table) {
+        rows[name] = { owner: await outcome('owner', call), nobody: await outcome('nobody', call), other: await outcome('other', call), anonymous: await outcome('anonymous', call) };
+      }
+      return rows;
+    };
+    expect(await got()).toEqual(Object.fromEntries(table.map(([name, , want]) => [name, want])));
+
+    // IgnorePublicAcls: the AllUsers and AuthenticatedUsers grants count for nothing.
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: { BlockPublicAcls: false, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } }));
+    expect(await outcome('anonymous', table[0]![1])).toBe('deny');
+    expect(await outcome('other', table[4]![1])).toBe('deny');
+    expect(await outcome('other', table[2]![1])).toBe('allow');
+
+    // BlockPublicAcls: a public ACL is refused on the way in, by header or document.
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: true } }));
+    const put = await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'p2', Body: 'x', ACL: 'public-read' })));
+    expect([put.name, put.message]).toEqual([
+      'AccessDenied',
+      `User: arn:aws:iam::${OWNER}:root is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::${bucket}/p2" because public ACLs are prevented by the BlockPublicAcls setting in S3 Block Public Access`,
+    ]);
+    expect((await failure(s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' })))).name).toBe('AccessDenied');
+    const doc = {
+      Owner: { ID: acl.Owner!.ID },
+      Grants: [{ Grantee: { Type: 'Group' as const, URI: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' as const }],
+    };
+    expect((await failure(s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'private', AccessControlPolicy: doc })))).name).toBe('AccessDenied');
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: true } }));
+    await s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'private', AccessControlPolicy: doc }));
+    expect(await outcome('anonymous', (c) => c.send(new GetObjectCommand({ Bucket: bucket, Key: 'private' })))).toBe('allow');
+  });
+
+  it('ObjectWriter: another account\'s object is its own, unless it gives the bucket owner control; BucketOwnerEnforced refuses ACLs', async () => {
+    const bucket = 'acl-writer';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectOwnership: 'ObjectWriter' }));
+    const otherS3 = tlsS3Client(sealbox, { credentials: other });
+    try {
+      const otherId = (await otherS3.send(new ListBucketsCommand({}))).Owner!.ID!;
+      // The bucket owner lets the other account write (a WRITE grant to its canonical id).
+      await s3.send(new PutBucketAclCommand({ Bucket: bucket, GrantWrite: `id="${otherId}"`, GrantFullControl: `id="${(await s3.send(new ListBucketsCommand({}))).Owner!.ID}"` }));
+      await otherS3.send(new PutObjectCommand({ Bucket: bucket, Key: 'theirs', Body: 't' }));
+      await otherS3.send(new PutObjectCommand({ Bucket: bucket, Key: 'shared', Body: 's', ACL: 'bucket-owner-full-control' }));
+      // The writer owns its object, and reads it; the bucket owner may not even read its ACL.
+      expect(await (await otherS3.send(new GetObjectCommand({ Bucket: bucket, Key: 'theirs' }))).Body!.transformToString()).toBe('t');
+      expect((await otherS3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'theirs' }))).Owner?.ID).toBe(otherId);
+      expect((await failure(s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'theirs' })))).name).toBe('AccessDenied');
+    } finally {
+      otherS3.destroy();
+    }
+    expect((await failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'theirs' })))).name).toBe('AccessDenied');
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'shared' }))).Body!.transformToString()).toBe('s');
+    // The bucket owner may still delete what is in its bucket.
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'theirs' }] } }));
+
+    await s3.send(new CreateBucketCommand({ Bucket: 'acl-enforced' }));
+    expect((await failure(s3.send(new PutBucketAclCommand({ Bucket: 'acl-enforced', ACL: 'public-read' })))).name).toBe('AccessControlListNotSupported');
+    const create = await failure(s3.send(new CreateBucketCommand({ Bucket: 'acl-refused', ACL: 'public-read' })));
+    expect([create.name, create.message]).toEqual(['InvalidBucketAclWithObjectOwnership', "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"]);
+  });
 });

@@ -5,7 +5,8 @@ import type { S3Request } from './context';
 import { AccessDenied, MethodNotAllowed } from './errors';
 import { header } from './http-util';
 import { isPublicPolicy } from './public-policy';
-import type { BucketRecord } from './store/model';
+import type { BucketRecord, ObjectVersion } from './store/model';
+import { aclGrants, aclPermission, aclsEnabled, cannedGrants } from './acl';
 
 /**
  * S3's authorization of one action, the way AWS evaluates it, in one place for every operation:
@@ -34,6 +35,8 @@ export interface AccessCheck {
   key?: string;
   /** The version the request names, for s3:ExistingObjectTag. */
   versionId?: string;
+  /** The action is part of writing a new object (x-amz-acl on PutObject): the writer will own it. */
+  newObject?: boolean;
 }
 
 export type DenyReason =
@@ -41,7 +44,8 @@ export type DenyReason =
   | 'explicit-resource'
   | 'no-identity'
   | 'no-resource'
-  | 'block-public-policy';
+  | 'block-public-policy'
+  | 'block-public-acls';
 
 export type AccessOutcome = { allowed: true } | { allowed: false; reason: DenyReason };
 
@@ -104,7 +108,14 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
   // Account-level actions (and a bucket still to be created): identity-based policies alone.
   if (!bucket) return identity === 'Allow' ? { allowed: true } : { allowed: false, reason: 'no-identity' };
 
-  const sameAccount = credentials !== undefined && credentials.accountId === bucket.accountId;
+  // An object another account wrote into an ACL-enabled bucket (ObjectWriter) is that account's:
+  // reading it or its ACL is decided by its owner's account and its ACL; the bucket owner's
+  // policy can still deny, never grant.
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html
+  const aclNeed = aclsEnabled(bucket) ? aclPermission(check.action) : undefined;
+  const object = aclNeed?.on === 'object' && check.key !== undefined && !check.newObject ? existingObject(req, bucket, check) : undefined;
+  const resourceAccount = aclNeed?.on === 'object' && object && object.ownerAccountId !== bucket.accountId ? object.ownerAccountId : bucket.accountId;
+  const sameAccount = credentials !== undefined && credentials.accountId === resourceAccount;
   let policyAllows = false;
   let policyNamesCaller = false;
   if (bucket.policy) {
@@ -113,9 +124,27 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
     if (result.decision === 'Deny') return { allowed: false, reason: 'explicit-resource' };
     const allows = result.matched.filter((m) => m.effect === 'Allow');
     const restricted = bucket.publicAccessBlock?.restrictPublicBuckets === true && !sameAccount && isPublicPolicy(doc);
-    if (allows.length > 0 && !restricted) {
+    if (allows.length > 0 && !restricted && resourceAccount === bucket.accountId) {
       policyAllows = true;
       policyNamesCaller = credentials === undefined || allows.some((m) => namesCaller(doc.Statement[m.index]!.Principal, credentials));
+    }
+  }
+  // The ACL of the bucket (bucket actions, object writes) or of the object (reads, its ACL):
+  // a grant to a group (AllUsers, AuthenticatedUsers) names the caller itself; a grant to the
+  // caller's account hands the decision to that account's IAM policies.
+  if (aclNeed) {
+    const grants =
+      aclNeed.on === 'bucket'
+        ? (bucket.acl ?? cannedGrants('private', bucket.accountId, bucket.accountId))
+        : check.newObject && credentials
+          ? cannedGrants('private', credentials.accountId, credentials.accountId)
+          : object
+            ? (object.meta.acl ?? cannedGrants('private', object.ownerAccountId, object.ownerAccountId))
+            : [];
+    const via = aclGrants(grants, credentials, aclNeed.permission, bucket.publicAccessBlock?.ignorePublicAcls === true);
+    if (via !== undefined) {
+      policyAllows = true;
+      if (via === 'group') policyNamesCaller = true;
     }
   }
   if (sameAccount) {
@@ -127,12 +156,20 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
   return { allowed: true };
 }
 
+/** The version a check names (the latest without a versionId), if it exists and is not a delete marker. */
+function existingObject(req: S3Request, bucket: BucketRecord, check: AccessCheck): ObjectVersion | undefined {
+  const meta = req.state.meta;
+  const v = check.versionId !== undefined ? meta.version(bucket.name, check.key!, check.versionId) : meta.latest(bucket.name, check.key!);
+  return v && !v.deleteMarker ? v : undefined;
+}
+
 const REASONS: Record<DenyReason, (action: string) => string> = {
   'explicit-identity': () => 'with an explicit deny in an identity-based policy',
   'explicit-resource': () => 'with an explicit deny in a resource-based policy',
   'no-identity': (action) => `because no identity-based policy allows the ${action} action`,
   'no-resource': (action) => `because no resource-based policy allows the ${action} action`,
   'block-public-policy': () => 'because public policies are blocked by the BlockPublicPolicy block public access setting',
+  'block-public-acls': () => 'because public ACLs are prevented by the BlockPublicAcls setting in S3 Block Public Access',
 };
 
 /**
@@ -184,11 +221,12 @@ export function authorizeOperation(req: S3Request): void {
   if (!access) throw new AccessDenied();
   if (access.resource === 'none' || access.resource === 'special') return;
   const versionId = req.query.get('versionId');
-  const actions = [...(versionId !== undefined && access.versionActions ? access.versionActions : access.actions), ...extraActions(req)];
+  const actions = versionId !== undefined && access.versionActions ? access.versionActions : access.actions;
+  const extra = extraActions(req);
   if (access.resource === 'service') {
     if (!req.credentials) throw new AccessDenied();
     const bucketName = req.operation === 'CreateBucket' ? req.bucket : undefined;
-    for (const action of actions) authorize(req, { action, bucketName });
+    for (const action of [...actions, ...extra]) authorize(req, { action, bucketName });
     return;
   }
   const bucket = req.state.meta.getBucket(req.bucket!);
@@ -205,6 +243,7 @@ export function authorizeOperation(req: S3Request): void {
     return;
   }
   for (const action of actions) authorize(req, { action, bucket, key, versionId });
+  for (const action of extra) authorize(req, { action, bucket, key, newObject: true });
 }
 
 /**
@@ -265,8 +304,7 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
   }
   if (check.bucket && check.key !== undefined) {
     // s3:ExistingObjectTag/<key>: the tags of the object the request acts on, when it exists.
-    const meta = req.state.meta;
-    const existing = check.versionId !== undefined ? meta.version(check.bucket.name, check.key, check.versionId) : meta.latest(check.bucket.name, check.key);
+    const existing = existingObject(req, check.bucket, check);
     for (const tag of existing?.meta.tags ?? []) keys[`s3:ExistingObjectTag/${tag.key}`] = tag.value;
   }
   return keys;

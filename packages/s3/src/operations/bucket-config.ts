@@ -1,4 +1,5 @@
 import { noSuchBucket, requireBucket } from '../access';
+import { accessControlPolicyXml, aclFromHeaders, aclsEnabled, CANNED_ACLS, cannedGrants, hasAclHeaders, isPublicGrant, parseAccessControlPolicy, type Grant } from '../acl';
 import { accessDenied } from '../authorization';
 import { checkBucketPolicy } from '../bucket-policy';
 import { isPublicPolicy } from '../public-policy';
@@ -6,7 +7,6 @@ import type { S3Request, S3Response } from '../context';
 import { parseBucketEncryption, parseCorsConfiguration, parseOwnershipControls, parsePublicAccessBlock, type CorsRule } from '../documents';
 import { S3Error } from '../errors';
 import { header, readSmallBody } from '../http-util';
-import { ownerElements } from '../owner';
 import type { BucketRecord } from '../store/model';
 import { el, s3Document } from '../xml';
 import { findVersion } from './objects';
@@ -69,55 +69,87 @@ export function getBucketOwnershipControls(req: S3Request): S3Response {
 
 export const deleteBucketOwnershipControls = clearSetting('objectOwnership');
 
-// ACLs: the owner has FULL_CONTROL; canned ACLs are accepted where S3 accepts them.
-const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write'];
+// ACLs
+/** A write's ACL (from x-amz-acl or x-amz-grant-*), and the account that owns what it writes. */
+export interface RequestAcl {
+  owner: string;
+  /** Undefined: the default, the owner's FULL_CONTROL alone. */
+  grants?: Grant[];
+}
 
 /**
- * x-amz-acl on a write: a known canned ACL; with ACLs disabled (BucketOwnerEnforced, the default)
- * only those that grant nothing beyond the owner.
+ * The ACL a write sets and who owns the result, as the bucket's ownership setting decides:
+ * BucketOwnerEnforced (the default) disables ACLs, so only those that grant nothing beyond the
+ * bucket owner are accepted, and the bucket owner owns every object; BucketOwnerPreferred gives
+ * the bucket owner objects written with bucket-owner-full-control; ObjectWriter leaves them to
+ * the writer. BlockPublicAcls refuses an ACL that grants to everyone.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html
  */
-export function checkCannedAcl(req: S3Request, bucket: BucketRecord | undefined): void {
-  const acl = header(req.headers, 'x-amz-acl');
-  if (acl === undefined) return;
-  if (!CANNED_ACLS.includes(acl)) throw new S3Error('InvalidArgument', 400, '', [['ArgumentName', 'x-amz-acl'], ['ArgumentValue', acl]]);
-  const enforced = bucket ? bucket.objectOwnership === 'BucketOwnerEnforced' : true;
-  if (enforced && acl !== 'private' && acl !== 'bucket-owner-full-control') {
+export function requestAcl(req: S3Request, bucket: BucketRecord, kind: 'bucket' | 'object'): RequestAcl {
+  const canned = header(req.headers, 'x-amz-acl');
+  if (canned !== undefined && !CANNED_ACLS.includes(canned)) throw new S3Error('InvalidArgument', 400, '', [['ArgumentName', 'x-amz-acl'], ['ArgumentValue', canned]]);
+  const enforced = !aclsEnabled(bucket);
+  const writer = req.credentials?.accountId ?? bucket.accountId;
+  const owner = kind === 'bucket' || enforced || (bucket.objectOwnership === 'BucketOwnerPreferred' && canned === 'bucket-owner-full-control') ? bucket.accountId : writer;
+  if (!hasAclHeaders(req.headers)) return { owner };
+  if (enforced) {
+    if (canned === 'private' || canned === 'bucket-owner-full-control') return { owner };
     throw new S3Error('AccessControlListNotSupported', 400, 'The bucket does not allow ACLs');
+  }
+  const grants = aclFromHeaders(req.headers, owner, bucket.accountId)!;
+  checkPublicAcl(req, bucket, grants, kind === 'bucket' ? 's3:PutBucketAcl' : req.operation === 'PutObjectAcl' ? 's3:PutObjectAcl' : 's3:PutObject');
+  return { owner, grants };
+}
+
+/** BlockPublicAcls: a public grant is refused. */
+function checkPublicAcl(req: S3Request, bucket: BucketRecord, grants: readonly Grant[], action: string): void {
+  if (bucket.publicAccessBlock?.blockPublicAcls && grants.some(isPublicGrant)) {
+    throw accessDenied(req, { action, bucket, key: req.key }, 'block-public-acls');
   }
 }
 
-function accessControlPolicy(accountId: string): string {
-  const owner = ownerElements(accountId);
-  return s3Document('AccessControlPolicy', [
-    el('Owner', owner),
-    el('AccessControlList', [
-      `<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">${owner.join('')}</Grantee><Permission>FULL_CONTROL</Permission></Grant>`,
-    ]),
-  ]);
-}
+const defaultGrants = (owner: string) => cannedGrants('private', owner, owner);
 
 export function getBucketAcl(req: S3Request): S3Response {
   const bucket = requireBucket(req);
-  return { body: accessControlPolicy(bucket.accountId) };
+  return { body: accessControlPolicyXml(bucket.accountId, bucket.acl ?? defaultGrants(bucket.accountId)) };
 }
 
 export function getObjectAcl(req: S3Request): S3Response {
   const bucket = requireBucket(req);
   const v = findVersion(req, bucket, req.key!, req.query.get('versionId'), 'GET');
-  return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {}, body: accessControlPolicy(v.ownerAccountId) };
+  return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {}, body: accessControlPolicyXml(v.ownerAccountId, v.meta.acl ?? defaultGrants(v.ownerAccountId)) };
 }
 
-export function putBucketAcl(req: S3Request): S3Response {
+/** The ACL a PutBucketAcl or PutObjectAcl sets: its headers or an AccessControlPolicy body. */
+async function newAcl(req: S3Request, bucket: BucketRecord, owner: string, action: string): Promise<Grant[]> {
+  const body = await readSmallBody(req.body, 64 * 1024);
+  const fromHeaders = hasAclHeaders(req.headers);
+  if (!aclsEnabled(bucket)) {
+    const canned = header(req.headers, 'x-amz-acl');
+    if (!body && canned !== undefined && CANNED_ACLS.includes(canned) && (canned === 'private' || canned === 'bucket-owner-full-control')) return defaultGrants(owner);
+    throw new S3Error('AccessControlListNotSupported', 400, 'The bucket does not allow ACLs');
+  }
+  if (fromHeaders && body) throw new S3Error('UnexpectedContent', 400, 'This request does not support content');
+  if (!fromHeaders && !body) throw new S3Error('MissingSecurityHeader', 400, 'Your request was missing a required header', [['MissingHeaderName', 'x-amz-acl']]);
+  const grants = fromHeaders ? aclFromHeaders(req.headers, owner, bucket.accountId)! : parseAccessControlPolicy(body, owner);
+  checkPublicAcl(req, bucket, grants, action);
+  return grants;
+}
+
+export async function putBucketAcl(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
-  checkCannedAcl(req, bucket);
+  bucket.acl = await newAcl(req, bucket, bucket.accountId, 's3:PutBucketAcl');
+  req.state.meta.putBucket(bucket);
   return {};
 }
 
-export function putObjectAcl(req: S3Request): S3Response {
+export async function putObjectAcl(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
-  findVersion(req, bucket, req.key!, req.query.get('versionId'), 'PUT');
-  checkCannedAcl(req, bucket);
-  return {};
+  const v = findVersion(req, bucket, req.key!, req.query.get('versionId'), 'PUT');
+  v.meta.acl = await newAcl(req, bucket, v.ownerAccountId, 's3:PutObjectAcl');
+  req.state.meta.updateVersion(v);
+  return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {} };
 }
 
 // CORS

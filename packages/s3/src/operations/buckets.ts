@@ -4,7 +4,9 @@ import type { S3Request, S3Response } from '../context';
 import { parseCreateBucketConfiguration, parseTagging, parseVersioningConfiguration } from '../documents';
 import { AccessDenied, S3Error } from '../errors';
 import { header, readSmallBody, xmlDate } from '../http-util';
-import { NEW_BUCKET_DEFAULTS, checkCannedAcl } from './bucket-config';
+import { NEW_BUCKET_DEFAULTS } from './bucket-config';
+import { aclFromHeaders, aclsEnabled, CANNED_ACLS, hasAclHeaders, isPublicGrant } from '../acl';
+import type { BucketRecord } from '../store/model';
 import { ownerElements } from '../owner';
 import { el, s3Document } from '../xml';
 
@@ -41,14 +43,29 @@ export async function createBucket(req: S3Request): Promise<S3Response> {
     }
     throw new S3Error('BucketAlreadyExists', 409, 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', [['BucketName', name]]);
   }
-  const record = { name, accountId: req.credentials.accountId, region: constraint ?? req.endpointRegion, creationDate: req.now.getTime(), ...NEW_BUCKET_DEFAULTS };
-  checkCannedAcl(req, record);
+  const record: BucketRecord = { name, accountId: req.credentials.accountId, region: constraint ?? req.endpointRegion, creationDate: req.now.getTime(), ...NEW_BUCKET_DEFAULTS };
   const ownership = header(req.headers, 'x-amz-object-ownership');
   if (ownership !== undefined) {
     if (!['BucketOwnerPreferred', 'ObjectWriter', 'BucketOwnerEnforced'].includes(ownership)) {
       throw new S3Error('InvalidArgument', 400, 'Invalid x-amz-object-ownership header', [['ArgumentName', 'x-amz-object-ownership'], ['ArgumentValue', ownership]]);
     }
     record.objectOwnership = ownership;
+  }
+  // A new bucket's ACL: refused where its ownership setting disables ACLs, and, since every new
+  // bucket blocks public access, when it is public.
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/create-bucket-faq.html
+  if (hasAclHeaders(req.headers)) {
+    const canned = header(req.headers, 'x-amz-acl');
+    if (canned !== undefined && !CANNED_ACLS.includes(canned)) throw new S3Error('InvalidArgument', 400, '', [['ArgumentName', 'x-amz-acl'], ['ArgumentValue', canned]]);
+    if (!aclsEnabled(record)) {
+      if (canned !== 'private' && canned !== 'bucket-owner-full-control') {
+        throw new S3Error('InvalidBucketAclWithObjectOwnership', 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
+      }
+    } else {
+      const grants = aclFromHeaders(req.headers, record.accountId, record.accountId)!;
+      if (grants.some(isPublicGrant)) throw new S3Error('InvalidBucketAclWithBlockPublicAccessError', 400, 'Bucket cannot have public ACLs set with BlockPublicAccess enabled');
+      record.acl = grants;
+    }
   }
   meta.putBucket(record);
   return { headers: { Location: `/${name}` } };

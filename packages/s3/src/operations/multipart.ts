@@ -12,7 +12,7 @@ import { el, s3Document } from '../xml';
 import { createChecksum } from '../checksums';
 import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey } from '../crypto/object-keys';
 import { encryptionHeaders, sseRequest } from '../sse';
-import { checkCannedAcl } from './bucket-config';
+import { requestAcl } from './bucket-config';
 import { checkKey, commitVersion, copySource, readObject, writeBody } from './objects';
 
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -44,7 +44,8 @@ export async function createMultipartUpload(req: S3Request): Promise<S3Response>
   const key = req.key!;
   checkKey(key);
   const meta: MultipartUpload['meta'] = metaFromHeaders(req.headers);
-  checkCannedAcl(req, bucket);
+  const acl = requestAcl(req, bucket, 'object');
+  if (acl.grants) meta.acl = acl.grants;
   const sse = sseRequest(req, bucket, key);
   const algorithmText = header(req.headers, 'x-amz-checksum-algorithm');
   if (algorithmText !== undefined) {
@@ -66,7 +67,7 @@ export async function createMultipartUpload(req: S3Request): Promise<S3Response>
     bucket: bucket.name,
     key,
     initiated: req.now.getTime(),
-    ownerAccountId: req.credentials!.accountId,
+    ownerAccountId: acl.owner,
     meta,
     // Encryption is fixed when the upload starts: every part is encrypted under this key.
     encryption: (await newObjectKey(req, sse, bucket.name, key)).encryption,

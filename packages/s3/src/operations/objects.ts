@@ -14,7 +14,7 @@ import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey, 
 import { encryptionHeaders, sseRequest } from '../sse';
 import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
-import { checkCannedAcl } from './bucket-config';
+import { requestAcl } from './bucket-config';
 import { tagging } from './buckets';
 import { randomBytesFast } from '@sealbox/runtime';
 
@@ -294,14 +294,15 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   const key = req.key!;
   checkKey(key);
   const meta = metaFromHeaders(req.headers);
-  checkCannedAcl(req, bucket);
+  const acl = requestAcl(req, bucket, 'object');
+  if (acl.grants) meta.acl = acl.grants;
   const sse = sseRequest(req, bucket, key);
   const conditional = hasWriteConditions(req);
   if (conditional) checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
   const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
   const written = await writeBody(req, dataKey, MAX_PUT_BYTES, 'CRC64NVME', encryption.algorithm === 'AES256');
   if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, written, meta, req.credentials!.accountId, encryption, conditional ? (current) => checkWriteConditions(req, current) : undefined);
+  const v = commitBlob(req, bucket, key, written, meta, acl.owner, encryption, conditional ? (current) => checkWriteConditions(req, current) : undefined);
   return { headers: putObjectHeaders(bucket, v) };
 }
 
@@ -576,7 +577,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   const key = req.key!;
   checkKey(key);
   const source = copySource(req);
-  checkCannedAcl(req, bucket);
+  const acl = requestAcl(req, bucket, 'object');
   const sse = sseRequest(req, bucket, key);
   const directive = header(req.headers, 'x-amz-metadata-directive') ?? 'COPY';
   const taggingDirective = header(req.headers, 'x-amz-tagging-directive') ?? 'COPY';
@@ -612,6 +613,8 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
     if (redirect !== undefined) meta.websiteRedirectLocation = redirect;
   }
   meta.partSizes = undefined;
+  // A copy gets its own ACL (the request's, or the default), never the source's.
+  meta.acl = acl.grants;
   meta.tags = taggingDirective === 'REPLACE' ? metaFromHeaders(req.headers).tags : source.meta.tags;
   checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
 
@@ -622,7 +625,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   const { salt, encrypt } = blobEncryption(dataKey);
   const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
   if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, { ...written, salt }, meta, req.credentials!.accountId, encryption, (current) => checkWriteConditions(req, current));
+  const v = commitBlob(req, bucket, key, { ...written, salt }, meta, acl.owner, encryption, (current) => checkWriteConditions(req, current));
   const headers: Record<string, string> = { ...encryptionHeaders(v.encryption, true) };
   if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
   if (source.versionId !== 'null' || header(req.headers, 'x-amz-copy-source')!.includes('versionId=')) headers['x-amz-copy-source-version-id'] = source.versionId;

@@ -11,7 +11,7 @@ import { checkPostLength, checkPostPolicy, isSigV2Form, postObjectKey, postSucce
 import { BlobTooLargeError } from '../store/blob-store';
 import { blobEncryption, newObjectKey } from '../crypto/object-keys';
 import { encryptionHeaders, sseRequest } from '../sse';
-import { checkCannedAcl } from './bucket-config';
+import { requestAcl } from './bucket-config';
 import { MAX_PUT_BYTES, checkKey, commitBlob } from './objects';
 
 /** Form fields that set object attributes, as the matching headers do on PutObject. */
@@ -99,7 +99,8 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
   // https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
   const asPut: S3Request = { ...req, headers: attributes, credentials, authType: credentials ? 'POST' : undefined };
   authorize(asPut, { action: 's3:PutObject', bucket, key });
-  checkCannedAcl(asPut, bucket);
+  const acl = requestAcl(asPut, bucket, 'object');
+  if (acl.grants) meta.acl = acl.grants;
   // A SigV2 form may ask for SSE-KMS in its fields, but S3 serves SSE-KMS to SigV4 requests only.
   const sse = sseRequest(asPut, bucket, key, { signedWithSigV2: isSigV2Form(form) });
 
@@ -120,7 +121,7 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
     throw err;
   }
   meta.checksum = { algorithm: 'CRC64NVME', value: crc64.digest().toString('base64'), type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, { ...written, salt }, meta, credentials?.accountId ?? bucket.accountId, encryption);
+  const v = commitBlob(req, bucket, key, { ...written, salt }, meta, acl.owner, encryption);
   const host = header(req.headers, 'host') ?? 'localhost';
   const location = `http://${host}/${bucket.name}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
   const success = postSuccess(form, { bucket: bucket.name, key, etag: `"${v.etag}"`, location });

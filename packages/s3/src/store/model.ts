@@ -1,3 +1,5 @@
+import type { Grant } from '../acl';
+
 /** A bucket and its configuration. */
 export interface BucketRecord {
   name: string;
@@ -15,6 +17,8 @@ export interface BucketRecord {
   encryption?: { sseAlgorithm: 'AES256' | 'aws:kms' | 'aws:kms:dsse'; kmsMasterKeyId?: string; bucketKeyEnabled: boolean };
   publicAccessBlock?: { blockPublicAcls: boolean; ignorePublicAcls: boolean; blockPublicPolicy: boolean; restrictPublicBuckets: boolean };
   objectOwnership?: string;
+  /** The bucket's ACL; absent: the owner's FULL_CONTROL alone. */
+  acl?: Grant[];
 }
 
 /** Where an object's bytes are: one blob for a PUT, one per part for a multipart upload. */
@@ -61,6 +65,8 @@ export interface ObjectMeta {
   websiteRedirectLocation?: string;
   checksum?: { algorithm: string; value: string; type: 'FULL_OBJECT' | 'COMPOSITE' };
   tags?: { key: string; value: string }[];
+  /** The object's ACL; absent: its owner's FULL_CONTROL alone. Never copied by CopyObject. */
+  acl?: Grant[];
   /** Part sizes of a multipart object (GetObject partNumber, x-amz-mp-parts-count). */
   partSizes?: number[];
 }
