@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { hostName } from '@sealbox/runtime';
 import { parseUserSpec, type Credentials } from '@sealbox/sigv4';
 
 export interface StartOptions {
@@ -24,6 +25,8 @@ export interface StartOptions {
   /** --seed FILE */
   seed?: string;
   enforceKmsPolicies: boolean;
+  /** --allow-host NAME: more Host names the admin endpoints and the console accept. */
+  allowHosts: string[];
 }
 
 export const DEFAULTS = {
@@ -43,6 +46,9 @@ Starts the KMS and S3 services (both, unless --only says otherwise).
 
 Options:
   --host HOST              address to listen on (default ${DEFAULTS.host})
+  --allow-host NAME        also accept NAME as the Host of admin requests (POST /_sealbox/...)
+                           and of the console, e.g. the name other containers reach Sealbox by
+                           (repeatable); Sealbox's own addresses are always accepted
   --kms-port PORT          KMS port (default ${DEFAULTS.kmsPort}; 0 picks a free port)
   --s3-port PORT           S3 port (default ${DEFAULTS.s3Port}; 0 picks a free port)
   --console-port PORT      the read-only web console's port (default ${DEFAULTS.consolePort}; 0 picks a
@@ -207,6 +213,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     allowPositionals: false,
     options: {
       host: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
       'kms-port': { type: 'string' },
       's3-port': { type: 'string' },
       'console-port': { type: 'string' },
@@ -247,6 +254,13 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
   const bothServicesHere = v.only === undefined && v['kms-endpoint'] === undefined;
   if (v['console-port'] !== undefined && !bothServicesHere) throw new UsageError('the console shows both services: --console-port cannot be used with --only or --kms-endpoint');
   const consolePort = v['no-console'] || !bothServicesHere ? undefined : port(v['console-port'] ?? String(DEFAULTS.consolePort), '--console-port');
+  const allowHosts = v['allow-host'] ?? [];
+  for (const name of allowHosts) {
+    // A name or an address, without port or wildcard: the Host rule compares names exactly.
+    if (hostName(name) !== name.toLowerCase() && hostName(`[${name}]`) !== name.toLowerCase()) {
+      throw new UsageError(`--allow-host takes a host name or IP address without port, got '${name}'`);
+    }
+  }
   const limit = v['on-demand-rotation-limit'];
   if (limit !== undefined && !/^\d{1,6}$/.test(limit)) throw new UsageError(`--on-demand-rotation-limit must be a whole number, got '${limit}'`);
   let users: Credentials[];
@@ -272,5 +286,6 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     tls: v.tls ?? false,
     seed: v.seed,
     enforceKmsPolicies: !(v['no-enforce-kms-policies'] ?? false),
+    allowHosts,
   };
 }

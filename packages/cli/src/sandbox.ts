@@ -15,6 +15,11 @@ import { EMPTY_SEED, loadSeed, type Seed, type SeedReport } from './seed';
 
 export interface SealboxOptions {
   host?: string;
+  /**
+   * Host names the admin endpoints (POST /_sealbox/...) and the console accept besides
+   * Sealbox's own addresses (127.0.0.1, localhost, ::1, `host`, the address a client reached).
+   */
+  allowHosts?: string[];
   /** 0 (the default here) picks a free port. */
   kmsPort?: number;
   s3Port?: number;
@@ -168,6 +173,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       unlock();
     }
   };
+  const adminHosts = [host, ...(options.allowHosts ?? [])];
   const kmsOptions = () => ({
     clock,
     credentials,
@@ -175,6 +181,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     dataDir,
     onDemandRotationLimit: options.onDemandRotationLimit,
     enforcePolicies: options.enforceKmsPolicies ?? true,
+    adminHosts,
   });
   try {
     const kmsService = options.only === 's3' ? undefined : new Switchable(createKmsService(kmsOptions()));
@@ -192,6 +199,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       allowHttpSseKms: options.allowHttpSseKms,
       kmsCa: tls?.ca,
       kmsTimeoutMs: options.kmsTimeoutMs,
+      adminHosts,
     });
     const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service(s3Options()));
     const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
@@ -206,6 +214,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
               s3: () => s3Service.current.state,
               clock,
               host,
+              allowedHosts: options.allowHosts,
               endpoints: { kms: kmsEndpoint!, s3: s3.url, region },
             }),
             host,

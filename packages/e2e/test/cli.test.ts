@@ -262,7 +262,7 @@ describe('AWS CLI and boto3 against a running sealbox', () => {
     // A timestamp from the second before an advance, or later, counts as after it (clients sign
     // up to a second behind); let two seconds pass.
     await new Promise((resolve) => setTimeout(resolve, 2100));
-    const advanced = await fetch(`${sealbox.ready.kms}/_sealbox/clock`, { method: 'POST', body: JSON.stringify({ advanceSeconds: 20 * 60 }) });
+    const advanced = await fetch(`${sealbox.ready.kms}/_sealbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 20 * 60 }) });
     expect(advanced.status).toBe(200);
 
     const expired = await fetch(url);

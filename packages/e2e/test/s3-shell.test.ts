@@ -200,7 +200,7 @@ describe('admin endpoints', () => {
     expect(health).toEqual({ status: 'ok', service: 's3', region: 'us-east-1' });
     const before = (await (await fetch(`${sealbox.kms!.url}/_sealbox/clock`)).json()) as { now: string };
     expect(Math.abs(Date.parse(before.now) - Date.now())).toBeLessThan(5000);
-    const bad = await fetch(`${sealbox.s3!.url}/_sealbox/clock`, { method: 'POST', body: '{"advanceSeconds":-5}' });
+    const bad = await fetch(`${sealbox.s3!.url}/_sealbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"advanceSeconds":-5}' });
     expect(bad.status).toBe(400);
   });
 

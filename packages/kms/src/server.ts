@@ -6,9 +6,11 @@ import {
   adminRouter,
   apiFastPath,
   BodyTooLargeError,
+  checkAdminRequest,
   jsonRequestId,
   listenService,
   readBody,
+  sendAdminRefusal,
   silentAccessLog,
   type AccessLog,
   type RunningServer,
@@ -61,6 +63,8 @@ export interface KmsServiceOptions {
   onInternalError?: (err: unknown) => void;
   /** Evaluate key policies, IAM policies and grants (default true). */
   enforcePolicies?: boolean;
+  /** Host names the admin endpoints accept besides Sealbox's own addresses (checkAdminRequest). */
+  adminHosts?: readonly string[];
 }
 
 export interface KmsService {
@@ -120,7 +124,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use(adminRouter({ service: 'kms', clock: options.clock }));
+  app.use(adminRouter({ service: 'kms', clock: options.clock, hosts: options.adminHosts }));
   const signingKeys = new SigningKeyCache();
   const accessLog = options.accessLog ?? silentAccessLog;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -145,14 +149,14 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
   app.post('/_sealbox/seed', (req, res) => {
     if (!isLoopback(req.socket.remoteAddress)) {
       req.resume();
-      res.status(403).json({ error: 'POST /_sealbox/seed is accepted only from the loopback interface' });
+      res.status(403).json({ error: 'loopback: POST /_sealbox/seed is accepted only from the loopback interface', rule: 'loopback' });
       return;
     }
-    // Only application/json: a web page can send text/plain across origins without a preflight,
-    // and must not be able to plant keys of known material in a developer's Sealbox.
-    if ((req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') {
-      req.resume();
-      res.status(415).json({ error: 'POST /_sealbox/seed takes Content-Type: application/json' });
+    // A web page on this machine is a loopback client too: only application/json from Sealbox's
+    // own Host and no Origin, so no page can plant keys of known material in a developer's Sealbox.
+    const refusal = checkAdminRequest(req, { hosts: options.adminHosts, changesState: true });
+    if (refusal) {
+      sendAdminRefusal(req, res, refusal);
       return;
     }
     readBody(req, 16 * 1024 * 1024)

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Router } from 'express';
 import type { VirtualClock } from './clock';
+import { checkAdminRequest, sendAdminRefusal } from './admin-request';
 import { BodyTooLargeError, readBody } from './http';
 
 export interface AdminOptions {
@@ -8,6 +9,8 @@ export interface AdminOptions {
   clock: VirtualClock;
   /** Extra fields for the health document (region, endpoints, ...). */
   health?: () => Record<string, unknown>;
+  /** Host names accepted for requests that change state, besides Sealbox's own addresses (checkAdminRequest). */
+  hosts?: readonly string[];
 }
 
 /**
@@ -18,6 +21,15 @@ export function adminRouter(options: AdminOptions): Router {
   const router = express.Router();
   const clockDocument = () => ({ now: options.clock.now().toISOString(), offsetSeconds: options.clock.offsetSeconds });
 
+  // No Access-Control-Allow-* header is ever sent: the GETs below stay readable by any client
+  // (a container's health check names the service by its own name), but not by a web page.
+  // A CORS preflight to any admin path is refused, so no page can send a JSON POST.
+  router.options(/^\/_sealbox\//i, (req, res, next) => {
+    const refusal = checkAdminRequest(req, { hosts: options.hosts, changesState: true });
+    if (refusal?.rule === 'cors-preflight') sendAdminRefusal(req, res, refusal);
+    else next();
+  });
+
   router.get('/_sealbox/health', (_req, res) => {
     res.json({ status: 'ok', service: options.service, ...options.health?.() });
   });
@@ -27,6 +39,11 @@ export function adminRouter(options: AdminOptions): Router {
   });
 
   router.post('/_sealbox/clock', async (req, res) => {
+    const refusal = checkAdminRequest(req, { hosts: options.hosts, changesState: true });
+    if (refusal) {
+      sendAdminRefusal(req, res, refusal);
+      return;
+    }
     let advance: unknown;
     try {
       const body = await readBody(req, 4096);

@@ -10,6 +10,8 @@ export { apiFastPath, listen, listenService, readBody, BodyTooLargeError, PortIn
 export type { RunningServer, ListenOptions, ClientErrorKind, ErrorResponse } from './http';
 export { adminRouter } from './admin';
 export type { AdminOptions } from './admin';
+export { checkAdminRequest, sendAdminRefusal, hostName } from './admin-request';
+export type { AdminRefusal, AdminRequestRules, AdminRule } from './admin-request';
 export { RootKey } from './root-key';
 export { loadOrCreateTls } from './tls';
 export type { TlsMaterial } from './tls';

@@ -61,6 +61,8 @@ export interface S3ServiceOptions {
   accessLog?: AccessLog;
   virtualHostSuffixes?: readonly string[];
   onInternalError?: (err: unknown) => void;
+  /** Host names the admin endpoints accept besides Sealbox's own addresses (checkAdminRequest). */
+  adminHosts?: readonly string[];
 }
 
 export interface S3Service {
@@ -205,7 +207,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
 
   // Virtual-hosted requests are all S3: `bucket.localhost/_sealbox/x` is an object key.
   app.use((req, res, next) => (isVirtualHosted(req) ? handle(req, res) : next()));
-  app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }) }));
+  app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }), hosts: options.adminHosts }));
   app.use(handle);
   // Virtual-hosted requests are all S3, and so is every path that cannot be an admin endpoint.
   const listener = apiFastPath(app, handle);

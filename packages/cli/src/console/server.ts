@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { inspectEvents, inspectKeys, type EventFilter, type KmsCore } from '@sealbox/kms';
 import { inspectBuckets, inspectObjects, type S3State } from '@sealbox/s3';
-import type { Clock } from '@sealbox/runtime';
+import { checkAdminRequest, type AdminRule, type Clock } from '@sealbox/runtime';
 
 /**
  * Sealbox's web console: a read-only page over the state of the KMS and S3 of this process
@@ -19,6 +18,8 @@ export interface ConsoleSources {
   clock: Clock;
   /** The address the console listens on: requests naming it as their Host are accepted. */
   host: string;
+  /** More Host names to accept (--allow-host). */
+  allowedHosts?: readonly string[];
   /** Shown in the page's header. */
   endpoints: { kms: string; s3: string; region: string };
 }
@@ -55,6 +56,7 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly rule?: AdminRule,
   ) {
     super(message);
   }
@@ -100,7 +102,11 @@ export function consoleHandler(sources: ConsoleSources): RequestListener {
     // Nothing of a request body is wanted; drain it so the connection can be reused.
     req.resume();
     try {
-      if (!hostAllowed(req.headers.host, sources.host)) throw new HttpError(403, 'this console answers only to the address it listens on');
+      // Sealbox's one rule for its admin requests: its own Host (against DNS rebinding), no
+      // foreign Origin (the console's own page is welcome), no CORS preflight. Nothing here
+      // changes state, so every other method is refused below whatever its content type.
+      const refusal = checkAdminRequest(req, { hosts: [sources.host, ...(sources.allowedHosts ?? [])], allowOwnOrigin: true, changesState: false });
+      if (refusal) throw new HttpError(refusal.status, refusal.error, refusal.rule);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
         throw new HttpError(405, 'the console is read-only: GET and HEAD only');
@@ -115,7 +121,8 @@ export function consoleHandler(sources: ConsoleSources): RequestListener {
       const status = err instanceof HttpError ? err.status : 500;
       const message = err instanceof HttpError ? err.message : 'internal error';
       if (!(err instanceof HttpError)) reportOnce(err);
-      send(req, res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify({ error: message })));
+      const rule = err instanceof HttpError && err.rule ? { rule: err.rule } : {};
+      send(req, res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify({ error: message, ...rule })));
     }
   };
 }
@@ -130,16 +137,4 @@ function count(query: URLSearchParams, name: string): number | undefined {
   if (value === null) return undefined;
   if (!/^\d{1,15}$/.test(value)) throw new HttpError(400, `${name} must be a whole number`);
   return Number(value);
-}
-
-/**
- * Host header check, against DNS rebinding: a web page whose name is made to resolve to
- * 127.0.0.1 would otherwise read this console from the browser. Such a request carries the
- * page's name as its Host, so only IP addresses, localhost and the name listened on pass.
- */
-function hostAllowed(header: string | undefined, listenHost: string): boolean {
-  if (!header) return false;
-  const name = header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.replace(/:\d*$/, '');
-  const lower = name.toLowerCase();
-  return isIP(lower) !== 0 || lower === 'localhost' || lower.endsWith('.localhost') || lower === listenHost.toLowerCase();
 }
