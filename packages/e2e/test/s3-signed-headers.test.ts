@@ -24,7 +24,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Sealbox } from '@sealbox/cli';
 import { EMPTY_SHA256 } from '@sealbox/sigv4';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { failure, s3Client, startTestSealbox, type RawResponse } from './helpers';
+import { awsEnv, failure, runCommand, s3Client, startTestSealbox, type RawResponse } from './helpers';
 
 const BUCKET = 'signed';
 const NOT_SIGNED = '<Code>AccessDenied</Code><Message>There were headers present in the request which were not signed</Message>';
@@ -150,6 +150,44 @@ describe('header authentication: every x-amz-* header must be signed', () => {
     expect(await got.Body!.transformToString()).toBe('by the sdk');
     expect(got.Metadata).toEqual({ c: 'd' });
   });
+});
+
+describe('the AWS CLI and boto3 sign every x-amz-* header they send', () => {
+  it('aws s3api put-object and copy-object with metadata, tagging and SSE-KMS', async () => {
+    const env = awsEnv(sealbox);
+    const put = await runCommand(
+      'aws',
+      ['s3api', 'put-object', '--bucket', BUCKET, '--key', 'cli', '--body', __filename, '--metadata', 'a=b', '--tagging', 't=1', '--server-side-encryption', 'aws:kms'],
+      env,
+    );
+    expect(put.stderr).toBe('');
+    const copy = await runCommand(
+      'aws',
+      ['s3api', 'copy-object', '--bucket', BUCKET, '--key', 'cli-copy', '--copy-source', `${BUCKET}/cli`, '--metadata-directive', 'REPLACE', '--metadata', 'c=d'],
+      env,
+    );
+    expect(copy.stderr).toBe('');
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cli-copy' }));
+    expect(head.Metadata).toEqual({ c: 'd' });
+    expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cli' }))).ServerSideEncryption).toBe('aws:kms');
+  }, 60_000);
+
+  it('boto3: put_object, copy_object and a multipart upload with SSE, metadata and tags', async () => {
+    const script = [
+      'import boto3, json',
+      "s3 = boto3.client('s3')",
+      `b = ${JSON.stringify(BUCKET)}`,
+      "s3.put_object(Bucket=b, Key='boto', Body=b'boto', Metadata={'a': 'b'}, Tagging='t=1', ServerSideEncryption='aws:kms')",
+      "s3.copy_object(Bucket=b, Key='boto-copy', CopySource={'Bucket': b, 'Key': 'boto'}, MetadataDirective='REPLACE', Metadata={'c': 'd'})",
+      "u = s3.create_multipart_upload(Bucket=b, Key='boto-mpu', ServerSideEncryption='AES256', Metadata={'e': 'f'})['UploadId']",
+      "p = s3.upload_part(Bucket=b, Key='boto-mpu', UploadId=u, PartNumber=1, Body=b'part')",
+      "s3.complete_multipart_upload(Bucket=b, Key='boto-mpu', UploadId=u, MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': p['ETag']}]})",
+      "print(json.dumps([s3.head_object(Bucket=b, Key=k)['Metadata'] for k in ['boto', 'boto-copy', 'boto-mpu']]))",
+    ].join('\n');
+    const r = await runCommand('python3', ['-c', script], awsEnv(sealbox));
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([{ a: 'b' }, { c: 'd' }, { e: 'f' }]);
+  }, 60_000);
 });
 
 describe('presigned URLs keep their rule', () => {
