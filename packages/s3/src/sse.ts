@@ -73,9 +73,11 @@ const SSE_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-side-encrypti
 /**
  * Operations that take no encryption of their own refuse these headers rather than ignore them:
  * S3 answers 400 InvalidArgument "x-amz-server-side-encryption header is not supported for this
- * operation." with ArgumentName and ArgumentValue, recorded for UploadPart (irods/irods_resource_plugin_s3#1838),
- * UploadPartCopy (fog/fog-aws#589), CompleteMultipartUpload and HeadObject (ClickHouse/ClickHouse#64570).
- * A multipart upload's encryption is chosen at CreateMultipartUpload.
+ * operation." with ArgumentName and ArgumentValue. Recorded from AWS for UploadPart
+ * (irods/irods_resource_plugin_s3#1838), UploadPartCopy (fog/fog-aws#589), and UploadPart,
+ * CompleteMultipartUpload and HeadObject (ClickHouse/ClickHouse#64570, #64577). GetObject and
+ * HeadObject make the same check in operations/objects.ts. A multipart upload's encryption is
+ * chosen at CreateMultipartUpload.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
  */
 export function refuseSseHeaders(req: S3Request): void {
