@@ -120,6 +120,9 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         clientTime: (t) => options.clock.fromWallClock(t),
         credentials: options.credentials,
         signingKeys,
+        // An x-amz-* header outside SignedHeaders (x-amz-copy-source, x-amz-meta-*, ...) would
+        // change what a replayed request does: S3 refuses it.
+        requireSignedAmzHeaders: true,
       });
       accessKeyId = verified?.credentials.accessKeyId;
       const verifier = verified ? payloadVerifier(verified, signed.headers) : null;

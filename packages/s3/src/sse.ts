@@ -67,6 +67,28 @@ export function sseRequest(req: S3Request, bucket: BucketRecord, key: string, op
   return { algorithm: 'aws:kms', keyId, context, bucketKey: bucketKey && !dsse, dsse };
 }
 
+/** The headers that choose a write's encryption (SSE-C's customer-key headers are not among them). */
+const SSE_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-context'];
+
+/**
+ * Operations that take no encryption of their own refuse these headers rather than ignore them:
+ * S3 answers 400 InvalidArgument "x-amz-server-side-encryption header is not supported for this
+ * operation." with ArgumentName and ArgumentValue. Recorded from AWS for UploadPart
+ * (irods/irods_resource_plugin_s3#1838), UploadPartCopy (fog/fog-aws#589), and UploadPart,
+ * CompleteMultipartUpload and HeadObject (ClickHouse/ClickHouse#64570, #64577). GetObject and
+ * HeadObject make the same check in operations/objects.ts. A multipart upload's encryption is
+ * chosen at CreateMultipartUpload.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
+ */
+export function refuseSseHeaders(req: S3Request): void {
+  for (const name of SSE_HEADERS) {
+    const value = header(req.headers, name);
+    if (value !== undefined) {
+      throw new S3Error('InvalidArgument', 400, `${name} header is not supported for this operation.`, [['ArgumentName', name], ['ArgumentValue', value]]);
+    }
+  }
+}
+
 /**
  * SSE-KMS requests must be signed with SigV4 and sent over TLS (--allow-http-sse-kms relaxes the
  * latter for local use): writes that name SSE-KMS, writes under a bucket default of SSE-KMS, and

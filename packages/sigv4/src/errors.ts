@@ -26,7 +26,7 @@ export type SigV4Failure =
   | { kind: 'Expired'; requestTime: Date; expiresSeconds: number; serverTime: Date }
   | { kind: 'NotYetValid'; requestTime: Date; serverTime: Date }
   | { kind: 'HostNotSigned' }
-  /** Presigned URLs: x-amz-* headers sent but not covered by the signature. */
+  /** x-amz-* headers sent but not covered by the signature (presigned URLs; header auth for S3). */
   | { kind: 'HeadersNotSigned'; headers: string[] }
   | {
       kind: 'SignatureDoesNotMatch';

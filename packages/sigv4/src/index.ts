@@ -22,3 +22,5 @@ export { verifyRequest, signatureMatches, MAX_SKEW_MS, MAX_PRESIGN_EXPIRES } fro
 export type { SignedRequest, VerifyOptions, VerifiedRequest, PayloadMode, Scope } from './verify';
 export { Sha256Verifier, AwsChunkedDecoder, payloadVerifier } from './payload';
 export { signedRequestFromNode } from './node';
+export { unsignedAmzHeaders } from './signed-headers';
+export type { UnsignedAmzAllowance } from './signed-headers';

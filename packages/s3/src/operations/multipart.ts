@@ -11,7 +11,7 @@ import type { MultipartUpload, PartRecord } from '../store/model';
 import { el, s3Document } from '../xml';
 import { createChecksum } from '../checksums';
 import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey } from '../crypto/object-keys';
-import { encryptionHeaders, sseRequest } from '../sse';
+import { encryptionHeaders, refuseSseHeaders, sseRequest } from '../sse';
 import { requestAcl } from './bucket-config';
 import { checkKey, commitVersion, copySource, readObject, writeBody } from './objects';
 
@@ -93,6 +93,7 @@ function savePart(req: S3Request, upload: MultipartUpload, part: PartRecord): vo
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
 export async function uploadPart(req: S3Request): Promise<S3Response> {
   requireBucket(req);
+  refuseSseHeaders(req);
   const partNumber = partNumberOf(req);
   const upload = requireUpload(req);
   const algorithm = upload.meta.checksumAlgorithm as ChecksumAlgorithm | undefined;
@@ -126,6 +127,7 @@ export async function uploadPart(req: S3Request): Promise<S3Response> {
 /** UploadPartCopy: a part from (a byte range of) an existing object. */
 export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
   requireBucket(req);
+  refuseSseHeaders(req);
   const partNumber = partNumberOf(req);
   const upload = requireUpload(req);
   const source = copySource(req);
@@ -171,6 +173,7 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
  */
 export async function completeMultipartUpload(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
+  refuseSseHeaders(req);
   const upload = requireUpload(req);
   const doc = parseCompleteMultipartUpload(await readSmallBody(req.body, 10 * 1024 * 1024));
   const stored = new Map(req.state.meta.listParts(upload.uploadId).map((p) => [p.partNumber, p]));
