@@ -11,5 +11,6 @@ export type { RunningServer, ListenOptions, ClientErrorKind, ErrorResponse } fro
 export { adminRouter } from './admin';
 export type { AdminOptions } from './admin';
 export { RootKey } from './root-key';
+export { openPrivate, privateDir, privateSqliteFiles, privateTree, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files';
 export { loadOrCreateTls } from './tls';
 export type { TlsMaterial } from './tls';
