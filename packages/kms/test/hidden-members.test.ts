@@ -140,6 +140,9 @@ describe('members left out of event records', () => {
     expect(recordedRequest('UpdateCustomKeyStore', { CustomKeyStoreId: 'cks-1', KeyStorePassword: { p: CANARY } })).toEqual({ customKeyStoreId: 'cks-1' });
     expect(recordedRequest('UpdateCustomKeyStore', { CustomKeyStoreId: 'cks-1', XksProxyAuthenticationCredential: 'not a structure' })).toEqual({ customKeyStoreId: 'cks-1' });
     expect(recordedRequest('Encrypt', { KeyId: 'k', Plaintext: 'AAAA', keyStorePassword: CANARY, Password: CANARY })).toEqual({ keyId: 'k' });
+    // An empty structure is shown as sent; one emptied by the rule is not.
+    expect(recordedRequest('CreateGrant', { KeyId: 'k', Constraints: {} })).toEqual({ keyId: 'k', constraints: {} });
+    expect(recordedRequest('UpdateCustomKeyStore', { CustomKeyStoreId: 'c', XksProxyAuthenticationCredential: { RawSecretAccessKey: CANARY } })).toEqual({ customKeyStoreId: 'c' });
   });
 
   it('applies to what an operation recorded itself, and to response elements', () => {

@@ -77,7 +77,7 @@ function scrubValue(shape: Shape | undefined, value: unknown, keepUnknown: boole
     if (!isObject(value)) return undefined;
     const kept = scrub(shape, value, keepUnknown, false);
     // A structure all of whose members are hidden (the XKS proxy credential) is left out whole.
-    return Object.keys(kept).length > 0 ? kept : undefined;
+    return Object.keys(kept).length > 0 || Object.keys(value).length === 0 ? kept : undefined;
   }
   if (shape.type === 'list') {
     if (!Array.isArray(value)) return undefined;
