@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
 import { createKmsService, type KmsCore } from '@sealbox/kms';
 import { createS3Service } from '@sealbox/s3';
-import { VirtualClock, listen, listenService, loadOrCreateTls, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
+import { VirtualClock, listen, listenService, loadOrCreateTls, privateDir, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { consoleHandler } from './console/server';
 import { fsReason } from './fs-errors';
@@ -150,7 +149,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   let unlock: () => void = () => undefined;
   if (dataDir) {
     try {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      privateDir(dataDir);
       unlock = lockDataDir(dataDir);
     } catch (err) {
       if (err instanceof DataDirLockedError) throw err;

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { RootKey, type Clock } from '@sealbox/runtime';
+import { privateDir, RootKey, type Clock } from '@sealbox/runtime';
 import { aliasArn, keyArn, newKeyId, newMaterialId, newMultiRegionKeyId } from './ids';
 import type { KeySpec, KeyUsage } from './key-specs';
 import type { ImportedMaterialInfo, KeyRecord, MaterialRecord, Tag } from './model';
@@ -47,6 +47,7 @@ export class KmsCore {
     this.clock = options.clock;
     this.onDemandRotationLimit = options.onDemandRotationLimit ?? 10;
     if (options.dataDir) {
+      privateDir(options.dataDir);
       this.rootKey = RootKey.inDirectory(options.dataDir, 'root.key');
       this.store = new SqliteKmsStore(join(options.dataDir, 'kms.db'));
       this.trail = new Trail(this.store, join(options.dataDir, 'cloudtrail.jsonl'));

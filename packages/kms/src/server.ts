@@ -80,16 +80,6 @@ const OPERATIONS = new Set<string>(KMS_OPERATIONS);
 /** KMS's front end allows 5 minutes of clock skew ("... (<now> - 5 min.)"). */
 const KMS_MAX_SKEW_MS = 5 * 60 * 1000;
 const DEFAULT_MAX_BODY = 1024 * 1024;
-/**
- * Request members CloudTrail never shows: plaintext and ciphertext; Sign and Verify's message and
- * signature (CloudTrail shows keyId, messageType and signingAlgorithm only:
- * https://docs.aws.amazon.com/kms/latest/developerguide/ct-sign.html, ct-verify.html);
- * GenerateMac/VerifyMac's Message and Mac (keyId and macAlgorithm only). Private keys and shared
- * secrets appear only in responses, which are never logged. Imports: the wrapped material and the
- * import token.
- */
-const SECRET_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'SourceCiphertextBlob', 'Recipient', 'Message', 'Signature', 'Mac', 'EncryptedKeyMaterial', 'ImportToken']);
-
 /** Which API a target names: KMS itself, or CloudTrail's LookupEvents (served here too). */
 function resolveTarget(target: string | string[] | undefined): { service: 'kms' | 'cloudtrail'; operation: string } {
   if (typeof target === 'string') {
@@ -100,8 +90,6 @@ function resolveTarget(target: string | string[] | undefined): { service: 'kms' 
   }
   throw new UnknownOperationException();
 }
-
-const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 /** The header with which a Sealbox service names the caller it acts for. */
 export const ON_BEHALF_OF = 'x-sealbox-on-behalf-of';
@@ -290,12 +278,12 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
   };
 }
 
-/** The CloudTrail record of one call: the request minus secrets, the keys it touched, the outcome. */
+/**
+ * The CloudTrail record of one call: the request (apiCallEvent leaves out its secrets, plaintext
+ * and ciphertext), the keys it touched, the outcome.
+ */
 function auditEvent(ctx: OperationContext, operation: string, input: JsonInput, error: KmsError | undefined) {
   const { audit } = ctx;
-  const requestParameters =
-    audit.requestParameters ??
-    Object.fromEntries(Object.entries(input).filter(([k]) => !SECRET_MEMBERS.has(k)).map(([k, v]) => [lowerFirst(k), v]));
   return apiCallEvent({
     credentials: ctx.credentials,
     eventName: operation,
@@ -305,7 +293,8 @@ function auditEvent(ctx: OperationContext, operation: string, input: JsonInput, 
     userAgent: ctx.userAgent,
     requestId: ctx.requestId,
     readOnly: READ_ONLY.test(operation),
-    requestParameters: Object.keys(requestParameters).length ? requestParameters : null,
+    request: input,
+    requestParameters: audit.requestParameters,
     responseElements: error ? null : (audit.responseElements ?? null),
     additionalEventData: error ? undefined : audit.additionalEventData,
     resources: audit.keys.map((k) => ({ arn: k.arn, accountId: k.accountId })),

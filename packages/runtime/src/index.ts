@@ -13,5 +13,6 @@ export type { AdminOptions } from './admin';
 export { checkAdminRequest, sendAdminRefusal, hostName } from './admin-request';
 export type { AdminRefusal, AdminRequestRules, AdminRule } from './admin-request';
 export { RootKey } from './root-key';
+export { openPrivate, privateDir, privateSqliteFiles, privateTree, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files';
 export { loadOrCreateTls } from './tls';
 export type { TlsMaterial } from './tls';

@@ -1,8 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import { openPrivate } from './private-files';
 
 export interface TlsMaterial {
   key: string;
@@ -40,13 +41,16 @@ function certificate(subject: forge.pki.CertificateField[], issuer: forge.pki.Ce
 
 /**
  * A local CA and a server certificate it signs, for localhost, *.localhost (virtual-hosted
- * buckets), 127.0.0.1 and ::1 plus `hosts`. Kept in the data directory (keys mode 0600) so clients
+ * buckets), 127.0.0.1 and ::1 plus `hosts`. Kept in the data directory (mode 0600, as all its files) so clients
  * trust the same CA across restarts; with no data directory they live in a temporary one.
  */
 export function loadOrCreateTls(dataDir: string | undefined, hosts: string[] = []): TlsMaterial {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'sealbox-tls-'));
   const path = (f: string) => join(dir, f);
-  if ([CA_FILE, CA_KEY_FILE, CERT_FILE, KEY_FILE].every((f) => existsSync(path(f)))) {
+  const files = [CA_FILE, CA_KEY_FILE, CERT_FILE, KEY_FILE];
+  if (files.every((f) => existsSync(path(f)))) {
+    // Like every file of the data directory, 0600 (the certificates too), whatever made them.
+    for (const f of files) closeSync(openPrivate(path(f), 'r'));
     return { key: readFileSync(path(KEY_FILE), 'utf8'), cert: readFileSync(path(CERT_FILE), 'utf8'), ca: readFileSync(path(CA_FILE), 'utf8'), caPath: path(CA_FILE) };
   }
   const caKeys = rsaKeyPair();
@@ -64,9 +68,17 @@ export function loadOrCreateTls(dataDir: string | undefined, hosts: string[] = [
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames: [...new Set(names)].map((value) => ({ type: 2, value })).concat([...new Set(ips)].map((ip) => ({ type: 7, ip }) as never)) },
   ]);
-  writeFileSync(path(CA_KEY_FILE), caKeys.pem, { mode: 0o600 });
-  writeFileSync(path(KEY_FILE), serverKeys.pem, { mode: 0o600 });
-  writeFileSync(path(CERT_FILE), cert);
-  writeFileSync(path(CA_FILE), ca);
+  const write = (f: string, text: string) => {
+    const fd = openPrivate(path(f), 'w');
+    try {
+      writeFileSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  write(CA_KEY_FILE, caKeys.pem);
+  write(KEY_FILE, serverKeys.pem);
+  write(CERT_FILE, cert);
+  write(CA_FILE, ca);
   return { key: serverKeys.pem, cert, ca, caPath: path(CA_FILE) };
 }

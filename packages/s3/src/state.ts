@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RootKey } from '@sealbox/runtime';
+import { privateDir, privateTree, RootKey } from '@sealbox/runtime';
 import type { CredentialProvider } from '@sealbox/sigv4';
 import { BucketKeyCache } from './bucket-keys';
 import type { KmsClient } from './kms-client';
@@ -25,7 +25,9 @@ export class S3State {
     readonly kms?: KmsClient & { close?(): void },
   ) {
     if (dataDir) {
-      mkdirSync(join(dataDir, 's3'), { recursive: true, mode: 0o700 });
+      // The user's alone: what an older Sealbox or a copy left readable to others is tightened.
+      privateDir(dataDir);
+      privateTree(join(dataDir, 's3'));
       this.rootKey = RootKey.inDirectory(dataDir, 's3.key');
       this.meta = new MetadataStore(join(dataDir, 's3.db'));
       this.blobs = new BlobStore(join(dataDir, 's3'));

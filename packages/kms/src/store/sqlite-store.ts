@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { privateSqliteFiles } from '@sealbox/runtime';
 import type { AliasRecord, CustomKeyStoreRecord, GrantRecord, KeyRecord, MaterialRecord } from '../model';
 import type { ConsoleEventQuery, EventQuery, KmsStore, StoredEvent } from './kms-store';
 
@@ -123,6 +124,8 @@ export class SqliteKmsStore implements KmsStore {
   private lastUsesSoFar: { names: string; seq: number; uses: Map<string, { eventName: string; time: number; eventId: string }> } | undefined;
 
   constructor(path: string) {
+    // The database holds wrapped key material and the event log: 0600, its -wal and -shm too.
+    if (path !== ':memory:') privateSqliteFiles(path);
     this.db = new Database(path);
     if (path !== ':memory:') {
       this.db.pragma('journal_mode = WAL');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Credentials } from '@sealbox/sigv4';
 import type { KeyRecord } from '../model';
 import type { StoredEvent } from '../store/kms-store';
+import { operationShapes, recordedErrorMessage, recordedRequest, withoutHidden } from './hidden-members';
 
 /** CloudTrail writes times to the second: 2026-11-27T10:00:00Z. */
 export const trailTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -54,7 +55,10 @@ export interface ApiCall {
   userAgent: string;
   requestId: string;
   readOnly: boolean;
-  requestParameters: Record<string, unknown> | null;
+  /** The request as it arrived (parsed JSON, not yet validated). */
+  request: Record<string, unknown>;
+  /** What the operation recorded in place of the request's members (CloudTrail's names). */
+  requestParameters?: Record<string, unknown>;
   responseElements: Record<string, unknown> | null;
   additionalEventData?: Record<string, unknown>;
   /** Keys the call concerned: their ARNs and owning accounts. */
@@ -65,9 +69,18 @@ export interface ApiCall {
   invokedBy?: string;
 }
 
-/** The CloudTrail record of an API call, in CloudTrail's field order. */
+/**
+ * The CloudTrail record of an API call, in CloudTrail's field order. Whatever the call recorded,
+ * its hidden members (secrets, plaintext, ciphertext: see hidden-members.ts) are left out here,
+ * from the request, from what the operation wrote, and from the error message.
+ */
 export function apiCallEvent(call: ApiCall): StoredEvent {
   const { identity, username } = userIdentity(call.credentials);
+  const shapes = operationShapes(call.eventName);
+  const params = call.requestParameters ? withoutHidden(shapes.input, call.requestParameters) : recordedRequest(call.eventName, call.request);
+  const requestParameters = Object.keys(params).length > 0 ? params : null;
+  const responseElements = call.responseElements ? withoutHidden(shapes.output, call.responseElements) : null;
+  const errorMessage = recordedErrorMessage(call.eventName, call.request, call.errorMessage);
   if (call.invokedBy) identity.invokedBy = call.invokedBy;
   const eventId = randomUUID();
   const recipient = call.resources[0]?.accountId ?? call.credentials.accountId;
@@ -80,9 +93,9 @@ export function apiCallEvent(call: ApiCall): StoredEvent {
     awsRegion: call.region,
     sourceIPAddress: call.invokedBy ?? call.sourceIp,
     userAgent: call.invokedBy ?? call.userAgent,
-    ...(call.errorCode ? { errorCode: call.errorCode, ...(call.errorMessage ? { errorMessage: call.errorMessage } : {}) } : {}),
-    requestParameters: call.requestParameters,
-    responseElements: call.responseElements,
+    ...(call.errorCode ? { errorCode: call.errorCode, ...(errorMessage ? { errorMessage } : {}) } : {}),
+    requestParameters,
+    responseElements,
     ...(call.additionalEventData ? { additionalEventData: call.additionalEventData } : {}),
     requestID: call.requestId,
     eventID: eventId,

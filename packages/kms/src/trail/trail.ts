@@ -1,4 +1,5 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
+import { openPrivate } from '@sealbox/runtime';
 import type { KmsStore, StoredEvent } from '../store/kms-store';
 
 /** How long a failed write waits before the next try. */
@@ -33,7 +34,7 @@ export class Trail {
     private readonly maxBatch = 512,
     private readonly report: (message: string) => void = (message) => process.stderr.write(`sealbox kms: ${message}\n`),
   ) {
-    this.fd = logFile === undefined ? undefined : openSync(logFile, 'a', 0o600);
+    this.fd = logFile === undefined ? undefined : openPrivate(logFile, 'a');
   }
 
   record(event: StoredEvent): void {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { privateSqliteFiles } from '@sealbox/runtime';
 import type { BucketRecord, MultipartUpload, ObjectVersion, PartRecord } from './model';
 
 const SCHEMA = `
@@ -53,6 +54,8 @@ export class MetadataStore {
   private readonly bucketDocs = new Map<string, string | null>();
 
   constructor(path: string) {
+    // 0600, its -wal and -shm too: the user's alone, as the whole data directory is.
+    if (path !== ':memory:') privateSqliteFiles(path);
     this.db = new Database(path);
     if (path !== ':memory:') {
       this.db.pragma('journal_mode = WAL');
