@@ -25,20 +25,22 @@ import { failure, kmsClient, startTestSealbox, tlsKmsClient, tlsS3Client } from 
 
 /**
  * KMS access control end to end: two accounts, several users and a role, all from a seed file.
- * Account 000000000000: root (test/test); alice may do kms:* by IAM policy; bob has no policy;
+ * Account 000000000000: root (test/test); alice may do kms:* (and s3:*) by IAM policy; bob has no KMS policy (only s3:*);
  * dave may use S3 and kms:Decrypt but not kms:GenerateDataKey; the role app (session worker)
  * has no policy. Account 111111111111: its root, and erin who may kms:Encrypt/Decrypt anything.
  */
 const A = '000000000000';
 const B = '111111111111';
 const kmsAll = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] };
+// S3 judges identity policies too: alice and bob may use S3, so that their SSE-KMS calls reach KMS.
+const s3All = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
 const SEED = {
   accounts: [
     {
       id: A,
       users: [
-        { name: 'alice', accessKeyId: 'ALICE', secretAccessKey: 'alice-secret', policies: [kmsAll] },
-        { name: 'bob', accessKeyId: 'BOB', secretAccessKey: 'bob-secret' },
+        { name: 'alice', accessKeyId: 'ALICE', secretAccessKey: 'alice-secret', policies: [kmsAll, s3All] },
+        { name: 'bob', accessKeyId: 'BOB', secretAccessKey: 'bob-secret', policies: [s3All] },
         {
           name: 'dave',
           accessKeyId: 'DAVE',

@@ -342,6 +342,9 @@ async function outcome(call: () => Promise<unknown>): Promise<string> {
     if (e.name === 'AccessDenied' || (e.$metadata?.httpStatusCode === 403 && (e.name === 'Forbidden' || e.name === 'Unknown'))) return 'deny';
     if (e.name === 'MethodNotAllowed' || e.$metadata?.httpStatusCode === 405) return '405';
     if (e.$metadata?.httpStatusCode === 403) return `403 ${e.name}`;
+    // Any other 4xx is an answer past authorization (BucketNotEmpty, NoSuchCORSConfiguration...);
+    // a 5xx is a failure, never an allowed cell.
+    if ((e.$metadata?.httpStatusCode ?? 500) >= 500) return `error ${e.$metadata?.httpStatusCode} ${e.name}`;
     return 'allow';
   }
 }

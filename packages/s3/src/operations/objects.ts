@@ -468,7 +468,8 @@ function deleteOne(req: S3Request, bucket: BucketRecord, key: string, versionId:
     lastModified: req.now.getTime(),
     etag: '',
     size: 0,
-    ownerAccountId: req.credentials!.accountId,
+    // An anonymous delete (a public bucket policy) leaves a marker the bucket owner owns.
+    ownerAccountId: req.credentials?.accountId ?? bucket.accountId,
     parts: [],
     meta: { userMetadata: [] },
   });
