@@ -11,7 +11,7 @@
  *
  * The default run is seeded and takes some 10-20 seconds: 1 MB values go to a seeded sample of
  * members. SEALBOX_MODEL_FUZZ=full sends them to every member and adds, per operation, 1,000
- * requests with three bad members each (SEALBOX_MODEL_FUZZ_COMBINATIONS), a few minutes;
+ * requests with three bad members each (SEALBOX_MODEL_FUZZ_COMBINATIONS), about a minute;
  * SEALBOX_MODEL_FUZZ_SEED picks another seed.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
