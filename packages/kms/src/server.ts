@@ -219,6 +219,15 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       const { credentials, invokedBy } = actingFor(verified.credentials, req.headers[ON_BEHALF_OF], options.credentials);
       if (target.service === 'cloudtrail') return lookupEvents(core, input, credentials.accountId, verified.scope.region);
 
+      // The request is checked against the model before anything reads its members (condition
+      // keys, handlers); a request that fails is still recorded, with what it sent.
+      let validated: JsonInput | undefined;
+      let invalid: unknown;
+      try {
+        validated = validateInput(operation, input);
+      } catch (err) {
+        invalid = err;
+      }
       const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
       const region = verified.scope.region;
       const ctx: OperationContext = {
@@ -235,7 +244,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         enforcePolicies: options.enforcePolicies ?? true,
         conditionKeys: {
           ...globalConditionKeys({ credentials, region, now, sourceIp, secureTransport: isTls(req), invokedBy }),
-          ...requestConditionKeys(operation, input),
+          ...requestConditionKeys(operation, validated ?? {}),
           ...(operation === 'CreateGrant' ? { 'kms:GrantIsForAWSResource': String(invokedBy !== undefined) } : {}),
         },
         principalExists,
@@ -244,22 +253,36 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       record = (error) => core.trail.record(auditEvent(ctx, operation, input, error));
       const handler = IMPLEMENTED[operation as KmsOperationName];
       if (!handler) throw new UnsupportedOperationException(`${operation} is not supported by Sealbox yet.`);
-      const validated = validateInput(operation, input);
+      if (!validated) throw invalid;
       if (operation !== 'CreateGrant') checkGrantTokens(validated);
       return handler(validated, ctx);
     };
 
+    // Whatever fails after the answer is chosen (serializing it, recording the event) stays with
+    // this request: reported once, never an unhandled rejection that ends the process.
+    const settle = (status: number, send: () => void, error?: KmsError) => {
+      const report = options.onInternalError ?? defaultReport;
+      try {
+        send();
+      } catch (err) {
+        report(err);
+        error = new KMSInternalException('An internal error occurred.');
+        status = error.status;
+        if (res.headersSent) res.destroy();
+        else sendError(res, requestId, options.clock.wallNow(), error);
+      }
+      try {
+        record?.(error);
+        finish(status, error?.code);
+      } catch (err) {
+        report(err);
+      }
+    };
     run().then(
-      (output) => {
-        sendJson(res, requestId, options.clock.wallNow(), 200, output);
-        record?.();
-        finish(200);
-      },
+      (output) => settle(200, () => sendJson(res, requestId, options.clock.wallNow(), 200, output)),
       (err: unknown) => {
         const kmsError = toKmsError(err, options.onInternalError);
-        sendError(res, requestId, options.clock.wallNow(), kmsError);
-        record?.(kmsError);
-        finish(kmsError.status, kmsError.code);
+        settle(kmsError.status, () => sendError(res, requestId, options.clock.wallNow(), kmsError), kmsError);
       },
     );
   };

@@ -45,6 +45,16 @@ const ACTION = /^[^:\s*?]+:[^:\s]+$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const PRINCIPAL_ARN = /^arn:[^:\s]+:(iam|sts)::[^:\s]+:\S+$/;
 
+/**
+ * A policy value for an error message. JSON.stringify recurses, and a 32 KB policy can nest
+ * some 16,000 arrays, which overflows the stack: anything nested is named by its kind instead.
+ */
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return JSON.stringify(value);
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -125,7 +135,7 @@ function parseStatement(raw: unknown, index: number, kind: 'resource' | 'identit
   }
   if (raw.Effect === undefined) throw new PolicyError('Missing required field Effect', path);
   if (raw.Effect !== 'Allow' && raw.Effect !== 'Deny') {
-    throw new PolicyError(`Invalid effect: ${typeof raw.Effect === 'string' ? raw.Effect : JSON.stringify(raw.Effect)}`, path);
+    throw new PolicyError(`Invalid effect: ${typeof raw.Effect === 'string' ? raw.Effect : shown(raw.Effect)}`, path);
   }
   const st: Statement = { Effect: raw.Effect };
   if (raw.Sid !== undefined) {
@@ -183,7 +193,7 @@ export function parsePolicy(text: string, kind: 'resource' | 'identity'): Policy
   if (json.Version !== undefined) {
     if (typeof json.Version !== 'string' || !POLICY_VERSIONS.includes(json.Version)) {
       throw new PolicyError(
-        `Invalid Version ${JSON.stringify(json.Version)}: use "2012-10-17" or "2008-10-17"`,
+        `Invalid Version ${shown(json.Version)}: use "2012-10-17" or "2008-10-17"`,
         'Version',
       );
     }

@@ -194,3 +194,16 @@ describe('parsePolicy: rejections', () => {
     );
   });
 });
+
+describe('parsePolicy: deeply nested values (a 32 KB policy nests some 16,000 levels)', () => {
+  const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+  test.each([
+    ['Effect', `{"Statement": [{"Effect": ${nested(16_000)}, "Principal": "*", "Action": "kms:*", "Resource": "*"}]}`, /Invalid effect: an array/],
+    ['Version', `{"Version": ${nested(16_000)}, "Statement": []}`, /Invalid Version an array/],
+    ['Resource', `{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": ${nested(16_000)}}]}`, /Resource values must be strings/],
+    ['a condition value', `{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"StringEquals": {"k": ${nested(16_000)}}}}]}`, /Condition values must be/],
+  ])('in %s is a PolicyError, not a stack overflow', (_name, text, message) => {
+    expect(() => parsePolicy(text, 'resource')).toThrow(PolicyError);
+    expect(() => parsePolicy(text, 'resource')).toThrow(message);
+  });
+});

@@ -39,13 +39,46 @@ function regex(pattern: string): RegExp {
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
+/**
+ * Members the service requires although the SDK model leaves them optional. botocore made
+ * ReEncrypt's CiphertextBlob optional (as Decrypt's), but there is nothing to re-encrypt without
+ * it; KMS refuses the call as Decrypt does (operations/decrypt.ts), with the required-member
+ * wording. https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html
+ */
+const SERVICE_REQUIRED: Record<string, readonly string[]> = {
+  ReEncryptRequest: ['CiphertextBlob'],
+};
+
+/**
+ * How deeply a request body may nest. No KMS input nests more than four levels (CreateGrant's
+ * Constraints.EncryptionContextEquals), so only members outside the model go deeper. AWS's docs
+ * give no limit; its JSON deserializer (Jackson) refuses documents nested more than 1,000
+ * levels, and AWS answers a body it cannot read with a SerializationException without a message,
+ * so that is what a deeper body gets here (after the modeled members, which fail on their type
+ * first, as AWS's streaming deserializer would).
+ */
+export const MAX_NESTING = 1000;
+
 export type ValidatedInput = Record<string, unknown>;
 
+/** The members the model knows for an operation, by their wire names. */
+export function modelMembers(operation: string): readonly string[] {
+  const op = operations[operation];
+  return op ? Object.keys(shapes[op.input]!.members ?? {}) : [];
+}
+
+/**
+ * Checks a whole request against the operation's model before any handler or policy sees it:
+ * the wrong JSON type is a SerializationException, a constraint (null, length, range, pattern,
+ * enum, a null list element or map value) a ValidationException listing every failure.
+ */
 export function validateInput(operation: string, input: Record<string, unknown>): ValidatedInput {
   const op = operations[operation];
   if (!op) throw new Error(`no model for ${operation}`);
   const messages: string[] = [];
-  const out = checkStructure(shapes[op.input]!, input, '', messages);
+  const shape = shapes[op.input]!;
+  const out = checkStructure(shape, input, '', messages, SERVICE_REQUIRED[op.input]);
+  checkNesting(input);
   if (messages.length) {
     const n = messages.length;
     throw new ValidationException(`${n} validation error${n === 1 ? '' : 's'} detected: ${messages.join('; ')}`);
@@ -53,14 +86,32 @@ export function validateInput(operation: string, input: Record<string, unknown>)
   return out;
 }
 
-function checkStructure(shape: Shape, input: Record<string, unknown>, prefix: string, messages: string[]): ValidatedInput {
+/**
+ * Throws SerializationException (no message) when a value nests deeper than MAX_NESTING, without
+ * recursion: JSON.parse builds any depth, but anything recursive that walks the value afterwards
+ * (JSON.stringify, Array.prototype.join, a validator) overflows the stack on a few thousand levels.
+ */
+export function checkNesting(value: unknown, max = MAX_NESTING): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) throw new SerializationException();
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+}
+
+function checkStructure(shape: Shape, input: Record<string, unknown>, prefix: string, messages: string[], alsoRequired: readonly string[] = []): ValidatedInput {
   const out: ValidatedInput = {};
   for (const [name, ref] of Object.entries(shape.members ?? {})) {
     const path = prefix + lowerFirst(name);
     const member = shapes[ref.shape]!;
     const value = input[name];
+    // The AWS JSON protocol reads a member sent as null as an absent one.
     if (value === undefined || value === null) {
-      if (shape.required?.includes(name)) messages.push(`${describe(member, undefined)} at '${path}' failed to satisfy constraint: Member must not be null`);
+      if (shape.required?.includes(name) || alsoRequired.includes(name)) messages.push(`${describe(member, undefined)} at '${path}' failed to satisfy constraint: Member must not be null`);
       continue;
     }
     out[name] = checkValue(member, value, path, messages);
@@ -72,7 +123,18 @@ function checkStructure(shape: Shape, input: Record<string, unknown>, prefix: st
 function describe(shape: Shape, value: unknown): string {
   if (shape.type === 'blob' || shape.sensitive) return 'Value';
   if (value === undefined) return 'Value null';
-  return `Value '${Array.isArray(value) ? `[${value.join(', ')}]` : typeof value === 'object' ? JSON.stringify(value) : String(value)}'`;
+  return `Value '${javaString(value)}'`;
+}
+
+/**
+ * A value as AWS's Java front end echoes it (its toString): lists `[a, b]`, maps `{k=v}`. Only
+ * called on values whose type has been checked, so it never nests more than a structure does.
+ */
+function javaString(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return `[${value.map(javaString).join(', ')}]`;
+  if (typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${k}=${javaString(v)}`).join(', ')}}`;
+  return String(value);
 }
 
 function checkValue(shape: Shape, value: unknown, path: string, messages: string[]): unknown {
@@ -110,26 +172,42 @@ function checkValue(shape: Shape, value: unknown, path: string, messages: string
     }
     case 'list': {
       if (!Array.isArray(value)) mismatch(value, 'a List');
-      length(value.length);
       const member = shapes[shape.member!.shape]!;
-      return value.map((item, i) => {
+      // Elements first: one of the wrong type fails the whole request before any constraint is
+      // judged (and before the list is echoed in a message).
+      const itemMessages: string[] = [];
+      const items = value.map((item, i) => {
         const itemPath = `${path}.${i + 1}.member`;
-        if (item === null || item === undefined) return item;
+        // A null element is not dropped as a null member is: lists are not sparse in the KMS
+        // model, so AWS refuses it. AWS's docs do not show the message; this is its wording for
+        // a null member, at the element's path as the other element constraints use it.
+        if (item === null || item === undefined) {
+          itemMessages.push(`${describe(member, undefined)} at '${itemPath}' failed to satisfy constraint: Member must not be null`);
+          return item;
+        }
         return member.type === 'structure'
-          ? checkStructure(member, asObject(item), `${itemPath}.`, messages)
-          : checkValue(member, item, itemPath, messages);
+          ? checkStructure(member, asObject(item), `${itemPath}.`, itemMessages)
+          : checkValue(member, item, itemPath, itemMessages);
       });
+      length(value.length);
+      messages.push(...itemMessages);
+      return items;
     }
     case 'map': {
       const obj = asObject(value);
-      length(Object.keys(obj).length);
       const keyShape = shapes[shape.key!.shape]!;
       const valueShape = shapes[shape.value!.shape]!;
+      const entryMessages: string[] = [];
+      let nullValue = false;
       for (const [k, v] of Object.entries(obj)) {
-        checkValue(keyShape, k, path, messages);
-        if (v === null || v === undefined) continue;
-        checkValue(valueShape, v, path, messages);
+        checkValue(keyShape, k, path, entryMessages);
+        if (v === null || v === undefined) nullValue = true;
+        else checkValue(valueShape, v, path, entryMessages);
       }
+      length(Object.keys(obj).length);
+      // {"k": null}: maps are not sparse either. Wording: AWS's for a map value's constraints.
+      if (nullValue) messages.push(`${describe(shape, obj)} at '${path}' failed to satisfy constraint: Map value must satisfy constraint: [Member must not be null]`);
+      messages.push(...entryMessages);
       return obj;
     }
     case 'structure':

@@ -147,18 +147,26 @@ export function hiddenValues(operation: string, input: Record<string, unknown>):
 
 const MIN_MATCHED = 4;
 
-function collect(value: unknown, blob: boolean, into: string[]): void {
-  if (typeof value === 'string') {
-    if (value.length >= MIN_MATCHED) into.push(value);
-    if (blob) {
-      const text = Buffer.from(value, 'base64').toString('utf8');
-      if (text.length >= MIN_MATCHED && !text.includes('\uFFFD')) into.push(text);
+/**
+ * The texts a hidden value could show up as. Walked with a stack, not recursion: a request that
+ * fails validation may nest a hidden member thousands of levels deep.
+ */
+function collect(root: unknown, rootIsBlob: boolean, into: string[]): void {
+  const stack: [unknown, boolean][] = [[root, rootIsBlob]];
+  while (stack.length > 0) {
+    const [value, blob] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.length >= MIN_MATCHED) into.push(value);
+      if (blob) {
+        const text = Buffer.from(value, 'base64').toString('utf8');
+        if (text.length >= MIN_MATCHED && !text.includes('\uFFFD')) into.push(text);
+      }
+    } else if (typeof value === 'number') {
+      if (String(value).length >= MIN_MATCHED) into.push(String(value));
+    } else if (Array.isArray(value)) {
+      for (const v of value) stack.push([v, false]);
+    } else if (isObject(value)) {
+      for (const v of Object.values(value)) stack.push([v, false]);
     }
-  } else if (typeof value === 'number') {
-    if (String(value).length >= MIN_MATCHED) into.push(String(value));
-  } else if (Array.isArray(value)) {
-    for (const v of value) collect(v, false, into);
-  } else if (isObject(value)) {
-    for (const v of Object.values(value)) collect(v, false, into);
   }
 }

@@ -70,6 +70,38 @@ export interface ApiCall {
 }
 
 /**
+ * How many levels of a call's parameters a record keeps. A request that fails validation is
+ * recorded with what it sent, which may nest as deep as its body allows; JSON.stringify recurses
+ * and overflows the stack on a few thousand levels. No valid KMS request nests more than four.
+ */
+const MAX_RECORD_DEPTH = 32;
+const TOO_DEEP = '(nested too deeply to record)';
+
+function nestsDeeper(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A copy cut at `max` levels (called only on values that nest deeper; recursion stays shallow). */
+function cut(value: unknown, max: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (max === 0) return TOO_DEEP;
+  if (Array.isArray(value)) return value.map((v) => cut(v, max - 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cut(v, max - 1)]));
+}
+
+/** JSON of a record, with whatever a caller sent nested too deeply replaced by a note. */
+export function recordJson(record: Record<string, unknown>): string {
+  return JSON.stringify(nestsDeeper(record, MAX_RECORD_DEPTH) ? cut(record, MAX_RECORD_DEPTH) : record);
+}
+
+/**
  * The CloudTrail record of an API call, in CloudTrail's field order. Whatever the call recorded,
  * its hidden members (secrets, plaintext, ciphertext: see hidden-members.ts) are left out here,
  * from the request, from what the operation wrote, and from the error message.
@@ -118,7 +150,7 @@ export function apiCallEvent(call: ApiCall): StoredEvent {
     readOnly: call.readOnly,
     errorCode: call.errorCode,
     resources: call.resources.map((r) => r.arn),
-    record: JSON.stringify(record),
+    record: recordJson(record),
   };
 }
 
