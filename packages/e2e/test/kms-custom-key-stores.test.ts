@@ -41,10 +41,9 @@ async function expectError(promise: Promise<unknown>, name: string, message?: st
   return err;
 }
 
-/** See kms-multi-region.test.ts: the SDK's clock follows the Date header, in whole seconds. */
+/** Advances the virtual clock (it takes effect, and resolves, at the next whole second of wall time). */
 async function advance(seconds: number) {
-  sealbox.clock.advance(seconds);
-  await new Promise((resolve) => setTimeout(resolve, 1020 - (Date.now() % 1000)));
+  await sealbox.clock.advance(seconds);
 }
 
 let clusters = 0;

@@ -354,7 +354,7 @@ describe('ImportKeyMaterial', () => {
     expect((await attempt(a.KeyId!, pa.ImportToken!, wrapWithNode('RSAES_OAEP_SHA_1', pa.PublicKey!, material))).name).toBe('InvalidCiphertextException');
     expect((await attempt(a.KeyId!, pa.ImportToken!, wrapWithNode('RSA_AES_KEY_WRAP_SHA_256', pa.PublicKey!, material))).name).toBe('InvalidCiphertextException');
 
-    sealbox.clock.advance(24 * 3600 + 1);
+    await sealbox.clock.advance(24 * 3600 + 1);
     expect((await attempt(a.KeyId!, pa.ImportToken!, wrapWithNode('RSAES_OAEP_SHA_256', pa.PublicKey!, material))).name).toBe('ExpiredImportTokenException');
     await importMaterial(a.KeyId!, material);
     expect(await describe_(a.KeyId!)).toMatchObject({ KeyState: 'Enabled' });
@@ -401,9 +401,9 @@ describe('expiry, deletion and re-import', () => {
     expect(await describe_(KeyId!)).toMatchObject({ KeyState: 'Enabled', ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo });
     const { CiphertextBlob } = await encryptDecrypt(KeyId!);
 
-    sealbox.clock.advance(2 * DAY - 10);
+    await sealbox.clock.advance(2 * DAY - 10);
     expect(await describe_(KeyId!)).toMatchObject({ KeyState: 'Enabled' });
-    sealbox.clock.advance(11);
+    await sealbox.clock.advance(11);
     expect(await describe_(KeyId!)).toMatchObject({ KeyState: 'PendingImport', Origin: 'EXTERNAL', CurrentKeyMaterialId: imported.KeyMaterialId });
     expect(await failure(kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { purpose: 'import' } })))).toMatchObject(pendingImport(Arn!));
 
@@ -628,7 +628,7 @@ describe('persistence', () => {
         }),
       );
       // The expiry still falls due after the restart.
-      first.clock.advance(10 * DAY + 1);
+      await first.clock.advance(10 * DAY + 1);
       expect((await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState).toBe('PendingImport');
       expect((await client.send(new DescribeKeyCommand({ KeyId: second }))).KeyMetadata!.KeyState).toBe('Enabled');
     } finally {

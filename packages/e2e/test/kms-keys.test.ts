@@ -273,9 +273,9 @@ describe('the key state machine', () => {
     await expectError(kms.send(new CancelKeyDeletionCommand({ KeyId: meta.KeyId })), 'KMSInvalidStateException', `${meta.Arn} is not pending deletion.`);
 
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: meta.KeyId, PendingWindowInDays: 7 }));
-    sealbox.clock.advance(7 * DAY - 60);
+    await sealbox.clock.advance(7 * DAY - 60);
     expect((await kms.send(new DescribeKeyCommand({ KeyId: meta.KeyId }))).KeyMetadata!.KeyState).toBe('PendingDeletion');
-    sealbox.clock.advance(61);
+    await sealbox.clock.advance(61);
     await expectError(kms.send(new DescribeKeyCommand({ KeyId: meta.KeyId })), 'NotFoundException', `Key '${meta.Arn}' does not exist`);
     await expectError(kms.send(new DescribeKeyCommand({ KeyId: 'alias/doomed' })), 'NotFoundException');
   });
@@ -385,7 +385,7 @@ describe('rotation', () => {
     expect(status.NextRotationDate!.getTime() - sealbox.clock.now().getTime()).toBeGreaterThan(89.9 * DAY * 1000);
     expect((await kms.send(new ListKeyRotationsCommand({ KeyId: meta.KeyId }))).Rotations).toEqual([]);
 
-    sealbox.clock.advance(91 * DAY);
+    await sealbox.clock.advance(91 * DAY);
     const rotations = (await kms.send(new ListKeyRotationsCommand({ KeyId: meta.KeyId }))).Rotations!;
     expect(rotations).toEqual([
       { KeyId: meta.KeyId, KeyMaterialId: expect.stringMatching(/^[0-9a-f]{64}$/), KeyMaterialState: 'CURRENT', RotationDate: expect.any(Date), RotationType: 'AUTOMATIC' },

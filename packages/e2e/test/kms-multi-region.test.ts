@@ -52,14 +52,9 @@ async function expectError(promise: Promise<unknown>, name: string, message?: st
 }
 const newPrimary = async (extra: Partial<ConstructorParameters<typeof CreateKeyCommand>[0]> = {}) =>
   (await east.send(new CreateKeyCommand({ MultiRegion: true, ...extra }))).KeyMetadata!;
-/**
- * Advances the virtual clock, then lets the wall clock reach the next second: the SDK corrects
- * its clock from the Date header (whole seconds), so a request signed in the same second as the
- * advance could be placed before it.
- */
+/** Advances the virtual clock (it takes effect, and resolves, at the next whole second of wall time). */
 async function advance(seconds: number) {
-  sealbox.clock.advance(seconds);
-  await new Promise((resolve) => setTimeout(resolve, 1020 - (Date.now() % 1000)));
+  await sealbox.clock.advance(seconds);
 }
 const state = async (client: KMSClient, keyId: string) => (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState;
 

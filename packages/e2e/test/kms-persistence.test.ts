@@ -126,9 +126,9 @@ describe('the event log records what KMS does by itself', () => {
     try {
       const { KeyId } = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
       await kms.send(new EnableKeyRotationCommand({ KeyId, RotationPeriodInDays: 90 }));
-      sealbox.clock.advance(90 * 86400 + 1);
+      await sealbox.clock.advance(90 * 86400 + 1);
       await kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
-      sealbox.clock.advance(7 * 86400 + 1);
+      await sealbox.clock.advance(7 * 86400 + 1);
 
       const rotate = await lookup({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'RotateKey' }] });
       const record = JSON.parse((JSON.parse(rotate.stdout) as { Events: { CloudTrailEvent: string }[] }).Events[0]!.CloudTrailEvent) as Record<string, unknown>;

@@ -132,7 +132,7 @@ describe('clock skew', () => {
     const advanced = await startTestSealbox({ only: 'kms' });
     const client = kmsClient(advanced);
     try {
-      advanced.clock.advance(30 * 86400);
+      await advanced.clock.advance(30 * 86400);
       await expect(client.send(new GenerateRandomCommand({ NumberOfBytes: 8 }))).resolves.toHaveProperty('Plaintext');
     } finally {
       client.destroy();

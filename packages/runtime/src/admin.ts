@@ -57,7 +57,8 @@ export function adminRouter(options: AdminOptions): Router {
       res.status(400).json({ error: 'advanceSeconds must be a number >= 0 (the clock only moves forward)' });
       return;
     }
-    options.clock.advance(advance);
+    // Answered once the advance has taken effect (at the next whole second of wall time).
+    await options.clock.advance(advance);
     res.json(clockDocument());
   });
 

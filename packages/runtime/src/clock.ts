@@ -16,6 +16,13 @@ export type ClockListener = (now: Date) => void;
  * The clock remembers when each advance happened, so a timestamp a client signed can be placed
  * on the virtual timeline: a presigned URL signed before an advance of an hour is an hour older
  * after it, while a request signed after the advance is current. See `fromWallClock`.
+ *
+ * Signed timestamps (X-Amz-Date) have whole seconds, so an advance takes effect at the start of
+ * the next whole second of wall time, and `advance` resolves a second after that: every timestamp
+ * signed before the call lies wholly before the advance, and every one signed after the promise
+ * resolves lies wholly after it. The extra second is for the AWS SDKs, which set their clocks from
+ * the Date header (whole seconds) and so sign up to a second behind. Presign, advance past the
+ * expiry, fetch at once: the URL has expired.
  */
 export class VirtualClock implements Clock {
   private offsetMs = 0;
@@ -23,7 +30,11 @@ export class VirtualClock implements Clock {
   private readonly history: { atWallMs: number; offsetMs: number }[] = [];
   private readonly listeners = new Set<ClockListener>();
 
-  constructor(private readonly wall: () => number = Date.now) {}
+  constructor(
+    private readonly wall: () => number = Date.now,
+    /** Waits `ms` of wall time (injected by tests with a fake wall clock). */
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {}
 
   now(): Date {
     return new Date(this.wall() + this.offsetMs);
@@ -34,18 +45,24 @@ export class VirtualClock implements Clock {
     return new Date(this.wall());
   }
 
-  /** Moves the clock forward by `seconds` (>= 0) and returns the new time. */
-  advance(seconds: number): Date {
+  /**
+   * Moves the clock forward by `seconds` (>= 0) at the start of the next whole second of wall
+   * time, and resolves with the new time one second later (1 to 2 seconds after the call).
+   */
+  async advance(seconds: number): Promise<Date> {
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError('seconds must be a finite number >= 0');
+    const boundary = Math.floor(this.wall() / 1000) * 1000 + 1000;
+    await this.waitUntil(boundary);
     this.offsetMs += Math.round(seconds * 1000);
-    // Signed timestamps have whole seconds, and SDKs correct their clocks from our Date header,
-    // which has whole seconds too, so a client may sign up to a second behind: an advance counts
-    // from the start of the second before it. (A request signed in that second before the advance
-    // is taken as signed after it; the other way round, it would be refused as expired.)
-    this.history.push({ atWallMs: Math.floor(this.wall() / 1000) * 1000 - 1000, offsetMs: this.offsetMs });
-    const now = this.now();
-    for (const listener of this.listeners) listener(now);
-    return now;
+    this.history.push({ atWallMs: boundary, offsetMs: this.offsetMs });
+    for (const listener of this.listeners) listener(this.now());
+    await this.waitUntil(boundary + 1000);
+    return this.now();
+  }
+
+  /** Timers may fire a little early: waits until the wall clock has really reached `wallMs`. */
+  private async waitUntil(wallMs: number): Promise<void> {
+    for (let left = wallMs - this.wall(); left > 0; left = wallMs - this.wall()) await this.sleep(left);
   }
 
   /**

@@ -44,7 +44,7 @@ export interface Sandbox {
   s3Config: ClientConfig;
   /** AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_S3, credentials, region (and AWS_CA_BUNDLE with tls), for child processes. */
   env: Record<string, string>;
-  /** The sandbox's time: `clock.advance(seconds)` runs due rotations and deletions. */
+  /** The sandbox's time: `await clock.advance(seconds)` runs due rotations and deletions (it takes effect at the next whole second and resolves a second later). */
   clock: VirtualClock;
   /** Configurations for another seeded identity. */
   configFor(credentials: ClientCredentials): { kms: ClientConfig; s3: ClientConfig };

@@ -48,7 +48,7 @@ describe('startSandbox', () => {
   it('moves time with the clock handle: a scheduled deletion happens', async () => {
     const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 7 }));
-    sandbox.clock.advance(8 * 86400);
+    await sandbox.clock.advance(8 * 86400);
     await expect(kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).rejects.toMatchObject({ name: 'NotFoundException' });
   });
 
