@@ -260,7 +260,15 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     'aws:CurrentTime': req.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     'aws:EpochTime': String(Math.floor(req.now.getTime() / 1000)),
     's3:authType': req.authType,
-    's3:signatureversion': c ? 'AWS4-HMAC-SHA256' : undefined,
+    // "AWS" for Signature Version 2 (a legacy POST form), "AWS4-HMAC-SHA256" for SigV4.
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/bucket-policy-s3-sigv4-conditions.html
+    's3:signatureversion': c ? (req.signatureVersion ?? 'AWS4-HMAC-SHA256') : undefined,
+    // Milliseconds since a presigned URL was signed (presigned URLs only, as the page above says).
+    's3:signatureAge': req.signedAt ? String(Math.max(0, req.now.getTime() - req.signedAt.getTime())) : undefined,
+    // Global keys from the request's own headers: the documented referer example, and the agent.
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-referer
+    'aws:Referer': header(req.headers, 'referer'),
+    'aws:UserAgent': header(req.headers, 'user-agent'),
   };
   if (check.bucket) {
     keys['s3:ResourceAccount'] = check.bucket.accountId;
@@ -287,6 +295,14 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     'x-amz-storage-class',
     'x-amz-content-sha256',
     'x-amz-object-ownership',
+    // The ACL grant headers are condition keys of the writes that take them (PutObject,
+    // PutObjectAcl, CreateBucket, PutBucketAcl, ...): a policy can require or forbid each one.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html#amazons3-policy-keys
+    'x-amz-grant-read',
+    'x-amz-grant-write',
+    'x-amz-grant-read-acp',
+    'x-amz-grant-write-acp',
+    'x-amz-grant-full-control',
   ]) {
     const value = header(req.headers, name);
     if (value !== undefined) keys[`s3:${name}`] = value;
