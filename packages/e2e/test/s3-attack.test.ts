@@ -142,3 +142,34 @@ describe('condition keys S3 documents for a request are all in its context', () 
     expect([ok.status, await ok.text()]).toEqual([200, 'pixels']);
   });
 });
+
+describe('SSE-KMS objects: the transport rule comes before anything about the object', () => {
+  const insecure = 'Requests specifying Server Side Encryption with AWS KMS managed keys must be made over a secure connection.';
+  beforeAll(async () => {
+    const key = await kms.send(new CreateKeyCommand({}));
+    await openBucket('kms-first');
+    await s3.send(new PutBucketEncryptionCommand({ Bucket: 'kms-first', ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key.KeyMetadata!.Arn } }] } }));
+    await s3.send(new PutObjectCommand({ Bucket: 'kms-first', Key: 'doc', Body: 'classified' }));
+    await s3.send(new PutBucketPolicyCommand(policy('kms-first', [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::kms-first/*' }])));
+  });
+
+  it('a conditional GET over plain HTTP is 400, not 304 with the object\'s ETag', async () => {
+    const head = await failure(s3.send(new HeadObjectCommand({ Bucket: 'kms-first', Key: 'doc' })));
+    expect(head.$metadata?.httpStatusCode).toBe(400);
+    const err = await failure(s3.send(new GetObjectCommand({ Bucket: 'kms-first', Key: 'doc', IfNoneMatch: '*' })));
+    expect([err.name, err.$metadata?.httpStatusCode, err.message]).toEqual(['InvalidArgument', 400, insecure]);
+    const modified = await failure(s3.send(new GetObjectCommand({ Bucket: 'kms-first', Key: 'doc', IfModifiedSince: new Date(Date.now() + 3600_000) })));
+    expect([modified.name, modified.$metadata?.httpStatusCode]).toEqual(['InvalidArgument', 400]);
+  });
+
+  it('an anonymous GET with a Range past the end is 400 (SigV4 required), not 416 with the object\'s size', async () => {
+    const res = await fetch(`${sealbox.s3!.url}/kms-first/doc`, { headers: { range: 'bytes=1000-2000' } });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect(text).toContain('<Message>Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.</Message>');
+    expect(text).not.toContain('ActualObjectSize');
+    const part = await fetch(`${sealbox.s3!.url}/kms-first/doc?partNumber=5`);
+    expect(part.status).toBe(400);
+    expect(await part.text()).not.toContain('ActualPartCount');
+  });
+});
