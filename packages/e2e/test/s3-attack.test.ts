@@ -5,7 +5,9 @@
  */
 import { createHmac } from 'node:crypto';
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeletePublicAccessBlockCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -13,6 +15,7 @@ import {
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
@@ -171,5 +174,18 @@ describe('SSE-KMS objects: the transport rule comes before anything about the ob
     const part = await fetch(`${sealbox.s3!.url}/kms-first/doc?partNumber=5`);
     expect(part.status).toBe(400);
     expect(await part.text()).not.toContain('ActualPartCount');
+  });
+
+  it('a copy of an SSE-KMS source over plain HTTP is 400 before its copy-source conditions or range are judged', async () => {
+    // A failed x-amz-copy-source-if-match would tell the caller the ETag does not match (412).
+    const copy = await failure(s3.send(new CopyObjectCommand({ Bucket: 'kms-first', Key: 'copy', CopySource: 'kms-first/doc', CopySourceIfMatch: '"0123"' })));
+    expect([copy.name, copy.$metadata?.httpStatusCode, copy.message]).toEqual(['InvalidArgument', 400, insecure]);
+    await s3.send(new CreateBucketCommand({ Bucket: 'kms-parts' }));
+    const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'kms-parts', Key: 'p' }));
+    // A range past the end would tell the caller the source's size (416 with ActualObjectSize).
+    const part = await failure(
+      s3.send(new UploadPartCopyCommand({ Bucket: 'kms-parts', Key: 'p', UploadId: upload.UploadId, PartNumber: 1, CopySource: 'kms-first/doc', CopySourceRange: 'bytes=1000-2000' })),
+    );
+    expect([part.name, part.$metadata?.httpStatusCode, part.message]).toEqual(['InvalidArgument', 400, insecure]);
   });
 });

@@ -569,6 +569,9 @@ export function copySource(req: S3Request): ObjectVersion {
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html (Permissions)
   authorize(req, { action: source.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', bucket, key: source.key, versionId: source.versionId });
   const v = findVersion(req, bucket, source.key, source.versionId, 'GET');
+  // A copy reads the source: an SSE-KMS source needs TLS and SigV4 before its copy-source
+  // conditions (412) or a part copy's range (416) say anything about it, as GET does.
+  if (v.encryption?.algorithm === 'aws:kms') checkSseKmsTransport(req);
   checkReadConditions(req, v, 'x-amz-copy-source-');
   return v;
 }
