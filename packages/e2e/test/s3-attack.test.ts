@@ -21,14 +21,31 @@ import {
 import { CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Sealbox } from '@sealbox/cli';
-import { deriveSigningKey, toAmzDate } from '@sealbox/sigv4';
+import { deriveSigningKey, toAmzDate, type Credentials } from '@sealbox/sigv4';
 import { failure, kmsClient, s3Client, startTestSealbox } from './helpers';
 
 let sealbox: Sealbox;
 let s3: S3Client;
 let kms: KMSClient;
+/** A user who may create buckets in eu-west-1 only, as AWS's example policy says it. */
+const EU_ONLY: Credentials = {
+  accessKeyId: 'AKIDEUONLY',
+  secretAccessKey: 'euonly',
+  accountId: '000000000000',
+  principalArn: 'arn:aws:iam::000000000000:user/eu-only',
+  policies: [
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 's3:CreateBucket', Resource: '*' },
+        { Effect: 'Deny', Action: 's3:CreateBucket', Resource: '*', Condition: { StringNotEquals: { 's3:LocationConstraint': 'eu-west-1' } } },
+      ],
+    }),
+  ],
+};
+
 beforeAll(async () => {
-  sealbox = await startTestSealbox();
+  sealbox = await startTestSealbox({ users: [EU_ONLY] });
   s3 = s3Client(sealbox);
   kms = kmsClient(sealbox);
 });
@@ -123,6 +140,24 @@ describe('condition keys S3 documents for a request are all in its context', () 
     expect(await status(s3.send(new HeadObjectCommand({ Bucket: 'no-grants', Key: 'granted' })))).toBe(404);
     // Without the header the PUT goes through.
     await s3.send(new PutObjectCommand({ Bucket: 'no-grants', Key: 'plain', Body: 'x' }));
+  });
+
+  it('CreateBucket has s3:LocationConstraint from its body: a user limited to one Region creates buckets there only', async () => {
+    const eu = s3Client(sealbox, { credentials: { accessKeyId: 'AKIDEUONLY', secretAccessKey: 'euonly' } });
+    try {
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html (LocationConstraint)
+      await eu.send(new CreateBucketCommand({ Bucket: 'in-europe', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+      const elsewhere = await failure(eu.send(new CreateBucketCommand({ Bucket: 'in-oregon', CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } })));
+      expect([elsewhere.name, elsewhere.$metadata?.httpStatusCode, elsewhere.message]).toEqual([
+        'AccessDenied',
+        403,
+        'User: arn:aws:iam::000000000000:user/eu-only is not authorized to perform: s3:CreateBucket on resource: "arn:aws:s3:::in-oregon" with an explicit deny in an identity-based policy',
+      ]);
+      // No LocationConstraint: the endpoint's Region (us-east-1), which the policy does not allow.
+      expect((await failure(eu.send(new CreateBucketCommand({ Bucket: 'in-virginia' })))).name).toBe('AccessDenied');
+    } finally {
+      eu.destroy();
+    }
   });
 
   it('aws:Referer and aws:UserAgent are in the context: a policy that denies a referer refuses it', async () => {

@@ -37,6 +37,8 @@ export interface AccessCheck {
   versionId?: string;
   /** The action is part of writing a new object (x-amz-acl on PutObject): the writer will own it. */
   newObject?: boolean;
+  /** CreateBucket's LocationConstraint, from its body (s3:LocationConstraint). */
+  locationConstraint?: string;
 }
 
 export type DenyReason =
@@ -225,8 +227,10 @@ export function authorizeOperation(req: S3Request): void {
   const extra = extraActions(req);
   if (access.resource === 'service') {
     if (!req.credentials) throw new AccessDenied();
-    const bucketName = req.operation === 'CreateBucket' ? req.bucket : undefined;
-    for (const action of [...actions, ...extra]) authorize(req, { action, bucketName });
+    // CreateBucket is decided once its body is read: s3:LocationConstraint comes from it
+    // (authorizeCreateBucket, called by the handler).
+    if (req.operation === 'CreateBucket') return;
+    for (const action of [...actions, ...extra]) authorize(req, { action });
     return;
   }
   const bucket = req.state.meta.getBucket(req.bucket!);
@@ -244,6 +248,17 @@ export function authorizeOperation(req: S3Request): void {
   }
   for (const action of actions) authorize(req, { action, bucket, key, versionId });
   for (const action of extra) authorize(req, { action, bucket, key, newObject: true });
+}
+
+/**
+ * CreateBucket's authorization, with the region its body asks for as s3:LocationConstraint, the
+ * key of AWS's "restrict bucket creation to a Region" policies (without it a Deny on another
+ * Region let every bucket through, and a Deny unless the allowed Region refused every bucket).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html
+ */
+export function authorizeCreateBucket(req: S3Request, locationConstraint: string | undefined): void {
+  if (!req.credentials) throw new AccessDenied();
+  for (const action of [...OPERATION_ACCESS.CreateBucket!.actions, ...extraActions(req)]) authorize(req, { action, bucketName: req.bucket, locationConstraint });
 }
 
 /**
@@ -312,6 +327,7 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     if (value !== undefined) keys[`s3:${name}`] = value;
   }
   if (check.versionId !== undefined) keys['s3:versionid'] = check.versionId;
+  if (check.locationConstraint !== undefined) keys['s3:LocationConstraint'] = check.locationConstraint;
   const tagging = header(req.headers, 'x-amz-tagging');
   if (tagging !== undefined) {
     const tags = [...new URLSearchParams(tagging)];
