@@ -37,6 +37,8 @@ export interface AccessCheck {
   versionId?: string;
   /** The action is part of writing a new object (x-amz-acl on PutObject): the writer will own it. */
   newObject?: boolean;
+  /** CreateBucket's LocationConstraint, from its body (s3:LocationConstraint). */
+  locationConstraint?: string;
 }
 
 export type DenyReason =
@@ -225,8 +227,10 @@ export function authorizeOperation(req: S3Request): void {
   const extra = extraActions(req);
   if (access.resource === 'service') {
     if (!req.credentials) throw new AccessDenied();
-    const bucketName = req.operation === 'CreateBucket' ? req.bucket : undefined;
-    for (const action of [...actions, ...extra]) authorize(req, { action, bucketName });
+    // CreateBucket is decided once its body is read: s3:LocationConstraint comes from it
+    // (authorizeCreateBucket, called by the handler).
+    if (req.operation === 'CreateBucket') return;
+    for (const action of [...actions, ...extra]) authorize(req, { action });
     return;
   }
   const bucket = req.state.meta.getBucket(req.bucket!);
@@ -247,6 +251,17 @@ export function authorizeOperation(req: S3Request): void {
 }
 
 /**
+ * CreateBucket's authorization, with the region its body asks for as s3:LocationConstraint, the
+ * key of AWS's "restrict bucket creation to a Region" policies (without it a Deny on another
+ * Region let every bucket through, and a Deny unless the allowed Region refused every bucket).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html
+ */
+export function authorizeCreateBucket(req: S3Request, locationConstraint: string | undefined): void {
+  if (!req.credentials) throw new AccessDenied();
+  for (const action of [...OPERATION_ACCESS.CreateBucket!.actions, ...extraActions(req)]) authorize(req, { action, bucketName: req.bucket, locationConstraint });
+}
+
+/**
  * The condition keys of a request: the global ones, and the S3 ones its headers and query make
  * (a write relying on the bucket default names no encryption, so `Null` matches).
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html
@@ -260,7 +275,15 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     'aws:CurrentTime': req.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     'aws:EpochTime': String(Math.floor(req.now.getTime() / 1000)),
     's3:authType': req.authType,
-    's3:signatureversion': c ? 'AWS4-HMAC-SHA256' : undefined,
+    // "AWS" for Signature Version 2 (a legacy POST form), "AWS4-HMAC-SHA256" for SigV4.
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/bucket-policy-s3-sigv4-conditions.html
+    's3:signatureversion': c ? (req.signatureVersion ?? 'AWS4-HMAC-SHA256') : undefined,
+    // Milliseconds since a presigned URL was signed (presigned URLs only, as the page above says).
+    's3:signatureAge': req.signedAt ? String(Math.max(0, req.now.getTime() - req.signedAt.getTime())) : undefined,
+    // Global keys from the request's own headers: the documented referer example, and the agent.
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-referer
+    'aws:Referer': header(req.headers, 'referer'),
+    'aws:UserAgent': header(req.headers, 'user-agent'),
   };
   if (check.bucket) {
     keys['s3:ResourceAccount'] = check.bucket.accountId;
@@ -287,6 +310,14 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     'x-amz-storage-class',
     'x-amz-content-sha256',
     'x-amz-object-ownership',
+    // The ACL grant headers are condition keys of the writes that take them (PutObject,
+    // PutObjectAcl, CreateBucket, PutBucketAcl, ...): a policy can require or forbid each one.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html#amazons3-policy-keys
+    'x-amz-grant-read',
+    'x-amz-grant-write',
+    'x-amz-grant-read-acp',
+    'x-amz-grant-write-acp',
+    'x-amz-grant-full-control',
   ]) {
     const value = header(req.headers, name);
     if (value !== undefined) keys[`s3:${name}`] = value;
@@ -296,6 +327,7 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     if (value !== undefined) keys[`s3:${name}`] = value;
   }
   if (check.versionId !== undefined) keys['s3:versionid'] = check.versionId;
+  if (check.locationConstraint !== undefined) keys['s3:LocationConstraint'] = check.locationConstraint;
   const tagging = header(req.headers, 'x-amz-tagging');
   if (tagging !== undefined) {
     const tags = [...new URLSearchParams(tagging)];

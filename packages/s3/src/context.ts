@@ -19,6 +19,10 @@ export interface S3Request {
   authType?: 'REST-HEADER' | 'REST-QUERY-STRING' | 'POST';
   /** The signer, or undefined for an anonymous request. */
   credentials?: Credentials;
+  /** s3:signatureversion of a signed request: `AWS` for a SigV2 POST form, SigV4 otherwise. */
+  signatureVersion?: 'AWS' | 'AWS4-HMAC-SHA256';
+  /** When a presigned URL was signed, on the server's timeline (s3:signatureAge). */
+  signedAt?: Date;
   /** The region of the request's credential scope (the endpoint's region when anonymous). */
   region: string;
   /** The region this endpoint serves (--region): new buckets' default. */

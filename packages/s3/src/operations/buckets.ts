@@ -1,4 +1,5 @@
 import { requireBucket } from '../access';
+import { authorizeCreateBucket } from '../authorization';
 import { invalidBucketName, isValidBucketName } from '../bucket-names';
 import type { S3Request, S3Response } from '../context';
 import { parseCreateBucketConfiguration, parseTagging, parseVersioningConfiguration } from '../documents';
@@ -23,6 +24,7 @@ export async function createBucket(req: S3Request): Promise<S3Response> {
   if (!isValidBucketName(name)) throw invalidBucketName(name);
   const config = parseCreateBucketConfiguration(await readSmallBody(req.body));
   const constraint = config.locationConstraint;
+  authorizeCreateBucket(req, constraint);
   if (constraint !== undefined && (constraint === 'us-east-1' || !REGION.test(constraint))) {
     throw new S3Error('InvalidLocationConstraint', 400, 'The specified location-constraint is not valid', [['LocationConstraint', constraint]]);
   }

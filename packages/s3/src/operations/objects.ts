@@ -11,7 +11,7 @@ import { createChecksum, type ChecksumAlgorithm } from '../checksums';
 import { requestChecksum } from '../request-checksum';
 import { BlobTooLargeError, type WrittenBlob } from '../store/blob-store';
 import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey, readBlob, readBlobNow } from '../crypto/object-keys';
-import { encryptionHeaders, sseRequest } from '../sse';
+import { checkSseKmsTransport, encryptionHeaders, sseRequest } from '../sse';
 import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
 import { requestAcl } from './bucket-config';
@@ -376,6 +376,11 @@ export async function getObject(req: S3Request): Promise<S3Response> {
   }
   const key = req.key!;
   const v = findReadableVersion(req, bucket, key);
+  // "All GET and PUT requests for an object protected by AWS KMS fail if you don't make them by
+  // using SSL/TLS, or SigV4": before a 304, a 416 or anything else that would tell the caller
+  // about the object (its ETag, its size, its parts).
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#aws-signature-version-4-sse-kms
+  if (v.encryption?.algorithm === 'aws:kms') checkSseKmsTransport(req);
   const headers = { ...objectHeaders(v, bucket.versioning !== undefined), ...encryptionHeaders(v.encryption) };
   if (checkReadConditions(req, v) === 'not-modified') {
     return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']!, ...(headers['x-amz-version-id'] ? { 'x-amz-version-id': headers['x-amz-version-id'] } : {}) } };
@@ -564,6 +569,9 @@ export function copySource(req: S3Request): ObjectVersion {
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html (Permissions)
   authorize(req, { action: source.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', bucket, key: source.key, versionId: source.versionId });
   const v = findVersion(req, bucket, source.key, source.versionId, 'GET');
+  // A copy reads the source: an SSE-KMS source needs TLS and SigV4 before its copy-source
+  // conditions (412) or a part copy's range (416) say anything about it, as GET does.
+  if (v.encryption?.algorithm === 'aws:kms') checkSseKmsTransport(req);
   checkReadConditions(req, v, 'x-amz-copy-source-');
   return v;
 }

@@ -97,7 +97,8 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
   // The form's fields stand for the headers of a PUT, and its signer for the caller (a form
   // without a signature is anonymous): s3:PutObject on the key, with the fields as condition keys.
   // https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
-  const asPut: S3Request = { ...req, headers: attributes, credentials, authType: credentials ? 'POST' : undefined };
+  const signatureVersion = credentials ? (isSigV2Form(form) ? 'AWS' : 'AWS4-HMAC-SHA256') : undefined;
+  const asPut: S3Request = { ...req, headers: attributes, credentials, authType: credentials ? 'POST' : undefined, signatureVersion, signedAt: undefined };
   authorize(asPut, { action: 's3:PutObject', bucket, key });
   const acl = requestAcl(asPut, bucket, 'object');
   if (acl.grants) meta.acl = acl.grants;
