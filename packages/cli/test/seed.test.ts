@@ -822,10 +822,14 @@ describe('startSealbox with a seed', () => {
       .send(new CreateKeyCommand({}))
       .then(
         () => undefined,
-        (e: unknown) => e as Error,
+        (e: unknown) => e as Error & { $metadata?: { httpStatusCode?: number } },
       );
-    expect(err?.name).toBeDefined();
-    expect(err?.name).not.toBe('AccessDeniedException');
+    // The signature check refuses it, as KMS does, before any policy is looked at.
+    expect(err?.name).toBe('InvalidSignatureException');
+    expect(err?.message).toBe(
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    );
+    expect(err?.$metadata?.httpStatusCode).toBe(400);
   });
 
   test('the default test credentials still work beside the seed', async () => {

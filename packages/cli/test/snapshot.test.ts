@@ -151,7 +151,24 @@ describe('import refuses a bad archive and leaves nothing behind', () => {
   });
 
   it('an oversized small file is refused before it is read', async () => {
-    expect((await refused(craft([{ name: 'ca.pem', data: Buffer.alloc(70_000) }], manifest({ files: ['ca.pem'] })))).message).toMatch(/too large/);
+    expect((await refused(craft([{ name: 'ca.pem', data: Buffer.alloc(70_000) }], manifest({ files: ['ca.pem'] })))).message).toBe(
+      'ca.pem in the archive is too large (70000 bytes; at most 65536 expected)',
+    );
+    // The proof that its bytes are never read: its header claims 70,000 bytes and the archive
+    // ends 10 bytes later. Read first, this would be a truncated archive; it is refused on the size.
+    const truncated = (declared: number) =>
+      gzipSync(
+        Buffer.concat([
+          tarHeader('manifest.json', Buffer.byteLength(JSON.stringify(manifest({ files: ['ca.pem'] }))), 0o600, new Date()),
+          Buffer.from(JSON.stringify(manifest({ files: ['ca.pem'] }))),
+          tarPadding(Buffer.byteLength(JSON.stringify(manifest({ files: ['ca.pem'] })))),
+          tarHeader('ca.pem', declared, 0o600, new Date()),
+          Buffer.alloc(10),
+        ]),
+      );
+    expect((await refused(truncated(70_000))).message).toBe('ca.pem in the archive is too large (70000 bytes; at most 65536 expected)');
+    // The control: a size within the limit, truncated the same way, is refused as truncated.
+    expect((await refused(truncated(1000))).message).toMatch(/is not a valid Sealbox snapshot: the archive is truncated$/);
   });
 });
 

@@ -4,6 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { crc32 } from 'node:zlib';
+import aws4 from 'aws4';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +139,77 @@ describe('streaming bodies', () => {
       // The GET URL does not work for PUT, nor for another key.
       expect((await fetch(get, { method: 'PUT', body: 'x' })).status).toBe(403);
       expect((await fetch(get.replace('load.txt', 'other.txt'))).status).toBe(403);
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  /**
+   * An aws-chunked upload with an unsigned payload and a trailing checksum, as the SDKs send it,
+   * with the trailer's value chosen by the test: the right one is stored, a wrong one is BadDigest
+   * and nothing is stored.
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
+   */
+  function trailerPut(key: string, data: Buffer, trailer: string, value: string): Promise<{ status: number; text: string }> {
+    const { hostname, port } = new URL(sealbox.s3!.url);
+    const body = Buffer.concat([
+      Buffer.from(`${data.length.toString(16)}\r\n`),
+      data,
+      Buffer.from(`\r\n0\r\n${trailer}:${value}\r\n\r\n`),
+    ]);
+    const signed = aws4.sign(
+      {
+        host: `${hostname}:${port}`,
+        method: 'PUT',
+        path: `/trailers/${key}`,
+        service: 's3',
+        region: 'us-east-1',
+        headers: {
+          'Content-Encoding': 'aws-chunked',
+          'Content-Length': String(body.length),
+          'X-Amz-Content-Sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+          'X-Amz-Decoded-Content-Length': String(data.length),
+          'X-Amz-Trailer': trailer,
+        },
+      },
+      TEST_CREDENTIALS,
+    );
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: hostname, port, method: 'PUT', path: signed.path, headers: signed.headers as Record<string, string> }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  const b64 = (b: Buffer | number) => (typeof b === 'number' ? Buffer.from([b >>> 24, (b >>> 16) & 255, (b >>> 8) & 255, b & 255]) : b).toString('base64');
+  const checksums: [string, string, (d: Buffer) => string][] = [
+    ['CRC32', 'x-amz-checksum-crc32', (d) => b64(crc32(d))],
+    ['SHA1', 'x-amz-checksum-sha1', (d) => b64(createHash('sha1').update(d).digest())],
+    ['SHA256', 'x-amz-checksum-sha256', (d) => b64(createHash('sha256').update(d).digest())],
+  ];
+
+  it.each(checksums)('a trailing %s checksum is compared: the right one is stored, a wrong one is BadDigest and stores nothing', async (algorithm, trailer, compute) => {
+    const s3 = s3Client(sealbox);
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'trailers' })).catch(() => undefined);
+      const data = randomBytes(70_000);
+      const right = await trailerPut(`right-${algorithm}`, data, trailer, compute(data));
+      expect(right.status).toBe(200);
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'trailers', Key: `right-${algorithm}`, ChecksumMode: 'ENABLED' }));
+      expect(head.ContentLength).toBe(data.length);
+
+      // The checksum of other bytes (one bit flipped), well-formed: only the comparison catches it.
+      const other = Buffer.from(data);
+      other[0]! ^= 1;
+      const wrong = await trailerPut(`wrong-${algorithm}`, data, trailer, compute(other));
+      expect(wrong.status).toBe(400);
+      expect(wrong.text).toContain(`<Code>BadDigest</Code><Message>The ${algorithm} you specified did not match the calculated checksum.</Message>`);
+      const missing = await s3.send(new HeadObjectCommand({ Bucket: 'trailers', Key: `wrong-${algorithm}` })).catch((e: { name: string }) => e.name);
+      expect(missing).toBe('NotFound');
     } finally {
       s3.destroy();
     }

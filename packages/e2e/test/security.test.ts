@@ -3,10 +3,10 @@
  * evaluation that case and encoding tricks cannot bypass, and no secret or plaintext in logs,
  * the event log or the data directory.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { request } from 'node:http';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import {
@@ -96,15 +96,31 @@ function filesUnder(root: string): string[] {
 
 describe('paths from user input', () => {
   it('traversal in keys is only ever a key: stored and read back as given, nothing written outside the data directory', async () => {
-    const outside = readdirSync(tmpdir()).length;
-    for (const key of ['../../../../etc/passwd', '..%2F..%2Fescape', 'a/../../b', './.', '..\\..\\win']) {
+    const keys = ['../../../../etc/passwd', '..%2F..%2Fescape', 'a/../../b', './.', '..\\..\\win'];
+    // The real file system, outside the data directory: every path a key could reach if it became
+    // a path (taken from the data directory or any directory up to four levels below it, from the
+    // working directory and from HOME, as given, URL-decoded, or with \\ as /) is looked at before
+    // and after. A new file, or a changed one (/etc/passwd), is a write outside.
+    const bases = [process.cwd(), process.env.HOME ?? '/root', ...[0, 1, 2, 3, 4].map((depth) => join(dir, ...Array<string>(depth).fill('d')))];
+    const spellings = keys.flatMap((k) => [k, decodeURIComponent(k), k.replace(/\\/g, '/')]);
+    const candidates = [...new Set(bases.flatMap((b) => spellings.map((k) => resolve(b, k))))].filter((p) => !p.startsWith(dir + sep));
+    const look = () => candidates.map((p) => ({ p, ...(existsSync(p) ? { size: statSync(p).size, mtimeMs: statSync(p).mtimeMs } : {}) }));
+    const listing = (d: string) => new Set(readdirSync(d));
+    const before = { paths: look(), tmp: listing(tmpdir()), cwd: listing(process.cwd()), home: listing(process.env.HOME ?? '/root') };
+    for (const key of keys) {
       await s3.send(new PutObjectCommand({ Bucket: 'sec', Key: key, Body: `content of ${key}` }));
       expect(await (await s3.send(new GetObjectCommand({ Bucket: 'sec', Key: key }))).Body!.transformToString()).toBe(`content of ${key}`);
     }
-    // Blob files are named by random ids under the data directory.
-    for (const file of filesUnder(dir)) expect(file.startsWith(dir)).toBe(true);
+    expect(look()).toEqual(before.paths);
+    // Nothing new beside the data directory, in the working directory or in HOME, with a key's
+    // name (other tests running at the same time add their own temporary directories to /tmp).
+    const names = new Set(spellings.flatMap((k) => k.split('/')).filter((n) => n && n !== '.' && n !== '..'));
+    for (const [where, then] of [[tmpdir(), before.tmp], [process.cwd(), before.cwd], [process.env.HOME ?? '/root', before.home]] as const) {
+      const added = [...listing(where)].filter((n) => !then.has(n));
+      expect({ where, added: added.filter((n) => names.has(n)) }).toEqual({ where, added: [] });
+    }
+    // Inside, blob files are named by random ids only.
     expect(filesUnder(join(dir, 's3', 'blobs')).every((f) => /\/[0-9a-f]{2}\/[0-9a-f]{32}$/.test(f))).toBe(true);
-    expect(readdirSync(tmpdir()).length).toBeLessThanOrEqual(outside + 1);
   });
 
   it('traversal in bucket names and upload ids is refused with AWS errors', async () => {

@@ -22,6 +22,12 @@ export interface AccessRequest {
   policy?: string;
   /** Grants do not count (the lockout check asks about the policy alone). */
   withoutGrants?: boolean;
+  /**
+   * Identity-based policies alone decide, though the key names the resource (RetireGrant: "the
+   * kms:RetireGrant permission is not effective in a key policy").
+   * https://docs.aws.amazon.com/kms/latest/developerguide/grant-delete.html
+   */
+  identityOnly?: boolean;
 }
 
 export type AccessResult = { allowed: true } | { allowed: false; message: string };
@@ -91,7 +97,7 @@ export function checkAccess(ctx: OperationContext, request: AccessRequest): Acce
     ? 'Allow'
     : combine((credentials.policies ?? []).map((p) => evaluatePolicy(parsedPolicy(p, 'identity'), evaluation)));
   if (identity === 'Deny') return deny(credentials, action, resource, 'with an explicit deny in an identity-based policy');
-  if (!key) {
+  if (!key || request.identityOnly) {
     return identity === 'Allow' ? { allowed: true } : deny(credentials, action, resource, `because no identity-based policy allows the kms:${action} action`);
   }
 

@@ -242,9 +242,21 @@ export function retireGrant(input: ValidatedInput, ctx: OperationContext) {
     isPrincipal(grant.retiringPrincipal, caller) ||
     (grant.operations.includes('RetireGrant') && isPrincipal(grant.granteePrincipal, caller)) ||
     caller.principalArn === `arn:aws:iam::${grant.issuingAccount}:root`;
-  if (ctx.enforcePolicies && !byGrant && key) {
-    const access = checkAccess(ctx, { action: 'RetireGrant', key, withoutGrants: true });
-    if (!access.allowed) throw new AccessDeniedException(access.message);
+  // kms:RetireGrant counts in IAM policies only: a Deny there refuses even the principals the
+  // grant names; an Allow delegates the right of the issuing account, or of a retiring account,
+  // to its principals. A key policy neither allows nor denies it.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/grant-delete.html
+  if (ctx.enforcePolicies && key) {
+    const access = checkAccess(ctx, { action: 'RetireGrant', key, identityOnly: true });
+    const explicitDeny = !access.allowed && access.message.endsWith('with an explicit deny in an identity-based policy');
+    const delegated = access.allowed && (caller.accountId === grant.issuingAccount || grant.retiringPrincipal === `arn:aws:iam::${caller.accountId}:root`);
+    if (explicitDeny || (!byGrant && !delegated)) {
+      throw new AccessDeniedException(
+        access.allowed
+          ? `User: ${caller.principalArn} is not authorized to perform: kms:RetireGrant on resource: ${key.arn} because no identity-based policy allows the kms:RetireGrant action`
+          : access.message,
+      );
+    }
   }
   checkDryRun(input);
   ctx.core.store.deleteGrant(grant.grantId);
