@@ -183,6 +183,9 @@ export function listen(
     // A request pipelined behind an answer that closes the connection: nobody will read its answer.
     if (socket[LINGERING]) return;
     const exchange = { req, res };
+    // A request pipelined behind one still being answered waits for it: Node would run both at
+    // once, and a GET behind a PUT of the same key would not see the object.
+    const previous = socket[CURRENT];
     socket[CURRENT] = exchange;
     socket.setTimeout(idleMs);
     // Answered before the body has all arrived (a refusal, a timeout): the connection will not be
@@ -220,7 +223,8 @@ export function listen(
       return;
     }
     if (!listenOptions.handlesContinue) acceptBody(req, res);
-    handler(req, res);
+    if (previous && !previous.res.writableFinished && !previous.res.destroyed) previous.res.once('close', () => handler(req, res));
+    else handler(req, res);
   };
 
   /**
@@ -254,15 +258,27 @@ export function listen(
   // Node would send 100 Continue before anyone looked at the request; tracked decides instead.
   server.on('checkContinue', tracked);
 
+  // Connections past the cap, oldest first: at the hard cap the oldest makes room for the newest,
+  // so a health check (or a refusal) still gets through however many clients hold the rest.
+  const overflow = new Set<Socket>();
   server.on('connection', (socket: TrackedSocket & { [OVERFLOW]?: boolean }) => {
     if (open >= hardCap) {
-      socket.destroy();
-      return;
+      const oldest = overflow.values().next().value;
+      if (!oldest) {
+        socket.destroy();
+        return;
+      }
+      overflow.delete(oldest);
+      oldest.destroy();
     }
     open++;
-    socket.once('close', () => open--);
+    socket.once('close', () => {
+      open--;
+      overflow.delete(socket);
+    });
     if (open > maxConnections) {
       socket[OVERFLOW] = true;
+      overflow.add(socket);
       // Connections that nobody uses any more make room first.
       server.closeIdleConnections();
       // A connection past the cap gets one quick request (a refusal or a health check), not the
@@ -322,9 +338,25 @@ export function listen(
       // The answer is flushed, then the connection goes, whether or not the client reads it.
       setTimeout(() => socket.destroy(), 1000).unref();
     };
+    const inFlight = socket[CURRENT];
+    // The error is in the body of the request being served: the client closed mid-body
+    // (HPE_INVALID_EOF_STATE) or framed it wrongly (a bad chunk). The request fails as one whose
+    // client went away, so whoever reads it stops; the client gets BadRequest if it is still there.
+    if (inFlight && !inFlight.req.complete) {
+      const gone = err.code === 'HPE_INVALID_EOF_STATE';
+      const answer = !gone && !inFlight.res.headersSent ? listenOptions.errorResponse?.(kind) : undefined;
+      const fail = () => {
+        inFlight.req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+        socket.destroy();
+      };
+      if (answer) {
+        inFlight.res.writeHead(answer.status, { ...answer.headers, Connection: 'close' });
+        inFlight.res.end(answer.body, fail);
+      } else fail();
+      return;
+    }
     // Bytes after a whole request that are not HTTP (a body longer than its Content-Length) are
     // a second, bad request: the first one's answer goes out first, unchanged, then this one's.
-    const inFlight = socket[CURRENT];
     if (inFlight && !inFlight.res.writableFinished) {
       inFlight.res.once('close', send);
       return;
