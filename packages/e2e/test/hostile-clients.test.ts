@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import aws4 from 'aws4';
 import { GenerateRandomCommand } from '@aws-sdk/client-kms';
-import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Sealbox } from '@sealbox/cli';
 import type { AccessLogEntry } from '@sealbox/runtime';
 import { awsEnv, failure, kmsClient, runCommand, s3Client, startTestSealbox, tlsKmsClient } from './helpers';
@@ -253,6 +253,9 @@ describe('the connection cap', () => {
         });
         child.once('exit', (code) => reject(new Error(`sealbox exited (${code}): ${stderr}`)));
       });
+      const child3 = new S3Client({ endpoint: endpoints.s3, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, forcePathStyle: true, maxAttempts: 1 });
+      await child3.send(new CreateBucketCommand({ Bucket: OPEN }));
+      child3.destroy();
       const trickler = setInterval(() => {
         for (const s of held) if (!s.destroyed) s.write('a');
       }, 1000);
@@ -262,7 +265,12 @@ describe('the connection cap', () => {
           const { hostname, port } = new URL(url);
           const s = connect(Number(port), hostname);
           s.on('error', () => undefined);
-          s.write(`PUT /${OPEN}/t${i} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n`);
+          // Requests that pass every check on their headers, so only the connection rules can end them.
+          s.write(
+            i % 2 === 0
+              ? signedHead(url, 's3', 'PUT', `/${OPEN}/t${i}`, { 'Content-Length': '100000', 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' })
+              : signedHead(url, 'kms', 'POST', '/', { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'TrentService.ListKeys', 'Content-Length': '100000' }),
+          );
           held.push(s);
         }
         await sleep(1500);
