@@ -53,8 +53,11 @@ export interface SealboxOptions {
   kmsTimeoutMs?: number;
   /** Where progress of long work goes (applying a seed with large objects); none by default. */
   progress?: ProgressSink;
-  /** Idle and header timeouts of both servers (tests shorten them; AWS's are about 20 s). */
-  timeouts?: Pick<ListenOptions, 'idleTimeoutMs' | 'headersTimeoutMs'>;
+  /**
+   * Idle, header, keep-alive and TLS handshake timeouts, the minimum body rate and the connection
+   * cap of every server (tests shorten them; AWS's timeouts are about 20 s).
+   */
+  timeouts?: Pick<ListenOptions, 'idleTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'handshakeTimeoutMs' | 'minBodyBytesPerSecond' | 'bodyGraceMs' | 'maxConnections'>;
 }
 
 export interface Sealbox {

@@ -3,9 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Express } from 'express';
 import {
+  acceptBody,
   adminRouter,
   apiFastPath,
   BodyTooLargeError,
+  httpDate,
+  RequestTimeoutError,
   checkAdminRequest,
   jsonRequestId,
   listenService,
@@ -13,6 +16,8 @@ import {
   sendAdminRefusal,
   silentAccessLog,
   type AccessLog,
+  type ClientErrorKind,
+  type ErrorResponse,
   type RunningServer,
   type VirtualClock,
 } from '@sealbox/runtime';
@@ -73,6 +78,7 @@ export interface KmsService {
   listener: (req: IncomingMessage, res: ServerResponse) => void;
   core: KmsCore;
   close(): void;
+  errorResponse(kind: ClientErrorKind): ErrorResponse;
 }
 
 const KMS_TARGET_PREFIX = 'TrentService.';
@@ -191,6 +197,9 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         req.resume();
         throw new UnknownOperationException();
       }
+      // KMS signs the body's hash, so nothing but its size can be checked before it is read: a
+      // client waiting for 100 Continue gets it unless the declared size is already too large.
+      if (!(Number(req.headers['content-length']) > maxBody)) acceptBody(req, res);
       const body = await readBody(req, maxBody);
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (contentType !== JSON_11) throw new UnknownOperationException();
@@ -282,7 +291,8 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       (output) => settle(200, () => sendJson(res, requestId, options.clock.wallNow(), 200, output)),
       (err: unknown) => {
         const kmsError = toKmsError(err, options.onInternalError);
-        settle(kmsError.status, () => sendError(res, requestId, options.clock.wallNow(), kmsError), kmsError);
+        // A client that went quiet was answered by the server already; one that left, by nobody.
+        settle(kmsError.status, () => (res.headersSent || res.destroyed ? undefined : sendError(res, requestId, options.clock.wallNow(), kmsError)), kmsError);
       },
     );
   };
@@ -293,6 +303,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
     app,
     listener: apiFastPath(app, api),
     core,
+    errorResponse: (kind) => clientErrorResponse(kind, options.clock.wallNow()),
     close() {
       clearInterval(timer);
       unsubscribe();
@@ -345,8 +356,51 @@ function parseJson(body: Buffer): JsonInput {
   return value as JsonInput;
 }
 
+/**
+ * What a client that left mid-request is logged as: nobody receives it. Not an internal error:
+ * the server did nothing wrong, and the client already knows.
+ */
+class ClientDisconnected extends KmsError {
+  constructor() {
+    super('ClientDisconnected', 'The client closed the connection before its request was complete.', 499);
+  }
+}
+
+/** The client went quiet (the idle timer or the body-rate rule answered it) or went away. */
+function clientGone(err: unknown): KmsError | undefined {
+  if (err instanceof RequestTimeoutError) return new KmsError('RequestTimeoutException', err.message, 408);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE') return new ClientDisconnected();
+  return undefined;
+}
+
+/**
+ * KMS's answers to requests Node refuses before the service sees them, to clients that go quiet
+ * or too slow, and to connections past the cap, in the JSON protocol's error shape. AWS documents
+ * none of these for KMS: the codes are the JSON protocol's common ones where one fits
+ * (ThrottlingException, with KMS's own throttling message, so SDKs back off and retry).
+ * https://docs.aws.amazon.com/kms/latest/APIReference/CommonErrors.html
+ */
+function clientErrorResponse(kind: ClientErrorKind, date: Date): ErrorResponse {
+  const [status, type, message] = CLIENT_ERRORS[kind];
+  return {
+    status,
+    headers: { 'x-amzn-RequestId': jsonRequestId(), Date: httpDate(date), 'Content-Type': JSON_11 },
+    body: JSON.stringify({ __type: type, message }),
+  };
+}
+
+const CLIENT_ERRORS: Record<ClientErrorKind, [number, string, string]> = {
+  HeaderTooLarge: [431, 'RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.'],
+  RequestTimeout: [408, 'RequestTimeoutException', 'The client sent nothing, or too little, within the timeout period; the connection is closed.'],
+  BadRequest: [400, 'BadRequestException', 'The request is not valid HTTP/1.1.'],
+  TooManyConnections: [400, 'ThrottlingException', 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.'],
+};
+
 function toKmsError(err: unknown, report?: (err: unknown) => void): KmsError {
   if (err instanceof KmsError) return err;
+  const gone = clientGone(err);
+  if (gone) return gone;
   if (err instanceof BodyTooLargeError) {
     return new RequestEntityTooLargeException(`Request body is larger than the ${err.limit} bytes allowed.`);
   }

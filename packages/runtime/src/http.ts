@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { STATUS_CODES, createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 
@@ -18,8 +19,12 @@ export class PortInUseError extends Error {
   }
 }
 
-/** Why Node or the idle timer ended a request before (or while) the service answered it. */
-export type ClientErrorKind = 'RequestTimeout' | 'HeaderTooLarge';
+/**
+ * Why Node, the idle timer or the connection discipline ended a request before (or while) the
+ * service answered it: a client that went quiet or too slow, an oversized header section, bytes
+ * that are not HTTP, and a connection past the cap.
+ */
+export type ClientErrorKind = 'RequestTimeout' | 'HeaderTooLarge' | 'BadRequest' | 'TooManyConnections';
 
 export interface ErrorResponse {
   status: number;
@@ -36,17 +41,95 @@ export interface ListenOptions {
   idleTimeoutMs?: number;
   /** The whole header section must arrive within this long. */
   headersTimeoutMs?: number;
+  /** A keep-alive connection with no request in flight is closed after this long (5 s). */
+  keepAliveTimeoutMs?: number;
+  /** A TLS handshake must finish within this long (10 s; Node's own default is 120 s). */
+  handshakeTimeoutMs?: number;
+  /**
+   * After `bodyGraceMs` (default: the idle timeout) a request body must have arrived at this
+   * average rate or faster (bytes per second, default 8 KiB/s), so a body trickled a byte at a time
+   * cannot hold a connection while large uploads at any real speed still work. Time the server
+   * itself spends not reading (bytes waiting in its buffers) does not count against the client.
+   */
+  minBodyBytesPerSecond?: number;
+  bodyGraceMs?: number;
+  /**
+   * Open connections this server serves normally; past it, requests are refused with the
+   * service's throttling error (health checks excepted) and their connections closed, and a few
+   * more are dropped at once. Default: from the process's descriptor limit, at most 1,000.
+   */
+  maxConnections?: number;
   /** The service's own words for these failures (S3's XML errors); Node's plain answer otherwise. */
   errorResponse?: (kind: ClientErrorKind) => ErrorResponse | undefined;
+  /**
+   * The service sends `100 Continue` itself (acceptBody) once a request passes the checks its
+   * headers allow, so a refusal is the final answer and the client never sends the body. Otherwise
+   * every `Expect: 100-continue` request is continued at once, as Node does by default.
+   */
+  handlesContinue?: boolean;
+  /** Requests answered even past the connection cap (default: GET /_sealbox/health). */
+  priority?: (req: IncomingMessage) => boolean;
 }
 
+/**
+ * After answering a request whose body has not all arrived, the connection is closed
+ * (`Connection: close`), but first up to this much of the rest is read and thrown away, for up to
+ * LINGER_MS: closing on unread bytes makes the kernel reset the connection, and a reset can
+ * destroy the answer before the client reads it.
+ */
+const LINGER_BYTES = 16 * 1024 * 1024;
+const LINGER_MS = 5000;
+/** Descriptors kept free for the stores, blob files, S3's calls to KMS and the rest of the process. */
+const RESERVED_DESCRIPTORS = 128;
+
 const CURRENT = Symbol('sealbox.currentExchange');
-type TrackedSocket = Socket & { [CURRENT]?: { req: IncomingMessage; res: ServerResponse } };
+const LINGERING = Symbol('sealbox.lingering');
+const CONTINUED = Symbol('sealbox.continued');
+type Exchange = { req: IncomingMessage; res: ServerResponse };
+type TrackedSocket = Socket & { [CURRENT]?: Exchange; [LINGERING]?: boolean; _parent?: Socket };
+/** Per request body: bytes read when it started, the time it has been the client's turn. */
+type BodyProgress = { exchange: Exchange; socket: TrackedSocket; startBytes: number; clientMs: number };
 
 function rawResponse(r: ErrorResponse): string {
   const body = Buffer.from(r.body, 'utf8');
   const head = Object.entries({ ...r.headers, 'Content-Length': String(body.length), Connection: 'close' }).map(([k, v]) => `${k}: ${v}`);
   return `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}\r\n${head.join('\r\n')}\r\n\r\n${r.body}`;
+}
+
+/** The process's open-file limit (Linux's /proc), or undefined where it cannot be read. */
+export function descriptorLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+    return soft === 'unlimited' ? undefined : soft ? Number(soft) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Each server's default cap: a share of the descriptor limit (KMS, S3 and the console each get a
+ * quarter of what is left after the reserve), so clients that hold connections can never take the
+ * descriptors the process needs to answer anyone.
+ */
+export function defaultMaxConnections(limit = descriptorLimit()): number {
+  if (limit === undefined) return 1000;
+  return Math.min(1000, Math.max(8, Math.floor((limit - RESERVED_DESCRIPTORS) / 4)));
+}
+
+const isHealthCheck = (req: IncomingMessage) => req.method === 'GET' && /^\/_sealbox\/health(\?|$)/.test(req.url ?? '');
+
+/**
+ * Sends `100 Continue` to a client waiting for it before sending its body (at most once). Services
+ * call it when a request has passed everything its headers can be checked for; a request refused
+ * before then gets its final status instead and its body is never sent, as on AWS.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTRedirect.html#RESTRedirect-100-continue
+ */
+export function acceptBody(req: IncomingMessage, res: ServerResponse): void {
+  const continued = req as IncomingMessage & { [CONTINUED]?: boolean };
+  if (continued[CONTINUED] || res.headersSent || !/100-continue/i.test(String(req.headers.expect ?? ''))) return;
+  continued[CONTINUED] = true;
+  res.writeContinue();
 }
 
 /** Serves `handler` on host:port, over HTTPS when `tls` is given. */
@@ -58,29 +141,28 @@ export function listen(
   listenOptions: ListenOptions = {},
 ): Promise<RunningServer> {
   const idleMs = listenOptions.idleTimeoutMs ?? 20_000;
-  // requestTimeout would cap a whole upload's duration; the idle timer bounds slow clients instead.
+  // requestTimeout would cap a whole upload's duration; the idle timer and the body rate bound slow clients instead.
   const headersTimeout = listenOptions.headersTimeoutMs ?? 20_000;
-  const options = { keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
-  const tracked: RequestListener = (req, res) => {
-    const socket = req.socket as TrackedSocket;
-    const exchange = { req, res };
-    socket[CURRENT] = exchange;
-    socket.setTimeout(idleMs);
-    res.once('finish', () => {
-      // Answered before the body was all sent (an early error): the idle timer keeps running, so
-      // a client still trickling a body nobody needs is disconnected.
-      if (!req.complete) return;
-      if (socket[CURRENT] === exchange) socket[CURRENT] = undefined;
-      socket.setTimeout(0);
-    });
-    handler(req, res);
+  const keepAliveTimeout = listenOptions.keepAliveTimeoutMs ?? 5000;
+  const minRate = listenOptions.minBodyBytesPerSecond ?? 8 * 1024;
+  const graceMs = listenOptions.bodyGraceMs ?? idleMs;
+  const maxConnections = listenOptions.maxConnections ?? defaultMaxConnections();
+  // Past the cap a few more connections are accepted, to be told to slow down (or to answer a
+  // health check); beyond those, a new connection is closed as soon as it is accepted.
+  const hardCap = maxConnections + Math.max(8, Math.ceil(maxConnections / 8));
+  const priority = listenOptions.priority ?? isHealthCheck;
+  const options = {
+    keepAliveTimeout,
+    requestTimeout: 0,
+    headersTimeout,
+    connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    handshakeTimeout: listenOptions.handshakeTimeoutMs ?? 10_000,
   };
-  const server: Server = tls ? createHttpsServer({ ...options, ...tls }, tracked) : createServer(options, tracked);
-  server.on('timeout', (socket: TrackedSocket) => {
-    const exchange = socket[CURRENT];
-    // A request received whole and not yet answered is the server's work (a long multipart
-    // completion): the client is not at fault, so the connection stays.
-    if (exchange && exchange.req.complete && !exchange.res.headersSent) return;
+  let open = 0;
+  const bodies = new Set<BodyProgress>();
+
+  /** Ends a request the client is too slow or too quiet for: answered if possible, then closed. */
+  const expire = (socket: TrackedSocket, exchange: Exchange | undefined) => {
     // The request stream must fail too: whoever reads it (an upload being written) stops and
     // cleans up. Node does not do that for a request whose response has already ended.
     const drop = () => {
@@ -94,26 +176,209 @@ export function listen(
     } else {
       drop();
     }
+  };
+
+  const tracked: RequestListener = (req, res) => {
+    const socket = req.socket as TrackedSocket;
+    // A request pipelined behind an answer that closes the connection: nobody will read its answer.
+    if (socket[LINGERING]) return;
+    const exchange = { req, res };
+    // A request pipelined behind one still being answered waits for it: Node would run both at
+    // once, and a GET behind a PUT of the same key would not see the object.
+    const previous = socket[CURRENT];
+    socket[CURRENT] = exchange;
+    socket.setTimeout(idleMs);
+    // Answered before the body has all arrived (a refusal, a timeout): the connection will not be
+    // reused, since the rest of the body would be read as the next request.
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      if (!req.complete) {
+        res.shouldKeepAlive = false;
+        lingerOnClose(socket, req);
+      }
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+    if (!req.complete) {
+      const progress: BodyProgress = { exchange, socket, startBytes: socket.bytesRead, clientMs: 0 };
+      bodies.add(progress);
+      const done = () => bodies.delete(progress);
+      req.once('end', done);
+      req.once('close', done);
+    }
+    res.once('finish', () => {
+      if (socket[CURRENT] === exchange) socket[CURRENT] = undefined;
+      // Answered before the body was all sent (an early error): the idle timer keeps running, so
+      // a client still trickling a body nobody needs is disconnected.
+      if (!req.complete) return;
+      // Node has just armed the keep-alive timer; the idle timer must not outlast it.
+      socket.setTimeout(keepAliveTimeout + 1000);
+    });
+    const rawSocket = socket._parent ?? socket;
+    if ((rawSocket as TrackedSocket & { [OVERFLOW]?: boolean })[OVERFLOW] && !priority(req)) {
+      const answer = listenOptions.errorResponse?.('TooManyConnections') ?? { status: 503, headers: { 'Content-Type': 'text/plain' }, body: 'Too many connections.\n' };
+      req.resume();
+      res.shouldKeepAlive = false;
+      res.writeHead(answer.status, { ...answer.headers, Connection: 'close' });
+      res.end(answer.body);
+      return;
+    }
+    if (!listenOptions.handlesContinue) acceptBody(req, res);
+    if (previous && !previous.res.writableFinished && !previous.res.destroyed) previous.res.once('close', () => handler(req, res));
+    else handler(req, res);
+  };
+
+  /**
+   * The connection closes after its answer, but the body still coming is read and thrown away
+   * first (bounded), so the client reads the answer rather than a reset.
+   */
+  const lingerOnClose = (socket: TrackedSocket, req: IncomingMessage) => {
+    const original = socket.destroySoon.bind(socket);
+    socket.destroySoon = () => {
+      if (req.complete) return original();
+      socket[LINGERING] = true;
+      const started = socket.bytesRead;
+      const close = () => socket.destroy();
+      const timer = setTimeout(close, Math.min(LINGER_MS, idleMs));
+      timer.unref();
+      const check = setInterval(() => {
+        if (req.complete || socket.bytesRead - started > LINGER_BYTES) close();
+      }, 50);
+      check.unref();
+      socket.once('close', () => {
+        clearTimeout(timer);
+        clearInterval(check);
+      });
+      // The client closing its side, or the body ending, means nothing more will come.
+      socket.once('end', close);
+      socket.end();
+    };
+  };
+
+  const server: Server = tls ? createHttpsServer({ ...options, ...tls }, tracked) : createServer(options, tracked);
+  // Node would send 100 Continue before anyone looked at the request; tracked decides instead.
+  server.on('checkContinue', tracked);
+
+  // Connections past the cap, oldest first: at the hard cap the oldest makes room for the newest,
+  // so a health check (or a refusal) still gets through however many clients hold the rest.
+  const overflow = new Set<Socket>();
+  server.on('connection', (socket: TrackedSocket & { [OVERFLOW]?: boolean }) => {
+    if (open >= hardCap) {
+      const oldest = overflow.values().next().value;
+      if (!oldest) {
+        socket.destroy();
+        return;
+      }
+      overflow.delete(oldest);
+      oldest.destroy();
+    }
+    open++;
+    socket.once('close', () => {
+      open--;
+      overflow.delete(socket);
+    });
+    if (open > maxConnections) {
+      socket[OVERFLOW] = true;
+      overflow.add(socket);
+      // Connections that nobody uses any more make room first.
+      server.closeIdleConnections();
+      // A connection past the cap gets one quick request (a refusal or a health check), not the
+      // usual timeouts.
+      setTimeout(() => {
+        if (!socket.destroyed && socket.bytesWritten === 0) socket.destroy();
+      }, Math.min(2000, headersTimeout)).unref();
+    }
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const kind = err.code === 'HPE_HEADER_OVERFLOW' ? 'HeaderTooLarge' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'RequestTimeout' : undefined;
-    const answer = kind ? listenOptions.errorResponse?.(kind) : undefined;
-    if (!socket.writable) {
+
+  // Bodies that arrive too slowly: checked once a second for the whole server.
+  const TICK_MS = 250;
+  const sweep = setInterval(() => {
+    for (const progress of bodies) {
+      const { exchange, socket } = progress;
+      if (exchange.req.complete || socket.destroyed) {
+        bodies.delete(progress);
+        continue;
+      }
+      // Bytes the server has not consumed yet: the server, not the client, is behind.
+      if (exchange.req.readableLength > 0 || socket.readableLength > 0) continue;
+      progress.clientMs += TICK_MS;
+      const received = socket.bytesRead - progress.startBytes;
+      if (progress.clientMs > graceMs && received < (minRate * (progress.clientMs - graceMs)) / 1000) {
+        bodies.delete(progress);
+        expire(socket, socket[CURRENT] === exchange ? exchange : exchange.res.headersSent ? undefined : exchange);
+      }
+    }
+  }, TICK_MS);
+  sweep.unref();
+  server.once('close', () => clearInterval(sweep));
+
+  server.on('timeout', (socket: TrackedSocket) => {
+    const exchange = socket[CURRENT];
+    // A request received whole and not yet answered is the server's work (a long multipart
+    // completion): the client is not at fault, so the connection stays.
+    if (exchange && exchange.req.complete && !exchange.res.headersSent) return;
+    expire(socket, exchange);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: TrackedSocket) => {
+    const kind: ClientErrorKind = err.code === 'HPE_HEADER_OVERFLOW' ? 'HeaderTooLarge' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'RequestTimeout' : 'BadRequest';
+    // A client that went away, or a TLS socket torn down: nobody to answer.
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
       socket.destroy();
       return;
     }
-    if (answer) socket.end(rawResponse(answer));
-    else if (kind === 'HeaderTooLarge') socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n');
-    else if (kind === 'RequestTimeout') socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
-    else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    // The answer is flushed, then the connection goes, whether or not the client reads it.
-    setTimeout(() => socket.destroy(), 1000).unref();
+    const send = () => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const answer = listenOptions.errorResponse?.(kind);
+      if (answer) socket.end(rawResponse(answer));
+      else if (kind === 'HeaderTooLarge') socket.end('HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n');
+      else if (kind === 'RequestTimeout') socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+      else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      // The answer is flushed, then the connection goes, whether or not the client reads it.
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
+    const inFlight = socket[CURRENT];
+    // The error is in the body of the request being served: the client closed mid-body
+    // (HPE_INVALID_EOF_STATE) or framed it wrongly (a bad chunk). The request fails as one whose
+    // client went away, so whoever reads it stops; the client gets BadRequest if it is still there.
+    if (inFlight && !inFlight.req.complete) {
+      const gone = err.code === 'HPE_INVALID_EOF_STATE';
+      const answer = !gone && !inFlight.res.headersSent ? listenOptions.errorResponse?.(kind) : undefined;
+      const fail = () => {
+        inFlight.req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+        socket.destroy();
+      };
+      if (answer) {
+        inFlight.res.writeHead(answer.status, { ...answer.headers, Connection: 'close' });
+        inFlight.res.end(answer.body, fail);
+      } else fail();
+      return;
+    }
+    // Bytes after a whole request that are not HTTP (a body longer than its Content-Length) are
+    // a second, bad request: the first one's answer goes out first, unchanged, then this one's.
+    if (inFlight && !inFlight.res.writableFinished) {
+      inFlight.res.once('close', send);
+      return;
+    }
+    send();
   });
+  // Past listen, a failed accept (out of descriptors) is reported, never thrown: the process
+  // keeps answering on the connections it has.
+  let lastAcceptError = 0;
+  const onServerError = (err: NodeJS.ErrnoException) => {
+    const now = Date.now();
+    if (now - lastAcceptError < 10_000) return;
+    lastAcceptError = now;
+    process.stderr.write(`sealbox: cannot accept a connection on ${host}:${port} (${err.code ?? err.message}); existing connections are still served\n`);
+  };
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'EADDRINUSE' ? new PortInUseError(host, port) : err);
     });
     server.listen(port, host, () => {
+      server.removeAllListeners('error');
+      server.on('error', onServerError);
       const bound = (server.address() as AddressInfo).port;
       const urlHost = host.includes(':') ? `[${host}]` : host;
       resolve({
@@ -125,6 +390,8 @@ export function listen(
     });
   });
 }
+
+const OVERFLOW = Symbol('sealbox.overflow');
 
 function closeGracefully(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
@@ -187,7 +454,11 @@ export function apiFastPath(app: RequestListener, api: RequestListener, isApi: (
   return (req, res) => {
     const url = req.url ?? '';
     if (!/sealbox|%5f|%73/i.test(url) && isApi(req)) api(req, res);
-    else app(req, res);
+    else {
+      // Admin endpoints take their bodies without checks on the headers first.
+      if (/^\/_sealbox\//i.test(url)) acceptBody(req, res);
+      app(req, res);
+    }
   };
 }
 
@@ -201,7 +472,8 @@ export async function listenService<S extends { app: RequestListener; listener?:
 ): Promise<RunningServer> {
   let running: RunningServer;
   try {
-    running = await listen(service.listener ?? service.app, host, port, tls, { ...options, errorResponse: service.errorResponse?.bind(service) });
+    // The services send 100 Continue themselves, once a request's headers pass their checks.
+    running = await listen(service.listener ?? service.app, host, port, tls, { ...options, handlesContinue: true, errorResponse: service.errorResponse?.bind(service) });
   } catch (err) {
     service.close();
     throw err;

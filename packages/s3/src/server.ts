@@ -3,6 +3,7 @@ import { finished, Readable, type Transform } from 'node:stream';
 import express from 'express';
 import type { Express } from 'express';
 import {
+  acceptBody,
   adminRouter,
   apiFastPath,
   listenService,
@@ -155,6 +156,10 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       };
       authorizeOperation(request);
+      // Authenticated and authorized on its headers: only now may the client send its body. A
+      // request refused before here gets its final status instead of 100 Continue and never sends
+      // the body, as on AWS.
+      acceptBody(req, res);
       return handler(request);
     };
 
@@ -257,22 +262,31 @@ function pipeBody(req: IncomingMessage, verifier: Transform): Readable {
 }
 
 /**
- * S3's answers to what Node refuses before the routing sees a request, or to a client that goes
- * quiet mid-request: an oversized header section, and an idle connection.
+ * S3's answers to what Node refuses before the routing sees a request, to a client that goes
+ * quiet (or too slow) mid-request, and to a connection past the cap.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
  */
 function errorResponse(kind: ClientErrorKind): ErrorResponse {
-  const [code, message] =
-    kind === 'HeaderTooLarge'
-      ? ['RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.']
-      : ['RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'];
+  const [status, code, message] = CLIENT_ERRORS[kind];
   const requestId = s3RequestId();
   const hostId = s3HostId();
   return {
-    status: 400,
+    status,
     headers: { 'Content-Type': 'application/xml', 'x-amz-request-id': requestId, 'x-amz-id-2': hostId },
     body: XML_DECLARATION + el('Error', [el('Code', code), el('Message', message), el('RequestId', requestId), el('HostId', hostId)]),
   };
 }
+
+const CLIENT_ERRORS: Record<ClientErrorKind, [number, string, string]> = {
+  HeaderTooLarge: [400, 'RequestHeaderSectionTooLarge', 'Your request header section exceeds the maximum allowed size.'],
+  RequestTimeout: [400, 'RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'],
+  // Bytes that are not HTTP/1.1 (a garbage request line, a NUL in a header, a body longer than
+  // its Content-Length followed by more bytes). The error list has no entry for these; S3's
+  // front end answers them with BadRequest and this message.
+  BadRequest: [400, 'BadRequest', 'An error occurred when parsing the HTTP request.'],
+  // The error list's answer to more load than the endpoint takes; SDKs back off and retry it.
+  TooManyConnections: [503, 'SlowDown', 'Please reduce your request rate.'],
+};
 
 function toS3Error(err: unknown, accessKeyId: string | undefined, report?: (err: unknown) => void): S3Error {
   if (err instanceof S3Error) return err;
