@@ -65,6 +65,7 @@ import {
 import type { Sealbox } from '@sealbox/cli';
 import { OPERATION_ACCESS } from '@sealbox/s3';
 import { deriveSigningKey, toAmzDate, type Credentials } from '@sealbox/sigv4';
+import aws4 from 'aws4';
 import { s3Client, startTestSealbox } from './helpers';
 
 const OWNER = '000000000000';
@@ -284,6 +285,10 @@ const OPERATIONS: OperationRow[] = [
     call: ({ client, bucket, n, uploadId }) => client.send(new ListPartsCommand({ Bucket: bucket, Key: `mp-${n}`, UploadId: uploadId })),
   },
   { operation: 'PostObject', call: (ctx) => postForm(ctx) },
+  // S3 Control, account-level Block Public Access, on the caller's own account (all off: changes nothing).
+  { operation: 'GetAccountPublicAccessBlock', service: true, call: (ctx) => controlCall(ctx, 'GET') },
+  { operation: 'PutAccountPublicAccessBlock', service: true, call: (ctx) => controlCall(ctx, 'PUT', OFF_BLOCK) },
+  { operation: 'DeleteAccountPublicAccessBlock', service: true, call: (ctx) => controlCall(ctx, 'DELETE') },
   // A CORS preflight is answered by the bucket's CORS rules, not by authorization.
   { operation: 'PreflightRequest', call: async () => undefined },
 ];
@@ -397,6 +402,20 @@ function sharedBucket(scenario: ScenarioName): Promise<string> {
     shared.set(scenario, b);
   }
   return b;
+}
+
+const OFF_BLOCK =
+  '<PublicAccessBlockConfiguration xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><BlockPublicAcls>false</BlockPublicAcls><IgnorePublicAcls>false</IgnorePublicAcls><BlockPublicPolicy>false</BlockPublicPolicy><RestrictPublicBuckets>false</RestrictPublicBuckets></PublicAccessBlockConfiguration>';
+
+/** An S3 Control call as the SDKs sign it (service s3), for the caller's own account. */
+async function controlCall(ctx: Ctx, method: string, body?: string): Promise<void> {
+  const url = new URL(sealbox.s3!.url);
+  const account = ctx.principal === 'otherRoot' || ctx.principal === 'otherUser' ? OTHER : OWNER;
+  const request = { host: url.host, method, path: '/v20180820/configuration/publicAccessBlock', service: 's3', region: 'us-east-1', headers: { 'x-amz-account-id': account } as Record<string, string>, body };
+  if (ctx.principal !== 'anonymous') aws4.sign(request, CREDENTIALS[ctx.principal]);
+  const res = await fetch(`${sealbox.s3!.url}${request.path}`, { method, headers: request.headers, body });
+  const text = await res.text();
+  if (res.status >= 300) throw Object.assign(new Error(text), { name: /<Code>(\w+)<\/Code>/.exec(text)?.[1] ?? 'Unknown', $metadata: { httpStatusCode: res.status } });
 }
 
 /** A browser POST upload: signed with the principal's key, or an anonymous form. */

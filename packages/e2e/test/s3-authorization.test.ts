@@ -4,6 +4,7 @@
  * operation x principal x policy-source table is s3-authorization-matrix.test.ts.
  */
 import { createHmac } from 'node:crypto';
+import aws4 from 'aws4';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -356,5 +357,59 @@ describe('ACLs, where the ownership setting honours them', () => {
     expect((await failure(s3.send(new PutBucketAclCommand({ Bucket: 'acl-enforced', ACL: 'public-read' })))).name).toBe('AccessControlListNotSupported');
     const create = await failure(s3.send(new CreateBucketCommand({ Bucket: 'acl-refused', ACL: 'public-read' })));
     expect([create.name, create.message]).toEqual(['InvalidBucketAclWithObjectOwnership', "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"]);
+  });
+});
+
+describe('account-level Block Public Access (S3 Control)', () => {
+  const path = '/v20180820/configuration/publicAccessBlock';
+  /** An S3 Control call as clients send it: the account id in the host name and in x-amz-account-id. */
+  async function control(method: string, account: string, creds: { accessKeyId: string; secretAccessKey: string }, body?: string) {
+    const url = new URL(sealbox.s3!.url);
+    // A host name as a client with an s3.localhost endpoint builds it (the account id prefixed).
+    const host = `${account}.s3.localhost:${url.port}`;
+    const request = { host, method, path, service: 's3', region: 'us-east-1', headers: { 'x-amz-account-id': account } as Record<string, string>, body };
+    aws4.sign(request, creds);
+    return httpsCall(sealbox, `${sealbox.s3!.url}${path}`, { method, headers: request.headers, body });
+  }
+  const config = (on: Partial<Record<'BlockPublicAcls' | 'IgnorePublicAcls' | 'BlockPublicPolicy' | 'RestrictPublicBuckets', boolean>>) =>
+    `<PublicAccessBlockConfiguration xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/">${(['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const).map((k) => `<${k}>${on[k] === true}</${k}>`).join('')}</PublicAccessBlockConfiguration>`;
+  const root = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+  afterEach(async () => {
+    await control('DELETE', OWNER, root);
+  });
+
+  it('Get/Put/DeletePublicAccessBlock for the caller\'s own account only', async () => {
+    const none = await control('GET', OWNER, root);
+    expect(none.status).toBe(404);
+    expect(none.text).toContain('<Code>NoSuchPublicAccessBlockConfiguration</Code>');
+    expect((await control('PUT', OWNER, root, config({ BlockPublicPolicy: true }))).status).toBe(200);
+    const got = await control('GET', OWNER, root);
+    expect(got.status).toBe(200);
+    expect(got.text).toContain('<BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>false</RestrictPublicBuckets>');
+    // Another account's settings are not the caller's to read or change; a user needs the IAM action.
+    expect((await control('GET', OWNER, other)).status).toBe(403);
+    expect((await control('PUT', OWNER, other, config({}))).status).toBe(403);
+    const denied = await control('PUT', OWNER, nobody, config({}));
+    expect(denied.status).toBe(403);
+    expect(denied.text).toContain('s3:PutAccountPublicAccessBlock');
+    expect((await control('DELETE', OWNER, root)).status).toBe(204);
+    expect((await control('GET', OWNER, root)).status).toBe(404);
+  });
+
+  it('applies to every bucket of the account, beside each bucket\'s own settings', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'account-bpa' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'account-bpa', Key: 'page', Body: 'public page' }));
+    await s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'account-bpa' }));
+    const publicRead = policy('account-bpa', [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::account-bpa/*' }]);
+    await control('PUT', OWNER, root, config({ BlockPublicPolicy: true }));
+    const err = await failure(s3.send(new PutBucketPolicyCommand(publicRead)));
+    expect(err.message).toContain('because public policies are blocked by the BlockPublicPolicy block public access setting');
+    await control('PUT', OWNER, root, config({ RestrictPublicBuckets: true }));
+    await s3.send(new PutBucketPolicyCommand(publicRead));
+    expect((await httpsCall(sealbox, `${sealbox.s3!.url}/account-bpa/page`)).status).toBe(403);
+    await control('DELETE', OWNER, root);
+    const open = await httpsCall(sealbox, `${sealbox.s3!.url}/account-bpa/page`);
+    expect([open.status, open.text]).toEqual([200, 'public page']);
   });
 });

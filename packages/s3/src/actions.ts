@@ -22,6 +22,11 @@ const object = (actions: string[], versionActions?: string[]): OperationAccess =
 
 export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   ListBuckets: { resource: 'service', actions: ['s3:ListAllMyBuckets'] },
+  // S3 Control, account-level Block Public Access: identity-based policies alone, on "*".
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+  GetAccountPublicAccessBlock: { resource: 'service', actions: ['s3:GetAccountPublicAccessBlock'] },
+  PutAccountPublicAccessBlock: { resource: 'service', actions: ['s3:PutAccountPublicAccessBlock'] },
+  DeleteAccountPublicAccessBlock: { resource: 'service', actions: ['s3:PutAccountPublicAccessBlock'] },
   // No bucket exists yet: identity-based policies alone decide.
   CreateBucket: { resource: 'service', actions: ['s3:CreateBucket'] },
   DeleteBucket: bucket('s3:DeleteBucket'),

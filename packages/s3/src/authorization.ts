@@ -4,7 +4,7 @@ import { OPERATION_ACCESS, POLICY_OPERATIONS } from './actions';
 import type { S3Request } from './context';
 import { AccessDenied, MethodNotAllowed } from './errors';
 import { header } from './http-util';
-import { isPublicPolicy } from './public-policy';
+import { effectiveBlock, isPublicPolicy } from './public-policy';
 import type { BucketRecord, ObjectVersion } from './store/model';
 import { aclGrants, aclPermission, aclsEnabled, cannedGrants } from './acl';
 
@@ -125,7 +125,7 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
     const result = evaluatePolicyDetailed(doc, evaluation);
     if (result.decision === 'Deny') return { allowed: false, reason: 'explicit-resource' };
     const allows = result.matched.filter((m) => m.effect === 'Allow');
-    const restricted = bucket.publicAccessBlock?.restrictPublicBuckets === true && !sameAccount && isPublicPolicy(doc);
+    const restricted = !sameAccount && effectiveBlock(req.state.meta, bucket).restrictPublicBuckets && isPublicPolicy(doc);
     if (allows.length > 0 && !restricted && resourceAccount === bucket.accountId) {
       policyAllows = true;
       policyNamesCaller = credentials === undefined || allows.some((m) => namesCaller(doc.Statement[m.index]!.Principal, credentials));
@@ -143,7 +143,7 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
           : object
             ? (object.meta.acl ?? cannedGrants('private', object.ownerAccountId, object.ownerAccountId))
             : [];
-    const via = aclGrants(grants, credentials, aclNeed.permission, bucket.publicAccessBlock?.ignorePublicAcls === true);
+    const via = aclGrants(grants, credentials, aclNeed.permission, effectiveBlock(req.state.meta, bucket).ignorePublicAcls);
     if (via !== undefined) {
       policyAllows = true;
       if (via === 'group') policyNamesCaller = true;

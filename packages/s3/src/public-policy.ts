@@ -1,4 +1,6 @@
 import { parseCidr, type PolicyDocument, type Statement } from '@sealbox/policy';
+import type { MetadataStore } from './store/metadata-store';
+import type { BucketRecord, PublicAccessBlock } from './store/model';
 
 /**
  * Whether a bucket policy is "public" in the sense of S3 Block Public Access: some Allow statement
@@ -56,4 +58,20 @@ function isFixed(operator: string, value: string): boolean {
     return cidr !== null && cidr.prefix >= (cidr.family === 4 ? 8 : 32);
   }
   return !/[*?]|\$\{/.test(value);
+}
+
+/**
+ * The Block Public Access settings in force for a bucket: each of the four is on when the bucket
+ * or its owner's account (S3 Control's PutPublicAccessBlock) turns it on.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
+ */
+export function effectiveBlock(meta: MetadataStore, bucket: BucketRecord): PublicAccessBlock {
+  const own = bucket.publicAccessBlock;
+  const account = meta.getAccount(bucket.accountId).publicAccessBlock;
+  return {
+    blockPublicAcls: own?.blockPublicAcls === true || account?.blockPublicAcls === true,
+    ignorePublicAcls: own?.ignorePublicAcls === true || account?.ignorePublicAcls === true,
+    blockPublicPolicy: own?.blockPublicPolicy === true || account?.blockPublicPolicy === true,
+    restrictPublicBuckets: own?.restrictPublicBuckets === true || account?.restrictPublicBuckets === true,
+  };
 }

@@ -107,3 +107,17 @@ export function matchRoute(
     return route.header === undefined || hasHeader(route.header);
   });
 }
+
+/** The S3 Control API's path prefix (its 2018-08-20 version). */
+export const CONTROL_PREFIX = '/v20180820/';
+
+/**
+ * The S3 Control operations served (account-level Block Public Access); any other S3 Control
+ * path is NotImplemented.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_GetPublicAccessBlock.html
+ */
+export function controlRoute(method: string, path: string): { operation: string } | undefined {
+  if (path !== `${CONTROL_PREFIX}configuration/publicAccessBlock`) return { operation: 'S3Control' };
+  const operation = ({ GET: 'GetAccountPublicAccessBlock', PUT: 'PutAccountPublicAccessBlock', DELETE: 'DeleteAccountPublicAccessBlock' } as Record<string, string>)[method];
+  return operation ? { operation } : undefined;
+}

@@ -30,7 +30,7 @@ import {
   type CredentialProvider,
   type Credentials,
 } from '@sealbox/sigv4';
-import { DEFAULT_VIRTUAL_HOST_SUFFIXES, queryMap, resolveAddress, virtualHostBucket } from './addressing';
+import { DEFAULT_VIRTUAL_HOST_SUFFIXES, queryMap, resolveAddress, virtualHostBucket, type Address } from './addressing';
 import { s3AuthError } from './auth';
 import { authorizeOperation } from './authorization';
 import type { S3Request, S3Response } from './context';
@@ -39,7 +39,7 @@ import { HttpKmsClient } from './kms-client';
 import { IMPLEMENTED } from './operations';
 import { corsHeaders } from './operations/bucket-config';
 import { sendError, sendResponse } from './protocol';
-import { matchRoute } from './routes';
+import { CONTROL_PREFIX, controlRoute, matchRoute } from './routes';
 import { XML_DECLARATION, el } from './xml';
 import { S3State } from './state';
 
@@ -99,10 +99,13 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
     const run = async (): Promise<S3Response> => {
       const signed = signedRequestFromNode(req);
       const { path, query: rawQuery } = splitTarget(signed.target);
-      const address = resolveAddress(req.headers.host, path, suffixes);
+      // S3 Control's account-level calls (clients put the account id in the host name, which may
+      // look like a virtual-hosted bucket): told apart by their versioned path.
+      const control = path.startsWith(CONTROL_PREFIX);
+      const address: Address = control ? { level: 'service', style: 'path' } : resolveAddress(req.headers.host, path, suffixes);
       bucketName = address.bucket;
       const query = queryMap(parseQuery(rawQuery));
-      const route = matchRoute(method, address.level, query, (name) => req.headers[name] !== undefined);
+      const route = control ? controlRoute(method, path) : matchRoute(method, address.level, query, (name) => req.headers[name] !== undefined);
       if (!route) {
         throw new MethodNotAllowed(undefined, [
           ['Method', method],

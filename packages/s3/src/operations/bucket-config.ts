@@ -2,7 +2,7 @@ import { noSuchBucket, requireBucket } from '../access';
 import { accessControlPolicyXml, aclFromHeaders, aclsEnabled, CANNED_ACLS, cannedGrants, hasAclHeaders, isPublicGrant, parseAccessControlPolicy, type Grant } from '../acl';
 import { accessDenied } from '../authorization';
 import { checkBucketPolicy } from '../bucket-policy';
-import { isPublicPolicy } from '../public-policy';
+import { effectiveBlock, isPublicPolicy } from '../public-policy';
 import type { S3Request, S3Response } from '../context';
 import { parseBucketEncryption, parseCorsConfiguration, parseOwnershipControls, parsePublicAccessBlock, type CorsRule } from '../documents';
 import { S3Error } from '../errors';
@@ -103,7 +103,7 @@ export function requestAcl(req: S3Request, bucket: BucketRecord, kind: 'bucket' 
 
 /** BlockPublicAcls: a public grant is refused. */
 function checkPublicAcl(req: S3Request, bucket: BucketRecord, grants: readonly Grant[], action: string): void {
-  if (bucket.publicAccessBlock?.blockPublicAcls && grants.some(isPublicGrant)) {
+  if (grants.some(isPublicGrant) && effectiveBlock(req.state.meta, bucket).blockPublicAcls) {
     throw accessDenied(req, { action, bucket, key: req.key }, 'block-public-acls');
   }
 }
@@ -275,7 +275,7 @@ export async function putBucketPolicy(req: S3Request): Promise<S3Response> {
   const doc = checkBucketPolicy(text);
   // BlockPublicPolicy refuses a policy that would make the bucket public.
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
-  if (bucket.publicAccessBlock?.blockPublicPolicy && isPublicPolicy(doc)) {
+  if (effectiveBlock(req.state.meta, bucket).blockPublicPolicy && isPublicPolicy(doc)) {
     throw accessDenied(req, { action: 's3:PutBucketPolicy', bucket }, 'block-public-policy');
   }
   bucket.policy = text;

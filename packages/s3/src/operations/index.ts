@@ -34,6 +34,7 @@ import {
   putObjectAcl,
   putPublicAccessBlock,
 } from './bucket-config';
+import { deleteAccountPublicAccessBlock, getAccountPublicAccessBlock, putAccountPublicAccessBlock } from './account';
 import { listObjectVersions, listObjects, listObjectsV2 } from './listing';
 import { postObject } from './post-object';
 import {
@@ -111,4 +112,7 @@ export const IMPLEMENTED: Record<string, S3Operation> = {
   GetBucketEncryption: getBucketEncryption,
   PutBucketEncryption: putBucketEncryption,
   DeleteBucketEncryption: deleteBucketEncryption,
+  GetAccountPublicAccessBlock: getAccountPublicAccessBlock,
+  PutAccountPublicAccessBlock: putAccountPublicAccessBlock,
+  DeleteAccountPublicAccessBlock: deleteAccountPublicAccessBlock,
 };

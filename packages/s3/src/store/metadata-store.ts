@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { privateSqliteFiles } from '@sealbox/runtime';
-import type { BucketRecord, MultipartUpload, ObjectVersion, PartRecord } from './model';
+import type { AccountSettings, BucketRecord, MultipartUpload, ObjectVersion, PartRecord } from './model';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS buckets (
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS parts (
   PRIMARY KEY (upload_id, part_number)
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, doc TEXT NOT NULL);
 `;
 
 /**
@@ -65,6 +66,8 @@ export class MetadataStore {
     const db = this.db;
     this.stmt = {
       getBucket: db.prepare<[string], { doc: string }>('SELECT doc FROM buckets WHERE name = ?'),
+      getAccount: db.prepare<[string], { doc: string }>('SELECT doc FROM accounts WHERE account = ?'),
+      putAccount: db.prepare('INSERT INTO accounts (account, doc) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET doc = excluded.doc'),
       putBucket: db.prepare('INSERT INTO buckets (name, account, doc) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc'),
       deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
       listBuckets: db.prepare<[string, string], { doc: string }>('SELECT doc FROM buckets WHERE account = ? AND name > ? ORDER BY name'),
@@ -119,6 +122,23 @@ export class MetadataStore {
     this.seq += 1;
     this.stmt.setCounter.run('seq', this.seq);
     return this.seq;
+  }
+
+  // Account-level settings (S3 Control): read on every request that weighs public access.
+  private readonly accountDocs = new Map<string, AccountSettings>();
+  getAccount(accountId: string): AccountSettings {
+    let doc = this.accountDocs.get(accountId);
+    if (doc === undefined) {
+      const row = this.stmt.getAccount.get(accountId);
+      doc = row ? (JSON.parse(row.doc) as AccountSettings) : {};
+      if (this.accountDocs.size >= 10_000) this.accountDocs.clear();
+      this.accountDocs.set(accountId, doc);
+    }
+    return { ...doc };
+  }
+  putAccount(accountId: string, settings: AccountSettings): void {
+    this.accountDocs.delete(accountId);
+    this.stmt.putAccount.run(accountId, JSON.stringify(settings));
   }
 
   // Buckets

@@ -1,5 +1,13 @@
 import type { Grant } from '../acl';
 
+export type PublicAccessBlock = { blockPublicAcls: boolean; ignorePublicAcls: boolean; blockPublicPolicy: boolean; restrictPublicBuckets: boolean };
+
+/** An account's own S3 settings (S3 Control). */
+export interface AccountSettings {
+  /** Account-level Block Public Access: applies to every bucket of the account, beside the bucket's own. */
+  publicAccessBlock?: PublicAccessBlock;
+}
+
 /** A bucket and its configuration. */
 export interface BucketRecord {
   name: string;
@@ -15,7 +23,7 @@ export interface BucketRecord {
   policy?: string;
   /** PutBucketEncryption; absent means the default, SSE-S3. */
   encryption?: { sseAlgorithm: 'AES256' | 'aws:kms' | 'aws:kms:dsse'; kmsMasterKeyId?: string; bucketKeyEnabled: boolean };
-  publicAccessBlock?: { blockPublicAcls: boolean; ignorePublicAcls: boolean; blockPublicPolicy: boolean; restrictPublicBuckets: boolean };
+  publicAccessBlock?: PublicAccessBlock;
   objectOwnership?: string;
   /** The bucket's ACL; absent: the owner's FULL_CONTROL alone. */
   acl?: Grant[];
