@@ -108,13 +108,14 @@ const CREDENTIALS: Record<Exclude<PrincipalName, 'anonymous'>, { accessKeyId: st
 };
 
 /** The policy sources, each set on its own bucket by the owner's root. */
-type ScenarioName = 'identity' | 'named' | 'denyAll' | 'public' | 'restricted';
-const SCENARIOS: ScenarioName[] = ['identity', 'named', 'denyAll', 'public', 'restricted'];
+type ScenarioName = 'identity' | 'named' | 'denyAll' | 'public' | 'restricted' | 'acl';
+const SCENARIOS: ScenarioName[] = ['identity', 'named', 'denyAll', 'public', 'restricted', 'acl'];
 
 function bucketPolicy(scenario: ScenarioName, bucket: string): string | undefined {
   const resource = [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`];
   switch (scenario) {
     case 'identity':
+    case 'acl':
       return undefined;
     case 'named':
       // The no-policy user by name (same account), and the other account as a whole.
@@ -147,6 +148,11 @@ const EXPECTED: Record<ScenarioName, Record<PrincipalName, 'allow' | 'deny'>> = 
   public: { root: 'allow', allowUser: 'allow', noPolicyUser: 'allow', denyUser: 'deny', roleSession: 'allow', otherRoot: 'allow', otherUser: 'allow', anonymous: 'allow' },
   //         the same policy with RestrictPublicBuckets: only the owner's account still gets in
   restricted: { root: 'allow', allowUser: 'allow', noPolicyUser: 'allow', denyUser: 'deny', roleSession: 'allow', otherRoot: 'deny', otherUser: 'deny', anonymous: 'deny' },
+  //         ACLs on (ObjectWriter), Block Public Access off, bucket and objects granting FULL_CONTROL
+  //         to AllUsers, no policy: for an action an ACL can grant (aclGrantable rows) everyone but
+  //         an explicit identity Deny gets in, as with a public policy; for the others, as 'identity'.
+  //         https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#permissions
+  acl: { root: 'allow', allowUser: 'allow', noPolicyUser: 'allow', denyUser: 'deny', roleSession: 'allow', otherRoot: 'allow', otherUser: 'allow', anonymous: 'allow' },
 };
 
 /** Account-level operations: identity policies alone, whatever the bucket says. */
@@ -174,6 +180,8 @@ interface OperationRow {
   service?: boolean;
   /** The bucket policy operations: an allowed caller from outside the owner's account gets 405. */
   policyOperation?: boolean;
+  /** Every action the row needs is one an ACL grant (READ, WRITE, READ_ACP, WRITE_ACP) can give. */
+  aclGrantable?: boolean;
   /** Work the owner does before the cell. */
   prepare?: (owner: S3Client, ctx: Ctx) => Promise<void>;
   /** The call; returns 'denied' itself when the refusal is not an exception (DeleteObjects). */
@@ -181,6 +189,7 @@ interface OperationRow {
 }
 
 const body = 'matrix data';
+const ALL_USERS = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"';
 const policyFor = (ctx: Ctx) => bucketPolicy('named', ctx.bucket)!;
 const startUpload = async (owner: S3Client, ctx: Ctx, withPart = false) => {
   const up = await owner.send(new CreateMultipartUploadCommand({ Bucket: ctx.bucket, Key: `mp-${ctx.n}` }));
@@ -193,17 +202,17 @@ const OPERATIONS: OperationRow[] = [
   { operation: 'CreateBucket', service: true, call: ({ client, n }) => client.send(new CreateBucketCommand({ Bucket: `mx-created-${n}` })) },
   // The bucket keeps objects, so an allowed DeleteBucket answers BucketNotEmpty and the bucket stays.
   { operation: 'DeleteBucket', call: ({ client, bucket }) => client.send(new DeleteBucketCommand({ Bucket: bucket })) },
-  { operation: 'HeadBucket', call: ({ client, bucket }) => client.send(new HeadBucketCommand({ Bucket: bucket })) },
+  { operation: 'HeadBucket', aclGrantable: true, call: ({ client, bucket }) => client.send(new HeadBucketCommand({ Bucket: bucket })) },
   { operation: 'GetBucketLocation', call: ({ client, bucket }) => client.send(new GetBucketLocationCommand({ Bucket: bucket })) },
   { operation: 'PutBucketVersioning', call: ({ client, bucket }) => client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } })) },
   { operation: 'GetBucketVersioning', call: ({ client, bucket }) => client.send(new GetBucketVersioningCommand({ Bucket: bucket })) },
   { operation: 'PutBucketTagging', call: ({ client, bucket }) => client.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } })) },
   { operation: 'GetBucketTagging', call: ({ client, bucket }) => client.send(new GetBucketTaggingCommand({ Bucket: bucket })) },
   { operation: 'DeleteBucketTagging', call: ({ client, bucket }) => client.send(new DeleteBucketTaggingCommand({ Bucket: bucket })) },
-  { operation: 'ListObjects', call: ({ client, bucket }) => client.send(new ListObjectsCommand({ Bucket: bucket })) },
-  { operation: 'ListObjectsV2', call: ({ client, bucket }) => client.send(new ListObjectsV2Command({ Bucket: bucket })) },
-  { operation: 'ListObjectVersions', call: ({ client, bucket }) => client.send(new ListObjectVersionsCommand({ Bucket: bucket })) },
-  { operation: 'ListMultipartUploads', call: ({ client, bucket }) => client.send(new ListMultipartUploadsCommand({ Bucket: bucket })) },
+  { operation: 'ListObjects', aclGrantable: true, call: ({ client, bucket }) => client.send(new ListObjectsCommand({ Bucket: bucket })) },
+  { operation: 'ListObjectsV2', aclGrantable: true, call: ({ client, bucket }) => client.send(new ListObjectsV2Command({ Bucket: bucket })) },
+  { operation: 'ListObjectVersions', aclGrantable: true, call: ({ client, bucket }) => client.send(new ListObjectVersionsCommand({ Bucket: bucket })) },
+  { operation: 'ListMultipartUploads', aclGrantable: true, call: ({ client, bucket }) => client.send(new ListMultipartUploadsCommand({ Bucket: bucket })) },
   // Writing the current settings back keeps each scenario's bucket as it was.
   {
     operation: 'PutPublicAccessBlock',
@@ -218,8 +227,8 @@ const OPERATIONS: OperationRow[] = [
   { operation: 'PutBucketOwnershipControls', call: ({ client, bucket }) => client.send(new PutBucketOwnershipControlsCommand({ Bucket: bucket, OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } })) },
   { operation: 'GetBucketOwnershipControls', call: ({ client, bucket }) => client.send(new GetBucketOwnershipControlsCommand({ Bucket: bucket })) },
   { operation: 'DeleteBucketOwnershipControls', call: ({ client, bucket }) => client.send(new DeleteBucketOwnershipControlsCommand({ Bucket: bucket })) },
-  { operation: 'GetBucketAcl', call: ({ client, bucket }) => client.send(new GetBucketAclCommand({ Bucket: bucket })) },
-  { operation: 'PutBucketAcl', call: ({ client, bucket }) => client.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'private' })) },
+  { operation: 'GetBucketAcl', aclGrantable: true, call: ({ client, bucket }) => client.send(new GetBucketAclCommand({ Bucket: bucket })) },
+  { operation: 'PutBucketAcl', aclGrantable: true, call: ({ client, bucket }) => client.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'private' })) },
   { operation: 'PutBucketCors', call: ({ client, bucket }) => client.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['https://app.example'] }] } })) },
   { operation: 'GetBucketCors', call: ({ client, bucket }) => client.send(new GetBucketCorsCommand({ Bucket: bucket })) },
   { operation: 'DeleteBucketCors', call: ({ client, bucket }) => client.send(new DeleteBucketCorsCommand({ Bucket: bucket })) },
@@ -236,40 +245,44 @@ const OPERATIONS: OperationRow[] = [
   },
   { operation: 'DeleteBucketEncryption', call: ({ client, bucket }) => client.send(new DeleteBucketEncryptionCommand({ Bucket: bucket })) },
 
-  { operation: 'PutObject', call: ({ client, bucket, n }) => client.send(new PutObjectCommand({ Bucket: bucket, Key: `put-${n}`, Body: body })) },
-  { operation: 'GetObject', call: ({ client, bucket, key }) => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })) },
-  { operation: 'GetObject', call: ({ client, bucket, key }) => client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: 'null' })) },
-  { operation: 'HeadObject', call: ({ client, bucket, key }) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })) },
-  { operation: 'DeleteObject', call: ({ client, bucket, key }) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })) },
-  { operation: 'DeleteObject', call: ({ client, bucket, key }) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: 'null' })) },
+  { operation: 'PutObject', aclGrantable: true, call: ({ client, bucket, n }) => client.send(new PutObjectCommand({ Bucket: bucket, Key: `put-${n}`, Body: body })) },
+  { operation: 'GetObject', aclGrantable: true, call: ({ client, bucket, key }) => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })) },
+  { operation: 'GetObject', aclGrantable: true, call: ({ client, bucket, key }) => client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: 'null' })) },
+  { operation: 'HeadObject', aclGrantable: true, call: ({ client, bucket, key }) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })) },
+  { operation: 'DeleteObject', aclGrantable: true, call: ({ client, bucket, key }) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })) },
+  { operation: 'DeleteObject', aclGrantable: true, call: ({ client, bucket, key }) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: 'null' })) },
   {
     operation: 'DeleteObjects',
+    aclGrantable: true,
     call: async ({ client, bucket, key }) => {
       const out = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: key }] } }));
       if (out.Errors?.[0]?.Code === 'AccessDenied') throw Object.assign(new Error(out.Errors[0].Message), { name: 'AccessDenied' });
       return out;
     },
   },
-  { operation: 'CopyObject', call: ({ client, bucket, key, n }) => client.send(new CopyObjectCommand({ Bucket: bucket, Key: `copy-${n}`, CopySource: `${bucket}/${key}` })) },
+  { operation: 'CopyObject', aclGrantable: true, call: ({ client, bucket, key, n }) => client.send(new CopyObjectCommand({ Bucket: bucket, Key: `copy-${n}`, CopySource: `${bucket}/${key}` })) },
   { operation: 'PutObjectTagging', call: ({ client, bucket, key }) => client.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: key, Tagging: { TagSet: [{ Key: 't', Value: '1' }] } })) },
   { operation: 'GetObjectTagging', call: ({ client, bucket, key }) => client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key })) },
   { operation: 'DeleteObjectTagging', call: ({ client, bucket, key }) => client.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: key })) },
-  { operation: 'GetObjectAcl', call: ({ client, bucket, key }) => client.send(new GetObjectAclCommand({ Bucket: bucket, Key: key })) },
-  { operation: 'PutObjectAcl', call: ({ client, bucket, key }) => client.send(new PutObjectAclCommand({ Bucket: bucket, Key: key, ACL: 'private' })) },
+  { operation: 'GetObjectAcl', aclGrantable: true, call: ({ client, bucket, key }) => client.send(new GetObjectAclCommand({ Bucket: bucket, Key: key })) },
+  { operation: 'PutObjectAcl', aclGrantable: true, call: ({ client, bucket, key }) => client.send(new PutObjectAclCommand({ Bucket: bucket, Key: key, ACL: 'private' })) },
   { operation: 'GetObjectAttributes', call: ({ client, bucket, key }) => client.send(new GetObjectAttributesCommand({ Bucket: bucket, Key: key, ObjectAttributes: ['ETag'] })) },
-  { operation: 'CreateMultipartUpload', call: ({ client, bucket, n }) => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `mpu-${n}` })) },
+  { operation: 'CreateMultipartUpload', aclGrantable: true, call: ({ client, bucket, n }) => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `mpu-${n}` })) },
   {
     operation: 'UploadPart',
+    aclGrantable: true,
     prepare: (owner, ctx) => startUpload(owner, ctx),
     call: ({ client, bucket, n, uploadId }) => client.send(new UploadPartCommand({ Bucket: bucket, Key: `mp-${n}`, UploadId: uploadId, PartNumber: 1, Body: 'p' })),
   },
   {
     operation: 'UploadPartCopy',
+    aclGrantable: true,
     prepare: (owner, ctx) => startUpload(owner, ctx),
     call: ({ client, bucket, key, n, uploadId }) => client.send(new UploadPartCopyCommand({ Bucket: bucket, Key: `mp-${n}`, UploadId: uploadId, PartNumber: 1, CopySource: `${bucket}/${key}` })),
   },
   {
     operation: 'CompleteMultipartUpload',
+    aclGrantable: true,
     prepare: (owner, ctx) => startUpload(owner, ctx, true),
     call: ({ client, bucket, n, uploadId, etag }) =>
       client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: `mp-${n}`, UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] } })),
@@ -284,7 +297,7 @@ const OPERATIONS: OperationRow[] = [
     prepare: (owner, ctx) => startUpload(owner, ctx),
     call: ({ client, bucket, n, uploadId }) => client.send(new ListPartsCommand({ Bucket: bucket, Key: `mp-${n}`, UploadId: uploadId })),
   },
-  { operation: 'PostObject', call: (ctx) => postForm(ctx) },
+  { operation: 'PostObject', aclGrantable: true, call: (ctx) => postForm(ctx) },
   // S3 Control, account-level Block Public Access, on the caller's own account (all off: changes nothing).
   { operation: 'GetAccountPublicAccessBlock', service: true, call: (ctx) => controlCall(ctx, 'GET') },
   { operation: 'PutAccountPublicAccessBlock', service: true, call: (ctx) => controlCall(ctx, 'PUT', OFF_BLOCK) },
@@ -321,9 +334,12 @@ let counter = 0;
 /** A bucket set up for one scenario by the setup user. */
 async function scenarioBucket(scenario: ScenarioName, suffix: string): Promise<string> {
   const bucket = `mx-${scenario.toLowerCase()}-${suffix}`;
-  await owner.send(new CreateBucketCommand({ Bucket: bucket }));
+  const acl = scenario === 'acl';
+  await owner.send(new CreateBucketCommand({ Bucket: bucket, ...(acl ? { ObjectOwnership: 'ObjectWriter' as const } : {}) }));
   await owner.send(new PutObjectCommand({ Bucket: bucket, Key: 'keep', Body: 'keeps the bucket non-empty' }));
-  const block = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: scenario !== 'public' && scenario !== 'restricted', RestrictPublicBuckets: scenario !== 'public' };
+  const block = acl
+    ? { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: true }
+    : { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: scenario !== 'public' && scenario !== 'restricted', RestrictPublicBuckets: scenario !== 'public' };
   // Public policies need BlockPublicPolicy off first; RestrictPublicBuckets then applies or not.
   await owner.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: { ...block, BlockPublicPolicy: false } }));
   const policy = bucketPolicy(scenario, bucket);
@@ -333,6 +349,7 @@ async function scenarioBucket(scenario: ScenarioName, suffix: string): Promise<s
   }
   await owner.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: block }));
   currentBlock.set(bucket, block);
+  if (acl) await owner.send(new PutBucketAclCommand({ Bucket: bucket, GrantFullControl: ALL_USERS }));
   return bucket;
 }
 
@@ -357,6 +374,8 @@ async function outcome(call: () => Promise<unknown>): Promise<string> {
 function expected(row: OperationRow, scenario: ScenarioName, principal: PrincipalName): string {
   if (row.operation === 'PreflightRequest') return 'allow';
   if (row.service) return SERVICE_EXPECTED[principal];
+  // ACLs grant only what they can; everything else is decided as without them.
+  if (scenario === 'acl' && !row.aclGrantable) scenario = 'identity';
   if (row.policyOperation) {
     // The owner's root may always manage the policy; others of the owner's account as any action;
     // an allowed caller from elsewhere gets 405.
@@ -380,10 +399,10 @@ describe.each(SCENARIOS)('policy source: %s', (scenario) => {
     for (const row of OPERATIONS) {
       const n = ++counter;
       // Operations that change what the scenario is made of get a bucket of their own.
-      const own = ['DeleteBucketPolicy', 'DeletePublicAccessBlock', 'PutBucketPolicy'].includes(row.operation);
+      const own = ['DeleteBucketPolicy', 'DeletePublicAccessBlock', 'PutBucketPolicy', 'PutBucketAcl', 'PutBucketOwnershipControls'].includes(row.operation);
       const bucket = own ? await scenarioBucket(scenario, `own-${n}`) : await sharedBucket(scenario);
       const key = `obj-${n}`;
-      await owner.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      await owner.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(scenario === 'acl' ? { GrantFullControl: ALL_USERS } : {}) }));
       const ctx: Ctx = { client, principal, bucket, key, n };
       await row.prepare?.(owner, ctx);
       const got = await outcome(() => row.call(ctx));
