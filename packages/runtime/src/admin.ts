@@ -57,9 +57,12 @@ const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 
-/** A request that must not reach the API fast path: moto's reset, on either port. */
+/**
+ * moto's reset exactly as moto's clients send it: that path, no query string. On S3 anything else
+ * (`/moto-api/reset?uploads`) is an S3 request to the object `reset` of a bucket `moto-api`.
+ */
 export function isMotoReset(url: string | undefined): boolean {
-  return url !== undefined && url.split('?')[0]!.toLowerCase() === MOTO_RESET_PATH;
+  return url === MOTO_RESET_PATH;
 }
 
 /**
@@ -178,8 +181,10 @@ function fixtureRoutes(router: Router, fixture: Fixture, hosts: readonly string[
   );
   // moto's server mode: suites call it before or after every test. The same status and body as
   // moto (200, {"status": "ok"}); the Content-Type is JSON's, where moto's is Flask's default.
-  router.post(MOTO_RESET_PATH, (req, res, next) => {
-    if (!isMotoReset(req.originalUrl)) return next();
+  // A middleware, not a route: Express answers OPTIONS itself for a path it has routes for, and
+  // on S3 an OPTIONS to this path is a CORS preflight for a bucket's object, S3's to answer.
+  router.use((req, res, next) => {
+    if (req.method !== 'POST' || !isMotoReset(req.originalUrl)) return next();
     run(req, res, () => {
       fixture.reset();
       return MOTO_RESET_BODY;
