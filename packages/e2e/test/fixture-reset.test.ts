@@ -180,7 +180,7 @@ describe('the admin request rule on the reset and snapshot endpoints', () => {
   ])('refuses %s and changes nothing', async (_name, headers, status, rule) => {
     await withWitness(async () => {
       for (const endpoint of endpoints()) {
-        const body = headers['content-length'] ? '{}' : undefined;
+        const body = 'content-length' in headers ? '{}' : undefined;
         const answer = await call(endpoint.url, endpoint.method, headers as Record<string, string>, body);
         expect([endpoint.method, endpoint.url, answer.status]).toEqual([endpoint.method, endpoint.url, status]);
         expect(JSON.parse(answer.body)).toMatchObject({ rule });
@@ -404,3 +404,52 @@ describe('starting from a sealbox export archive', () => {
     expect(readFileSync(archive).length).toBeGreaterThan(0);
   });
 });
+
+describe('suites that share one server', () => {
+  it('a moto server-mode suite (pytest, boto3, urllib) runs unchanged against sealbox start', async () => {
+    const child = spawn(process.execPath, [BIN, 'start', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--json', '--allow-http-sse-kms', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const endpoints = JSON.parse(await firstLine(child)) as { kms: string; s3: string };
+      const suite = await runCommand('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join(FIXTURES, 'moto-server-suite')], {
+        AWS_ENDPOINT_URL_KMS: endpoints.kms,
+        AWS_ENDPOINT_URL_S3: endpoints.s3,
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_DEFAULT_REGION: 'us-east-1',
+      });
+      expect([suite.code, suite.stdout + suite.stderr]).toEqual([0, expect.stringMatching(/5 passed/)]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 60_000);
+
+  it('parallel jest workers reset the one sandbox globalSetup started', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealbox-jest-workers-'));
+    const log = join(dir, 'workers.jsonl');
+    try {
+      // A fresh cache: with timings from an earlier run, jest would run the two files in band.
+      const jest = join(__dirname, '..', '..', '..', 'node_modules', 'jest', 'bin', 'jest.js');
+      const run = await runCommand(process.execPath, [jest, '--config', join(FIXTURES, 'jest-workers', 'jest.config.js'), '--cacheDirectory', join(dir, 'cache')], { SEALBOX_WORKERS_LOG: log });
+      expect([run.code, run.stderr]).toEqual([0, expect.stringMatching(/Tests:\s+16 passed, 16 total/)]);
+      const rounds = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { worker: string; pid: number; kms: string; ms: number });
+      expect(rounds).toHaveLength(16);
+      // Two worker processes, one server.
+      expect(new Set(rounds.map((r) => r.pid)).size).toBe(2);
+      expect(new Set(rounds.map((r) => r.kms)).size).toBe(1);
+      expect(Math.max(...rounds.map((r) => r.ms))).toBeLessThan(1000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
+function firstLine(child: ReturnType<typeof spawn>): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.on('exit', (code) => reject(new Error(`sealbox start exited ${code}`)));
+  });
+}
