@@ -453,3 +453,33 @@ function firstLine(child: ReturnType<typeof spawn>): Promise<string> {
     child.on('exit', (code) => reject(new Error(`sealbox start exited ${code}`)));
   });
 }
+
+describe("the README's reset and snapshot commands", () => {
+  it('run as written, with curl', async () => {
+    const sealbox = await startTestSealbox();
+    try {
+      const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+      const commands = readme
+        .split('\n')
+        .filter((line) => /^curl -X (POST|DELETE) http:\/\/127\.0\.0\.1:45(99|72)\/_sealbox\/(reset|snapshots)/.test(line))
+        .map((line) => line.replace(/\s+#.*$/, ''));
+      expect(commands).toHaveLength(4);
+      const key = (await kmsClient(sealbox).send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const answers: string[] = [];
+      for (const command of commands) {
+        const pointed = command.replace('http://127.0.0.1:4599', sealbox.kms!.url).replace('http://127.0.0.1:4572', sealbox.s3!.url).replace(/^curl /, 'curl -sS --fail-with-body ');
+        const result = await runCommand('sh', ['-c', pointed], {});
+        expect([command, result.code, result.stderr]).toEqual([command, 0, '']);
+        answers.push(result.stdout);
+        // After the save, a key that the restore must take away again.
+        if (command.startsWith('curl -X POST') && command.endsWith('/fixture')) await kmsClient(sealbox).send(new CreateKeyCommand({}));
+      }
+      expect(answers[0]).toBe('{"status":"ok"}');
+      expect((await contents(sealbox)).keys).toHaveLength(0);
+      expect((await failure(kmsClient(sealbox).send(new DescribeKeyCommand({ KeyId: key })))).name).toBe('NotFoundException');
+      expect(sealbox.listSnapshots().snapshots).toEqual([]);
+    } finally {
+      await sealbox.stop();
+    }
+  });
+});
