@@ -27,6 +27,12 @@ export interface StartOptions {
   enforceKmsPolicies: boolean;
   /** --allow-host NAME: more Host names the admin endpoints and the console accept. */
   allowHosts: string[];
+  /** --snapshot FILE: a sealbox export archive to start from, in memory. */
+  snapshot?: string;
+  /** The passphrase of a sealed --snapshot archive (from --passphrase-env NAME). */
+  snapshotPassphrase?: string;
+  /** --allow-remote-admin: reset and snapshots from any address, not only loopback. */
+  allowRemoteAdmin: boolean;
 }
 
 export const DEFAULTS = {
@@ -57,6 +63,9 @@ Options:
   --no-console             do not serve the web console
   --data-dir DIR           where state is kept (default ${DEFAULTS.dataDir} in the working directory)
   --in-memory              keep nothing on disk; state ends with the process
+  --snapshot FILE          start in memory from an archive written by sealbox export (a fixture
+                           built once); POST /_sealbox/reset returns to it
+  --passphrase-env NAME    with --snapshot: the environment variable holding the archive's passphrase
   --region REGION          region of the S3 endpoint and the default printed for clients
                            (default ${DEFAULTS.region}; KMS serves every region, by credential scope)
   --only kms|s3            start one service only
@@ -75,6 +84,8 @@ Options:
   --tls                    serve both services over HTTPS, with a certificate from a local CA
                            (written to the data directory; printed as AWS_CA_BUNDLE)
   --allow-http-sse-kms     accept SSE-KMS and SSE-C requests over plain HTTP (AWS refuses them without TLS)
+  --allow-remote-admin     accept POST /_sealbox/reset, /moto-api/reset and the snapshot endpoints
+                           from any address, not only loopback (a test container reaching Sealbox)
   --json                   print one JSON line with the endpoints once ready; logs go to stderr
   --quiet                  no access log
   -h, --help               show this help
@@ -220,6 +231,9 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
       'no-console': { type: 'boolean' },
       'data-dir': { type: 'string' },
       'in-memory': { type: 'boolean' },
+      snapshot: { type: 'string' },
+      'passphrase-env': { type: 'string' },
+      'allow-remote-admin': { type: 'boolean' },
       region: { type: 'string' },
       only: { type: 'string' },
       'kms-endpoint': { type: 'string' },
@@ -237,6 +251,16 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
   const v = parsed.values;
   if (v.help) return 'help';
   if (v['in-memory'] && v['data-dir'] !== undefined) throw new UsageError('--data-dir and --in-memory cannot be used together');
+  if (v.snapshot !== undefined && v['data-dir'] !== undefined) {
+    throw new UsageError('--snapshot starts an in-memory Sealbox from the archive; to run on a data directory, sealbox import the archive into it and pass --data-dir alone');
+  }
+  if (v['passphrase-env'] !== undefined && v.snapshot === undefined) throw new UsageError('--passphrase-env is for a --snapshot archive sealed with a passphrase');
+  let snapshotPassphrase: string | undefined;
+  if (v['passphrase-env'] !== undefined) {
+    snapshotPassphrase = process.env[v['passphrase-env']];
+    // As for sealbox import: the passphrase itself never goes on the command line.
+    if (!snapshotPassphrase) throw new UsageError(`--passphrase-env names the environment variable that holds the passphrase, and ${v['passphrase-env']} is not set (or empty)`);
+  }
   if (v.only !== undefined && v.only !== 'kms' && v.only !== 's3') throw new UsageError(`--only must be kms or s3, got '${v.only}'`);
   const region = v.region ?? DEFAULTS.region;
   if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region)) throw new UsageError(`--region must be a region name such as us-east-1, got '${region}'`);
@@ -274,7 +298,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     kmsPort: port(v['kms-port'] ?? String(DEFAULTS.kmsPort), '--kms-port'),
     s3Port: port(v['s3-port'] ?? String(DEFAULTS.s3Port), '--s3-port'),
     consolePort,
-    dataDir: v['in-memory'] ? undefined : (v['data-dir'] ?? DEFAULTS.dataDir),
+    dataDir: v['in-memory'] || v.snapshot !== undefined ? undefined : (v['data-dir'] ?? DEFAULTS.dataDir),
     region,
     only: v.only as 'kms' | 's3' | undefined,
     kmsEndpoint: v['kms-endpoint'],
@@ -287,5 +311,8 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     seed: v.seed,
     enforceKmsPolicies: !(v['no-enforce-kms-policies'] ?? false),
     allowHosts,
+    snapshot: v.snapshot,
+    snapshotPassphrase,
+    allowRemoteAdmin: v['allow-remote-admin'] ?? false,
   };
 }

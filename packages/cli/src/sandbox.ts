@@ -1,9 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
-import { createKmsService, type KmsCore } from '@sealbox/kms';
-import { createS3Service } from '@sealbox/s3';
-import { VirtualClock, listen, listenService, loadOrCreateTls, privateDir, silentAccessLog, type AccessLog, type ClientErrorKind, type ErrorResponse, type ListenOptions, type RunningServer } from '@sealbox/runtime';
+import { createKmsService, type KmsCore, type KmsImage } from '@sealbox/kms';
+import { blobFile, createS3Service, referencedBlobIds, type S3Image } from '@sealbox/s3';
+import {
+  FixtureError,
+  RootKey,
+  VirtualClock,
+  listen,
+  listenService,
+  loadOrCreateTls,
+  privateDir,
+  silentAccessLog,
+  type AccessLog,
+  type ClientErrorKind,
+  type ClockState,
+  type ErrorResponse,
+  type Fixture,
+  type ListenOptions,
+  type RunningServer,
+  type SnapshotInfo,
+} from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { consoleHandler } from './console/server';
 import { fsReason } from './fs-errors';
@@ -11,6 +30,10 @@ import type { ProgressSink } from './progress';
 import { DataDirLockedError, lockDataDir } from './lock';
 import { applySeedInProcess, checkSeed } from './apply-seed';
 import { EMPTY_SEED, loadSeed, type Seed, type SeedReport } from './seed';
+import { importSnapshot } from './snapshot/snapshot';
+
+/** How many named snapshots a sandbox keeps, and how much memory they may hold together. */
+export const SNAPSHOT_LIMITS = { count: 32, bytes: 1024 * 1024 * 1024 } as const;
 
 export interface SealboxOptions {
   host?: string;
@@ -45,6 +68,17 @@ export interface SealboxOptions {
   tls?: boolean;
   /** A seed file: checked before anything starts, applied once the services listen. */
   seed?: string;
+  /**
+   * A `sealbox export` archive to start from, loaded into memory (no data directory): reset()
+   * returns to it. A seed given too is applied on top of it.
+   */
+  snapshot?: string;
+  /** The passphrase the archive's root keys are sealed with (sealbox export --passphrase-env). */
+  snapshotPassphrase?: string;
+  /** Accept the reset and snapshot endpoints from any address, not only loopback. */
+  allowRemoteAdmin?: boolean;
+  /** Bounds of the named snapshots (default SNAPSHOT_LIMITS). */
+  snapshotLimits?: { count?: number; bytes?: number };
   /** A seed already parsed (parseSeed), used instead of `seed`. */
   seedData?: Seed;
   /** Evaluate KMS key policies, IAM policies and grants (default true). */
@@ -79,35 +113,131 @@ export interface Sealbox {
   seedReport?: SeedReport;
   stop(): Promise<void>;
   /**
-   * Forgets every key, alias, grant, event, bucket and object, keeping the endpoints, the
-   * credentials and the clock: fresh services take over the listening sockets, and the seed's
-   * keys and buckets are applied again. In-memory only.
+   * Returns the whole sandbox to its starting state (empty, the seed, or the archive it started
+   * from): keys, aliases, grants, the event log, buckets and objects, and the clock's offset.
+   * The endpoints and credentials stay: fresh services take over the listening sockets, and a
+   * request in flight finishes against the state it started with. In-memory only. The same as
+   * POST /_sealbox/reset (and moto's POST /moto-api/reset) on either port.
    */
   reset(): Promise<void>;
+  /** Saves the whole state under `name` (replacing one of that name), in memory. */
+  snapshot(name: string): SnapshotInfo;
+  /** Returns the whole sandbox (clock included) to a saved state; it stays saved. */
+  restore(name: string): void;
+  deleteSnapshot(name: string): void;
+  listSnapshots(): { snapshots: SnapshotInfo[]; limits: { count: number; bytes: number } };
+}
+
+/** An in-memory sandbox's whole state: what a snapshot holds. */
+interface SandboxImage {
+  kms?: KmsImage;
+  s3?: S3Image;
+  clock: ClockState;
+  bytes: number;
+}
+
+type Service = { app: RequestListener; listener?: RequestListener; close(): void; errorResponse?: (kind: ClientErrorKind) => ErrorResponse | undefined };
+
+/** A service and the requests it is answering. */
+interface Slot<S> {
+  service: S;
+  active: number;
+  retired: boolean;
 }
 
 /**
  * A service whose state can be replaced while its server keeps listening: requests go to the
- * current one, and a replaced one is closed.
+ * current one. A replaced one is closed once the requests it was answering are done, so a reset
+ * from one test worker never breaks another worker's request mid-way (it completes against the
+ * state it started with).
  */
-class Switchable<S extends { app: RequestListener; listener?: RequestListener; close(): void; errorResponse?: (kind: ClientErrorKind) => ErrorResponse | undefined }> {
-  constructor(public current: S) {}
+class Switchable<S extends Service> {
+  private slot: Slot<S>;
+  private readonly retired = new Set<Slot<S>>();
 
-  readonly app: RequestListener = (req, res) => (this.current.listener ?? this.current.app)(req, res);
+  constructor(current: S) {
+    this.slot = { service: current, active: 0, retired: false };
+  }
+
+  get current(): S {
+    return this.slot.service;
+  }
+
+  readonly app: RequestListener = (req, res) => {
+    const slot = this.slot;
+    slot.active++;
+    res.once('close', () => {
+      if (--slot.active === 0 && slot.retired) this.retire(slot);
+    });
+    (slot.service.listener ?? slot.service.app)(req, res);
+  };
 
   errorResponse(kind: ClientErrorKind): ErrorResponse | undefined {
     return this.current.errorResponse?.(kind);
   }
 
   replace(next: S): void {
-    const previous = this.current;
-    this.current = next;
-    previous.close();
+    const previous = this.slot;
+    this.slot = { service: next, active: 0, retired: false };
+    previous.retired = true;
+    if (previous.active === 0) this.retire(previous);
+    else this.retired.add(previous);
+  }
+
+  private retire(slot: Slot<S>): void {
+    this.retired.delete(slot);
+    slot.service.close();
   }
 
   close(): void {
-    this.current.close();
+    this.slot.service.close();
+    for (const slot of this.retired) slot.service.close();
+    this.retired.clear();
   }
+}
+
+/**
+ * A `sealbox export` archive as an in-memory image: imported (checked completely) into a
+ * temporary directory, read, and the directory removed.
+ */
+async function loadArchive(file: string, passphrase: string | undefined, clock: ClockState): Promise<SandboxImage> {
+  const work = mkdtempSync(join(tmpdir(), 'sealbox-archive-'));
+  const dir = join(work, 'state');
+  try {
+    await importSnapshot({ file, dataDir: dir, passphrase });
+    const image: SandboxImage = { clock, bytes: 0 };
+    if (existsSync(join(dir, 'kms.db'))) {
+      image.kms = { db: rollbackJournal(readFileSync(join(dir, 'kms.db'))), rootKey: RootKey.fromBytes(readFileSync(join(dir, 'root.key'))) };
+    }
+    if (existsSync(join(dir, 's3.db'))) {
+      const blobs = new Map<string, Buffer>();
+      for (const id of referencedBlobIds(join(dir, 's3.db'))) blobs.set(id, readFileSync(join(dir, 's3', blobFile(id))));
+      image.s3 = { db: rollbackJournal(readFileSync(join(dir, 's3.db'))), rootKey: RootKey.fromBytes(readFileSync(join(dir, 's3.key'))), blobs };
+    }
+    image.bytes = imageBytes(image);
+    return image;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A database file opened in memory must not be in WAL mode (https://www.sqlite.org/c3ref/deserialize.html),
+ * and an exported one is (https://www.sqlite.org/fileformat.html#the_database_header: bytes 18
+ * and 19 are 2 for WAL); VACUUM INTO left everything in the main file, so 1 (rollback) is exact.
+ */
+function rollbackJournal(db: Buffer): Buffer {
+  if (db.length >= 100 && db[18] === 2 && db[19] === 2) {
+    db[18] = 1;
+    db[19] = 1;
+  }
+  return db;
+}
+
+function imageBytes(image: Omit<SandboxImage, 'bytes'>): number {
+  let bytes = (image.kms?.db.length ?? 0) + (image.s3?.db.length ?? 0);
+  for (const blob of image.s3?.blobs.values() ?? []) bytes += blob.length;
+  return bytes;
 }
 
 /** Starts the services in this process; used by `sealbox start` and by test fixtures. */
@@ -117,6 +247,9 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const clock = options.clock ?? new VirtualClock();
   if (options.consolePort !== undefined && (options.only !== undefined || options.kmsEndpoint !== undefined)) {
     throw new Error('the console shows both services: it cannot be served with only or kmsEndpoint');
+  }
+  if (options.snapshot !== undefined && options.dataDir !== undefined) {
+    throw new Error('a sandbox started from an archive (snapshot) keeps its state in memory: to run on a data directory, sealbox import the archive into it instead');
   }
   // A bad seed fails here, before anything listens.
   const seed = options.seedData ?? (options.seed === undefined ? EMPTY_SEED : loadSeed(options.seed));
@@ -139,6 +272,9 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   };
   credentials.add(serviceCredentials);
   const seeding = seed.keys.length > 0 || seed.buckets.length > 0;
+  const startClock = clock.state();
+  // A bad archive, too, fails before anything listens.
+  const archive = options.snapshot === undefined ? undefined : await loadArchive(options.snapshot, options.snapshotPassphrase, startClock);
   if (seeding) {
     await checkSeed(seed, {
       clock,
@@ -176,6 +312,16 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     }
   };
   const adminHosts = [host, ...(options.allowHosts ?? [])];
+  // Filled in below, once the services exist; the admin routes of both services call it.
+  let fixture: Fixture | undefined;
+  const fixtureHooks: Fixture = {
+    allowRemote: options.allowRemoteAdmin ?? false,
+    reset: () => fixture!.reset(),
+    saveSnapshot: (name) => fixture!.saveSnapshot(name),
+    restoreSnapshot: (name) => fixture!.restoreSnapshot(name),
+    deleteSnapshot: (name) => fixture!.deleteSnapshot(name),
+    listSnapshots: () => fixture!.listSnapshots(),
+  };
   const kmsOptions = () => ({
     clock,
     credentials,
@@ -184,9 +330,10 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     onDemandRotationLimit: options.onDemandRotationLimit,
     enforcePolicies: options.enforceKmsPolicies ?? true,
     adminHosts,
+    fixture: fixtureHooks,
   });
   try {
-    const kmsService = options.only === 's3' ? undefined : new Switchable(createKmsService(kmsOptions()));
+    const kmsService = options.only === 's3' ? undefined : new Switchable(createKmsService({ ...kmsOptions(), image: archive?.kms }));
     const kmsListening = kmsService ? await listenService(kmsService, host, options.kmsPort ?? 0, tls, options.timeouts) : undefined;
     if (kmsListening) started.push(kmsListening);
     const kmsEndpoint = options.kmsEndpoint ?? kmsListening?.url;
@@ -202,8 +349,9 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       kmsCa: tls?.ca,
       kmsTimeoutMs: options.kmsTimeoutMs,
       adminHosts,
+      fixture: fixtureHooks,
     });
-    const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service(s3Options()));
+    const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service({ ...s3Options(), image: archive?.s3 }));
     const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
     if (s3) started.push(s3);
     const kms = kmsListening && kmsService ? Object.defineProperty({ ...kmsListening }, 'core', { get: () => kmsService.current.core, enumerable: true }) : undefined;
@@ -229,6 +377,59 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     const seedReport = seeding
       ? await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials, progress: options.progress })
       : undefined;
+
+    const inMemory = () => {
+      if (dataDir) throw new FixtureError(409, `reset and snapshots work on an in-memory Sealbox (sealbox start --in-memory); this one keeps its state in ${dataDir}`);
+    };
+    const capture = (): SandboxImage => {
+      const image = { kms: kmsService?.current.core.image(), s3: s3Service?.current.state.image(), clock: clock.state() };
+      return { ...image, bytes: imageBytes(image) };
+    };
+    /** Fresh services from the image take over the sockets (none: empty ones), and the clock goes back. */
+    const restoreImage = (image: SandboxImage | undefined) => {
+      // The clock first: a new KMS runs what falls due at once, by the restored time.
+      clock.restore(image?.clock ?? startClock);
+      kmsService?.replace(createKmsService({ ...kmsOptions(), image: image?.kms }));
+      s3Service?.replace(createS3Service({ ...s3Options(), image: image?.s3 }));
+    };
+    // The starting state: nothing, or the archive and seed as applied once (reset restores that
+    // image rather than applying the seed again, so it takes milliseconds whatever the seed holds).
+    const startImage = !dataDir && (archive || seeding) ? capture() : undefined;
+    const limits = { count: options.snapshotLimits?.count ?? SNAPSHOT_LIMITS.count, bytes: options.snapshotLimits?.bytes ?? SNAPSHOT_LIMITS.bytes };
+    const snapshots = new Map<string, { image: SandboxImage; info: SnapshotInfo }>();
+    const held = () => [...snapshots.values()].reduce((n, s) => n + s.image.bytes, 0);
+    fixture = {
+      reset() {
+        inMemory();
+        restoreImage(startImage);
+      },
+      saveSnapshot(name) {
+        inMemory();
+        const replaced = snapshots.get(name);
+        if (!replaced && snapshots.size >= limits.count) {
+          throw new FixtureError(409, `a sandbox keeps at most ${limits.count} snapshots; delete one first (DELETE /_sealbox/snapshots/NAME)`);
+        }
+        const image = capture();
+        const total = held() - (replaced?.image.bytes ?? 0) + image.bytes;
+        if (total > limits.bytes) {
+          throw new FixtureError(409, `snapshots may hold at most ${limits.bytes} bytes together; this one (${image.bytes} bytes) would make ${total}; delete one first (DELETE /_sealbox/snapshots/NAME)`);
+        }
+        const info = { name, created: clock.wallNow().toISOString(), bytes: image.bytes };
+        snapshots.set(name, { image, info });
+        return info;
+      },
+      restoreSnapshot(name) {
+        inMemory();
+        const saved = snapshots.get(name);
+        if (!saved) throw new FixtureError(404, `there is no snapshot named ${name}`);
+        restoreImage(saved.image);
+      },
+      deleteSnapshot(name) {
+        if (!snapshots.delete(name)) throw new FixtureError(404, `there is no snapshot named ${name}`);
+      },
+      listSnapshots: () => ({ snapshots: [...snapshots.values()].map((s) => s.info), limits }),
+    };
+    const live = fixture;
     return {
       seedReport,
       kms: kms as (RunningServer & { core: KmsCore }) | undefined,
@@ -243,12 +444,12 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       credentials,
       stop,
       async reset() {
-        if (dataDir) throw new Error('reset() clears an in-memory sandbox; this one keeps its state in ' + dataDir);
-        kmsService?.replace(createKmsService(kmsOptions()));
-        s3Service?.replace(createS3Service(s3Options()));
-        // A seeded sandbox starts over from its seed.
-        if (seeding) await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials });
+        live.reset();
       },
+      snapshot: (name) => live.saveSnapshot(name),
+      restore: (name) => live.restoreSnapshot(name),
+      deleteSnapshot: (name) => live.deleteSnapshot(name),
+      listSnapshots: () => live.listSnapshots(),
     };
   } catch (err) {
     await stop();

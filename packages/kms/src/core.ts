@@ -17,6 +17,14 @@ export interface KmsCoreOptions {
   dataDir?: string;
   /** On-demand rotations allowed per key (AWS: 10). */
   onDemandRotationLimit?: number;
+  /** In memory, start from this state (`image()` of another core, or a loaded archive). */
+  image?: KmsImage;
+}
+
+/** An in-memory KMS's whole state: its database (keys, material wrapped, the event log) and root key. */
+export interface KmsImage {
+  db: Buffer;
+  rootKey: RootKey;
 }
 
 export interface Material {
@@ -52,8 +60,8 @@ export class KmsCore {
       this.store = new SqliteKmsStore(join(options.dataDir, 'kms.db'));
       this.trail = new Trail(this.store, join(options.dataDir, 'cloudtrail.jsonl'));
     } else {
-      this.rootKey = RootKey.ephemeral();
-      this.store = new SqliteKmsStore(':memory:');
+      this.rootKey = options.image?.rootKey ?? RootKey.ephemeral();
+      this.store = new SqliteKmsStore(options.image?.db ?? ':memory:');
       this.trail = new Trail(this.store, undefined);
     }
   }
@@ -459,6 +467,12 @@ export class KmsCore {
 
   aliasArn(accountId: string, region: string, name: string): string {
     return aliasArn(region, accountId, name);
+  }
+
+  /** This state as an image for `image` (in memory only): every buffered event is in it. */
+  image(): KmsImage {
+    this.trail.flush();
+    return { db: (this.store as SqliteKmsStore).serialize(), rootKey: this.rootKey };
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 export { createKmsService, startKmsServer } from './server';
 export type { KmsService, KmsServiceOptions, KmsServerOptions } from './server';
 export { KmsCore, seededMaterialIds } from './core';
+export type { KmsImage } from './core';
 export { KMS_OPERATIONS } from './operations';
 export * from './errors';
 export { applyKmsSeed, decodeSeedMaterial, isSeedKeyId, KmsSeedError, seedKeysFromJson, seedKeysToJson } from './seed';

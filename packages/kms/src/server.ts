@@ -17,7 +17,9 @@ import {
   silentAccessLog,
   type AccessLog,
   type ClientErrorKind,
+  isMotoReset,
   type ErrorResponse,
+  type Fixture,
   type RunningServer,
   type VirtualClock,
 } from '@sealbox/runtime';
@@ -34,7 +36,7 @@ import { globalConditionKeys, requestConditionKeys } from './access/condition-ke
 import { kmsAuthError } from './auth';
 import { CLOUDTRAIL_TARGET_PREFIX, lookupEvents } from './cloudtrail';
 import type { OperationContext } from './context';
-import { KmsCore } from './core';
+import { KmsCore, type KmsImage } from './core';
 import {
   KMSInternalException,
   KmsError,
@@ -70,6 +72,10 @@ export interface KmsServiceOptions {
   enforcePolicies?: boolean;
   /** Host names the admin endpoints accept besides Sealbox's own addresses (checkAdminRequest). */
   adminHosts?: readonly string[];
+  /** The sandbox's reset and snapshot endpoints (startSealbox). */
+  fixture?: Fixture;
+  /** Start from this in-memory state (a snapshot or a loaded archive). */
+  image?: KmsImage;
 }
 
 export interface KmsService {
@@ -114,11 +120,11 @@ function actingFor(signer: Credentials, onBehalfOf: string | string[] | undefine
 
 /** The KMS service: the AWS JSON 1.1 protocol on POST /, plus Sealbox's admin endpoints. */
 export function createKmsService(options: KmsServiceOptions): KmsService {
-  const core = new KmsCore({ clock: options.clock, dataDir: options.dataDir, onDemandRotationLimit: options.onDemandRotationLimit });
+  const core = new KmsCore({ clock: options.clock, dataDir: options.dataDir, onDemandRotationLimit: options.onDemandRotationLimit, image: options.image });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use(adminRouter({ service: 'kms', clock: options.clock, hosts: options.adminHosts }));
+  app.use(adminRouter({ service: 'kms', clock: options.clock, hosts: options.adminHosts, fixture: options.fixture }));
   const signingKeys = new SigningKeyCache();
   const accessLog = options.accessLog ?? silentAccessLog;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -301,7 +307,8 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
 
   return {
     app,
-    listener: apiFastPath(app, api),
+    // moto's reset path has no "sealbox" in it: sent to the admin routes by name.
+    listener: options.fixture ? apiFastPath(app, api, (req) => !isMotoReset(req.url)) : apiFastPath(app, api),
     core,
     errorResponse: (kind) => clientErrorResponse(kind, options.clock.wallNow()),
     close() {

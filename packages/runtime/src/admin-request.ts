@@ -29,6 +29,16 @@ export interface AdminRequestRules {
   allowOwnOrigin?: boolean;
   /** The request changes state: its body must be `application/json`. */
   changesState: boolean;
+  /**
+   * The endpoint takes no body (reset, snapshots), and moto's clients call it with none and no
+   * Content-Type (`requests.post(url)`): a request with an empty body and no Content-Type passes
+   * the content-type rule. A browser's bodiless POST (`fetch(url, {method: 'POST', mode:
+   * 'no-cors'})`) also comes without Content-Type and without a preflight, but browsers send
+   * `Origin` on every POST (https://fetch.spec.whatwg.org/#origin-header), so the Origin rule
+   * refuses it, and the Host rule still refuses DNS rebinding. A simple content type (text/plain,
+   * a form) stays refused even without a body: that is what only a page sends.
+   */
+  bodyless?: boolean;
 }
 
 export type AdminRule = 'cors-preflight' | 'host' | 'origin' | 'content-type';
@@ -67,11 +77,14 @@ export function checkAdminRequest(req: IncomingMessage, rules: AdminRequestRules
       error: `origin: ${path} refuses requests sent by a web page (Origin ${shown(origin)})`,
     };
   }
-  if (rules.changesState && mediaType(req.headers['content-type']) !== 'application/json') {
+  const contentType = mediaType(req.headers['content-type']);
+  if (rules.changesState && contentType !== 'application/json' && !(rules.bodyless && contentType === '' && hasNoBody(req))) {
     return {
       status: 415,
       rule: 'content-type',
-      error: `content-type: ${path} takes Content-Type: application/json only, not ${shown(req.headers['content-type'])}`,
+      error: rules.bodyless
+        ? `content-type: ${path} takes no body (or an application/json one), not Content-Type ${shown(req.headers['content-type'])}`
+        : `content-type: ${path} takes Content-Type: application/json only, not ${shown(req.headers['content-type'])}`,
     };
   }
   return undefined;
@@ -135,6 +148,12 @@ function isOwnOrigin(origin: string, host: string, req: IncomingMessage): boolea
   } catch {
     return false;
   }
+}
+
+/** No body: Content-Length absent or 0, and no Transfer-Encoding (which would announce chunks). */
+function hasNoBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || /^0+$/.test(length.trim()));
 }
 
 function mediaType(contentType: string | undefined): string {

@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { VirtualClock } from './clock';
 import { checkAdminRequest, sendAdminRefusal } from './admin-request';
 import { BodyTooLargeError, readBody } from './http';
@@ -11,6 +11,58 @@ export interface AdminOptions {
   health?: () => Record<string, unknown>;
   /** Host names accepted for requests that change state, besides Sealbox's own addresses (checkAdminRequest). */
   hosts?: readonly string[];
+  /** The sandbox's reset and snapshots, when the service runs inside one (startSealbox). */
+  fixture?: Fixture;
+}
+
+/** A saved state, as `GET /_sealbox/snapshots` lists it. */
+export interface SnapshotInfo {
+  name: string;
+  /** Wall-clock time it was saved. */
+  created: string;
+  /** Memory it holds: databases and object bytes. */
+  bytes: number;
+}
+
+/** A fixture operation refused, with the HTTP status to answer. */
+export class FixtureError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409 | 413,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * What the sandbox behind a service does for its admin endpoints. Reset and snapshots act on the
+ * whole sandbox (both services, the event log, the clock), whichever port is asked.
+ */
+export interface Fixture {
+  reset(): void;
+  saveSnapshot(name: string): SnapshotInfo;
+  restoreSnapshot(name: string): void;
+  deleteSnapshot(name: string): void;
+  listSnapshots(): { snapshots: SnapshotInfo[]; limits: { count: number; bytes: number } };
+  /** Accept these endpoints from any address (--allow-remote-admin), not only loopback. */
+  allowRemote?: boolean;
+}
+
+/** moto_server's reset (moto/moto_api/_internal/urls.py), answered as moto answers it. */
+export const MOTO_RESET_PATH = '/moto-api/reset';
+/** moto's exact body (`json.dumps({"status": "ok"})`, moto/moto_api/_internal/responses.py). */
+const MOTO_RESET_BODY = '{"status": "ok"}';
+
+const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+
+/**
+ * moto's reset exactly as moto's clients send it: that path, no query string. On S3 anything else
+ * (`/moto-api/reset?uploads`) is an S3 request to the object `reset` of a bucket `moto-api`.
+ */
+export function isMotoReset(url: string | undefined): boolean {
+  return url === MOTO_RESET_PATH;
 }
 
 /**
@@ -62,5 +114,91 @@ export function adminRouter(options: AdminOptions): Router {
     res.json(clockDocument());
   });
 
+  if (options.fixture) fixtureRoutes(router, options.fixture, options.hosts);
   return router;
+}
+
+/**
+ * POST /_sealbox/reset, POST /moto-api/reset, and the snapshots. They change state without a
+ * signature, so: loopback only unless allowed, and the admin request rule (Host, Origin; no body
+ * or a JSON one). Each is answered once its work is done, in milliseconds (no I/O but the
+ * object bytes of a snapshot written to the temporary directory).
+ */
+function fixtureRoutes(router: Router, fixture: Fixture, hosts: readonly string[] | undefined): void {
+  const admitted = async (req: Request, res: Response): Promise<boolean> => {
+    const path = (req.originalUrl ?? req.url).split('?')[0];
+    if (!fixture.allowRemote && !isLoopback(req.socket.remoteAddress)) {
+      req.resume();
+      res.status(403).json({ error: `loopback: ${req.method} ${path} is accepted only from the loopback interface (start Sealbox with --allow-remote-admin to accept it from elsewhere)`, rule: 'loopback' });
+      return false;
+    }
+    const refusal = checkAdminRequest(req, { hosts, changesState: true, bodyless: true });
+    if (refusal) {
+      sendAdminRefusal(req, res, refusal);
+      return false;
+    }
+    // A JSON body is allowed and ignored (a client that always sends `{}`); read so the
+    // connection can carry the next request.
+    try {
+      await readBody(req, 4096);
+    } catch (err) {
+      res.status(400).json({ error: err instanceof BodyTooLargeError ? err.message : 'the body could not be read' });
+      return false;
+    }
+    return true;
+  };
+  const run = (req: Request, res: Response, work: () => unknown) => {
+    admitted(req, res).then(
+      (ok) => {
+        if (!ok) return;
+        try {
+          const answer = work();
+          if (answer === undefined) res.status(204).end();
+          else if (typeof answer === 'string') res.status(200).type('application/json').send(answer);
+          else res.json(answer);
+        } catch (err) {
+          if (err instanceof FixtureError) res.status(err.status).json({ error: err.message });
+          else {
+            process.stderr.write(`sealbox: ${req.method} ${req.path} failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+            res.status(500).json({ error: 'internal error' });
+          }
+        }
+      },
+      () => res.destroy(),
+    );
+  };
+  const named = (req: Request): string => {
+    const name = String(req.params.name);
+    if (!SNAPSHOT_NAME.test(name)) throw new FixtureError(400, `a snapshot name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit; got ${JSON.stringify(name.slice(0, 80))}`);
+    return name;
+  };
+
+  router.post('/_sealbox/reset', (req, res) =>
+    run(req, res, () => {
+      fixture.reset();
+      return { status: 'ok' };
+    }),
+  );
+  // moto's server mode: suites call it before or after every test. The same status and body as
+  // moto (200, {"status": "ok"}); the Content-Type is JSON's, where moto's is Flask's default.
+  // A middleware, not a route: Express answers OPTIONS itself for a path it has routes for, and
+  // on S3 an OPTIONS to this path is a CORS preflight for a bucket's object, S3's to answer.
+  router.use((req, res, next) => {
+    if (req.method !== 'POST' || !isMotoReset(req.originalUrl)) return next();
+    run(req, res, () => {
+      fixture.reset();
+      return MOTO_RESET_BODY;
+    });
+  });
+  router.get('/_sealbox/snapshots', (_req, res) => {
+    res.json(fixture.listSnapshots());
+  });
+  router.post('/_sealbox/snapshots/:name', (req, res) => run(req, res, () => fixture.saveSnapshot(named(req))));
+  router.post('/_sealbox/snapshots/:name/restore', (req, res) =>
+    run(req, res, () => {
+      fixture.restoreSnapshot(named(req));
+      return { status: 'ok' };
+    }),
+  );
+  router.delete('/_sealbox/snapshots/:name', (req, res) => run(req, res, () => fixture.deleteSnapshot(named(req))));
 }

@@ -8,6 +8,12 @@ export interface Clock {
 
 export type ClockListener = (now: Date) => void;
 
+/** What `VirtualClock.state()` saves and `restore()` puts back: the offset and its history. */
+export interface ClockState {
+  readonly offsetMs: number;
+  readonly history: readonly { readonly atWallMs: number; readonly offsetMs: number }[];
+}
+
 /**
  * Wall-clock time plus an offset that only ever grows. Advancing it means time has passed for
  * everyone: due work (key deletions, rotations) runs at once, and clients, whose clocks did not
@@ -27,7 +33,9 @@ export type ClockListener = (now: Date) => void;
 export class VirtualClock implements Clock {
   private offsetMs = 0;
   /** Wall-clock moments of each advance and the offset in force from then on. */
-  private readonly history: { atWallMs: number; offsetMs: number }[] = [];
+  private history: { atWallMs: number; offsetMs: number }[] = [];
+  /** Bumped by `restore`: an advance still waiting for its second then does not apply. */
+  private generation = 0;
   private readonly listeners = new Set<ClockListener>();
 
   constructor(
@@ -52,7 +60,10 @@ export class VirtualClock implements Clock {
   async advance(seconds: number): Promise<Date> {
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError('seconds must be a finite number >= 0');
     const boundary = Math.floor(this.wall() / 1000) * 1000 + 1000;
+    const generation = this.generation;
     await this.waitUntil(boundary);
+    // A sandbox reset or restored meanwhile: the advance belonged to the state that was dropped.
+    if (generation !== this.generation) return this.now();
     this.offsetMs += Math.round(seconds * 1000);
     this.history.push({ atWallMs: boundary, offsetMs: this.offsetMs });
     for (const listener of this.listeners) listener(this.now());
@@ -83,6 +94,22 @@ export class VirtualClock implements Clock {
 
   get offsetSeconds(): number {
     return this.offsetMs / 1000;
+  }
+
+  /** The offset and its history, for `restore` (a sandbox's reset and snapshots). */
+  state(): ClockState {
+    return { offsetMs: this.offsetMs, history: this.history.map((h) => ({ ...h })) };
+  }
+
+  /**
+   * Puts back a saved state: time goes back to where it was. Only a sandbox whose whole state
+   * goes back with it (reset, snapshot restore) does this; listeners are not called, since
+   * nothing falls due by going back.
+   */
+  restore(state: ClockState): void {
+    this.generation++;
+    this.offsetMs = state.offsetMs;
+    this.history = state.history.map((h) => ({ ...h }));
   }
 
   onAdvance(listener: ClockListener): () => void {

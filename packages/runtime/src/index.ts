@@ -1,5 +1,5 @@
 export { VirtualClock } from './clock';
-export type { Clock, ClockListener } from './clock';
+export type { Clock, ClockListener, ClockState } from './clock';
 export { jsonRequestId, s3RequestId, s3HostId } from './request-id';
 export { randomBytesFast } from './random';
 export { hkdfSha256 } from './hkdf';
@@ -8,8 +8,8 @@ export { createAccessLog, silentAccessLog } from './access-log';
 export type { AccessLog, AccessLogEntry, AccessLogOptions } from './access-log';
 export { acceptBody, apiFastPath, defaultMaxConnections, descriptorLimit, listen, listenService, readBody, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';
 export type { RunningServer, ListenOptions, ClientErrorKind, ErrorResponse } from './http';
-export { adminRouter } from './admin';
-export type { AdminOptions } from './admin';
+export { adminRouter, FixtureError, isMotoReset, MOTO_RESET_PATH } from './admin';
+export type { AdminOptions, Fixture, SnapshotInfo } from './admin';
 export { checkAdminRequest, sendAdminRefusal, hostName } from './admin-request';
 export type { AdminRefusal, AdminRequestRules, AdminRule } from './admin-request';
 export { RootKey } from './root-key';

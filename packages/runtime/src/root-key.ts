@@ -15,6 +15,12 @@ export class RootKey {
     return new RootKey(randomBytesFast(32));
   }
 
+  /** A root key read from elsewhere (a `sealbox export` archive loaded into memory). */
+  static fromBytes(key: Buffer): RootKey {
+    if (key.length !== 32) throw new Error(`not a Sealbox root key (expected 32 bytes, found ${key.length})`);
+    return new RootKey(Buffer.from(key));
+  }
+
   /** Loads a root key file of the data directory, creating it on first use. */
   static inDirectory(dir: string, fileName: string): RootKey {
     const path = join(dir, fileName);

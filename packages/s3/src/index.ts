@@ -7,7 +7,7 @@ export { S3Error } from './errors';
 export { escapeXml, el, s3Document } from './xml';
 export { inspectBuckets, inspectObjects } from './inspect';
 export type { BucketView, VersionView, EncryptionView } from './inspect';
-export type { S3State } from './state';
+export type { S3State, S3Image } from './state';
 export { snapshotS3Database, s3DatabaseCounts, referencedBlobIds, blobFile } from './store/snapshot';
 export type { S3DatabaseCounts } from './store/snapshot';
 export { OPERATION_ACCESS, POLICY_OPERATIONS } from './actions';

@@ -13,7 +13,9 @@ import {
   silentAccessLog,
   type AccessLog,
   type ClientErrorKind,
+  isMotoReset,
   type ErrorResponse,
+  type Fixture,
   type RunningServer,
   type VirtualClock,
 } from '@sealbox/runtime';
@@ -41,7 +43,7 @@ import { corsHeaders } from './operations/bucket-config';
 import { sendError, sendResponse } from './protocol';
 import { CONTROL_PREFIX, controlRoute, matchRoute } from './routes';
 import { XML_DECLARATION, el } from './xml';
-import { S3State } from './state';
+import { S3State, type S3Image } from './state';
 
 export interface S3ServiceOptions {
   clock: VirtualClock;
@@ -65,6 +67,10 @@ export interface S3ServiceOptions {
   onInternalError?: (err: unknown) => void;
   /** Host names the admin endpoints accept besides Sealbox's own addresses (checkAdminRequest). */
   adminHosts?: readonly string[];
+  /** The sandbox's reset and snapshot endpoints (startSealbox). */
+  fixture?: Fixture;
+  /** Start from this in-memory state (a snapshot or a loaded archive). */
+  image?: S3Image;
 }
 
 export interface S3Service {
@@ -79,7 +85,7 @@ export interface S3Service {
 /** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
 export function createS3Service(options: S3ServiceOptions): S3Service {
   const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials, ca: options.kmsCa, timeoutMs: options.kmsTimeoutMs }) : undefined;
-  const state = new S3State(options.dataDir, options.credentials, kms);
+  const state = new S3State(options.dataDir, options.credentials, kms, options.image);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -221,10 +227,12 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
 
   // Virtual-hosted requests are all S3: `bucket.localhost/_sealbox/x` is an object key.
   app.use((req, res, next) => (isVirtualHosted(req) ? handle(req, res) : next()));
-  app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }), hosts: options.adminHosts }));
+  app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }), hosts: options.adminHosts, fixture: options.fixture }));
   app.use(handle);
   // Virtual-hosted requests are all S3, and so is every path that cannot be an admin endpoint.
-  const listener = apiFastPath(app, handle);
+  // moto's POST /moto-api/reset is one (a bucket named moto-api answers any other request to
+  // it; a POST to an object's path with no query string is no S3 operation anyway).
+  const listener = options.fixture ? apiFastPath(app, handle, (req) => !isMotoReset(req.url) || isVirtualHosted(req)) : apiFastPath(app, handle);
   return { app, listener, state, close: () => state.close(), errorResponse };
 }
 

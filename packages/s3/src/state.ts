@@ -8,6 +8,13 @@ import type { KmsClient } from './kms-client';
 import { BlobStore } from './store/blob-store';
 import { MetadataStore } from './store/metadata-store';
 
+/** An in-memory S3's whole state: its metadata database, root key and object bytes by blob id. */
+export interface S3Image {
+  db: Buffer;
+  rootKey: RootKey;
+  blobs: ReadonlyMap<string, Buffer>;
+}
+
 /** The S3 service's state: metadata in SQLite, bytes in blob files. */
 export class S3State {
   readonly meta: MetadataStore;
@@ -23,6 +30,8 @@ export class S3State {
     readonly credentials: CredentialProvider,
     /** The KMS that SSE-KMS objects are encrypted through. */
     readonly kms?: KmsClient & { close?(): void },
+    /** In memory, start from this state (`image()` of another state, or a loaded archive). */
+    image?: S3Image,
   ) {
     if (dataDir) {
       // The user's alone: what an older Sealbox or a copy left readable to others is tightened.
@@ -33,10 +42,16 @@ export class S3State {
       this.blobs = new BlobStore(join(dataDir, 's3'));
       this.blobs.removeOrphans(this.meta.referencedBlobs());
     } else {
-      this.rootKey = RootKey.ephemeral();
-      this.meta = new MetadataStore(':memory:');
+      this.rootKey = image?.rootKey ?? RootKey.ephemeral();
+      this.meta = new MetadataStore(image?.db ?? ':memory:');
       this.blobs = new BlobStore(mkdtempSync(join(tmpdir(), 'sealbox-s3-')), true);
+      if (image) this.blobs.copyIn(image.blobs);
     }
+  }
+
+  /** This state as an image for the constructor (in memory only). */
+  image(): S3Image {
+    return { db: this.meta.serialize(), rootKey: this.rootKey, blobs: this.blobs.copyOut(this.meta.referencedBlobs()) };
   }
 
   close(): void {

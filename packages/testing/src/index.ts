@@ -1,12 +1,19 @@
 import { Agent } from 'node:https';
 import { parseSeed, startSealbox, type Sealbox } from '@sealbox/cli';
-import type { VirtualClock } from '@sealbox/runtime';
+import type { SnapshotInfo, VirtualClock } from '@sealbox/runtime';
 
 /** A seed: the path of a YAML or JSON seed file, or the seed itself as an object. */
 export type SeedInput = string | { accounts?: unknown[]; keys?: unknown[]; buckets?: unknown[] };
 
 export interface SandboxOptions {
   seed?: SeedInput;
+  /**
+   * A `sealbox export` archive to start from, loaded into memory: build a large fixture once,
+   * export it, and every suite starts from it in milliseconds. reset() returns to it.
+   */
+  snapshot?: string;
+  /** The passphrase the archive was sealed with (sealbox export --passphrase-env). */
+  snapshotPassphrase?: string;
   /** Region of the S3 endpoint and of the client configurations (default us-east-1). */
   region?: string;
   /**
@@ -48,8 +55,17 @@ export interface Sandbox {
   clock: VirtualClock;
   /** Configurations for another seeded identity. */
   configFor(credentials: ClientCredentials): { kms: ClientConfig; s3: ClientConfig };
-  /** Forgets all keys, events, buckets and objects; endpoints, credentials and clock stay. */
+  /**
+   * Back to the starting state (empty, the seed, or the snapshot archive): keys, events, buckets,
+   * objects and the clock's offset; endpoints and credentials stay. POST /_sealbox/reset does
+   * the same for a process that does not hold this object.
+   */
   reset(): Promise<void>;
+  /** Saves the whole state (clock included) under `name`, in memory (at most 32, 1 GiB together). */
+  snapshot(name: string): Promise<SnapshotInfo>;
+  /** Returns to a saved state; it stays saved, to restore again. */
+  restore(name: string): Promise<void>;
+  deleteSnapshot(name: string): Promise<void>;
   stop(): Promise<void>;
   /** The underlying Sealbox, for what the fixture does not wrap. */
   sealbox: Sealbox;
@@ -71,6 +87,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     tls: options.tls ?? false,
     allowHttpSseKms: !options.tls,
     enforceKmsPolicies: options.enforceKmsPolicies,
+    snapshot: options.snapshot,
+    snapshotPassphrase: options.snapshotPassphrase,
     ...(typeof seed === 'string' ? { seed } : seed ? { seedData: parseSeed(JSON.stringify(seed), 'seed') } : {}),
   });
   const agent = sealbox.ca ? new Agent({ ca: sealbox.ca, keepAlive: true }) : undefined;
@@ -99,6 +117,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     clock: sealbox.clock,
     configFor,
     reset: () => sealbox.reset(),
+    snapshot: async (name) => sealbox.snapshot(name),
+    restore: async (name) => sealbox.restore(name),
+    deleteSnapshot: async (name) => sealbox.deleteSnapshot(name),
     stop: async () => {
       agent?.destroy();
       await sealbox.stop();

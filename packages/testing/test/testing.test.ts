@@ -96,6 +96,32 @@ describe('startSandbox with seeded keys and buckets', () => {
   });
 });
 
+describe('snapshots in the fixture', () => {
+  it('snapshot(name) and restore(name) go back to a saved state, clock included, as often as asked', async () => {
+    const sandbox = await startSandbox();
+    try {
+      const kms = new KMSClient({ ...sandbox.kmsConfig, maxAttempts: 1 });
+      const kept = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const info = await sandbox.snapshot('built');
+      expect(info).toMatchObject({ name: 'built', bytes: expect.any(Number) });
+      for (let round = 0; round < 2; round++) {
+        await kms.send(new CreateKeyCommand({}));
+        await sandbox.clock.advance(60);
+        await sandbox.restore('built');
+        expect((await kms.send(new ListKeysCommand({}))).Keys!.map((k) => k.KeyId)).toEqual([kept]);
+        expect(sandbox.clock.offsetSeconds).toBe(0);
+      }
+      await sandbox.deleteSnapshot('built');
+      expect(() => sandbox.sealbox.restore('built')).toThrow('there is no snapshot named built');
+      // reset() goes to the starting state (empty), not to a snapshot.
+      await sandbox.reset();
+      expect((await kms.send(new ListKeysCommand({}))).Keys).toEqual([]);
+    } finally {
+      await sandbox.stop();
+    }
+  });
+});
+
 describe('startSandbox with tls', () => {
   it('serves HTTPS and the configurations trust its CA; SSE-KMS works as on AWS', async () => {
     const sandbox = await startSandbox({ tls: true });

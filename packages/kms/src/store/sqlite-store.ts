@@ -123,11 +123,12 @@ export class SqliteKmsStore implements KmsStore {
   /** lastUses' answer as of event `seq`, for the event names it was asked about. */
   private lastUsesSoFar: { names: string; seq: number; uses: Map<string, { eventName: string; time: number; eventId: string }> } | undefined;
 
-  constructor(path: string) {
+  /** `path` a file, `:memory:`, or a database image (`serialize()`) opened in memory. */
+  constructor(path: string | Buffer) {
     // The database holds wrapped key material and the event log: 0600, its -wal and -shm too.
-    if (path !== ':memory:') privateSqliteFiles(path);
+    if (typeof path === 'string' && path !== ':memory:') privateSqliteFiles(path);
     this.db = new Database(path);
-    if (path !== ':memory:') {
+    if (typeof path === 'string' && path !== ':memory:') {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
     }
@@ -442,6 +443,11 @@ export class SqliteKmsStore implements KmsStore {
 
   allAliases(): AliasRecord[] {
     return this.stmt.allAliases.all().map(aliasFromRow);
+  }
+
+  /** The whole database as one image (an in-memory sandbox's snapshot). */
+  serialize(): Buffer {
+    return this.db.serialize();
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -155,6 +155,22 @@ export class BlobStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
+  }
+
+  /**
+   * The stored bytes of these blobs (an in-memory sandbox's snapshot). Blobs never change once
+   * written, so those held in memory are shared, not copied; streamed ones are read from disk.
+   */
+  copyOut(ids: Iterable<string>): Map<string, Buffer> {
+    const out = new Map<string, Buffer>();
+    for (const id of ids) out.set(id, this.held.get(id) ?? readFileSync(this.path(id)));
+    return out;
+  }
+
+  /** Takes blobs from `copyOut` (or a loaded archive) into memory, as `writeNow` keeps them. */
+  copyIn(blobs: ReadonlyMap<string, Buffer>): void {
+    if (!this.ephemeral) throw new Error('copyIn is for an in-memory blob store');
+    for (const [id, bytes] of blobs) this.held.set(id, bytes);
   }
 
   /** Removes blobs no metadata row refers to (left by a crash between rename and commit). */

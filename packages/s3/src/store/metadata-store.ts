@@ -54,11 +54,12 @@ export class MetadataStore {
    */
   private readonly bucketDocs = new Map<string, string | null>();
 
-  constructor(path: string) {
+  /** `path` a file, `:memory:`, or a database image (`serialize()`) opened in memory. */
+  constructor(path: string | Buffer) {
     // 0600, its -wal and -shm too: the user's alone, as the whole data directory is.
-    if (path !== ':memory:') privateSqliteFiles(path);
+    if (typeof path === 'string' && path !== ':memory:') privateSqliteFiles(path);
     this.db = new Database(path);
-    if (path !== ':memory:') {
+    if (typeof path === 'string' && path !== ':memory:') {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
     }
@@ -257,6 +258,11 @@ export class MetadataStore {
       for (const p of record.parts ?? []) ids.add(p.blobId);
     }
     return ids;
+  }
+
+  /** The whole database as one image (an in-memory sandbox's snapshot). */
+  serialize(): Buffer {
+    return this.db.serialize();
   }
 
   close(): void {
