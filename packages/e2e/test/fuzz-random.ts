@@ -4,6 +4,7 @@
  * reproduces with SEALBOX_FUZZ_SEED. SEALBOX_FUZZ=long multiplies every property's case count
  * (SEALBOX_FUZZ_SCALE, default 20) for a longer run outside `npm test`.
  */
+import { createCipheriv } from 'node:crypto';
 
 /** The seed of every property (SEALBOX_FUZZ_SEED picks another). */
 export const FUZZ_SEED = Number(process.env.SEALBOX_FUZZ_SEED ?? 20261211);
@@ -77,10 +78,11 @@ export class Rng {
     return s;
   }
 
+  /** `n` bytes: an AES-CTR keystream keyed from this generator, so large buffers are cheap and still seeded. */
   bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(0, 255);
-    return b;
+    const key = Buffer.alloc(16);
+    for (let i = 0; i < 16; i++) key[i] = this.int(0, 255);
+    return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
   }
 }
 
