@@ -234,7 +234,7 @@ it('uploads abandoned at random points (headers, chunk header, chunk data, trail
     else {
       const path = target === 'part' ? `/aborts/parts?partNumber=${i + 1}&uploadId=${UploadId}` : target === 'part-kms' ? `/aborts/kms-parts?partNumber=${i + 1}&uploadId=${kmsUpload}` : `/aborts/${key}`;
       // SSE-KMS: the data key comes from KMS before the body is read.
-      const sse = target === 'object-kms' ? { 'X-Amz-Server-Side-Encryption': 'aws:kms' } : {};
+      const sse: Record<string, string> = target === 'object-kms' ? { 'X-Amz-Server-Side-Encryption': 'aws:kms' } : {};
       built = buildPut(url, path, encoding, data, 64 * 1024 + Math.floor(random() * 256 * 1024), sse);
     }
     const cuts: Cut[] = ['headers', 'chunk-header', 'chunk-data', ...(built.trailer ? (['trailer'] as const) : [])];
