@@ -48,7 +48,7 @@ export class KmsCore {
     this.onDemandRotationLimit = options.onDemandRotationLimit ?? 10;
     if (options.dataDir) {
       privateDir(options.dataDir);
-      this.rootKey = RootKey.inDirectory(options.dataDir, 'root.key');
+      this.rootKey = RootKey.inDirectory(options.dataDir, 'root.key', join(options.dataDir, 'kms.db'));
       this.store = new SqliteKmsStore(join(options.dataDir, 'kms.db'));
       this.trail = new Trail(this.store, join(options.dataDir, 'cloudtrail.jsonl'));
     } else {
