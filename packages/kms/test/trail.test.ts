@@ -123,3 +123,82 @@ describe('the event log when writes fail', () => {
     }
   });
 });
+
+describe('group commit: a call is answered once its record is on disk', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sealbox-trail-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A store that logs each transaction, and the order of transactions and flushes of cloudtrail.jsonl. */
+  function recordingStore(log: string[], fail = { now: false }) {
+    return {
+      appendEvents(events: StoredEvent[]) {
+        if (fail.now) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        log.push(`transaction ${events.map((e) => e.eventId).join(',')}`);
+      },
+    } as unknown as KmsStore;
+  }
+
+  it('the records of calls answered in the same turn are written in one transaction and one flush, before any is answered', async () => {
+    const log: string[] = [];
+    const sync = jest.spyOn(fs, 'fdatasyncSync').mockImplementation(() => void log.push('fdatasync cloudtrail.jsonl'));
+    const trail = new Trail(recordingStore(log), join(dir, 'cloudtrail.jsonl'));
+    try {
+      const answered = [0, 1, 2].map((n) => trail.commit(event(n)).then(() => log.push(`answer e${n}`)));
+      // Nothing is written on the call's path: the batch waits for the other calls of this turn.
+      expect(log).toEqual([]);
+      await Promise.all(answered);
+      expect(log).toEqual(['transaction e0,e1,e2', 'fdatasync cloudtrail.jsonl', 'answer e0', 'answer e1', 'answer e2']);
+      expect(readFileSync(join(dir, 'cloudtrail.jsonl'), 'utf8')).toBe('{"n":0}\n{"n":1}\n{"n":2}\n');
+      // An event recorded by a call before its own (a replica's CreateKey) goes in the same batch.
+      log.length = 0;
+      trail.record(event(3));
+      await trail.commit(event(4));
+      expect(log).toEqual(['transaction e3,e4', 'fdatasync cloudtrail.jsonl']);
+    } finally {
+      sync.mockRestore();
+      trail.close();
+    }
+  });
+
+  it('a call whose record cannot be written is not answered as a success; the record is kept and written later', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    const log: string[] = [];
+    const fail = { now: true };
+    const reports: string[] = [];
+    const trail = new Trail(recordingStore(log, fail), join(dir, 'cloudtrail.jsonl'), 50, 512, (m) => reports.push(m));
+    try {
+      await expect(trail.commit(event(1))).rejects.toThrow(/disk is full/);
+      expect(trail.pending).toBe(1);
+      // A call while writes fail waits for the retry, and is answered when it succeeds.
+      let answered = false;
+      const waiting = trail.commit(event(2)).then(() => (answered = true));
+      await new Promise((r) => setImmediate(r));
+      expect(answered).toBe(false);
+      fail.now = false;
+      jest.advanceTimersByTime(1000);
+      await waiting;
+      expect(log).toEqual(['transaction e1,e2']);
+      expect(reports).toEqual([expect.stringMatching(/^cannot write the event log \(SQLITE_FULL\)/), 'the event log is written again']);
+    } finally {
+      jest.useRealTimers();
+      trail.close();
+    }
+  });
+
+  it('without a data directory calls are answered at once and their records written in a batch later', async () => {
+    jest.useFakeTimers();
+    const log: string[] = [];
+    const trail = new Trail(recordingStore(log), undefined);
+    try {
+      await trail.commit(event(1));
+      await trail.commit(event(2));
+      expect(log).toEqual([]);
+      jest.advanceTimersByTime(50);
+      expect(log).toEqual(['transaction e1,e2']);
+    } finally {
+      jest.useRealTimers();
+      trail.close();
+    }
+  });
+});

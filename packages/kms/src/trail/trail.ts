@@ -1,4 +1,4 @@
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, writeSync } from 'node:fs';
 import { openPrivate } from '@sealbox/runtime';
 import type { KmsStore, StoredEvent } from '../store/kms-store';
 
@@ -8,18 +8,39 @@ const RETRY_MS = 1000;
 const MAX_HELD = 100_000;
 const MAX_HELD_LINE_BYTES = 64 * 1024 * 1024;
 
+/** A call waiting for its record to be durable: settled once the batch holding it was written, or failed. */
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 /**
- * The CloudTrail-style event log. Records are buffered and written in batches (one SQLite
- * transaction and one append to `cloudtrail.jsonl`), so logging stays off the hot path.
+ * The CloudTrail-style event log, written by group commit. A call's record is collected with
+ * those of the calls answered in the same turn of the event loop, and the whole batch is written
+ * in one SQLite transaction (flushed to disk: kms.db is opened with synchronous = FULL) and one
+ * append to `cloudtrail.jsonl` (flushed with fdatasync); only then are those calls answered
+ * (`commit`). So every acknowledged call has its record on disk before its response is sent: a
+ * kill -9, or a power cut, can lose only records of calls whose answers were never sent. While a
+ * batch is written the event loop waits, and the calls that arrive meanwhile form the next batch:
+ * the more concurrent calls, the larger the batches, one flush each.
  *
- * A write that fails (a full disk) never fails the calls being logged and never escapes from the
- * timer that writes: the batch goes back to the buffer, the failure is reported once, and the
- * write is tried again every second until it succeeds. Rows are inserted with OR IGNORE on the
- * event id, so a batch written twice is stored once.
+ * Without a data directory (`durable` false) nothing outlives the process anyway: calls are
+ * answered at once and records are written in batches off their path (at most `maxDelayMs`
+ * later; readers flush first). Events recorded by Sealbox itself (a key deleted when its
+ * waiting period ends) are written the same way (`record`): no client waits for them.
+ *
+ * A write that fails (a full disk) never escapes from the timer that writes, and loses nothing:
+ * the batch goes back to the buffer, the failure is reported once, and the write is tried again
+ * every second until it succeeds. The calls waiting on the failed write are answered with an
+ * error (their records are kept and written later): a call is acknowledged only once its record
+ * is on disk. Rows are inserted with OR IGNORE on the event id, so a batch written twice is stored
+ * once.
  */
 export class Trail {
-  private buffer: StoredEvent[] = [];
+  /** Events not yet written, each with the call waiting for it (if one still is). */
+  private buffer: { event: StoredEvent; waiter?: Waiter }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private readonly fd: number | undefined;
   private failing = false;
   private dropped = 0;
@@ -33,18 +54,48 @@ export class Trail {
     private readonly maxDelayMs = 50,
     private readonly maxBatch = 512,
     private readonly report: (message: string) => void = (message) => process.stderr.write(`sealbox kms: ${message}\n`),
+    /** Calls wait for their records to be on disk (a data directory); otherwise they are answered at once. */
+    private readonly durable = logFile !== undefined,
   ) {
     this.fd = logFile === undefined ? undefined : openPrivate(logFile, 'a');
   }
 
+  /** Records an event no call waits for: written with the next batch. */
   record(event: StoredEvent): void {
-    this.buffer.push(event);
-    if (this.failing) {
-      if (this.buffer.length > MAX_HELD) this.dropped += this.buffer.splice(0, this.buffer.length - MAX_HELD).length;
-      return; // the retry timer is set
-    }
+    this.add({ event });
+    if (this.failing) return; // the retry timer is set
     if (this.buffer.length >= this.maxBatch) this.tryFlush();
-    else this.schedule(this.maxDelayMs);
+    else if (!this.immediate) this.schedule(this.maxDelayMs);
+  }
+
+  /**
+   * Records the event of a call about to be answered; resolves once it is on disk (with the
+   * other events of this turn of the event loop), rejects when it could not be written.
+   */
+  commit(event: StoredEvent): Promise<void> {
+    if (!this.durable) {
+      this.record(event);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.add({ event, waiter: { resolve, reject } });
+      // While writes fail, the retry timer writes (or fails) this event with the others.
+      if (this.failing) return;
+      if (this.buffer.length >= this.maxBatch) this.tryFlush();
+      else this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        this.tryFlush();
+      });
+    });
+  }
+
+  private add(entry: { event: StoredEvent; waiter?: Waiter }): void {
+    this.buffer.push(entry);
+    if (this.failing && this.buffer.length > MAX_HELD) {
+      const dropped = this.buffer.splice(0, this.buffer.length - MAX_HELD);
+      this.dropped += dropped.length;
+      for (const { waiter } of dropped) waiter?.reject(new Error('the event log cannot be written'));
+    }
   }
 
   /**
@@ -59,15 +110,22 @@ export class Trail {
     if (this.buffer.length === 0 && this.lines.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
+    const waiters: Waiter[] = [];
+    for (const entry of batch) {
+      if (entry.waiter) waiters.push(entry.waiter);
+      // Settled by this write, whatever its outcome: an event kept for a retry has no one waiting.
+      entry.waiter = undefined;
+    }
     try {
       if (batch.length > 0) {
+        const events = batch.map((e) => e.event);
         try {
-          this.store.appendEvents(batch);
+          this.store.appendEvents(events);
         } catch (err) {
           this.buffer = batch.concat(this.buffer);
           throw err;
         }
-        if (this.fd !== undefined) this.queueLines(Buffer.from(batch.map((e) => e.record + '\n').join(''), 'utf8'));
+        if (this.fd !== undefined) this.queueLines(Buffer.from(events.map((e) => e.record + '\n').join(''), 'utf8'));
       }
       this.writeLines();
     } catch (err) {
@@ -76,8 +134,10 @@ export class Trail {
         this.report(`cannot write the event log (${describe(err)}); ${this.buffer.length} events are held in memory and the write is retried every second`);
       }
       this.schedule(RETRY_MS);
+      for (const w of waiters) w.reject(err);
       throw err;
     }
+    for (const w of waiters) w.resolve();
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -98,6 +158,7 @@ export class Trail {
   }
 
   private writeLines(): void {
+    if (this.lines.length === 0) return;
     while (this.lines.length > 0) {
       const bytes = this.lines[0]!;
       const n = writeSync(this.fd!, bytes);
@@ -105,6 +166,7 @@ export class Trail {
       if (n < bytes.length) this.lines[0] = bytes.subarray(n);
       else this.lines.shift();
     }
+    if (this.durable) fdatasyncSync(this.fd!);
   }
 
   /** Events not yet written (held while writes fail). */
@@ -137,6 +199,13 @@ export class Trail {
       // No retry may outlive the store it writes to.
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
+      if (this.immediate) clearImmediate(this.immediate);
+      this.immediate = undefined;
+      // Calls still waiting (the write failed) are answered with an error, not left hanging.
+      for (const entry of this.buffer) {
+        entry.waiter?.reject(new Error('the event log was closed before the event was written'));
+        entry.waiter = undefined;
+      }
       if (this.fd !== undefined) closeSync(this.fd);
     }
   }
