@@ -45,6 +45,7 @@ import { IMPLEMENTED, KMS_OPERATIONS, READ_ONLY, type KmsOperationName } from '.
 import { checkGrantTokens } from './operations/grants';
 import { errorBody, JSON_11, sendError, sendPayload } from './protocol';
 import { apiCallEvent } from './trail/records';
+import { EventLogUnavailableError } from './trail/trail';
 import { applyKmsSeed, KmsSeedError, seedKeysFromJson } from './seed';
 
 export type JsonInput = Record<string, unknown>;
@@ -300,8 +301,9 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         durable = Promise.reject(err);
       }
       durable.then(send, (err: unknown) => {
-        // Not acknowledged: the record is not on disk (it is kept and written once it can be).
-        report(err);
+        // Not acknowledged: the record is not on disk (it is kept and written once it can be). The
+        // trail reported the failure once already.
+        if (!(err instanceof EventLogUnavailableError)) report(err);
         payload = JSON.stringify(internal());
         send();
       });

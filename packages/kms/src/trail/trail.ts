@@ -31,9 +31,9 @@ interface Waiter {
  *
  * A write that fails (a full disk) never escapes from the timer that writes, and loses nothing:
  * the batch goes back to the buffer, the failure is reported once, and the write is tried again
- * every second until it succeeds. The calls waiting on the failed write are answered with an
- * error (their records are kept and written later): a call is acknowledged only once its record
- * is on disk. Rows are inserted with OR IGNORE on the event id, so a batch written twice is stored
+ * every second until it succeeds. The calls waiting on the failed write, and those made until a
+ * retry succeeds, are answered with an error (their records are kept and written later): a call
+ * is acknowledged only once its record is on disk. Rows are inserted with OR IGNORE on the event id, so a batch written twice is stored
  * once.
  */
 export class Trail {
@@ -77,10 +77,14 @@ export class Trail {
       this.record(event);
       return Promise.resolve();
     }
+    if (this.failing) {
+      // Known not to be writable: the call fails at once rather than after the next retry (a
+      // full disk stays full for a while); the event is kept and written with the others.
+      this.add({ event });
+      return Promise.reject(new EventLogUnavailableError());
+    }
     return new Promise<void>((resolve, reject) => {
       this.add({ event, waiter: { resolve, reject } });
-      // While writes fail, the retry timer writes (or fails) this event with the others.
-      if (this.failing) return;
       if (this.buffer.length >= this.maxBatch) this.tryFlush();
       else this.immediate ??= setImmediate(() => {
         this.immediate = undefined;
@@ -94,7 +98,7 @@ export class Trail {
     if (this.failing && this.buffer.length > MAX_HELD) {
       const dropped = this.buffer.splice(0, this.buffer.length - MAX_HELD);
       this.dropped += dropped.length;
-      for (const { waiter } of dropped) waiter?.reject(new Error('the event log cannot be written'));
+      for (const { waiter } of dropped) waiter?.reject(new EventLogUnavailableError());
     }
   }
 
@@ -134,7 +138,8 @@ export class Trail {
         this.report(`cannot write the event log (${describe(err)}); ${this.buffer.length} events are held in memory and the write is retried every second`);
       }
       this.schedule(RETRY_MS);
-      for (const w of waiters) w.reject(err);
+      // Reported once above, not once per call.
+      for (const w of waiters) w.reject(new EventLogUnavailableError(err));
       throw err;
     }
     for (const w of waiters) w.resolve();
@@ -214,4 +219,11 @@ export class Trail {
 function describe(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code ? code : err instanceof Error ? err.message : String(err);
+}
+
+/** The event log cannot be written now (a full disk): a call is not acknowledged without its record. */
+export class EventLogUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('the event log cannot be written', { cause });
+  }
 }
