@@ -285,9 +285,11 @@ function checkFiles(dataDir: string): void {
 it('kill -9 at random moments under a mixed workload keeps exactly what was acknowledged, tears nothing, and leaves no orphans', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sealbox-crash-mixed-'));
   const random = prng(SEED);
+  let box: Running | undefined;
   try {
-    let box = await start(dataDir);
-    const keys = await Promise.all([0, 1, 2].map(async () => (await box.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!));
+    box = await start(dataDir);
+    const first = box;
+    const keys = await Promise.all([0, 1, 2].map(async () => (await first.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!));
     await box.kms.send(new CreateAliasCommand({ AliasName: 'alias/crash', TargetKeyId: keys[0] }));
     await box.s3.send(new CreateBucketCommand({ Bucket: 'crash' }));
     const ledger: Ledger = {
@@ -331,6 +333,13 @@ it('kill -9 at random moments under a mixed workload keeps exactly what was ackn
     box.child.kill('SIGTERM');
     await stopped(box.child);
   } finally {
+    // A failed check must not leave a server running (jest would wait for it forever).
+    if (box && box.child.exitCode === null && box.child.signalCode === null) {
+      box.child.kill('SIGKILL');
+      await stopped(box.child);
+    }
+    box?.kms.destroy();
+    box?.s3.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }, 240_000);
