@@ -50,7 +50,7 @@ export class KmsCore {
       privateDir(options.dataDir);
       this.rootKey = RootKey.inDirectory(options.dataDir, 'root.key', join(options.dataDir, 'kms.db'));
       this.store = new SqliteKmsStore(join(options.dataDir, 'kms.db'));
-      this.trail = new Trail(this.store, join(options.dataDir, 'cloudtrail.jsonl'));
+      this.trail = new Trail(this.store, join(options.dataDir, 'cloudtrail.jsonl'), undefined, undefined, undefined, { walFile: join(options.dataDir, 'kms.db-wal') });
     } else {
       this.rootKey = RootKey.ephemeral();
       this.store = new SqliteKmsStore(':memory:');

@@ -1,4 +1,4 @@
-import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KmsStore, StoredEvent } from '../src/store/kms-store';
@@ -141,21 +141,54 @@ describe('group commit: a call is answered once its record is on disk', () => {
 
   it('the records of calls answered in the same turn are written in one transaction and one flush, before any is answered', async () => {
     const log: string[] = [];
-    const sync = jest.spyOn(fs, 'fdatasyncSync').mockImplementation(() => void log.push('fdatasync cloudtrail.jsonl'));
-    const trail = new Trail(recordingStore(log), join(dir, 'cloudtrail.jsonl'));
+    const wal = join(dir, 'kms.db-wal');
+    writeFileSync(wal, '');
+    const names = new Map<number, string>();
+    const realOpen = fs.openSync;
+    const open = jest.spyOn(fs, 'openSync').mockImplementation(((path: string, flags: string, mode?: number) => {
+      const fd = realOpen(path, flags, mode);
+      names.set(fd, path.replace(/^.*\//, ''));
+      return fd;
+    }) as typeof fs.openSync);
+    // The flush to disk runs in the thread pool; it is logged when it completes.
+    const realSync = fs.fdatasync;
+    const sync = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (err: Error | null) => void) =>
+      realSync(fd, (err) => {
+        log.push(`fdatasync ${names.get(fd)}`);
+        done(err);
+      })) as typeof fs.fdatasync);
+    const trail = new Trail(recordingStore(log), join(dir, 'cloudtrail.jsonl'), 50, 512, () => undefined, { walFile: wal });
     try {
       const answered = [0, 1, 2].map((n) => trail.commit(event(n)).then(() => log.push(`answer e${n}`)));
       // Nothing is written on the call's path: the batch waits for the other calls of this turn.
       expect(log).toEqual([]);
       await Promise.all(answered);
-      expect(log).toEqual(['transaction e0,e1,e2', 'fdatasync cloudtrail.jsonl', 'answer e0', 'answer e1', 'answer e2']);
+      expect(log.slice(0, 1)).toEqual(['transaction e0,e1,e2']);
+      expect(log.slice(1, 3).sort()).toEqual(['fdatasync cloudtrail.jsonl', 'fdatasync kms.db-wal']);
+      expect(log.slice(3)).toEqual(['answer e0', 'answer e1', 'answer e2']);
       expect(readFileSync(join(dir, 'cloudtrail.jsonl'), 'utf8')).toBe('{"n":0}\n{"n":1}\n{"n":2}\n');
       // An event recorded by a call before its own (a replica's CreateKey) goes in the same batch.
       log.length = 0;
       trail.record(event(3));
       await trail.commit(event(4));
-      expect(log).toEqual(['transaction e3,e4', 'fdatasync cloudtrail.jsonl']);
+      expect(log.slice(0, 1)).toEqual(['transaction e3,e4']);
+      expect(log).toHaveLength(3);
+      // Calls answered while a flush runs wait for the next one, and share it.
+      log.length = 0;
+      const first = trail.commit(event(5)).then(() => log.push('answer e5'));
+      await new Promise((r) => setImmediate(r)); // e5 written, its flush running
+      const later = [6, 7].map((n) => trail.commit(event(n)).then(() => log.push(`answer e${n}`)));
+      await Promise.all([first, ...later]);
+      const at = (entry: string) => log.indexOf(entry);
+      const flushes = log.flatMap((l, i) => (l.startsWith('fdatasync') ? [i] : []));
+      expect(log.filter((l) => l.startsWith('transaction'))).toEqual(['transaction e5', 'transaction e6,e7']);
+      expect(flushes).toHaveLength(4);
+      // e6 and e7 are written once e5's flush is done, and answered once their own is.
+      expect(at('transaction e6,e7')).toBeGreaterThan(flushes[1]!);
+      expect(at('answer e5')).toBeGreaterThan(flushes[1]!);
+      expect(Math.min(at('answer e6'), at('answer e7'))).toBeGreaterThan(flushes[3]!);
     } finally {
+      open.mockRestore();
       sync.mockRestore();
       trail.close();
     }

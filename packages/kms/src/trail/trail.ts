@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { openPrivate } from '@sealbox/runtime';
 import type { KmsStore, StoredEvent } from '../store/kms-store';
 
@@ -16,13 +16,13 @@ interface Waiter {
 
 /**
  * The CloudTrail-style event log, written by group commit. A call's record is collected with
- * those of the calls answered in the same turn of the event loop, and the whole batch is written
- * in one SQLite transaction (flushed to disk: kms.db is opened with synchronous = FULL) and one
- * append to `cloudtrail.jsonl` (flushed with fdatasync); only then are those calls answered
- * (`commit`). So every acknowledged call has its record on disk before its response is sent: a
- * kill -9, or a power cut, can lose only records of calls whose answers were never sent. While a
- * batch is written the event loop waits, and the calls that arrive meanwhile form the next batch:
- * the more concurrent calls, the larger the batches, one flush each.
+ * those of the calls answered in the same turn of the event loop; the batch is written in one
+ * SQLite transaction and one append to `cloudtrail.jsonl`, then both files are flushed to disk
+ * (fdatasync of kms.db's WAL and of cloudtrail.jsonl, in the thread pool), and only then are
+ * those calls answered (`commit`). So every acknowledged call has its record on disk before its
+ * response is sent: a kill -9, or a power cut, can lose only records of calls whose answers were
+ * never sent. One flush runs at a time, off the event loop: the calls answered while it runs form
+ * the next batch, so the more concurrent calls, the larger the batches, one flush each.
  *
  * Without a data directory (`durable` false) nothing outlives the process anyway: calls are
  * answered at once and records are written in batches off their path (at most `maxDelayMs`
@@ -42,6 +42,12 @@ export class Trail {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly fd: number | undefined;
+  /** kms.db's write-ahead log, flushed with each batch (opened on first use: SQLite creates it). */
+  private walFd: number | undefined;
+  /** Calls whose records are written, waiting for the next flush to disk. */
+  private unsynced: Waiter[] = [];
+  private syncing = false;
+  private closed = false;
   private failing = false;
   private dropped = 0;
   /** cloudtrail.jsonl bytes not yet written. */
@@ -54,8 +60,11 @@ export class Trail {
     private readonly maxDelayMs = 50,
     private readonly maxBatch = 512,
     private readonly report: (message: string) => void = (message) => process.stderr.write(`sealbox kms: ${message}\n`),
-    /** Calls wait for their records to be on disk (a data directory); otherwise they are answered at once. */
-    private readonly durable = logFile !== undefined,
+    /**
+     * Calls wait for their records to be on disk (a data directory), with the SQLite write-ahead
+     * log to flush; false: they are answered at once (in memory).
+     */
+    private readonly durable: false | { walFile?: string } = logFile === undefined ? false : {},
   ) {
     this.fd = logFile === undefined ? undefined : openPrivate(logFile, 'a');
   }
@@ -85,12 +94,85 @@ export class Trail {
     }
     return new Promise<void>((resolve, reject) => {
       this.add({ event, waiter: { resolve, reject } });
-      if (this.buffer.length >= this.maxBatch) this.tryFlush();
-      else this.immediate ??= setImmediate(() => {
-        this.immediate = undefined;
-        this.tryFlush();
-      });
+      if (this.buffer.length >= this.maxBatch && !this.syncing) this.tryFlush();
+      this.pumpSoon();
     });
+  }
+
+  private pumpSoon(): void {
+    this.immediate ??= setImmediate(() => {
+      this.immediate = undefined;
+      this.pump();
+    });
+  }
+
+  /**
+   * Writes the records calls wait for, then flushes them to disk off the event loop and answers
+   * those calls; one flush at a time (records that arrive meanwhile wait for the next one).
+   */
+  private pump(): void {
+    if (this.syncing || this.closed) return;
+    if (this.buffer.some((e) => e.waiter)) {
+      try {
+        this.flush();
+      } catch {
+        return; // the waiters are answered with the error; held, reported, retried
+      }
+    }
+    if (this.unsynced.length === 0) return;
+    const waiters = this.unsynced;
+    this.unsynced = [];
+    this.syncing = true;
+    this.syncFiles((err) => {
+      this.syncing = false;
+      if (err) {
+        this.report(`cannot flush the event log to disk (${describe(err)})`);
+        for (const w of waiters) w.reject(new EventLogUnavailableError(err));
+      } else {
+        for (const w of waiters) w.resolve();
+      }
+      if (this.closed) this.closeFiles();
+      else this.pump();
+    });
+  }
+
+  /** fdatasync of cloudtrail.jsonl and kms.db's write-ahead log, in parallel, in the thread pool. */
+  private syncFiles(done: (err?: unknown) => void): void {
+    let fds: number[];
+    try {
+      fds = this.filesToSync();
+    } catch (err) {
+      setImmediate(() => done(err));
+      return;
+    }
+    let left = fds.length;
+    let failure: unknown;
+    if (left === 0) setImmediate(() => done());
+    for (const fd of fds) {
+      fdatasync(fd, (err) => {
+        failure ??= err ?? undefined;
+        if (--left === 0) done(failure);
+      });
+    }
+  }
+
+  private filesToSync(): number[] {
+    const fds: number[] = [];
+    if (this.fd !== undefined) fds.push(this.fd);
+    if (this.durable && this.durable.walFile !== undefined) {
+      // Any descriptor of the file flushes what SQLite wrote through its own (fsync works on the
+      // file, not the descriptor). SQLite keeps the file while the database is open (a
+      // checkpoint restarts it in place, after flushing it and the database).
+      this.walFd ??= openSync(this.durable.walFile, 'r');
+      fds.push(this.walFd);
+    }
+    return fds;
+  }
+
+  private closeFiles(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
   }
 
   private add(entry: { event: StoredEvent; waiter?: Waiter }): void {
@@ -142,7 +224,11 @@ export class Trail {
       for (const w of waiters) w.reject(new EventLogUnavailableError(err));
       throw err;
     }
-    for (const w of waiters) w.resolve();
+    // Written; answered once the next flush to disk has run.
+    if (waiters.length > 0) {
+      this.unsynced.push(...waiters);
+      if (!this.syncing) this.pumpSoon();
+    }
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -171,7 +257,6 @@ export class Trail {
       if (n < bytes.length) this.lines[0] = bytes.subarray(n);
       else this.lines.shift();
     }
-    if (this.durable) fdatasyncSync(this.fd!);
   }
 
   /** Events not yet written (held while writes fail). */
@@ -206,12 +291,27 @@ export class Trail {
       this.timer = undefined;
       if (this.immediate) clearImmediate(this.immediate);
       this.immediate = undefined;
-      // Calls still waiting (the write failed) are answered with an error, not left hanging.
+      this.closed = true;
+      // Calls whose records are written are answered once they are on disk, now; calls still
+      // waiting (the write failed) are answered with an error, not left hanging.
+      const waiters = this.unsynced;
+      this.unsynced = [];
+      let synced: unknown;
+      try {
+        for (const fd of this.filesToSync()) fdatasyncSync(fd);
+      } catch (err) {
+        synced = err;
+      }
+      for (const w of waiters) {
+        if (synced === undefined) w.resolve();
+        else w.reject(new EventLogUnavailableError(synced));
+      }
       for (const entry of this.buffer) {
         entry.waiter?.reject(new Error('the event log was closed before the event was written'));
         entry.waiter = undefined;
       }
-      if (this.fd !== undefined) closeSync(this.fd);
+      // A flush in the thread pool still uses the descriptors: they are closed when it ends.
+      if (!this.syncing) this.closeFiles();
     }
   }
 }
