@@ -248,7 +248,7 @@ it('uploads abandoned at random points (headers, chunk header, chunk data, trail
     if (batch.length === 8) await Promise.all(batch.splice(0));
   }
   await Promise.all(batch);
-  expect(await waitEmpty(join(dataDir, 's3', 'tmp'), 3000)).toEqual([]);
+  expect(await waitEmpty(join(dataDir, 's3', 'tmp'), 10_000)).toEqual([]);
   // Every encoding was cut at each of its points at least once.
   for (const encoding of ['plain', 'signed-chunks', 'unsigned-trailer', 'signed-trailer', 'post']) {
     const labels = [...seen.keys()].filter((l) => l.startsWith(`${encoding}/`));

@@ -74,7 +74,7 @@ export class Trail {
     this.add({ event });
     if (this.failing) return; // the retry timer is set
     if (this.buffer.length >= this.maxBatch) this.tryFlush();
-    else if (!this.immediate) this.schedule(this.maxDelayMs);
+    else this.schedule(this.maxDelayMs);
   }
 
   /**
