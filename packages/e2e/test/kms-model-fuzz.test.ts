@@ -259,7 +259,7 @@ describe('issue 15: one request must not end the process', () => {
 });
 
 describe('a failure after the answer is chosen', () => {
-  it('(recording the event) is reported once and stays with its request: the call is answered, the next ones too', async () => {
+  it('(recording the event) is reported once and stays with its request: the call is answered (500: not acknowledged without its record), the next ones too', async () => {
     const reported: unknown[] = [];
     const server = await startKmsServer({ clock: new VirtualClock(), credentials: new StaticCredentialProvider(), host: '127.0.0.1', port: 0, onInternalError: (err) => reported.push(err) });
     try {
@@ -268,7 +268,10 @@ describe('a failure after the answer is chosen', () => {
         throw new RangeError('Maximum call stack size exceeded');
       };
       const res = await send(server.url, 'TrentService.GenerateRandom', '{"NumberOfBytes":8}');
-      expect(res.status).toBe(200);
+      // An acknowledged call always has its record (the group commit's contract): one whose record
+      // cannot be made is answered KMSInternalException.
+      expect(res.status).toBe(500);
+      expect(JSON.parse(res.text)).toEqual({ __type: 'KMSInternalException', message: 'An internal error occurred.' });
       expect(reported).toEqual([new RangeError('Maximum call stack size exceeded')]);
       server.core.trail.record = record;
       expect((await send(server.url, 'TrentService.GenerateRandom', '{"NumberOfBytes":8}')).status).toBe(200);

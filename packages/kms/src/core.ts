@@ -56,9 +56,9 @@ export class KmsCore {
     this.onDemandRotationLimit = options.onDemandRotationLimit ?? 10;
     if (options.dataDir) {
       privateDir(options.dataDir);
-      this.rootKey = RootKey.inDirectory(options.dataDir, 'root.key');
+      this.rootKey = RootKey.inDirectory(options.dataDir, 'root.key', join(options.dataDir, 'kms.db'));
       this.store = new SqliteKmsStore(join(options.dataDir, 'kms.db'));
-      this.trail = new Trail(this.store, join(options.dataDir, 'cloudtrail.jsonl'));
+      this.trail = new Trail(this.store, join(options.dataDir, 'cloudtrail.jsonl'), undefined, undefined, undefined, { walFile: join(options.dataDir, 'kms.db-wal') });
     } else {
       this.rootKey = options.image?.rootKey ?? RootKey.ephemeral();
       this.store = new SqliteKmsStore(options.image?.db ?? ':memory:');

@@ -50,8 +50,9 @@ import {
 import { validateInput } from './model/validate';
 import { IMPLEMENTED, KMS_OPERATIONS, READ_ONLY, type KmsOperationName } from './operations';
 import { checkGrantTokens } from './operations/grants';
-import { JSON_11, sendError, sendJson } from './protocol';
+import { errorBody, JSON_11, sendError, sendPayload } from './protocol';
 import { apiCallEvent } from './trail/records';
+import { EventLogUnavailableError } from './trail/trail';
 import { applyKmsSeed, KmsSeedError, seedKeysFromJson } from './seed';
 
 export type JsonInput = Record<string, unknown>;
@@ -185,7 +186,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
     const requestId = jsonRequestId();
     let operation = 'Unknown';
     let accessKeyId: string | undefined;
-    let record: ((error?: KmsError) => void) | undefined;
+    let record: ((error?: KmsError) => Promise<void>) | undefined;
     const finish = (status: number, errorCode?: string) =>
       accessLog({
         service: 'kms',
@@ -265,7 +266,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         principalExists,
       };
       // Every authenticated call is recorded, successful or not.
-      record = (error) => core.trail.record(auditEvent(ctx, operation, input, error));
+      record = (error) => core.trail.commit(auditEvent(ctx, operation, input, error));
       const handler = IMPLEMENTED[operation as KmsOperationName];
       if (!handler) throw new UnsupportedOperationException(`${operation} is not supported by Sealbox yet.`);
       if (!validated) throw invalid;
@@ -273,32 +274,62 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       return handler(validated, ctx);
     };
 
-    // Whatever fails after the answer is chosen (serializing it, recording the event) stays with
-    // this request: reported once, never an unhandled rejection that ends the process.
-    const settle = (status: number, send: () => void, error?: KmsError) => {
+    // The answer is serialized, then the call's event is written (group commit, Trail.commit), and
+    // only then sent: an acknowledged call always has its record on disk. Whatever fails on the
+    // way (serializing the answer, building or writing the record) stays with this request:
+    // reported once, answered with KMSInternalException, never an unhandled rejection that ends
+    // the process.
+    const settle = (status: number, body: unknown, error?: KmsError) => {
       const report = options.onInternalError ?? defaultReport;
-      try {
-        send();
-      } catch (err) {
-        report(err);
+      const internal = () => {
         error = new KMSInternalException('An internal error occurred.');
         status = error.status;
-        if (res.headersSent) res.destroy();
-        else sendError(res, requestId, options.clock.wallNow(), error);
-      }
+        return errorBody(error);
+      };
+      let payload: string;
       try {
-        record?.(error);
-        finish(status, error?.code);
+        payload = JSON.stringify(body ?? {});
       } catch (err) {
         report(err);
+        payload = JSON.stringify(internal());
       }
+      const send = () => {
+        try {
+          if (!res.headersSent && !res.destroyed) sendPayload(res, requestId, options.clock.wallNow(), status, payload);
+        } catch (err) {
+          report(err);
+          if (res.headersSent) res.destroy();
+          else sendError(res, requestId, options.clock.wallNow(), new KMSInternalException('An internal error occurred.'));
+          status = 500;
+        }
+        try {
+          finish(status, error?.code);
+        } catch (err) {
+          report(err);
+        }
+      };
+      if (!record) return send();
+      let durable: Promise<void>;
+      try {
+        durable = record(error);
+      } catch (err) {
+        durable = Promise.reject(err);
+      }
+      durable.then(send, (err: unknown) => {
+        // Not acknowledged: the record is not on disk (it is kept and written once it can be). The
+        // trail reported the failure once already.
+        if (!(err instanceof EventLogUnavailableError)) report(err);
+        payload = JSON.stringify(internal());
+        send();
+      });
     };
     run().then(
-      (output) => settle(200, () => sendJson(res, requestId, options.clock.wallNow(), 200, output)),
+      (output) => settle(200, output),
       (err: unknown) => {
         const kmsError = toKmsError(err, options.onInternalError);
-        // A client that went quiet was answered by the server already; one that left, by nobody.
-        settle(kmsError.status, () => (res.headersSent || res.destroyed ? undefined : sendError(res, requestId, options.clock.wallNow(), kmsError)), kmsError);
+        // A client that went quiet was answered by the server already; one that left, by nobody
+        // (send skips both).
+        settle(kmsError.status, errorBody(kmsError), kmsError);
       },
     );
   };

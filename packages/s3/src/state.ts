@@ -37,7 +37,7 @@ export class S3State {
       // The user's alone: what an older Sealbox or a copy left readable to others is tightened.
       privateDir(dataDir);
       privateTree(join(dataDir, 's3'));
-      this.rootKey = RootKey.inDirectory(dataDir, 's3.key');
+      this.rootKey = RootKey.inDirectory(dataDir, 's3.key', join(dataDir, 's3.db'));
       this.meta = new MetadataStore(join(dataDir, 's3.db'));
       this.blobs = new BlobStore(join(dataDir, 's3'));
       this.blobs.removeOrphans(this.meta.referencedBlobs());

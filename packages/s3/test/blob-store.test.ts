@@ -73,3 +73,28 @@ describe('MetadataStore bucket cache', () => {
     meta.close();
   });
 });
+
+describe('BlobStore streamed writes that fail', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sealbox-blobs-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('leaves no temporary file when the source has already failed (a client gone right after its headers)', async () => {
+    const store = new BlobStore(dir);
+    for (let i = 0; i < 50; i++) {
+      const source = new Readable({ read() {} });
+      source.destroy(new Error('aborted'));
+      await expect(store.write(source)).rejects.toThrow('aborted');
+      // At once, not after some later event: the file the write created is gone when it rejects.
+      expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    }
+    // Nor when it fails mid-stream, or on its size limit.
+    const midway = new Readable({ read() {} });
+    midway.push(Buffer.alloc(1024));
+    setImmediate(() => midway.destroy(new Error('reset')));
+    await expect(store.write(midway)).rejects.toThrow('reset');
+    await expect(store.write(Readable.from([Buffer.alloc(2048)]), undefined, 1024)).rejects.toThrow('blob larger than 1024 bytes');
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    expect(files(dir)).toEqual([]);
+  });
+});

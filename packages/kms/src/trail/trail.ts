@@ -1,4 +1,4 @@
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { openPrivate } from '@sealbox/runtime';
 import type { KmsStore, StoredEvent } from '../store/kms-store';
 
@@ -8,19 +8,46 @@ const RETRY_MS = 1000;
 const MAX_HELD = 100_000;
 const MAX_HELD_LINE_BYTES = 64 * 1024 * 1024;
 
+/** A call waiting for its record to be durable: settled once the batch holding it was written, or failed. */
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 /**
- * The CloudTrail-style event log. Records are buffered and written in batches (one SQLite
- * transaction and one append to `cloudtrail.jsonl`), so logging stays off the hot path.
+ * The CloudTrail-style event log, written by group commit. A call's record is collected with
+ * those of the calls answered in the same turn of the event loop; the batch is written in one
+ * SQLite transaction and one append to `cloudtrail.jsonl`, then both files are flushed to disk
+ * (fdatasync of kms.db's WAL and of cloudtrail.jsonl, in the thread pool), and only then are
+ * those calls answered (`commit`). So every acknowledged call has its record on disk before its
+ * response is sent: a kill -9, or a power cut, can lose only records of calls whose answers were
+ * never sent. One flush runs at a time, off the event loop: the calls answered while it runs form
+ * the next batch, so the more concurrent calls, the larger the batches, one flush each.
  *
- * A write that fails (a full disk) never fails the calls being logged and never escapes from the
- * timer that writes: the batch goes back to the buffer, the failure is reported once, and the
- * write is tried again every second until it succeeds. Rows are inserted with OR IGNORE on the
- * event id, so a batch written twice is stored once.
+ * Without a data directory (`durable` false) nothing outlives the process anyway: calls are
+ * answered at once and records are written in batches off their path (at most `maxDelayMs`
+ * later; readers flush first). Events recorded by Sealbox itself (a key deleted when its
+ * waiting period ends) are written the same way (`record`): no client waits for them.
+ *
+ * A write that fails (a full disk) never escapes from the timer that writes, and loses nothing:
+ * the batch goes back to the buffer, the failure is reported once, and the write is tried again
+ * every second until it succeeds. The calls waiting on the failed write, and those made until a
+ * retry succeeds, are answered with an error (their records are kept and written later): a call
+ * is acknowledged only once its record is on disk. Rows are inserted with OR IGNORE on the event id, so a batch written twice is stored
+ * once.
  */
 export class Trail {
-  private buffer: StoredEvent[] = [];
+  /** Events not yet written, each with the call waiting for it (if one still is). */
+  private buffer: { event: StoredEvent; waiter?: Waiter }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private readonly fd: number | undefined;
+  /** kms.db's write-ahead log, flushed with each batch (opened on first use: SQLite creates it). */
+  private walFd: number | undefined;
+  /** Calls whose records are written, waiting for the next flush to disk. */
+  private unsynced: Waiter[] = [];
+  private syncing = false;
+  private closed = false;
   private failing = false;
   private dropped = 0;
   /** cloudtrail.jsonl bytes not yet written. */
@@ -33,18 +60,128 @@ export class Trail {
     private readonly maxDelayMs = 50,
     private readonly maxBatch = 512,
     private readonly report: (message: string) => void = (message) => process.stderr.write(`sealbox kms: ${message}\n`),
+    /**
+     * Calls wait for their records to be on disk (a data directory), with the SQLite write-ahead
+     * log to flush; false: they are answered at once (in memory).
+     */
+    private readonly durable: false | { walFile?: string } = logFile === undefined ? false : {},
   ) {
     this.fd = logFile === undefined ? undefined : openPrivate(logFile, 'a');
   }
 
+  /** Records an event no call waits for: written with the next batch. */
   record(event: StoredEvent): void {
-    this.buffer.push(event);
-    if (this.failing) {
-      if (this.buffer.length > MAX_HELD) this.dropped += this.buffer.splice(0, this.buffer.length - MAX_HELD).length;
-      return; // the retry timer is set
-    }
+    this.add({ event });
+    if (this.failing) return; // the retry timer is set
     if (this.buffer.length >= this.maxBatch) this.tryFlush();
     else this.schedule(this.maxDelayMs);
+  }
+
+  /**
+   * Records the event of a call about to be answered; resolves once it is on disk (with the
+   * other events of this turn of the event loop), rejects when it could not be written.
+   */
+  commit(event: StoredEvent): Promise<void> {
+    if (!this.durable) {
+      this.record(event);
+      return Promise.resolve();
+    }
+    if (this.failing) {
+      // Known not to be writable: the call fails at once rather than after the next retry (a
+      // full disk stays full for a while); the event is kept and written with the others.
+      this.add({ event });
+      return Promise.reject(new EventLogUnavailableError());
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.add({ event, waiter: { resolve, reject } });
+      if (this.buffer.length >= this.maxBatch && !this.syncing) this.tryFlush();
+      this.pumpSoon();
+    });
+  }
+
+  private pumpSoon(): void {
+    this.immediate ??= setImmediate(() => {
+      this.immediate = undefined;
+      this.pump();
+    });
+  }
+
+  /**
+   * Writes the records calls wait for, then flushes them to disk off the event loop and answers
+   * those calls; one flush at a time (records that arrive meanwhile wait for the next one).
+   */
+  private pump(): void {
+    if (this.syncing || this.closed) return;
+    if (this.buffer.some((e) => e.waiter)) {
+      try {
+        this.flush();
+      } catch {
+        return; // the waiters are answered with the error; held, reported, retried
+      }
+    }
+    if (this.unsynced.length === 0) return;
+    const waiters = this.unsynced;
+    this.unsynced = [];
+    this.syncing = true;
+    this.syncFiles((err) => {
+      this.syncing = false;
+      if (err) {
+        this.report(`cannot flush the event log to disk (${describe(err)})`);
+        for (const w of waiters) w.reject(new EventLogUnavailableError(err));
+      } else {
+        for (const w of waiters) w.resolve();
+      }
+      if (this.closed) this.closeFiles();
+      else this.pump();
+    });
+  }
+
+  /** fdatasync of cloudtrail.jsonl and kms.db's write-ahead log, in parallel, in the thread pool. */
+  private syncFiles(done: (err?: unknown) => void): void {
+    let fds: number[];
+    try {
+      fds = this.filesToSync();
+    } catch (err) {
+      setImmediate(() => done(err));
+      return;
+    }
+    let left = fds.length;
+    let failure: unknown;
+    if (left === 0) setImmediate(() => done());
+    for (const fd of fds) {
+      fdatasync(fd, (err) => {
+        failure ??= err ?? undefined;
+        if (--left === 0) done(failure);
+      });
+    }
+  }
+
+  private filesToSync(): number[] {
+    const fds: number[] = [];
+    if (this.fd !== undefined) fds.push(this.fd);
+    if (this.durable && this.durable.walFile !== undefined) {
+      // Any descriptor of the file flushes what SQLite wrote through its own (fsync works on the
+      // file, not the descriptor). SQLite keeps the file while the database is open (a
+      // checkpoint restarts it in place, after flushing it and the database).
+      this.walFd ??= openSync(this.durable.walFile, 'r');
+      fds.push(this.walFd);
+    }
+    return fds;
+  }
+
+  private closeFiles(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
+  }
+
+  private add(entry: { event: StoredEvent; waiter?: Waiter }): void {
+    this.buffer.push(entry);
+    if (this.failing && this.buffer.length > MAX_HELD) {
+      const dropped = this.buffer.splice(0, this.buffer.length - MAX_HELD);
+      this.dropped += dropped.length;
+      for (const { waiter } of dropped) waiter?.reject(new EventLogUnavailableError());
+    }
   }
 
   /**
@@ -59,15 +196,22 @@ export class Trail {
     if (this.buffer.length === 0 && this.lines.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
+    const waiters: Waiter[] = [];
+    for (const entry of batch) {
+      if (entry.waiter) waiters.push(entry.waiter);
+      // Settled by this write, whatever its outcome: an event kept for a retry has no one waiting.
+      entry.waiter = undefined;
+    }
     try {
       if (batch.length > 0) {
+        const events = batch.map((e) => e.event);
         try {
-          this.store.appendEvents(batch);
+          this.store.appendEvents(events);
         } catch (err) {
           this.buffer = batch.concat(this.buffer);
           throw err;
         }
-        if (this.fd !== undefined) this.queueLines(Buffer.from(batch.map((e) => e.record + '\n').join(''), 'utf8'));
+        if (this.fd !== undefined) this.queueLines(Buffer.from(events.map((e) => e.record + '\n').join(''), 'utf8'));
       }
       this.writeLines();
     } catch (err) {
@@ -76,7 +220,14 @@ export class Trail {
         this.report(`cannot write the event log (${describe(err)}); ${this.buffer.length} events are held in memory and the write is retried every second`);
       }
       this.schedule(RETRY_MS);
+      // Reported once above, not once per call.
+      for (const w of waiters) w.reject(new EventLogUnavailableError(err));
       throw err;
+    }
+    // Written; answered once the next flush to disk has run.
+    if (waiters.length > 0) {
+      this.unsynced.push(...waiters);
+      if (!this.syncing) this.pumpSoon();
     }
     if (this.timer) {
       clearTimeout(this.timer);
@@ -98,6 +249,7 @@ export class Trail {
   }
 
   private writeLines(): void {
+    if (this.lines.length === 0) return;
     while (this.lines.length > 0) {
       const bytes = this.lines[0]!;
       const n = writeSync(this.fd!, bytes);
@@ -137,7 +289,29 @@ export class Trail {
       // No retry may outlive the store it writes to.
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
-      if (this.fd !== undefined) closeSync(this.fd);
+      if (this.immediate) clearImmediate(this.immediate);
+      this.immediate = undefined;
+      this.closed = true;
+      // Calls whose records are written are answered once they are on disk, now; calls still
+      // waiting (the write failed) are answered with an error, not left hanging.
+      const waiters = this.unsynced;
+      this.unsynced = [];
+      let synced: unknown;
+      try {
+        for (const fd of this.filesToSync()) fdatasyncSync(fd);
+      } catch (err) {
+        synced = err;
+      }
+      for (const w of waiters) {
+        if (synced === undefined) w.resolve();
+        else w.reject(new EventLogUnavailableError(synced));
+      }
+      for (const entry of this.buffer) {
+        entry.waiter?.reject(new Error('the event log was closed before the event was written'));
+        entry.waiter = undefined;
+      }
+      // A flush in the thread pool still uses the descriptors: they are closed when it ends.
+      if (!this.syncing) this.closeFiles();
     }
   }
 }
@@ -145,4 +319,11 @@ export class Trail {
 function describe(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code ? code : err instanceof Error ? err.message : String(err);
+}
+
+/** The event log cannot be written now (a full disk): a call is not acknowledged without its record. */
+export class EventLogUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('the event log cannot be written', { cause });
+  }
 }

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import busboy from 'busboy';
 import { noSuchBucket } from '../access';
 import { authorize } from '../authorization';
@@ -73,6 +73,12 @@ export async function postObject(req: S3Request): Promise<S3Response> {
     });
   });
   req.body.pipe(parser);
+  // pipe() does not pass a failure on: a client gone mid-form would leave the file stream, and the
+  // blob write reading it (with its temporary file), waiting forever. Destroying the parser ends
+  // its file stream with the error.
+  finished(req.body, { writable: false }, (err) => {
+    if (err) parser.destroy(err);
+  });
   return outcome;
 }
 

@@ -131,10 +131,17 @@ export class BlobStore {
         done(null, chunk);
       },
     });
+    // The file is created here, synchronously, not by the write stream: a stream opens its file
+    // asynchronously, so a source that failed at once (a client gone right after its headers)
+    // rejected the pipeline, and the file was removed, before the open created it: left behind
+    // until the next start. Removed by name once the pipeline settled, whatever the stream's state.
+    const fd = openSync(tmpPath, 'wx', 0o600);
+    const sink = createWriteStream(tmpPath, { fd });
     try {
-      await pipeline([source, meter, ...encrypt, createWriteStream(tmpPath, { mode: 0o600 })]);
+      await pipeline([source, meter, ...encrypt, sink]);
       this.inShard(blobId, () => renameSync(tmpPath, this.path(blobId)));
     } catch (err) {
+      sink.destroy();
       rmSync(tmpPath, { force: true });
       throw err;
     }
