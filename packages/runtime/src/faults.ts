@@ -207,9 +207,10 @@ export class FaultRules {
     return true;
   }
 
-  /** Removes every rule (DELETE /_sealbox/faults, and a reset). */
+  /** Removes every rule (DELETE /_sealbox/faults, and a reset); ids start again at f1. */
   clear(): void {
     this.held.length = 0;
+    this.next = 1;
   }
 
   get size(): number {
