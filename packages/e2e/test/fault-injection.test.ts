@@ -225,6 +225,25 @@ print(r['ServerSideEncryption'])
   }, 60_000);
 });
 
+it('the console marks an injected failure (/api/events: injectedFault; the page: an "injected" badge)', async () => {
+  const sealbox = await startTestSealbox({ consolePort: 0 });
+  try {
+    await sealbox.faults.add({ service: 'kms', operation: 'GenerateRandom', error: 'KMSInternalException', count: 1 });
+    await failure(kmsClient(sealbox).send(new GenerateRandomCommand({ NumberOfBytes: 8 })));
+    await kmsClient(sealbox).send(new GenerateRandomCommand({ NumberOfBytes: 8 }));
+    const res = await fetch(`${sealbox.console!.url}/api/events`);
+    const body = (await res.json()) as { events: { eventName: string; errorCode?: string; injectedFault?: string }[] };
+    expect(body.events.filter((e) => e.eventName === 'GenerateRandom').map((e) => [e.errorCode ?? 'OK', e.injectedFault])).toEqual([
+      ['KMSInternalException', 'f1'],
+      ['OK', undefined],
+    ]);
+    const script = await (await fetch(`${sealbox.console!.url}/console.js`)).text();
+    expect(script).toContain('data-injected-fault');
+  } finally {
+    await sealbox.stop();
+  }
+});
+
 describe('fault rules in the seed file', () => {
   it('the seed\'s faults are in force from the start and again after a reset; a bad rule names its line', async () => {
     const seed = parseSeed('faults:\n  - service: s3\n    operation: ListBuckets\n    error: InternalError\n', 'seed.yaml');
