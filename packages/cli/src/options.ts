@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { KMS_OPERATIONS, quotaProblem, type KmsQuotaConfig } from '@sealbox/kms';
 import { hostName } from '@sealbox/runtime';
 import { parseUserSpec, type Credentials } from '@sealbox/sigv4';
 
@@ -33,6 +34,8 @@ export interface StartOptions {
   snapshotPassphrase?: string;
   /** --allow-remote-admin: reset and snapshots from any address, not only loopback. */
   allowRemoteAdmin: boolean;
+  /** --kms-quotas: KMS request quotas (off by default). */
+  kmsQuotas?: KmsQuotaConfig;
 }
 
 export const DEFAULTS = {
@@ -81,6 +84,10 @@ Options:
                            authenticated caller may use every key of its account
   --on-demand-rotation-limit N
                            RotateKeyOnDemand calls allowed per key (default 10, as AWS)
+  --kms-quotas SPEC        throttle KMS calls over request quotas, per account and Region, as
+                           AWS KMS does (ThrottlingException): 'aws' for AWS's default quotas,
+                           NAME=RATE pairs (symmetric=100,rsa=10,DescribeKey=5), or both
+                           (aws,symmetric=100); off by default
   --tls                    serve both services over HTTPS, with a certificate from a local CA
                            (written to the data directory; printed as AWS_CA_BUNDLE)
   --allow-http-sse-kms     accept SSE-KMS and SSE-C requests over plain HTTP (AWS refuses them without TLS)
@@ -239,6 +246,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
       'kms-endpoint': { type: 'string' },
       user: { type: 'string', multiple: true },
       'on-demand-rotation-limit': { type: 'string' },
+      'kms-quotas': { type: 'string' },
       'allow-http-sse-kms': { type: 'boolean' },
       seed: { type: 'string' },
       'no-enforce-kms-policies': { type: 'boolean' },
@@ -314,5 +322,28 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     snapshot: v.snapshot,
     snapshotPassphrase,
     allowRemoteAdmin: v['allow-remote-admin'] ?? false,
+    ...(v['kms-quotas'] !== undefined ? { kmsQuotas: parseKmsQuotas(v['kms-quotas']) } : {}),
   };
+}
+
+/**
+ * --kms-quotas: `aws` (AWS's default quotas), NAME=RATE pairs, or both, comma-separated. Names:
+ * symmetric, rsa, ecc, ml-dsa (the shared cryptographic quotas), an operation, or
+ * GenerateDataKeyPair:<KeyPairSpec>; rates in calls per second.
+ */
+export function parseKmsQuotas(spec: string): KmsQuotaConfig {
+  const config: KmsQuotaConfig = { rates: {} };
+  for (const part of spec.split(',').map((p) => p.trim())) {
+    if (part === 'aws') {
+      config.aws = true;
+      continue;
+    }
+    const m = /^([^=\s]+)=([0-9]+(?:\.[0-9]+)?)$/.exec(part);
+    if (!m) throw new UsageError(`--kms-quotas takes aws and/or NAME=RATE pairs separated by commas (e.g. aws,symmetric=100), got '${part}'`);
+    const problem = quotaProblem(m[1]!, Number(m[2]), KMS_OPERATIONS);
+    if (problem) throw new UsageError(`--kms-quotas: ${problem}`);
+    config.rates![m[1]!] = Number(m[2]);
+  }
+  if (!config.aws && Object.keys(config.rates!).length === 0) throw new UsageError('--kms-quotas needs aws or at least one NAME=RATE');
+  return config;
 }

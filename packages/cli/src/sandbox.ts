@@ -3,9 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
-import { createKmsService, type KmsCore, type KmsImage } from '@sealbox/kms';
-import { blobFile, createS3Service, referencedBlobIds, type S3Image } from '@sealbox/s3';
+import { createKmsService, kmsFaultErrors, type KmsCore, type KmsImage, type KmsQuotaConfig } from '@sealbox/kms';
+import { blobFile, createS3Service, referencedBlobIds, s3FaultErrors, type S3Image } from '@sealbox/s3';
 import {
+  FaultRules,
   FixtureError,
   RootKey,
   VirtualClock,
@@ -87,6 +88,8 @@ export interface SealboxOptions {
   kmsTimeoutMs?: number;
   /** Where progress of long work goes (applying a seed with large objects); none by default. */
   progress?: ProgressSink;
+  /** KMS request quotas (--kms-quotas); over the seed file's kmsQuotas. Off by default. */
+  kmsQuotas?: KmsQuotaConfig;
   /**
    * Idle, header, keep-alive and TLS handshake timeouts, the minimum body rate and the connection
    * cap of every server (tests shorten them; AWS's timeouts are about 20 s).
@@ -109,6 +112,12 @@ export interface Sealbox {
   ca?: string;
   clock: VirtualClock;
   credentials: StaticCredentialProvider;
+  /**
+   * The fault rules of both services (POST /_sealbox/faults on either port does the same):
+   * `faults.add({service: 'kms', operation: 'Encrypt', error: 'ThrottlingException', count: 2})`.
+   * A reset removes the rules added since the start (a seed's own rules are in force again).
+   */
+  faults: FaultRules;
   /** What the seed created and what already existed (skipped). */
   seedReport?: SeedReport;
   stop(): Promise<void>;
@@ -312,6 +321,14 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     }
   };
   const adminHosts = [host, ...(options.allowHosts ?? [])];
+  // One set of rules for both services, whichever port adds them: S3's own calls to this KMS
+  // meet the KMS rules. The seed's rules are checked already (parseSeed).
+  const faults = new FaultRules({ ...(options.only !== 's3' ? { kms: kmsFaultErrors } : {}), ...(options.only !== 'kms' ? { s3: s3FaultErrors } : {}) });
+  const seedFaults = () => {
+    faults.clear();
+    for (const rule of seed.faults ?? []) faults.add(rule);
+  };
+  const kmsQuotas = options.kmsQuotas ?? seed.kmsQuotas;
   // Filled in below, once the services exist; the admin routes of both services call it.
   let fixture: Fixture | undefined;
   const fixtureHooks: Fixture = {
@@ -331,6 +348,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     enforcePolicies: options.enforceKmsPolicies ?? true,
     adminHosts,
     fixture: fixtureHooks,
+    faults,
+    quotas: kmsQuotas,
   });
   try {
     const kmsService = options.only === 's3' ? undefined : new Switchable(createKmsService({ ...kmsOptions(), image: archive?.kms }));
@@ -350,6 +369,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       kmsTimeoutMs: options.kmsTimeoutMs,
       adminHosts,
       fixture: fixtureHooks,
+      faults,
     });
     const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service({ ...s3Options(), image: archive?.s3 }));
     const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
@@ -374,10 +394,12 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
           )
         : undefined;
     if (consoleServer) started.push(consoleServer);
+    // The seed's fault rules take effect once the seed is applied (they would fail its calls).
     const seedReport = seeding
       ? await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials, progress: options.progress })
       : undefined;
 
+    seedFaults();
     const inMemory = () => {
       if (dataDir) throw new FixtureError(409, `reset and snapshots work on an in-memory Sealbox (sealbox start --in-memory); this one keeps its state in ${dataDir}`);
     };
@@ -402,6 +424,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       reset() {
         inMemory();
         restoreImage(startImage);
+        seedFaults();
       },
       saveSnapshot(name) {
         inMemory();
@@ -442,6 +465,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       ca: tls?.ca,
       clock,
       credentials,
+      faults,
       stop,
       async reset() {
         live.reset();

@@ -123,4 +123,14 @@ buckets:
           # kmsKeyId: 0e1f3c4d-8a7b-4c2d-9e10-3f2a1b0c9d8e
           # context: { purpose: demo }   # encryption context, besides aws:s3:arn
           # bucketKey: false
+
+# Optional: fault rules in force from the start (as POST /_sealbox/faults takes them; a reset
+# brings them back) and KMS request quotas (as --kms-quotas).
+# faults:
+#   - service: kms                    # kms | s3
+#     operation: GenerateDataKey      # or * for all
+#     error: ThrottlingException      # any error AWS's model lists for the operation
+#     probability: 0.1                # or count: N, or neither (until removed)
+#     seed: 7
+# kmsQuotas: aws                      # AWS's defaults; or a mapping: { aws: true, symmetric: 50 }
 `;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { decodeSeedMaterial, isKeySpec, isSeedKeyId, SPEC_INFO, type KeySpec, type KeyUsage, type SeedGrant, type SeedKey } from '@sealbox/kms';
+import { decodeSeedMaterial, isKeySpec, isSeedKeyId, KMS_OPERATIONS, kmsFaultErrors, quotaProblem, SPEC_INFO, type KeySpec, type KeyUsage, type KmsQuotaConfig, type SeedGrant, type SeedKey } from '@sealbox/kms';
+import { FaultRuleError, FaultRules, type FaultRuleInput } from '@sealbox/runtime';
+import { s3FaultErrors } from '@sealbox/s3';
 import { parsePolicy, PolicyError } from '@sealbox/policy';
 import type { Credentials } from '@sealbox/sigv4';
 import { LineCounter, isAlias, isMap, isScalar, parseDocument } from 'yaml';
@@ -17,6 +19,10 @@ export interface Seed {
   credentials: Credentials[];
   keys: SeedKey[];
   buckets: SeedBucket[];
+  /** Fault rules in force from the start (as POST /_sealbox/faults takes them); a reset clears them. */
+  faults?: FaultRuleInput[];
+  /** KMS request quotas: `aws` for AWS's defaults, or rates by quota name (with `aws: true` on top of them). */
+  kmsQuotas?: KmsQuotaConfig;
 }
 
 export interface SeedCorsRule {
@@ -126,10 +132,13 @@ export function parseSeed(text: string, file = 'seed', baseDir = process.cwd()):
   if (root === null || root === undefined) return { credentials: [], keys: [], buckets: [] };
   if (!isRecord(root)) fail([], 'must be a mapping with "accounts", "keys" and "buckets" sections');
   for (const section of Object.keys(root as object)) {
-    if (!['accounts', 'keys', 'buckets'].includes(section)) fail([section], `unknown section (expected accounts, keys or buckets)`, 'key');
+    if (!['accounts', 'keys', 'buckets', 'faults', 'kmsQuotas'].includes(section)) fail([section], `unknown section (expected accounts, keys, buckets, faults or kmsQuotas)`, 'key');
   }
   const r = root as Record<string, unknown>;
-  return { credentials: readAccounts(r.accounts, ctx), keys: readKeys(r.keys, ctx), buckets: readBuckets(r.buckets, ctx) };
+  const seed: Seed = { credentials: readAccounts(r.accounts, ctx), keys: readKeys(r.keys, ctx), buckets: readBuckets(r.buckets, ctx) };
+  if (r.faults !== undefined) seed.faults = readFaults(r.faults, ctx);
+  if (r.kmsQuotas !== undefined) seed.kmsQuotas = readKmsQuotas(r.kmsQuotas, ['kmsQuotas'], fail);
+  return seed;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -532,4 +541,40 @@ function readBuckets(value: unknown, ctx: Context): SeedBucket[] {
       ...(objects.length ? { objects } : {}),
     };
   });
+}
+
+/** `faults`: a list of fault rules, each checked as POST /_sealbox/faults checks it. */
+function readFaults(faults: unknown, { fail }: Context): FaultRuleInput[] {
+  if (!Array.isArray(faults)) fail(['faults'], 'must be a list of fault rules');
+  const check = new FaultRules({ kms: kmsFaultErrors, s3: s3FaultErrors });
+  (faults as unknown[]).forEach((rule, i) => {
+    try {
+      check.check(rule);
+    } catch (err) {
+      if (err instanceof FaultRuleError) fail(['faults', i], err.message);
+      throw err;
+    }
+  });
+  return faults as FaultRuleInput[];
+}
+
+/**
+ * `kmsQuotas`: `aws` (AWS's default quotas), or a mapping of quota names to calls per second,
+ * with `aws: true` to start from AWS's defaults. The same as --kms-quotas.
+ */
+export function readKmsQuotas(value: unknown, path: Path, fail: (path: Path, message: string, at?: 'key') => never): KmsQuotaConfig {
+  if (value === 'aws') return { aws: true };
+  if (!isRecord(value)) fail(path, 'must be aws (AWS\'s default quotas) or a mapping of quota names to calls per second');
+  const config: KmsQuotaConfig = { rates: {} };
+  for (const [name, rate] of Object.entries(value as Record<string, unknown>)) {
+    if (name === 'aws') {
+      if (typeof rate !== 'boolean') fail([...path, name], 'must be true or false');
+      config.aws = rate as boolean;
+      continue;
+    }
+    const problem = quotaProblem(name, rate, KMS_OPERATIONS);
+    if (problem) fail([...path, name], problem);
+    config.rates![name] = rate as number;
+  }
+  return config;
 }

@@ -315,7 +315,7 @@ queues: # <-
 
     test('an unknown section in JSON', () => {
       const text = '{\n  "accounts": [],\n  "tables": [\n    "b"\n  ]\n}\n';
-      expect(errorOf(() => parseSeed(text, 'seed.json')).message).toBe('seed.json:3: tables: unknown section (expected accounts, keys or buckets)');
+      expect(errorOf(() => parseSeed(text, 'seed.json')).message).toBe('seed.json:3: tables: unknown section (expected accounts, keys, buckets, faults or kmsQuotas)');
     });
 
     test('accounts is not a list', () => {

@@ -12,3 +12,6 @@ export { inspectKeys, inspectEvents } from './inspect';
 export type { KeyView, EventView, EventFilter } from './inspect';
 export { snapshotKmsDatabase, kmsDatabaseCounts } from './store/snapshot';
 export type { KmsDatabaseCounts } from './store/snapshot';
+export { kmsFaultErrors, THROTTLING_MESSAGE } from './faults';
+export { AWS_QUOTAS, CRYPTO_QUOTAS, KmsQuotas, quotaProblem } from './quotas';
+export type { KmsQuotaConfig } from './quotas';

@@ -105,6 +105,8 @@ export interface EventView {
   keyArns: string[];
   errorCode?: string;
   errorMessage?: string;
+  /** The fault rule that injected this failure or delay (POST /_sealbox/faults). */
+  injectedFault?: string;
   /** The CloudTrail record itself: it never holds plaintext, ciphertext or key material. */
   record: Record<string, unknown>;
 }
@@ -144,6 +146,8 @@ export function inspectEvents(core: KmsCore, afterSeq: number, limit: number, fi
       keyArns: event.resources,
       ...(event.errorCode ? { errorCode: event.errorCode } : {}),
       ...(errorMessage ? { errorMessage } : {}),
+      // A failure (or delay) a fault rule injected: the console marks it.
+      ...((record.additionalEventData as { sealboxInjectedFault?: unknown } | undefined)?.sealboxInjectedFault ? { injectedFault: (record.additionalEventData as { sealboxInjectedFault: { ruleId: string } }).sealboxInjectedFault.ruleId } : {}),
       record,
     };
   });

@@ -19,6 +19,7 @@ import {
   type ClientErrorKind,
   isMotoReset,
   type ErrorResponse,
+  FaultRules,
   type Fixture,
   type RunningServer,
   type VirtualClock,
@@ -54,6 +55,8 @@ import { errorBody, JSON_11, sendError, sendPayload } from './protocol';
 import { apiCallEvent } from './trail/records';
 import { EventLogUnavailableError } from './trail/trail';
 import { applyKmsSeed, KmsSeedError, seedKeysFromJson } from './seed';
+import { beforeDispatch, kmsFaultErrors } from './faults';
+import { KmsQuotas, type KmsQuotaConfig } from './quotas';
 
 export type JsonInput = Record<string, unknown>;
 
@@ -77,6 +80,10 @@ export interface KmsServiceOptions {
   fixture?: Fixture;
   /** Start from this in-memory state (a snapshot or a loaded archive). */
   image?: KmsImage;
+  /** The sandbox's fault rules (shared with S3); a KMS of its own has its own. */
+  faults?: FaultRules;
+  /** Request quotas (off by default). */
+  quotas?: KmsQuotaConfig;
 }
 
 export interface KmsService {
@@ -125,7 +132,9 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use(adminRouter({ service: 'kms', clock: options.clock, hosts: options.adminHosts, fixture: options.fixture }));
+  const faults = options.faults ?? new FaultRules({ kms: kmsFaultErrors });
+  const quotas = new KmsQuotas(options.quotas, options.clock);
+  app.use(adminRouter({ service: 'kms', clock: options.clock, hosts: options.adminHosts, fixture: options.fixture, faults }));
   const signingKeys = new SigningKeyCache();
   const accessLog = options.accessLog ?? silentAccessLog;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -271,6 +280,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       if (!handler) throw new UnsupportedOperationException(`${operation} is not supported by Sealbox yet.`);
       if (!validated) throw invalid;
       if (operation !== 'CreateGrant') checkGrantTokens(validated);
+      await beforeDispatch({ faults, quotas }, ctx, operation, validated, () => res.destroy());
       return handler(validated, ctx);
     };
 
@@ -368,7 +378,8 @@ function auditEvent(ctx: OperationContext, operation: string, input: JsonInput, 
     request: input,
     requestParameters: audit.requestParameters,
     responseElements: error ? null : (audit.responseElements ?? null),
-    additionalEventData: error ? undefined : audit.additionalEventData,
+    // An injected failure is marked as such (additionalEventData.sealboxInjectedFault).
+    additionalEventData: error ? (audit.additionalEventData?.sealboxInjectedFault ? { sealboxInjectedFault: audit.additionalEventData.sealboxInjectedFault } : undefined) : audit.additionalEventData,
     resources: audit.keys.map((k) => ({ arn: k.arn, accountId: k.accountId })),
     // CloudTrail names KMS's AccessDeniedException AccessDenied.
     errorCode: error?.code === 'AccessDeniedException' ? 'AccessDenied' : error?.code,

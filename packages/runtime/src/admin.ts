@@ -3,6 +3,7 @@ import type { Request, Response, Router } from 'express';
 import type { VirtualClock } from './clock';
 import { checkAdminRequest, sendAdminRefusal } from './admin-request';
 import { BodyTooLargeError, readBody } from './http';
+import { FaultRuleError, type FaultRules } from './faults';
 
 export interface AdminOptions {
   service: string;
@@ -13,6 +14,8 @@ export interface AdminOptions {
   hosts?: readonly string[];
   /** The sandbox's reset and snapshots, when the service runs inside one (startSealbox). */
   fixture?: Fixture;
+  /** The sandbox's fault rules (both services share them): /_sealbox/faults. */
+  faults?: FaultRules;
 }
 
 /** A saved state, as `GET /_sealbox/snapshots` lists it. */
@@ -115,6 +118,7 @@ export function adminRouter(options: AdminOptions): Router {
   });
 
   if (options.fixture) fixtureRoutes(router, options.fixture, options.hosts);
+  if (options.faults) faultRoutes(router, options.faults, options.hosts, options.fixture?.allowRemote ?? false);
   return router;
 }
 
@@ -201,4 +205,76 @@ function fixtureRoutes(router: Router, fixture: Fixture, hosts: readonly string[
     }),
   );
   router.delete('/_sealbox/snapshots/:name', (req, res) => run(req, res, () => fixture.deleteSnapshot(named(req))));
+}
+
+/**
+ * The fault rules: GET lists them, POST adds one (a rule object) or several (`{"rules": [...]}`),
+ * DELETE /_sealbox/faults/ID removes one and DELETE /_sealbox/faults all. As reset: loopback
+ * only unless allowed, and the admin request rule (a POST's body is application/json).
+ */
+function faultRoutes(router: Router, faults: FaultRules, hosts: readonly string[] | undefined, allowRemote: boolean): void {
+  const admitted = (req: Request, res: Response, bodyless: boolean): boolean => {
+    const path = (req.originalUrl ?? req.url).split('?')[0];
+    if (!allowRemote && !isLoopback(req.socket.remoteAddress)) {
+      req.resume();
+      res.status(403).json({ error: `loopback: ${req.method} ${path} is accepted only from the loopback interface (start Sealbox with --allow-remote-admin to accept it from elsewhere)`, rule: 'loopback' });
+      return false;
+    }
+    const refusal = checkAdminRequest(req, { hosts, changesState: true, bodyless });
+    if (refusal) {
+      sendAdminRefusal(req, res, refusal);
+      return false;
+    }
+    return true;
+  };
+  router.get('/_sealbox/faults', (_req, res) => {
+    res.json({ rules: faults.list() });
+  });
+  router.post('/_sealbox/faults', (req, res) => {
+    if (!admitted(req, res, false)) return;
+    readBody(req, 256 * 1024).then(
+      (body) => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body.toString('utf8'));
+        } catch {
+          res.status(400).json({ error: 'the body must be a JSON fault rule, or {"rules": [...]}' });
+          return;
+        }
+        const many = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && 'rules' in parsed;
+        const inputs = many ? (parsed as { rules: unknown }).rules : [parsed];
+        try {
+          if (!Array.isArray(inputs)) throw new FaultRuleError('rules must be a list of fault rules');
+          // All or nothing: every rule is checked before any is added.
+          inputs.forEach((r, i) => {
+            try {
+              faults.check(r);
+            } catch (err) {
+              throw many && err instanceof FaultRuleError ? new FaultRuleError(`rules[${i}]: ${err.message}`) : err;
+            }
+          });
+          const added = inputs.map((r) => faults.add(r));
+          res.status(201).json(many ? { rules: added } : added[0]);
+        } catch (err) {
+          if (err instanceof FaultRuleError) res.status(400).json({ error: err.message });
+          else throw err;
+        }
+      },
+      (err: unknown) => {
+        res.status(400).json({ error: err instanceof BodyTooLargeError ? err.message : 'the body could not be read' });
+      },
+    );
+  });
+  router.delete('/_sealbox/faults', (req, res) => {
+    if (!admitted(req, res, true)) return;
+    req.resume();
+    faults.clear();
+    res.status(204).end();
+  });
+  router.delete('/_sealbox/faults/:id', (req, res) => {
+    if (!admitted(req, res, true)) return;
+    req.resume();
+    if (faults.remove(String(req.params.id))) res.status(204).end();
+    else res.status(404).json({ error: `there is no fault rule ${String(req.params.id).slice(0, 80)}` });
+  });
 }

@@ -16,3 +16,5 @@ export { RootKey } from './root-key';
 export { openPrivate, privateDir, privateSqliteFiles, privateTree, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files';
 export { loadOrCreateTls } from './tls';
 export type { TlsMaterial } from './tls';
+export { FaultRules, FaultRuleError, faultDelay } from './faults';
+export type { FaultAction, FaultErrorCatalog, FaultRule, FaultRuleInput, FaultService, FaultTarget, FiredFault } from './faults';

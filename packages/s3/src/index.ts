@@ -13,3 +13,4 @@ export type { S3DatabaseCounts } from './store/snapshot';
 export { OPERATION_ACCESS, POLICY_OPERATIONS } from './actions';
 export type { OperationAccess } from './actions';
 export { isPublicPolicy } from './public-policy';
+export { s3FaultErrors } from './faults';

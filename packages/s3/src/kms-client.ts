@@ -29,6 +29,11 @@ function s3ErrorFromKms(type: string, message: string | undefined): S3Error {
   if (type === 'UnrecognizedClientException' || type === 'InvalidSignatureException') {
     return new S3Error('KMS.' + type, 403, message ?? '');
   }
+  // KMS throttling S3's own call: S3 answers 503 SlowDown with its own message, which SDKs back
+  // off and retry (recorded: "Please reduce your request rate for operations involving AWS KMS.
+  // (Service: Amazon S3; Status Code: 503; Error Code: SlowDown ...)",
+  // https://github.com/aws-samples/cql-replicator/issues/92).
+  if (type === 'ThrottlingException') return new S3Error('SlowDown', 503, 'Please reduce your request rate for operations involving AWS KMS.');
   if (type === 'KMSInternalException' || type === 'DependencyTimeoutException') return new S3Error('KMS.' + type, 500, message ?? '');
   return new S3Error('KMS.' + type, 400, message ?? '');
 }

@@ -15,6 +15,7 @@ import {
   type ClientErrorKind,
   isMotoReset,
   type ErrorResponse,
+  FaultRules,
   type Fixture,
   type RunningServer,
   type VirtualClock,
@@ -38,6 +39,7 @@ import { authorizeOperation } from './authorization';
 import type { S3Request, S3Response } from './context';
 import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './errors';
 import { HttpKmsClient } from './kms-client';
+import { beforeDispatch, s3FaultErrors } from './faults';
 import { IMPLEMENTED } from './operations';
 import { corsHeaders } from './operations/bucket-config';
 import { sendError, sendResponse } from './protocol';
@@ -71,6 +73,8 @@ export interface S3ServiceOptions {
   fixture?: Fixture;
   /** Start from this in-memory state (a snapshot or a loaded archive). */
   image?: S3Image;
+  /** The sandbox's fault rules (shared with KMS); an S3 of its own has its own. */
+  faults?: FaultRules;
 }
 
 export interface S3Service {
@@ -92,6 +96,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
   const suffixes = options.virtualHostSuffixes ?? DEFAULT_VIRTUAL_HOST_SUFFIXES;
   const signingKeys = new SigningKeyCache();
   const accessLog = options.accessLog ?? silentAccessLog;
+  const faults = options.faults ?? new FaultRules({ s3: s3FaultErrors });
   const isVirtualHosted = (req: IncomingMessage) => virtualHostBucket(req.headers.host, suffixes) !== undefined;
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -165,6 +170,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       };
       authorizeOperation(request);
+      await beforeDispatch(faults, request, () => res.destroy());
       // Authenticated and authorized on its headers: only now may the client send its body. A
       // request refused before here gets its final status instead of 100 Continue and never sends
       // the body, as on AWS.
@@ -219,7 +225,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       },
       (err: unknown) => {
         const s3Error = toS3Error(err, accessKeyId, options.onInternalError);
-        sendError(res, ids, method, s3Error);
+        if (!res.destroyed) sendError(res, ids, method, s3Error);
         finish(s3Error.status, s3Error.code);
       },
     );
@@ -227,7 +233,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
 
   // Virtual-hosted requests are all S3: `bucket.localhost/_sealbox/x` is an object key.
   app.use((req, res, next) => (isVirtualHosted(req) ? handle(req, res) : next()));
-  app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }), hosts: options.adminHosts, fixture: options.fixture }));
+  app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }), hosts: options.adminHosts, fixture: options.fixture, faults }));
   app.use(handle);
   // Virtual-hosted requests are all S3, and so is every path that cannot be an admin endpoint.
   // moto's POST /moto-api/reset is one (a bucket named moto-api answers any other request to

@@ -1,6 +1,7 @@
 import { Agent } from 'node:https';
 import { parseSeed, startSealbox, type Sealbox } from '@sealbox/cli';
-import type { SnapshotInfo, VirtualClock } from '@sealbox/runtime';
+import type { SealboxOptions } from '@sealbox/cli';
+import type { FaultRule, FaultRuleInput, SnapshotInfo, VirtualClock } from '@sealbox/runtime';
 
 /** A seed: the path of a YAML or JSON seed file, or the seed itself as an object. */
 export type SeedInput = string | { accounts?: unknown[]; keys?: unknown[]; buckets?: unknown[] };
@@ -23,6 +24,11 @@ export interface SandboxOptions {
   tls?: boolean;
   /** Evaluate KMS key policies, IAM policies and grants (default true). */
   enforceKmsPolicies?: boolean;
+  /**
+   * KMS request quotas, off by default: `{ aws: true }` for AWS's defaults, or rates by quota name
+   * (`{ rates: { symmetric: 50 } }`); over them calls get ThrottlingException.
+   */
+  kmsQuotas?: SealboxOptions['kmsQuotas'];
 }
 
 export interface ClientCredentials {
@@ -66,6 +72,17 @@ export interface Sandbox {
   /** Returns to a saved state; it stays saved, to restore again. */
   restore(name: string): Promise<void>;
   deleteSnapshot(name: string): Promise<void>;
+  /**
+   * Fault injection (the same rules as POST /_sealbox/faults): `await sandbox.addFault({ service:
+   * 'kms', operation: 'GenerateDataKey', error: 'ThrottlingException', count: 2 })`. Returns the
+   * rule with its id; a rule AWS's model would not allow is refused (FaultRuleError).
+   */
+  addFault(rule: FaultRuleInput): Promise<FaultRule>;
+  removeFault(id: string): Promise<boolean>;
+  /** Every rule, with how often each has fired and how many times it has left. */
+  listFaults(): Promise<FaultRule[]>;
+  /** Removes every rule (reset() does too). */
+  clearFaults(): Promise<void>;
   stop(): Promise<void>;
   /** The underlying Sealbox, for what the fixture does not wrap. */
   sealbox: Sealbox;
@@ -87,6 +104,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     tls: options.tls ?? false,
     allowHttpSseKms: !options.tls,
     enforceKmsPolicies: options.enforceKmsPolicies,
+    kmsQuotas: options.kmsQuotas,
     snapshot: options.snapshot,
     snapshotPassphrase: options.snapshotPassphrase,
     ...(typeof seed === 'string' ? { seed } : seed ? { seedData: parseSeed(JSON.stringify(seed), 'seed') } : {}),
@@ -120,6 +138,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     snapshot: async (name) => sealbox.snapshot(name),
     restore: async (name) => sealbox.restore(name),
     deleteSnapshot: async (name) => sealbox.deleteSnapshot(name),
+    addFault: async (rule) => sealbox.faults.add(rule),
+    removeFault: async (id) => sealbox.faults.remove(id),
+    listFaults: async () => sealbox.faults.list(),
+    clearFaults: async () => sealbox.faults.clear(),
     stop: async () => {
       agent?.destroy();
       await sealbox.stop();

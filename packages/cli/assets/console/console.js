@@ -224,7 +224,11 @@ function eventRows(e) {
     h('td', {}, e.username),
     callerCell(e),
     h('td', { class: 'mono small' }, e.keyArns.map((arn) => h('div', { title: arn }, shortArn(arn)))),
-    h('td', {}, e.errorCode ? [badge(e.errorCode, 'bad'), e.errorMessage ? h('div', { class: 'small' }, e.errorMessage) : null] : badge('OK', 'ok')),
+    h('td', {}, [
+      ...(e.errorCode ? [badge(e.errorCode, 'bad'), e.errorMessage ? h('div', { class: 'small' }, e.errorMessage) : null] : [badge('OK', 'ok')]),
+      // A failure or delay a fault rule injected (POST /_sealbox/faults), not one KMS chose.
+      e.injectedFault ? h('span', { class: 'badge warn', 'data-injected-fault': e.injectedFault, title: `injected by fault rule ${e.injectedFault}` }, `injected (${e.injectedFault})`) : null,
+    ]),
   );
   const record = h('tr', { class: 'record' }, h('td', { colspan: 6 }, details('CloudTrail record', json(e.record))));
   return [row, record];
