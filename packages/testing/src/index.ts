@@ -1,5 +1,5 @@
 import { Agent } from 'node:https';
-import { parseSeed, startSealbox, type Sealbox } from '@sealbox/cli';
+import { parseSeed, startSealbox, type Sealbox } from 'sealbox';
 import type { VirtualClock } from '@sealbox/runtime';
 
 /** A seed: the path of a YAML or JSON seed file, or the seed itself as an object. */
