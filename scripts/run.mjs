@@ -102,15 +102,9 @@ switch (command) {
     // Relative paths (--seed, --data-dir, the default .sealbox) resolve against the directory the
     // user ran npm in (npm sets INIT_CWD; it runs scripts in the repository root).
     if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
-    // npm forwards SIGINT and SIGTERM to its child, the shell running the script ("exec" in
-    // package.json makes that shell this process). Should npm still go away without us (SIGKILL,
-    // or a shell in between that does not pass the signal on), the server stops with it.
-    if (process.env.npm_lifecycle_event === 'start') {
-      const parent = process.ppid;
-      setInterval(() => {
-        if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
-      }, 500).unref();
-    }
+    // npm forwards SIGINT and SIGTERM to its child, the shell running the script: "exec" in
+    // package.json makes that shell this process. (Should npm go away without passing a signal
+    // on, sealbox start notices that its parent is gone and stops: see packages/cli/src/bin.ts.)
     const bin = join(root, 'packages/cli/dist/bin.js');
     process.argv = [process.execPath, bin, 'start', ...rest];
     createRequire(import.meta.url)(bin);

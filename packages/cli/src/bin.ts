@@ -98,6 +98,16 @@ async function start(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Started by npm (`npm start`, `npx sealbox start`): npm passes SIGINT and SIGTERM to the shell
+  // it runs the command in, and a shell that does not exec it dies without passing them on. So
+  // when npm's side goes away (this process is handed to another parent), the server stops too,
+  // leaving nothing that holds the ports and the data directory.
+  if (process.env.npm_command !== undefined) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) shutdown('parent exited');
+    }, 500).unref();
+  }
   if (options.json) {
     process.stdout.write(
       JSON.stringify({
