@@ -56,7 +56,8 @@ describe('the README quick start', () => {
       const name = (line: string) => line.slice('export '.length).split('=')[0];
       expect(exportLines(quickStart).map(name)).toEqual(exports.map(name));
       const script = join(dir, 'quickstart.sh');
-      writeFileSync(script, ['set -e -o pipefail', ...exports, ...blocks].join('\n'));
+      // In a directory of its own, as a user's shell would be: the commands write hello.txt and hello.enc.
+      writeFileSync(script, ['set -e -o pipefail', `cd '${dir}'`, ...exports, ...blocks].join('\n'));
       // No AWS configuration but the printed exports: HOME is empty, no config or credentials file.
       const result = await runCommand('bash', [script], { HOME: dir });
       expect(result).toMatchObject({ code: 0 });
