@@ -5,7 +5,8 @@ module.exports = {
   roots: ['<rootDir>/packages'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
-  moduleNameMapper: { '^@sealbox/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts' },
+  // packages/cli is published as `sealbox` (packages/testing imports it by that name).
+  moduleNameMapper: { '^sealbox$': '<rootDir>/packages/cli/src/index.ts', '^@sealbox/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts' },
   testTimeout: 30000,
   setupFiles: ['<rootDir>/jest.setup.js'],
 };

@@ -4,8 +4,13 @@
 //   npm test                install, build (type-checks src), type-check tests, run jest
 //   npm run bench [-- opts] install, build, run the load generator (packages/bench)
 // pnpm is pinned; when the pinned version is not on PATH it is fetched through npx.
+// Install and build print to stderr: stdout carries only what the command prints, so
+// `npm start -s -- --json` is one JSON line (-s keeps npm's own "> sealbox-monorepo start" banner off it).
+// Nothing is reinstalled when no package.json, lockfile or workspace file changed since the last
+// install, and `tsc -b` rebuilds only what changed: a warm `npm start` is ready in about a second.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,7 +23,7 @@ const [command, ...rest] = process.argv.slice(2);
 const env = { ...process.env, JOBS: process.env.JOBS ?? 'max' };
 
 function run(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env, ...options });
+  const result = spawnSync(cmd, args, { cwd: root, stdio: ['inherit', 'inherit', 'inherit'], env, ...options });
   if (result.error) throw result.error;
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
@@ -53,16 +58,58 @@ function ensureChromium() {
   }
 }
 
-const [pnpm, pnpmArgs] = pnpmCommand();
-const pnpmRun = (...args) => run(pnpm, [...pnpmArgs, ...args]);
+/** Install and build output: on stderr (fd 2), never on the user's stdout. */
+const TO_STDERR = { stdio: ['inherit', 2, 'inherit'] };
 
-pnpmRun('install', '--frozen-lockfile', '--reporter=append-only');
-pnpmRun('exec', 'tsc', '-b');
+/** Written after each successful install; an install is due when an input is newer. */
+const INSTALLED = join(root, 'node_modules', '.sealbox-installed');
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Infinity; // missing: an install is due
+  }
+}
+
+function installIsDue() {
+  if (process.env.SEALBOX_FORCE_INSTALL) return true;
+  const stamp = mtime(INSTALLED);
+  if (stamp === Infinity) return true;
+  const inputs = ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml'].map((f) => join(root, f));
+  for (const dir of readdirSync(join(root, 'packages'))) inputs.push(join(root, 'packages', dir, 'package.json'));
+  return inputs.some((f) => existsSync(f) && mtime(f) >= stamp);
+}
+
+if (installIsDue()) {
+  const [pnpm, pnpmArgs] = pnpmCommand();
+  run(pnpm, [...pnpmArgs, 'install', '--frozen-lockfile', '--reporter=append-only'], TO_STDERR);
+  writeFileSync(INSTALLED, `${new Date().toISOString()}\n`);
+}
+// tsc itself, not through pnpm exec: a build with nothing to do then takes a fraction of a second.
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+run(process.execPath, [tsc, '-b'], TO_STDERR);
+
+const pnpmRun = (...args) => {
+  const [pnpm, pnpmArgs] = pnpmCommand();
+  run(pnpm, [...pnpmArgs, ...args]);
+};
 
 switch (command) {
-  case 'start':
-    run(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'start', ...rest]);
+  case 'start': {
+    // In this process, not a child: SIGINT and SIGTERM reach sealbox's own handlers, which stop
+    // the servers and exit, so nothing is left behind holding the ports or the data directory.
+    // Relative paths (--seed, --data-dir, the default .sealbox) resolve against the directory the
+    // user ran npm in (npm sets INIT_CWD; it runs scripts in the repository root).
+    if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+    // npm forwards SIGINT and SIGTERM to its child, the shell running the script: "exec" in
+    // package.json makes that shell this process. (Should npm go away without passing a signal
+    // on, sealbox start notices that its parent is gone and stops: see packages/cli/src/bin.ts.)
+    const bin = join(root, 'packages/cli/dist/bin.js');
+    process.argv = [process.execPath, bin, 'start', ...rest];
+    createRequire(import.meta.url)(bin);
     break;
+  }
   case 'test':
     ensureChromium();
     pnpmRun('exec', 'tsc', '-p', 'tsconfig.test.json');

@@ -5,8 +5,8 @@ import { PortInUseError, createAccessLog } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS } from '@sealbox/sigv4';
 import { readFileSync as readFile } from 'node:fs';
 import { applySeedRemote, seedSummary } from './apply-seed';
-import { EXPORT_HELP, IMPORT_HELP, MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseCommandArgs, parseSnapshotOptions, parseStartOptions, type SnapshotOptions, type StartOptions } from './options';
-import { startSealbox, type Sealbox } from './sandbox';
+import { COMMAND_HELP, EXPORT_HELP, IMPORT_HELP, MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseCommandArgs, parseSnapshotOptions, parseStartOptions, unknownCommand, type SnapshotOptions, type StartOptions } from './options';
+import { PortsInUseError, startSealbox, type Sealbox } from './sandbox';
 import { loadSeed } from './seed';
 import { SEED_EXAMPLE } from './seed-example';
 import { formatBytes, type ProgressSink } from './progress';
@@ -33,13 +33,32 @@ function banner(sealbox: Sealbox, options: StartOptions): string {
   lines.push(
     `  export AWS_ACCESS_KEY_ID=${DEFAULT_CREDENTIALS.accessKeyId}`,
     `  export AWS_SECRET_ACCESS_KEY=${DEFAULT_CREDENTIALS.secretAccessKey}`,
+    // The SDKs for JavaScript, Java and Go read AWS_REGION; the AWS CLI (v1) and boto3 read only
+    // AWS_DEFAULT_REGION: https://docs.aws.amazon.com/cli/v1/userguide/cli-configure-envvars.html
     `  export AWS_REGION=${sealbox.region}`,
-    ...(sealbox.caBundle ? [`  export AWS_CA_BUNDLE=${sealbox.caBundle}`] : []),
+    `  export AWS_DEFAULT_REGION=${sealbox.region}`,
+    // The AWS CLI, boto3 and Go read AWS_CA_BUNDLE; Node (the SDK for JavaScript) NODE_EXTRA_CA_CERTS.
+    ...(sealbox.caBundle ? [`  export AWS_CA_BUNDLE=${sealbox.caBundle}`, `  export NODE_EXTRA_CA_CERTS=${sealbox.caBundle}`] : []),
     '',
     'Press Ctrl+C to stop.',
     '',
   );
   return lines.join('\n');
+}
+
+/** One message for every busy port, naming the options that chose them. */
+function busyPortsMessage(options: StartOptions, ports: number[]): string {
+  // Name the option that chose each port: the error alone cannot tell KMS's from S3's.
+  const chosen: Array<[string, number | undefined]> = [
+    ['--kms-port', options.only !== 's3' ? options.kmsPort : undefined],
+    ['--s3-port', options.only !== 'kms' ? options.s3Port : undefined],
+    ['--console-port', options.consolePort],
+  ];
+  const flags = chosen.filter(([, port]) => port !== undefined && ports.includes(port)).map(([flag]) => flag);
+  const list = ports.length === 1 ? `port ${ports[0]}` : `ports ${ports.slice(0, -1).join(', ')} and ${ports[ports.length - 1]}`;
+  const verb = ports.length === 1 ? 'is' : 'are';
+  const fix = flags.length === 0 ? 'pass --kms-port, --s3-port or --console-port 0 to pick a free port' : `pass ${flags.map((f) => `${f} 0`).join(' ')} to pick ${flags.length === 1 ? 'a free port' : 'free ports'}`;
+  return `${list} on ${options.host} ${verb} already in use (by another Sealbox or another program): ${fix}, or ${ports.length === 1 ? 'another port' : 'other ports'}`;
 }
 
 async function start(args: string[]): Promise<void> {
@@ -57,15 +76,17 @@ async function start(args: string[]): Promise<void> {
   try {
     sealbox = await startSealbox({ ...options, accessLog, progress: options.json || options.quiet ? undefined : stderrProgress() });
   } catch (err) {
-    if (!(err instanceof PortInUseError)) throw err;
-    // Name the option that chose the port: the error alone cannot tell KMS's from S3's.
-    const flags = [...(options.only !== 's3' && options.kmsPort === err.port ? ['--kms-port'] : []), ...(options.only !== 'kms' && options.s3Port === err.port ? ['--s3-port'] : []), ...(options.consolePort === err.port ? ['--console-port'] : [])];
-    const flag = flags.join(' and ') || '--kms-port, --s3-port or --console-port';
-    throw new Error(`port ${err.port} on ${err.host} is already in use (by another Sealbox or another program): pass ${flag} 0 to pick a free port, or another port`);
+    const busy = err instanceof PortsInUseError ? err.ports : err instanceof PortInUseError ? [err.port] : undefined;
+    if (!busy) throw err;
+    throw new Error(busyPortsMessage(options, busy));
   }
   // Signal handlers go in before readiness is announced: whoever waits for that line may stop
   // the process at once.
   let stopping = false;
+  // A reader that went away (`sealbox start | head`) must not turn the goodbye line into a crash.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   const shutdown = (signal: string) => {
     if (stopping) process.exit(1); // a second signal: stop now
     stopping = true;
@@ -77,6 +98,16 @@ async function start(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Started by npm (`npm start`, `npx sealbox start`): npm passes SIGINT and SIGTERM to the shell
+  // it runs the command in, and a shell that does not exec it dies without passing them on. So
+  // when npm's side goes away (this process is handed to another parent), the server stops too,
+  // leaving nothing that holds the ports and the data directory.
+  if (process.env.npm_command !== undefined) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) shutdown('parent exited');
+    }, 500).unref();
+  }
   if (options.json) {
     process.stdout.write(
       JSON.stringify({
@@ -216,8 +247,15 @@ async function main(argv: string[]): Promise<void> {
       return exportCommand(rest);
     case 'import':
       return importCommand(rest);
+    case 'help': {
+      // `sealbox help start` prints what `sealbox start --help` prints.
+      const topic = rest[0];
+      if (topic === undefined) process.stdout.write(MAIN_HELP);
+      else if (Object.hasOwn(COMMAND_HELP, topic)) process.stdout.write(COMMAND_HELP[topic]!);
+      else throw unknownCommand(topic);
+      return;
+    }
     case undefined:
-    case 'help':
     case '-h':
     case '--help':
       process.stdout.write(MAIN_HELP);
@@ -227,7 +265,7 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(version() + '\n');
       return;
     default:
-      throw new UsageError(`unknown command '${command}'`);
+      throw unknownCommand(command);
   }
 }
 

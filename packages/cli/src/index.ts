@@ -1,4 +1,4 @@
-export { startSealbox } from './sandbox';
+export { PortsInUseError, startSealbox } from './sandbox';
 export type { Sealbox, SealboxOptions } from './sandbox';
 export { parseKmsQuotas, parseStartOptions, UsageError, DEFAULTS } from './options';
 export type { StartOptions } from './options';

@@ -49,12 +49,9 @@ export const DEFAULTS = {
 
 export class UsageError extends Error {}
 
-export const START_HELP = `Usage: sealbox start [options]
-
-Starts the KMS and S3 services (both, unless --only says otherwise).
-
-Options:
-  --host HOST              address to listen on (default ${DEFAULTS.host})
+/** The options of `sealbox start`, as both `sealbox --help` and `sealbox start --help` list them. */
+const START_OPTIONS_HELP = `  --host HOST              address to listen on (default ${DEFAULTS.host}; 0.0.0.0 listens on every
+                           interface and prints 127.0.0.1, an address clients can reach)
   --allow-host NAME        also accept NAME as the Host of admin requests (POST /_sealbox/...)
                            and of the console, e.g. the name other containers reach Sealbox by
                            (repeatable); Sealbox's own addresses are always accepted
@@ -98,6 +95,13 @@ Options:
   -h, --help               show this help
 `;
 
+export const START_HELP = `Usage: sealbox start [options]
+
+Starts the KMS and S3 services (both, unless --only says otherwise).
+
+Options:
+${START_OPTIONS_HELP}`;
+
 export const MAIN_HELP = `Usage: sealbox <command> [options]
 
 A local, offline AWS KMS and Amazon S3 with real server-side encryption.
@@ -107,12 +111,14 @@ Commands:
   seed        apply a seed file to a running Sealbox (sealbox seed --help)
   export      write a data directory's whole state to one archive file (sealbox export --help)
   import      recreate a data directory from such an archive (sealbox import --help)
-  help        show this help
+  help        show this help; help COMMAND shows a command's help
 
 Options:
   -h, --help      show help
   -v, --version   print the version
-`;
+
+Options of sealbox start:
+${START_OPTIONS_HELP}`;
 
 export const SEED_HELP = `Usage: sealbox seed FILE [options]
        sealbox seed --example
@@ -175,12 +181,53 @@ export interface SnapshotOptions {
   quiet: boolean;
 }
 
+/** Edit distance counting a swap of two neighbours as one edit (optimal string alignment). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The known name closest to a mistyped one, when it is close enough to be what was meant: a few
+ * letters off (a third of the name at most), or the start of exactly one known name.
+ */
+export function closest(typed: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const d = distance(typed, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  if (best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3))) return best;
+  const prefixed = known.filter((name) => typed.length >= 3 && name.startsWith(typed));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
 /** node:util's parseArgs, its complaints turned into usage errors (exit status 2). */
 export function parseCommandArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
     return parseArgs(config);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const e = err as NodeJS.ErrnoException;
+    const unknown = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '([^']+)'/.exec(e.message)?.[1] : undefined;
+    if (unknown !== undefined) {
+      // Node's own message goes on about positionals after '--'; a typo is far more likely.
+      const known = Object.keys(config.options ?? {}).map((name) => `--${name}`);
+      const name = unknown.split('=')[0]!;
+      const guess = closest(name, known);
+      throw new UsageError(`Unknown option '${unknown}'${guess ? ` (did you mean ${guess}?)` : ''}`);
+    }
+    throw new UsageError(e.message);
   }
 }
 
@@ -224,37 +271,40 @@ function port(value: string, name: string): number {
   return Number(value);
 }
 
+/** What `sealbox start` accepts: START_OPTIONS_HELP lists each of them (a test holds them together). */
+export const START_OPTIONS = {
+  host: { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
+  'kms-port': { type: 'string' },
+  's3-port': { type: 'string' },
+  'console-port': { type: 'string' },
+  'no-console': { type: 'boolean' },
+  'data-dir': { type: 'string' },
+  'in-memory': { type: 'boolean' },
+  snapshot: { type: 'string' },
+  'passphrase-env': { type: 'string' },
+  'allow-remote-admin': { type: 'boolean' },
+  region: { type: 'string' },
+  only: { type: 'string' },
+  'kms-endpoint': { type: 'string' },
+  user: { type: 'string', multiple: true },
+  'on-demand-rotation-limit': { type: 'string' },
+  'kms-quotas': { type: 'string' },
+  'allow-http-sse-kms': { type: 'boolean' },
+  seed: { type: 'string' },
+  'no-enforce-kms-policies': { type: 'boolean' },
+  tls: { type: 'boolean' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
 export function parseStartOptions(args: string[]): StartOptions | 'help' {
   const parsed = parseCommandArgs({
     args,
     strict: true,
     allowPositionals: false,
-    options: {
-      host: { type: 'string' },
-      'allow-host': { type: 'string', multiple: true },
-      'kms-port': { type: 'string' },
-      's3-port': { type: 'string' },
-      'console-port': { type: 'string' },
-      'no-console': { type: 'boolean' },
-      'data-dir': { type: 'string' },
-      'in-memory': { type: 'boolean' },
-      snapshot: { type: 'string' },
-      'passphrase-env': { type: 'string' },
-      'allow-remote-admin': { type: 'boolean' },
-      region: { type: 'string' },
-      only: { type: 'string' },
-      'kms-endpoint': { type: 'string' },
-      user: { type: 'string', multiple: true },
-      'on-demand-rotation-limit': { type: 'string' },
-      'kms-quotas': { type: 'string' },
-      'allow-http-sse-kms': { type: 'boolean' },
-      seed: { type: 'string' },
-      'no-enforce-kms-policies': { type: 'boolean' },
-      tls: { type: 'boolean' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: START_OPTIONS,
   });
   const v = parsed.values;
   if (v.help) return 'help';
@@ -346,4 +396,19 @@ export function parseKmsQuotas(spec: string): KmsQuotaConfig {
   }
   if (!config.aws && Object.keys(config.rates!).length === 0) throw new UsageError('--kms-quotas needs aws or at least one NAME=RATE');
   return config;
+}
+
+/** `sealbox help COMMAND` prints what `sealbox COMMAND --help` prints. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  start: START_HELP,
+  seed: SEED_HELP,
+  export: EXPORT_HELP,
+  import: IMPORT_HELP,
+  help: MAIN_HELP,
+};
+
+/** An unknown command, with the command it most likely meant. */
+export function unknownCommand(command: string): UsageError {
+  const guess = closest(command, Object.keys(COMMAND_HELP));
+  return new UsageError(`unknown command '${command}'${guess ? ` (did you mean ${guess}?)` : ''}`);
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
+import { createServer } from 'node:net';
 import { createKmsService, kmsFaultErrors, type KmsCore, type KmsImage, type KmsQuotaConfig } from '@sealbox/kms';
 import { blobFile, createS3Service, referencedBlobIds, s3FaultErrors, type S3Image } from '@sealbox/s3';
 import {
@@ -249,6 +250,33 @@ function imageBytes(image: Omit<SandboxImage, 'bytes'>): number {
   return bytes;
 }
 
+/** Ports something else already listens on; each is named, so one message can list them all. */
+export class PortsInUseError extends Error {
+  constructor(readonly host: string, readonly ports: number[]) {
+    super(`${ports.length === 1 ? `port ${ports[0]} is` : `ports ${ports.join(', ')} are`} already in use on ${host}`);
+  }
+}
+
+/** Whether host:port can be listened on now (a listener is opened and closed at once). */
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolvePromise, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolvePromise(false) : reject(err)));
+    probe.listen(port, host, () => probe.close(() => resolvePromise(true)));
+  });
+}
+
+/**
+ * A listener on every interface (0.0.0.0, ::) has no address a client can dial: URLs name the
+ * loopback address instead, which reaches it from this machine (and through a container's
+ * published ports).
+ */
+function reachableUrl(url: string, host: string): string {
+  if (host === '0.0.0.0') return url.replace('//0.0.0.0:', '//127.0.0.1:');
+  if (host === '::' || host === '[::]') return url.replace('//[::]:', '//[::1]:');
+  return url;
+}
+
 /** Starts the services in this process; used by `sealbox start` and by test fixtures. */
 export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbox> {
   const host = options.host ?? '127.0.0.1';
@@ -292,23 +320,39 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       sseKmsOverHttp: options.tls === true || options.allowHttpSseKms === true,
     });
   }
+  // Every port asked for is tried before anything is created, so one message names all the busy
+  // ones and a failed start leaves no data directory behind.
+  const wanted = [options.only === 's3' ? undefined : options.kmsPort, options.only === 'kms' ? undefined : options.s3Port, options.consolePort];
+  const fixed = [...new Set(wanted.filter((p): p is number => p !== undefined && p !== 0))];
+  const busy: number[] = [];
+  for (const port of fixed) if (!(await portFree(host, port))) busy.push(port);
+  if (busy.length > 0) throw new PortsInUseError(host, busy);
   const accessLog = options.accessLog ?? silentAccessLog;
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
   let unlock: () => void = () => undefined;
+  // The first directory this start created (undefined when the data directory existed): removed
+  // again when the start fails, so a failed start leaves nothing behind.
+  let created: string | undefined;
+  const removeCreated = () => {
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+  };
   if (dataDir) {
     try {
+      created = mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       privateDir(dataDir);
       unlock = lockDataDir(dataDir);
     } catch (err) {
+      removeCreated();
       if (err instanceof DataDirLockedError) throw err;
       throw new Error(`cannot use ${dataDir} as the data directory: ${fsReason(err)}; choose another --data-dir`);
     }
   }
   let tls: ReturnType<typeof loadOrCreateTls> | undefined;
   try {
-    tls = options.tls ? loadOrCreateTls(dataDir, [host]) : undefined;
+    tls = options.tls ? loadOrCreateTls(dataDir, host === '0.0.0.0' || host === '::' ? [host, 'localhost'] : [host]) : undefined;
   } catch (err) {
     unlock();
+    removeCreated();
     throw err;
   }
 
@@ -320,6 +364,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       unlock();
     }
   };
+  const reachable = <T extends RunningServer>(server: T): T => ({ ...server, url: reachableUrl(server.url, host) });
   const adminHosts = [host, ...(options.allowHosts ?? [])];
   // One set of rules for both services, whichever port adds them: S3's own calls to this KMS
   // meet the KMS rules. The seed's rules are checked already (parseSeed).
@@ -353,8 +398,9 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   });
   try {
     const kmsService = options.only === 's3' ? undefined : new Switchable(createKmsService({ ...kmsOptions(), image: archive?.kms }));
-    const kmsListening = kmsService ? await listenService(kmsService, host, options.kmsPort ?? 0, tls, options.timeouts) : undefined;
-    if (kmsListening) started.push(kmsListening);
+    const kmsBound = kmsService ? await listenService(kmsService, host, options.kmsPort ?? 0, tls, options.timeouts) : undefined;
+    if (kmsBound) started.push(kmsBound);
+    const kmsListening = kmsBound && reachable(kmsBound);
     const kmsEndpoint = options.kmsEndpoint ?? kmsListening?.url;
     const s3Options = () => ({
       clock,
@@ -372,11 +418,12 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       faults,
     });
     const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service({ ...s3Options(), image: archive?.s3 }));
-    const s3 = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
-    if (s3) started.push(s3);
+    const s3Bound = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
+    if (s3Bound) started.push(s3Bound);
+    const s3 = s3Bound && reachable(s3Bound);
     const kms = kmsListening && kmsService ? Object.defineProperty({ ...kmsListening }, 'core', { get: () => kmsService.current.core, enumerable: true }) : undefined;
     // The console reads the current services' state: reset() replaces them.
-    const consoleServer =
+    const consoleBound =
       options.consolePort !== undefined && kmsService && s3Service && s3
         ? await listen(
             consoleHandler({
@@ -393,7 +440,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
             options.timeouts,
           )
         : undefined;
-    if (consoleServer) started.push(consoleServer);
+    if (consoleBound) started.push(consoleBound);
+    const consoleServer = consoleBound && reachable(consoleBound);
     // The seed's fault rules take effect once the seed is applied (they would fail its calls).
     const seedReport = seeding
       ? await applySeedInProcess(seed, { core: kmsService?.current.core, s3Endpoint: s3?.url, region, ca: tls?.ca, credentials, progress: options.progress })
@@ -477,6 +525,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     };
   } catch (err) {
     await stop();
+    removeCreated();
     throw err;
   }
 }

@@ -1,6 +1,6 @@
 import { Agent } from 'node:https';
-import { parseSeed, startSealbox, type Sealbox } from '@sealbox/cli';
-import type { SealboxOptions } from '@sealbox/cli';
+import { parseSeed, startSealbox, type Sealbox } from 'sealbox';
+import type { SealboxOptions } from 'sealbox';
 import type { FaultRule, FaultRuleInput, SnapshotInfo, VirtualClock } from '@sealbox/runtime';
 
 /** A seed: the path of a YAML or JSON seed file, or the seed itself as an object. */
