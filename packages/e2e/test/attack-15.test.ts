@@ -1,0 +1,90 @@
+/**
+ * What an outsider's attack on a running Sealbox found after issue 15's hardening, one case per
+ * finding, each with the request that showed it: a request must never leave either service
+ * failing, answer 5xx for bad input, or answer outside the service's format. Bounded in time;
+ * the random parts are seeded (SEALBOX_ATTACK_SEED).
+ */
+import aws4 from 'aws4';
+import { CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Sealbox } from '@sealbox/cli';
+import { VirtualClock } from '@sealbox/runtime';
+import { kmsClient, s3Client, startTestSealbox, TEST_CREDENTIALS } from './helpers';
+
+let sealbox: Sealbox;
+let kms: KMSClient;
+let s3: S3Client;
+
+beforeAll(async () => {
+  sealbox = await startTestSealbox();
+  kms = kmsClient(sealbox);
+  s3 = s3Client(sealbox);
+});
+afterAll(async () => {
+  kms.destroy();
+  s3.destroy();
+  await sealbox.stop();
+});
+
+interface Answer {
+  status: number;
+  type: string;
+  text: string;
+}
+
+async function call(url: string, init: RequestInit): Promise<Answer> {
+  const res = await fetch(url, init);
+  return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+}
+
+/** A signed KMS call with a body exactly as given (the SDK would refuse to send most of these). */
+function kmsCall(operation: string, body: string): Promise<Answer> {
+  const url = new URL(sealbox.kms!.url);
+  const signed = aws4.sign(
+    { host: url.host, path: '/', method: 'POST', service: 'kms', region: 'us-east-1', body, headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `TrentService.${operation}` } },
+    TEST_CREDENTIALS,
+  );
+  return call(`${sealbox.kms!.url}/`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+}
+
+const admin = (base: string, path: string, body: string | undefined, method = 'POST') =>
+  call(`${base}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body });
+
+/** Both services still answer an ordinary call. */
+async function bothServicesAnswer(): Promise<void> {
+  const key = await kms.send(new CreateKeyCommand({}));
+  expect(key.KeyMetadata?.KeyId).toBeDefined();
+  await expect(s3.send(new ListBucketsCommand({}))).resolves.toBeDefined();
+}
+
+describe('the admin clock cannot be moved past what a date can say', () => {
+  // Found: POST /_sealbox/clock {"advanceSeconds": 1e308} was accepted; the clock became an
+  // invalid Date and every later KMS and S3 request answered 500 until a restart.
+  test.each([1e308, 3e11, 8.64e12])('advanceSeconds %p is refused with 400, and both services keep answering', async (advance) => {
+    for (const base of [sealbox.kms!.url, sealbox.s3!.url]) {
+      const refused = await admin(base, '/_sealbox/clock', JSON.stringify({ advanceSeconds: advance }));
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.text).error).toMatch(/^advanceSeconds must be at most \d+: the clock cannot pass 9999-12-31T23:59:59Z$/);
+    }
+    const clock = await call(`${sealbox.kms!.url}/_sealbox/clock`, {});
+    expect(clock.status).toBe(200);
+    expect(JSON.parse(clock.text).offsetSeconds).toBe(0);
+    await bothServicesAnswer();
+  });
+
+  test('VirtualClock.advance refuses it too, and concurrent advances never pass the limit', async () => {
+    let wall = Date.UTC(2026, 0, 1);
+    const clock = new VirtualClock(
+      () => wall,
+      async (ms) => {
+        wall += ms;
+      },
+    );
+    await expect(clock.advance(1e308)).rejects.toThrow(RangeError);
+    const most = clock.maxAdvanceSeconds() - 10;
+    await Promise.all([clock.advance(most), clock.advance(most)]);
+    expect(Number.isNaN(clock.now().getTime())).toBe(false);
+    expect(clock.now().getTime()).toBeLessThanOrEqual(Date.UTC(9999, 11, 31, 23, 59, 59));
+  });
+});
+
