@@ -88,3 +88,19 @@ describe('the admin clock cannot be moved past what a date can say', () => {
   });
 });
 
+describe('KMS validation of very long lists', () => {
+  // Found: GrantTokens of 200,000 nulls (1 MB) answered 500 KMSInternalException:
+  // `messages.push(...itemMessages)` passed 200,000 arguments and overflowed the stack.
+  test('GrantTokens of 200,000 nulls is a ValidationException, not a 500', async () => {
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({}));
+    const nulls = new Array(200_000).fill('null').join(',');
+    const answer = await kmsCall('Encrypt', `{"KeyId":"${KeyMetadata!.KeyId}","Plaintext":"aGk=","GrantTokens":[${nulls}]}`);
+    expect(answer.status).toBe(400);
+    const body = JSON.parse(answer.text) as { __type: string; message: string };
+    expect(body.__type).toBe('ValidationException');
+    expect(body.message).toMatch(/^200001 validation errors detected: /);
+    expect(body.message).toContain("Value null at 'grantTokens.200000.member' failed to satisfy constraint: Member must not be null");
+    await bothServicesAnswer();
+  });
+});
+
