@@ -104,3 +104,12 @@ describe('KMS validation of very long lists', () => {
   });
 });
 
+describe('POST /_sealbox/seed takes a JSON object only', () => {
+  // Found: a body of `null` answered 500 {"error":"internal error"} (null.keys).
+  test.each(['null', '[]', '5', '"keys"', 'true'])('body %s is a 400', async (body) => {
+    const answer = await admin(sealbox.kms!.url, '/_sealbox/seed', body);
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text)).toEqual({ error: 'the body must be a JSON object: {"keys": [...]}' });
+  });
+});
+
