@@ -113,3 +113,20 @@ describe('POST /_sealbox/seed takes a JSON object only', () => {
   });
 });
 
+describe('admin paths that are not valid percent-encoding', () => {
+  // Found: POST /_sealbox/snapshots/%ff answered express's HTML error page, with the stack
+  // (the server's file paths) in it.
+  test.each([
+    ['POST', '/_sealbox/snapshots/%ff'],
+    ['POST', '/_sealbox/snapshots/%E0%A4%A/restore'],
+    ['DELETE', '/_sealbox/snapshots/%ff'],
+  ])('%s %s is a JSON 400 on both services, without a stack', async (method, path) => {
+    for (const base of [sealbox.kms!.url, sealbox.s3!.url]) {
+      const answer = await admin(base, path, undefined, method);
+      expect(answer.status).toBe(400);
+      expect(answer.type).toMatch(/^application\/json/);
+      expect(answer.text).not.toMatch(/node_modules|<html|at /i);
+      expect(JSON.parse(answer.text).error).toMatch(/the path is not valid percent-encoding$/);
+    }
+  });
+});
