@@ -130,3 +130,50 @@ describe('admin paths that are not valid percent-encoding', () => {
     }
   });
 });
+
+describe('event records are bounded in size', () => {
+  /** CloudTrail's LookupEvents on the KMS port, signed for cloudtrail. */
+  async function lookupEvents(input: Record<string, unknown>): Promise<{ Events: { EventName: string; CloudTrailEvent: string }[] }> {
+    const url = new URL(sealbox.kms!.url);
+    const body = JSON.stringify(input);
+    const signed = aws4.sign(
+      {
+        host: url.host,
+        path: '/',
+        method: 'POST',
+        service: 'cloudtrail',
+        region: 'us-east-1',
+        body,
+        headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents' },
+      },
+      TEST_CREDENTIALS,
+    );
+    const answer = await call(`${sealbox.kms!.url}/`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+    expect(answer.status).toBe(200);
+    return JSON.parse(answer.text);
+  }
+
+  // Found: CreateKey with a 1 MB Description (refused by validation) was recorded with the whole
+  // request and the whole error message echoing it (3 MB of JSON per event): 62 such calls made
+  // one GET of the console's /api/events?limit=1000 a 186 MB answer and took the process from
+  // 285 MB to 980 MB; 1,000 of them, past V8's largest string, and the page fails.
+  test('a 1 MB refused request is recorded with requestParameters {"omitted": true} and a cut error message', async () => {
+    const description = 'd'.repeat(1_000_000);
+    const answer = await kmsCall('CreateKey', JSON.stringify({ Description: description }));
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text).__type).toBe('ValidationException');
+    const { Events } = await lookupEvents({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'CreateKey' }], MaxResults: 1 });
+    const record = Events[0]!.CloudTrailEvent;
+    expect(record.length).toBeLessThan(210 * 1024);
+    const event = JSON.parse(record) as { requestParameters: unknown; errorCode: string; errorMessage: string };
+    expect(event.requestParameters).toEqual({ omitted: true });
+    expect(event.errorCode).toBe('ValidationException');
+    expect(event.errorMessage.length).toBe(100 * 1024);
+  });
+
+  test('an ordinary request keeps its parameters', async () => {
+    await kms.send(new CreateKeyCommand({ Description: 'kept' }));
+    const { Events } = await lookupEvents({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'CreateKey' }], MaxResults: 1 });
+    expect(JSON.parse(Events[0]!.CloudTrailEvent).requestParameters).toMatchObject({ description: 'kept' });
+  });
+});
