@@ -171,7 +171,10 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
     }
     readBody(req, 16 * 1024 * 1024)
       .then(async (body) => {
-        const keys = seedKeysFromJson((JSON.parse(body.toString('utf8')) as { keys?: unknown }).keys ?? []);
+        const document: unknown = JSON.parse(body.toString('utf8'));
+        // `null`, a number or a list is not a seed: refused as one, not read as one.
+        if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new KmsSeedError('the body must be a JSON object: {"keys": [...]}');
+        const keys = seedKeysFromJson((document as { keys?: unknown }).keys ?? []);
         // Everything is checked against a throwaway KMS first, so a bad seed changes nothing.
         const scratch = new KmsCore({ clock: options.clock });
         try {

@@ -112,6 +112,10 @@ export function adminRouter(options: AdminOptions): Router {
       res.status(400).json({ error: 'advanceSeconds must be a number >= 0 (the clock only moves forward)' });
       return;
     }
+    if (advance > options.clock.maxAdvanceSeconds()) {
+      res.status(400).json({ error: `advanceSeconds must be at most ${options.clock.maxAdvanceSeconds()}: the clock cannot pass 9999-12-31T23:59:59Z` });
+      return;
+    }
     // Answered once the advance has taken effect (at the next whole second of wall time).
     await options.clock.advance(advance);
     res.json(clockDocument());
@@ -119,6 +123,14 @@ export function adminRouter(options: AdminOptions): Router {
 
   if (options.fixture) fixtureRoutes(router, options.fixture, options.hosts);
   if (options.faults) faultRoutes(router, options.faults, options.hosts, options.fixture?.allowRemote ?? false);
+  // What express would answer with its HTML page and the stack (a path parameter that is not
+  // valid percent-encoding, `/_sealbox/snapshots/%ff`): JSON, as every admin answer, and no stack.
+  router.use((err: unknown, req: Request, res: Response, next: (err?: unknown) => void) => {
+    const status = (err as { status?: unknown }).status;
+    if (res.headersSent || typeof status !== 'number' || status < 400 || status > 499) return next(err);
+    req.resume();
+    res.status(status).json({ error: err instanceof URIError ? `${req.method} ${req.path}: the path is not valid percent-encoding` : `${req.method} ${req.path}: the request could not be read` });
+  });
   return router;
 }
 

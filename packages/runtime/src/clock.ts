@@ -8,6 +8,14 @@ export interface Clock {
 
 export type ClockListener = (now: Date) => void;
 
+/**
+ * The latest virtual time: the end of year 9999. Every date Sealbox writes (ISO 8601 in event
+ * records and XML, HTTP dates, SigV4's X-Amz-Date) has a four-digit year, and past about year
+ * 275760 a JavaScript Date is invalid: an advance beyond this would leave every later request of
+ * both services failing on a date it cannot write.
+ */
+export const MAX_VIRTUAL_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 /** What `VirtualClock.state()` saves and `restore()` puts back: the offset and its history. */
 export interface ClockState {
   readonly offsetMs: number;
@@ -59,12 +67,14 @@ export class VirtualClock implements Clock {
    */
   async advance(seconds: number): Promise<Date> {
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError('seconds must be a finite number >= 0');
+    if (seconds > this.maxAdvanceSeconds()) throw new RangeError(`seconds must be at most ${this.maxAdvanceSeconds()}: the clock cannot pass 9999-12-31T23:59:59Z`);
     const boundary = Math.floor(this.wall() / 1000) * 1000 + 1000;
     const generation = this.generation;
     await this.waitUntil(boundary);
     // A sandbox reset or restored meanwhile: the advance belonged to the state that was dropped.
     if (generation !== this.generation) return this.now();
-    this.offsetMs += Math.round(seconds * 1000);
+    // Advances that were each within bounds when asked may not be together.
+    this.offsetMs = Math.max(this.offsetMs, Math.min(this.offsetMs + Math.round(seconds * 1000), MAX_VIRTUAL_TIME_MS - boundary - 2000));
     this.history.push({ atWallMs: boundary, offsetMs: this.offsetMs });
     for (const listener of this.listeners) listener(this.now());
     await this.waitUntil(boundary + 1000);
@@ -90,6 +100,14 @@ export class VirtualClock implements Clock {
       }
     }
     return new Date(t + offset);
+  }
+
+  /**
+   * The largest advance that keeps the clock within MAX_VIRTUAL_TIME_MS (whole seconds, with the
+   * two seconds an advance takes to apply).
+   */
+  maxAdvanceSeconds(): number {
+    return Math.max(0, Math.floor((MAX_VIRTUAL_TIME_MS - this.now().getTime()) / 1000) - 3);
   }
 
   get offsetSeconds(): number {

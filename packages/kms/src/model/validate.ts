@@ -190,7 +190,8 @@ function checkValue(shape: Shape, value: unknown, path: string, messages: string
           : checkValue(member, item, itemPath, itemMessages);
       });
       length(value.length);
-      messages.push(...itemMessages);
+      // A loop, not push(...): a list of 200,000 nulls would pass 200,000 arguments and overflow the stack.
+      for (const m of itemMessages) messages.push(m);
       return items;
     }
     case 'map': {
@@ -207,7 +208,7 @@ function checkValue(shape: Shape, value: unknown, path: string, messages: string
       length(Object.keys(obj).length);
       // {"k": null}: maps are not sparse either. Wording: AWS's for a map value's constraints.
       if (nullValue) messages.push(`${describe(shape, obj)} at '${path}' failed to satisfy constraint: Map value must satisfy constraint: [Member must not be null]`);
-      messages.push(...entryMessages);
+      for (const m of entryMessages) messages.push(m);
       return obj;
     }
     case 'structure':

@@ -96,6 +96,24 @@ function cut(value: unknown, max: number): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cut(v, max - 1)]));
 }
 
+/**
+ * The largest request parameters, response elements or error message a record keeps. A request
+ * that fails validation is recorded with what it sent, up to the 1 MiB body (and its error message
+ * echoes the value again): without a bound, one console or LookupEvents page of such records is
+ * gigabytes. CloudTrail itself truncates a field past its maximum size and says so with
+ * `"omitted": true`; its documented maximum for responseElements is 100 KB.
+ * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+ */
+const MAX_FIELD_CHARS = 100 * 1024;
+
+/** A field as recorded: `{"omitted": true}` in place of one whose JSON is larger than MAX_FIELD_CHARS. */
+function bounded(field: Record<string, unknown> | null): unknown {
+  if (field === null) return null;
+  // Measured as it will be written: cut first when too deep (JSON.stringify would overflow).
+  const shallow = nestsDeeper(field, MAX_RECORD_DEPTH - 1) ? cut(field, MAX_RECORD_DEPTH - 1) : field;
+  return JSON.stringify(shallow).length > MAX_FIELD_CHARS ? { omitted: true } : shallow;
+}
+
 /** JSON of a record, with whatever a caller sent nested too deeply replaced by a note. */
 export function recordJson(record: Record<string, unknown>): string {
   return JSON.stringify(nestsDeeper(record, MAX_RECORD_DEPTH) ? cut(record, MAX_RECORD_DEPTH) : record);
@@ -110,9 +128,10 @@ export function apiCallEvent(call: ApiCall): StoredEvent {
   const { identity, username } = userIdentity(call.credentials);
   const shapes = operationShapes(call.eventName);
   const params = call.requestParameters ? withoutHidden(shapes.input, call.requestParameters) : recordedRequest(call.eventName, call.request);
-  const requestParameters = Object.keys(params).length > 0 ? params : null;
-  const responseElements = call.responseElements ? withoutHidden(shapes.output, call.responseElements) : null;
-  const errorMessage = recordedErrorMessage(call.eventName, call.request, call.errorMessage);
+  const requestParameters = bounded(Object.keys(params).length > 0 ? params : null);
+  const responseElements = bounded(call.responseElements ? withoutHidden(shapes.output, call.responseElements) : null);
+  const recordedMessage = recordedErrorMessage(call.eventName, call.request, call.errorMessage);
+  const errorMessage = recordedMessage && recordedMessage.length > MAX_FIELD_CHARS ? recordedMessage.slice(0, MAX_FIELD_CHARS) : recordedMessage;
   if (call.invokedBy) identity.invokedBy = call.invokedBy;
   const eventId = randomUUID();
   const recipient = call.resources[0]?.accountId ?? call.credentials.accountId;
