@@ -10,19 +10,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mulberry32 } from '@sealbox/runtime';
 
 const BIN = join(__dirname, '..', '..', 'cli', 'dist', 'bin.js');
 const SEED = 20260316;
 
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing run can be repeated exactly. */
+const prng = mulberry32;
 
 const ARGS = ['start', '--json', '--quiet', '--kms-port', '0', '--s3-port', '0', '--no-console', '--allow-http-sse-kms'];
 

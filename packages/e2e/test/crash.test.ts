@@ -28,21 +28,14 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { mulberry32 } from '@sealbox/runtime';
 
 const BIN = join(__dirname, '..', '..', 'cli', 'dist', 'bin.js');
 const SEED = 20261127;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** mulberry32: the kill moments are random but the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing run can be repeated exactly. */
+const prng = mulberry32;
 
 interface Running {
   child: ChildProcessWithoutNullStreams;

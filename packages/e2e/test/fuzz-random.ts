@@ -5,6 +5,7 @@
  * (SEALBOX_FUZZ_SCALE, default 20) for a longer run outside `npm test`.
  */
 import { createCipheriv } from 'node:crypto';
+import { mulberry32 } from '@sealbox/runtime';
 
 /** The seed of every property (SEALBOX_FUZZ_SEED picks another). */
 export const FUZZ_SEED = Number(process.env.SEALBOX_FUZZ_SEED ?? 20261211);
@@ -16,19 +17,11 @@ export const FUZZ_SCALE = process.env.SEALBOX_FUZZ === 'long' ? Number(process.e
 export const cases = (n: number): number => Math.round(n * FUZZ_SCALE);
 
 export class Rng {
-  private state: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [min, max]. */

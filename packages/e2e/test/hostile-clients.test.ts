@@ -17,19 +17,11 @@ import { CreateBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjec
 import type { Sealbox } from '@sealbox/cli';
 import type { AccessLogEntry } from '@sealbox/runtime';
 import { awsEnv, failure, kmsClient, runCommand, s3Client, startTestSealbox, tlsKmsClient } from './helpers';
+import { mulberry32 } from '@sealbox/runtime';
 
 const SEED = Number(process.env.SEALBOX_HOSTILE_SEED ?? 20260115);
-/** mulberry32: a small seeded generator, so a failing run can be repeated exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing run can be repeated exactly. */
+const rng = mulberry32;
 const random = rng(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -24,6 +24,7 @@ import aws4 from 'aws4';
 import { startKmsServer } from '@sealbox/kms';
 import { VirtualClock } from '@sealbox/runtime';
 import { StaticCredentialProvider } from '@sealbox/sigv4';
+import { mulberry32 } from '@sealbox/runtime';
 
 const BIN = join(__dirname, '..', '..', 'cli', 'dist', 'bin.js');
 const MODEL = JSON.parse(readFileSync(join(__dirname, '..', '..', 'kms', 'src', 'model', 'kms-model.json'), 'utf8')) as {
@@ -48,17 +49,8 @@ interface Shape {
   enum?: string[];
 }
 
-/** A small seeded generator (mulberry32), so a failing run reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing run can be repeated exactly. */
+const random = mulberry32;
 
 const nested = (open: string, inner: string, close: string, levels: number) => open.repeat(levels) + inner + close.repeat(levels);
 const DEEP_LIST = nested('[', '"x"', ']', 5000);

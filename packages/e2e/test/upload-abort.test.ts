@@ -15,21 +15,15 @@ import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, Pu
 import type { Sealbox } from '@sealbox/cli';
 import { deriveSigningKey, toAmzDate } from '@sealbox/sigv4';
 import { s3Client, startTestSealbox } from './helpers';
+import { mulberry32 } from '@sealbox/runtime';
 
 const SEED = 20260315;
 const RUNS = 300;
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const EMPTY_SHA256 = sha256('');
 
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing run can be repeated exactly. */
+const prng = mulberry32;
 
 type Encoding = 'plain' | 'signed-chunks' | 'unsigned-trailer' | 'signed-trailer' | 'post';
 

@@ -7,6 +7,7 @@
  * What each service's errors are (which codes an operation may return, with what status and
  * message) is the service's to say: a rule is checked against its service's catalog when added.
  */
+import { mulberry32 } from './random';
 export type FaultService = 'kms' | 's3';
 
 /** What a matching call gets instead of (or before) its answer. */
@@ -99,17 +100,8 @@ const KNOWN = new Set(['service', 'operation', 'key', 'alias', 'bucket', 'prefix
 const MAX_RULES = 1000;
 const MAX_LATENCY_MS = 10 * 60 * 1000;
 
-/** mulberry32: small, fast and reproducible; the same seed gives the same sequence everywhere. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing run can be repeated exactly. */
+const generator = mulberry32;
 
 interface Held {
   rule: FaultRule;

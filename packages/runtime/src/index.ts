@@ -1,7 +1,7 @@
 export { VirtualClock } from './clock';
 export type { Clock, ClockListener, ClockState } from './clock';
 export { jsonRequestId, s3RequestId, s3HostId } from './request-id';
-export { randomBytesFast } from './random';
+export { mulberry32, randomBytesFast } from './random';
 export { hkdfSha256 } from './hkdf';
 export { httpDate } from './http-date';
 export { createAccessLog, silentAccessLog } from './access-log';

@@ -23,3 +23,19 @@ export function randomBytesFast(size: number): Buffer {
   offset += size;
   return out;
 }
+
+/**
+ * A seeded generator of numbers in [0, 1) (mulberry32): small, fast and reproducible, the same
+ * seed giving the same sequence everywhere. For fault probabilities and seeded tests, never for
+ * anything secret.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -14,20 +14,12 @@ import {
   parseChecksumAlgorithm,
   supportedChecksumTypes,
 } from '../src/checksums';
+import { mulberry32 } from '@sealbox/runtime';
 
 const CRCS: CrcAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME'];
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing run can be repeated exactly. */
+const rng = mulberry32;
 
 function randomBuffer(rand: () => number, length: number): Buffer {
   const b = Buffer.allocUnsafe(length);
