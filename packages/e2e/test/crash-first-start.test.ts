@@ -24,7 +24,7 @@ function prng(seed: number): () => number {
   };
 }
 
-const ARGS = ['start', '--json', '--quiet', '--kms-port', '0', '--s3-port', '0', '--no-console', '--allow-http-sse-kms'];
+const ARGS = ['start', '--no-tls', '--json', '--quiet', '--kms-port', '0', '--s3-port', '0', '--no-console', '--allow-http-sse-kms'];
 
 /** Starts Sealbox on `dataDir`; with `killAfterMs`, SIGKILLs it then (ready or not) and resolves undefined. */
 function start(dataDir: string, killAfterMs?: number): Promise<{ stop: () => Promise<void>; kms: KMSClient; s3: S3Client } | undefined> {

@@ -73,14 +73,20 @@ function serverCertificate(names: string[], caName: forge.pki.CertificateField[]
 
 const CA_NAME = [{ name: 'commonName', value: 'Sealbox Local CA' }, { name: 'organizationName', value: 'Sealbox' }];
 
+/**
+ * Each file written whole under a temporary name, then renamed, in the order given (ca.pem last):
+ * a start killed midway leaves no torn file, only a set missing ca.pem, which is made again.
+ */
 function writeFiles(dir: string, files: Record<string, string>): void {
   for (const [f, text] of Object.entries(files)) {
-    const fd = openPrivate(join(dir, f), 'w');
+    const temp = join(dir, `${f}.tmp`);
+    const fd = openPrivate(temp, 'w');
     try {
       writeFileSync(fd, text);
     } finally {
       closeSync(fd);
     }
+    renameSync(temp, join(dir, f));
   }
 }
 
