@@ -25,7 +25,13 @@ function banner(sealbox: Sealbox, options: StartOptions): string {
   if (sealbox.kms) lines.push(`  KMS     ${sealbox.kms.url}   (every region, chosen by the credential scope)`);
   if (sealbox.s3) lines.push(`  S3      ${sealbox.s3.url}   (region ${sealbox.region})`);
   if (sealbox.s3 && options.kmsEndpoint) lines.push(`  S3 uses the KMS at ${options.kmsEndpoint}`);
-  if (sealbox.console) lines.push(`  console ${sealbox.console.url}   (read-only, open it in a browser)`);
+  // The console's plain HTTP address: a browser does not know the local CA.
+  if (sealbox.console) lines.push(`  console ${sealbox.console.httpUrl}   (read-only, open it in a browser)`);
+  if (sealbox.caBundle) {
+    const plain = [sealbox.kms, sealbox.s3].filter((s) => s !== undefined).map((s) => s.httpUrl);
+    lines.push(`  HTTPS and HTTP on the same ports (${plain.join(', ')} for plain HTTP; SSE-KMS needs HTTPS)`);
+    lines.push(`  CA      ${sealbox.caBundle}`);
+  }
   lines.push(`  data    ${sealbox.dataDir ?? 'in memory (nothing is kept)'}`);
   lines.push('', 'Point the AWS CLI, the SDKs and boto3 at it:');
   if (sealbox.kms) lines.push(`  export AWS_ENDPOINT_URL_KMS=${sealbox.kms.url}`);
@@ -74,7 +80,12 @@ async function start(args: string[]): Promise<void> {
     : createAccessLog({ json: !logStream.isTTY, write: (line) => logStream.write(line) });
   let sealbox: Sealbox;
   try {
-    sealbox = await startSealbox({ ...options, accessLog, progress: options.json || options.quiet ? undefined : stderrProgress() });
+    sealbox = await startSealbox({
+      ...options,
+      accessLog,
+      progress: options.json || options.quiet ? undefined : stderrProgress(),
+      hint: (line) => process.stderr.write(line + '\n'),
+    });
   } catch (err) {
     const busy = err instanceof PortsInUseError ? err.ports : err instanceof PortInUseError ? [err.port] : undefined;
     if (!busy) throw err;
@@ -113,12 +124,12 @@ async function start(args: string[]): Promise<void> {
       JSON.stringify({
         kms: sealbox.kms?.url,
         s3: sealbox.s3?.url,
-        console: sealbox.console?.url,
+        console: sealbox.console?.httpUrl,
         region: sealbox.region,
         accessKeyId: DEFAULT_CREDENTIALS.accessKeyId,
         secretAccessKey: DEFAULT_CREDENTIALS.secretAccessKey,
         dataDir: sealbox.dataDir ?? null,
-        ...(sealbox.caBundle ? { caBundle: sealbox.caBundle } : {}),
+        ...(sealbox.caBundle ? { caBundle: sealbox.caBundle, http: { kms: sealbox.kms?.httpUrl, s3: sealbox.s3?.httpUrl } } : {}),
         ...(sealbox.seedReport ? { seed: sealbox.seedReport } : {}),
       }) + '\n',
     );

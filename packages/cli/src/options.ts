@@ -85,8 +85,11 @@ const START_OPTIONS_HELP = `  --host HOST              address to listen on (def
                            AWS KMS does (ThrottlingException): 'aws' for AWS's default quotas,
                            NAME=RATE pairs (symmetric=100,rsa=10,DescribeKey=5), or both
                            (aws,symmetric=100); off by default
-  --tls                    serve both services over HTTPS, with a certificate from a local CA
-                           (written to the data directory; printed as AWS_CA_BUNDLE)
+  --no-tls                 serve plain HTTP only. By default every port serves HTTPS and HTTP
+                           alike (the first byte of a connection tells them apart), with a
+                           certificate from a local CA kept in the data directory (with
+                           --in-memory in ~/.sealbox/tls), printed as AWS_CA_BUNDLE
+  --tls                    the default; still accepted, for scripts written when TLS was opt-in
   --allow-http-sse-kms     accept SSE-KMS and SSE-C requests over plain HTTP (AWS refuses them without TLS)
   --allow-remote-admin     accept POST /_sealbox/reset, /moto-api/reset and the snapshot endpoints
                            from any address, not only loopback (a test container reaching Sealbox)
@@ -142,7 +145,7 @@ Options:
 export const EXPORT_HELP = `Usage: sealbox export FILE [options]
 
 Writes the whole state of a data directory (KMS keys with their wrapped material, aliases, grants,
-the event log, S3 buckets, object versions and uploads, the root keys, the --tls CA) to FILE, a
+the event log, S3 buckets, object versions and uploads, the root keys, the local CA) to FILE, a
 gzip'd tar. A Sealbox may be running on the directory: each database is copied as one consistent
 snapshot. Without a passphrase, whoever holds FILE holds every key in it.
 
@@ -294,6 +297,7 @@ export const START_OPTIONS = {
   seed: { type: 'string' },
   'no-enforce-kms-policies': { type: 'boolean' },
   tls: { type: 'boolean' },
+  'no-tls': { type: 'boolean' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -332,6 +336,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--kms-endpoint must be an http or https URL');
     if (v.only === 'kms') throw new UsageError('--kms-endpoint is for S3; it cannot be used with --only kms');
   }
+  if (v.tls && v['no-tls']) throw new UsageError('--tls and --no-tls cannot be used together');
   if (v['no-console'] && v['console-port'] !== undefined) throw new UsageError('--console-port and --no-console cannot be used together');
   const bothServicesHere = v.only === undefined && v['kms-endpoint'] === undefined;
   if (v['console-port'] !== undefined && !bothServicesHere) throw new UsageError('the console shows both services: --console-port cannot be used with --only or --kms-endpoint');
@@ -365,7 +370,7 @@ export function parseStartOptions(args: string[]): StartOptions | 'help' {
     users,
     onDemandRotationLimit: limit === undefined ? undefined : Number(limit),
     allowHttpSseKms: v['allow-http-sse-kms'] ?? false,
-    tls: v.tls ?? false,
+    tls: !(v['no-tls'] ?? false),
     seed: v.seed,
     enforceKmsPolicies: !(v['no-enforce-kms-policies'] ?? false),
     allowHosts,

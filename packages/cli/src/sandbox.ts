@@ -66,8 +66,17 @@ export interface SealboxOptions {
   onDemandRotationLimit?: number;
   /** Accept SSE-KMS requests over plain HTTP (AWS requires TLS). */
   allowHttpSseKms?: boolean;
-  /** Serve both services over HTTPS, with a certificate from a local CA. */
+  /**
+   * Serve HTTPS as well as HTTP on every port (the first byte of a connection tells them apart),
+   * with a certificate from a local CA: `url`s are then https, `httpUrl`s plain HTTP. Off here
+   * (HTTP only); `sealbox start` turns it on unless --no-tls.
+   */
   tls?: boolean;
+  /**
+   * Where a hint for the user goes (one line): an SSE-KMS or SSE-C request refused over plain
+   * HTTP names the https endpoint and --allow-http-sse-kms, once per process. None by default.
+   */
+  hint?: (line: string) => void;
   /** A seed file: checked before anything starts, applied once the services listen. */
   seed?: string;
   /**
@@ -271,11 +280,17 @@ function portFree(host: string, port: number): Promise<boolean> {
  * loopback address instead, which reaches it from this machine (and through a container's
  * published ports).
  */
-function reachableUrl(url: string, host: string): string {
+function reachableUrl(url: string, host: string): string;
+function reachableUrl(url: string | undefined, host: string): string | undefined;
+function reachableUrl(url: string | undefined, host: string): string | undefined {
+  if (url === undefined) return undefined;
   if (host === '0.0.0.0') return url.replace('//0.0.0.0:', '//127.0.0.1:');
   if (host === '::' || host === '[::]') return url.replace('//[::]:', '//[::1]:');
   return url;
 }
+
+/** The hint about SSE-KMS over plain HTTP is given once per process, whatever starts or resets. */
+let hinted = false;
 
 /** Starts the services in this process; used by `sealbox start` and by test fixtures. */
 export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbox> {
@@ -349,7 +364,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   }
   let tls: ReturnType<typeof loadOrCreateTls> | undefined;
   try {
-    tls = options.tls ? loadOrCreateTls(dataDir, host === '0.0.0.0' || host === '::' ? [host, 'localhost'] : [host]) : undefined;
+    // The certificate names the listening address and the --allow-host names clients reach it by.
+    tls = options.tls ? loadOrCreateTls(dataDir, [host.replace(/^\[|\]$/g, ''), ...(options.allowHosts ?? [])]) : undefined;
   } catch (err) {
     unlock();
     removeCreated();
@@ -364,7 +380,22 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       unlock();
     }
   };
-  const reachable = <T extends RunningServer>(server: T): T => ({ ...server, url: reachableUrl(server.url, host) });
+  const reachable = <T extends RunningServer>(server: T): T => ({
+    ...server,
+    url: reachableUrl(server.url, host),
+    httpUrl: reachableUrl(server.httpUrl, host),
+    ...(server.httpsUrl ? { httpsUrl: reachableUrl(server.httpsUrl, host) } : {}),
+  });
+  // Filled in once S3 listens: the https endpoint the hint names.
+  let s3HttpsUrl: string | undefined;
+  const plainHttpEncryption = options.hint
+    ? () => {
+        if (hinted) return;
+        hinted = true;
+        const fix = s3HttpsUrl ? `use ${s3HttpsUrl} (trusting AWS_CA_BUNDLE=${tls!.caPath})` : 'start Sealbox without --no-tls and use its https:// endpoint';
+        options.hint!(`sealbox: hint: S3 refuses SSE-KMS and SSE-C requests over plain HTTP, as AWS does; ${fix}, or start Sealbox with --allow-http-sse-kms`);
+      }
+    : undefined;
   const adminHosts = [host, ...(options.allowHosts ?? [])];
   // One set of rules for both services, whichever port adds them: S3's own calls to this KMS
   // meet the KMS rules. The seed's rules are checked already (parseSeed).
@@ -411,6 +442,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       kmsEndpoint,
       serviceCredentials: options.kmsEndpoint ? undefined : serviceCredentials,
       allowHttpSseKms: options.allowHttpSseKms,
+      onPlainHttpEncryption: plainHttpEncryption,
       kmsCa: tls?.ca,
       kmsTimeoutMs: options.kmsTimeoutMs,
       adminHosts,
@@ -421,6 +453,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     const s3Bound = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
     if (s3Bound) started.push(s3Bound);
     const s3 = s3Bound && reachable(s3Bound);
+    s3HttpsUrl = s3?.httpsUrl;
     const kms = kmsListening && kmsService ? Object.defineProperty({ ...kmsListening }, 'core', { get: () => kmsService.current.core, enumerable: true }) : undefined;
     // The console reads the current services' state: reset() replaces them.
     const consoleBound =

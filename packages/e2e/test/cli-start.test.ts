@@ -85,10 +85,14 @@ describe('sealbox start --host 0.0.0.0', () => {
   it('prints 127.0.0.1, an address clients reach, and serves there', async () => {
     const child = spawn(process.execPath, [BIN, 'start', '--host', '0.0.0.0', '--json', '--quiet', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--console-port', '0']);
     try {
-      const ready = await new Promise<{ kms: string; s3: string; console: string }>((resolve, reject) => {
-        createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line) as { kms: string; s3: string; console: string }));
+      type Ready = { kms: string; s3: string; console: string; http: { kms: string; s3: string } };
+      const printed = await new Promise<Ready>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line) as Ready));
         child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
       });
+      for (const url of [printed.kms, printed.s3]) expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      // The same ports over plain HTTP (the SDK here does not know the local CA).
+      const ready = { ...printed.http, console: printed.console };
       for (const url of [ready.kms, ready.s3, ready.console]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
       const kms = new KMSClient({ endpoint: ready.kms, region: 'us-east-1', credentials, maxAttempts: 1 });

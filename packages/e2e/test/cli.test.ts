@@ -98,8 +98,11 @@ describe('sealbox command', () => {
     const child = spawn(process.execPath, [BIN, 'start', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--console-port', '0', '--quiet']);
     let out = '';
     await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d), out.includes('Ctrl+C') && resolve())));
-    expect(out).toMatch(/export AWS_ENDPOINT_URL_KMS=http:\/\/127\.0\.0\.1:\d+/);
-    expect(out).toMatch(/export AWS_ENDPOINT_URL_S3=http:\/\/127\.0\.0\.1:\d+/);
+    // HTTPS by default (HTTP on the same ports), with the CA for the CLI, boto3, Go and Node.
+    expect(out).toMatch(/export AWS_ENDPOINT_URL_KMS=https:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/export AWS_ENDPOINT_URL_S3=https:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/export AWS_CA_BUNDLE=\/.*ca\.pem\n/);
+    expect(out).toMatch(/export NODE_EXTRA_CA_CERTS=\/.*ca\.pem\n/);
     expect(out).toContain('export AWS_ACCESS_KEY_ID=test');
     expect(out).toContain('export AWS_SECRET_ACCESS_KEY=test');
     expect(out).toContain('export AWS_REGION=us-east-1');
@@ -114,7 +117,8 @@ describe('AWS CLI and boto3 against a running sealbox', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    sealbox = await startCli(['--user', 'AKIDSECOND:second-secret:222222222222']);
+    // Plain HTTP only: these are about the CLI and boto3 themselves (TLS: tls.test.ts).
+    sealbox = await startCli(['--no-tls', '--user', 'AKIDSECOND:second-secret:222222222222']);
     env = {
       AWS_ENDPOINT_URL_KMS: sealbox.ready.kms,
       AWS_ENDPOINT_URL_S3: sealbox.ready.s3,

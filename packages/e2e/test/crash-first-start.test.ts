@@ -18,7 +18,7 @@ const SEED = 20260316;
 /** Seeded, so a failing run can be repeated exactly. */
 const prng = mulberry32;
 
-const ARGS = ['start', '--json', '--quiet', '--kms-port', '0', '--s3-port', '0', '--no-console', '--allow-http-sse-kms'];
+const ARGS = ['start', '--no-tls', '--json', '--quiet', '--kms-port', '0', '--s3-port', '0', '--no-console', '--allow-http-sse-kms'];
 
 /** Starts Sealbox on `dataDir`; with `killAfterMs`, SIGKILLs it then (ready or not) and resolves undefined. */
 function start(dataDir: string, killAfterMs?: number): Promise<{ stop: () => Promise<void>; kms: KMSClient; s3: S3Client } | undefined> {

@@ -44,7 +44,7 @@ interface Running {
 }
 
 function start(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'start', '--json', '--quiet', '--data-dir', dataDir, '--kms-port', '0', '--s3-port', '0', '--no-console', '--allow-http-sse-kms', '--on-demand-rotation-limit', '100000']);
+  const child = spawn(process.execPath, [BIN, 'start', '--no-tls', '--json', '--quiet', '--data-dir', dataDir, '--kms-port', '0', '--s3-port', '0', '--no-console', '--allow-http-sse-kms', '--on-demand-rotation-limit', '100000']);
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', (line) => {
       const ready = JSON.parse(line) as { kms: string; s3: string };

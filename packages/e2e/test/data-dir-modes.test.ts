@@ -98,7 +98,7 @@ describe('the data directory is private to the user', () => {
   it('a data directory left 0755 with 0644 files (WAL and SHM of a killed process, blobs, a stale lock) is tightened at start', async () => {
     const dataDir = newDir();
     // A Sealbox killed mid-run leaves its -wal and -shm files behind.
-    const child = spawn(process.execPath, [BIN, 'start', '--json', '--quiet', '--data-dir', dataDir, '--kms-port', '0', '--s3-port', '0', '--no-console']);
+    const child = spawn(process.execPath, [BIN, 'start', '--no-tls', '--json', '--quiet', '--data-dir', dataDir, '--kms-port', '0', '--s3-port', '0', '--no-console']);
     const ready = await new Promise<{ kms: string; s3: string }>((resolve, reject) => {
       createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line) as { kms: string; s3: string }));
       child.once('exit', (code) => reject(new Error(`sealbox exited with ${code}`)));

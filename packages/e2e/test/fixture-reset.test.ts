@@ -378,7 +378,7 @@ describe('starting from a sealbox export archive', () => {
   });
 
   it('sealbox start --snapshot FILE serves it, in memory', async () => {
-    const child = spawn(process.execPath, [BIN, 'start', '--snapshot', archive, '--kms-port', '0', '--s3-port', '0', '--no-console', '--json', '--allow-http-sse-kms'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'start', '--no-tls', '--snapshot', archive, '--kms-port', '0', '--s3-port', '0', '--no-console', '--json', '--allow-http-sse-kms'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -397,7 +397,7 @@ describe('starting from a sealbox export archive', () => {
   });
 
   it('refuses --snapshot with --data-dir, and a file that is no archive', async () => {
-    const both = await runCommand(process.execPath, [BIN, 'start', '--snapshot', archive, '--data-dir', root], {});
+    const both = await runCommand(process.execPath, [BIN, 'start', '--no-tls', '--snapshot', archive, '--data-dir', root], {});
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--snapshot starts an in-memory Sealbox from the archive');
     await expect(startTestSealbox({ snapshot: join(FIXTURES, 'seed-demo.yaml') })).rejects.toThrow(/is not a Sealbox snapshot/);
@@ -407,7 +407,7 @@ describe('starting from a sealbox export archive', () => {
 
 describe('suites that share one server', () => {
   it('a moto server-mode suite (pytest, boto3, urllib) runs unchanged against sealbox start', async () => {
-    const child = spawn(process.execPath, [BIN, 'start', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--json', '--allow-http-sse-kms', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'start', '--no-tls', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--json', '--allow-http-sse-kms', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const endpoints = JSON.parse(await firstLine(child)) as { kms: string; s3: string };
       const suite = await runCommand('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join(FIXTURES, 'moto-server-suite')], {

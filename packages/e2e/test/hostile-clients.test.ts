@@ -237,11 +237,12 @@ describe('the connection cap', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const held: Socket[] = [];
     try {
+      // TLS is on (the default): the clients here speak plain HTTP to the same ports.
       const endpoints = await new Promise<{ kms: string; s3: string }>((resolve, reject) => {
         let out = '';
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
-          if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as { kms: string; s3: string });
+          if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0]!) as { http: { kms: string; s3: string } }).http);
         });
         child.once('exit', (code) => reject(new Error(`sealbox exited (${code}): ${stderr}`)));
       });

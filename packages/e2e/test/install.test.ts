@@ -162,7 +162,8 @@ describe('installed from the packed tarballs, outside the repository', () => {
       });
       process.stderr.write(`npx sealbox start ready in ${elapsed(since)}\n`);
       expect(ready.dataDir).toBe(join(project, '.sealbox'));
-      const env = { AWS_ENDPOINT_URL_KMS: ready.kms, AWS_ENDPOINT_URL_S3: ready.s3, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: ready.region };
+      // HTTPS by default: the CLI trusts the local CA through the printed bundle.
+      const env = { AWS_ENDPOINT_URL_KMS: ready.kms, AWS_ENDPOINT_URL_S3: ready.s3, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: ready.region, AWS_CA_BUNDLE: (ready as { caBundle?: string }).caBundle ?? '' };
       const key = await runCommand('aws', ['kms', 'create-key', '--query', 'KeyMetadata.KeyId', '--output', 'text'], env);
       expect(key).toMatchObject({ code: 0 });
       expect(key.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/);

@@ -195,7 +195,7 @@ function startCli(): Promise<Started> {
     join(dir, 'seed.yaml'),
     'accounts:\n  - id: "000000000000"\n    users:\n      - { name: bob, accessKeyId: BOB, secretAccessKey: bob-secret }\n',
   );
-  const child = spawn(process.execPath, [BIN, 'start', '--json', '--quiet', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--console-port', '0', '--seed', join(dir, 'seed.yaml')]);
+  const child = spawn(process.execPath, [BIN, 'start', '--no-tls', '--json', '--quiet', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--console-port', '0', '--seed', join(dir, 'seed.yaml')]);
   const stderr: string[] = [];
   child.stderr.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
   return new Promise((resolve, reject) => {

@@ -88,7 +88,7 @@ describe('npm start', () => {
     leftover.push(started.npm);
     process.stdout.write(`warm npm start ready in ${Math.round(started.ms)} ms\n`);
     expect(started.ms).toBeLessThan(5000); // about a second here; a reinstall alone takes longer
-    expect(started.ready.kms).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(started.ready.kms).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/); // HTTPS (and HTTP) by default
     started.npm.kill(signal); // npm's pid only, as a supervisor sends it: not the process group
     await exited(started.npm);
     await gone(started);

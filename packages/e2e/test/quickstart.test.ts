@@ -62,7 +62,9 @@ describe('the README quick start', () => {
       const result = await runCommand('bash', [script], { HOME: dir });
       expect(result).toMatchObject({ code: 0 });
       const lines = result.stdout.split('\n');
-      expect(lines.filter((l) => l === 'hello')).toHaveLength(2); // kms decrypt and s3 cp ... -
+      // kms decrypt, s3 cp ... -, and the SSE-KMS object read back over https
+      expect(lines.filter((l) => l === 'hello')).toHaveLength(3);
+      expect(blocks.join('')).toContain('aws s3 cp --sse aws:kms');
       expect(result.stdout).toMatch(/\d+ hello\.txt/); // aws s3 ls
       expect(result.stdout).toMatch(/"Plaintext": "[A-Za-z0-9+/]{43}="/); // generate-random
     } finally {

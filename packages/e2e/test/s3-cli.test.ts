@@ -96,7 +96,7 @@ describe('AWS CLI and boto3', () => {
 
 describe('crash safety', () => {
   function start(dataDir: string): Promise<{ child: ChildProcessWithoutNullStreams; s3: string }> {
-    const child = spawn(process.execPath, [BIN, 'start', '--json', '--quiet', '--data-dir', dataDir, '--kms-port', '0', '--s3-port', '0', '--no-console']);
+    const child = spawn(process.execPath, [BIN, 'start', '--no-tls', '--json', '--quiet', '--data-dir', dataDir, '--kms-port', '0', '--s3-port', '0', '--no-console']);
     return new Promise((resolve, reject) => {
       createInterface({ input: child.stdout }).once('line', (line) => resolve({ child, s3: (JSON.parse(line) as { s3: string }).s3 }));
       child.once('exit', (code) => reject(new Error(`exited ${code}`)));

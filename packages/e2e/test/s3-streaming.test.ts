@@ -222,7 +222,7 @@ describe('memory', () => {
   it('a 256 MiB upload and download stream through without growing the server', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sealbox-mem-'));
     const bin = join(__dirname, '..', '..', 'cli', 'dist', 'bin.js');
-    const child = spawn(process.execPath, [bin, 'start', '--json', '--quiet', '--only', 's3', '--data-dir', dataDir, '--s3-port', '0']);
+    const child = spawn(process.execPath, [bin, 'start', '--no-tls', '--json', '--quiet', '--only', 's3', '--data-dir', dataDir, '--s3-port', '0']);
     const s3Url = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', (l) => resolve((JSON.parse(l) as { s3: string }).s3)));
     const s3 = s3Client({ s3: { url: s3Url } } as never);
     try {

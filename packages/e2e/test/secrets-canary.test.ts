@@ -87,7 +87,7 @@ interface Started {
 
 function startCli(dataDir: string, seed: string): Promise<Started> {
   const child = spawn(process.execPath, [
-    BIN, 'start', '--json', '--data-dir', dataDir, '--kms-port', '0', '--s3-port', '0', '--console-port', '0', '--seed', seed, '--allow-http-sse-kms',
+    BIN, 'start', '--no-tls', '--json', '--data-dir', dataDir, '--kms-port', '0', '--s3-port', '0', '--console-port', '0', '--seed', seed, '--allow-http-sse-kms',
   ]);
   const stdout: string[] = [];
   const stderr: string[] = [];

@@ -330,7 +330,7 @@ describe('sealbox seed', () => {
 
   it('start --seed reports in its JSON line; sealbox seed FILE seeds the running instance, then skips', async () => {
     const first = writeSeed('cli-start.yaml', `keys:\n  - id: ${KEY}\n    material: [${M1}]\n    aliases: [alias/cli]\n`);
-    const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [BIN, 'start', '--json', '--quiet', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--seed', first]);
+    const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [BIN, 'start', '--no-tls', '--json', '--quiet', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--seed', first]);
     const stderr: string[] = [];
     child.stderr.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
     try {

@@ -2,12 +2,20 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import { STATUS_CODES, createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 
 export interface RunningServer {
-  /** `http://host:port` with the port actually bound. */
+  /**
+   * The address with the port actually bound: `https://host:port` when TLS is on (HTTP is
+   * served on the same port, at `httpUrl`), else `http://host:port`.
+   */
   url: string;
+  /** `http://host:port`: plain HTTP, served whether or not TLS is on. */
+  httpUrl: string;
+  /** `https://host:port` when TLS is on. */
+  httpsUrl?: string;
   port: number;
+  /** The listener (plain HTTP requests are its own; TLS connections go to a sibling server). */
   server: Server;
   /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes every socket. */
   close(graceMs?: number): Promise<void>;
@@ -132,7 +140,18 @@ export function acceptBody(req: IncomingMessage, res: ServerResponse): void {
   res.writeContinue();
 }
 
-/** Serves `handler` on host:port, over HTTPS when `tls` is given. */
+/**
+ * The first byte of a TLS connection: a handshake record (a ClientHello), content type 22.
+ * https://www.rfc-editor.org/rfc/rfc8446#section-5.1 . No HTTP request starts with it (a method
+ * is a token of visible characters), so one port can serve both, as LocalStack does on 4566.
+ */
+const TLS_HANDSHAKE = 0x16;
+const TLS_SOCKET = Symbol('sealbox.tlsSocket');
+
+/**
+ * Serves `handler` on host:port: plain HTTP, and with `tls` HTTPS as well on the same port (the
+ * first byte of each connection tells them apart).
+ */
 export function listen(
   handler: RequestListener,
   host: string,
@@ -254,14 +273,57 @@ export function listen(
     };
   };
 
-  const server: Server = tls ? createHttpsServer({ ...options, ...tls }, tracked) : createServer(options, tracked);
+  const server: Server = createServer(options, tracked);
+  // TLS connections are handed to this sibling, which never listens itself: the same timeouts,
+  // the same request handling, the same connection cap (counted on the listener's sockets).
+  const secure: HttpsServer | undefined = tls ? createHttpsServer({ ...options, ...tls }, tracked) : undefined;
+  const servers: Array<Server | HttpsServer> = secure ? [server, secure] : [server];
   // Node would send 100 Continue before anyone looked at the request; tracked decides instead.
-  server.on('checkContinue', tracked);
+  for (const s of servers) s.on('checkContinue', tracked);
+  const handshakeMs = options.handshakeTimeout;
+  /** Connections whose first byte has not arrived: closed with the server. */
+  const undecided = new Set<Socket>();
+  if (secure) {
+    // The listener's own HTTP connection handling runs only for connections that turn out to
+    // be HTTP; the first chunk read is put back for whichever server takes the connection (a
+    // TLSSocket reads what its socket has buffered first).
+    const httpConnection = server.listeners('connection') as Array<(socket: Socket) => void>;
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: Socket) => {
+      if (socket.destroyed) return; // refused at the hard cap
+      undecided.add(socket);
+      // A connection that sends nothing holds a descriptor as surely as a stalled handshake.
+      const silent = setTimeout(() => socket.destroy(), handshakeMs);
+      silent.unref();
+      const decided = () => {
+        clearTimeout(silent);
+        undecided.delete(socket);
+      };
+      // Until a server takes the connection, nobody else would handle its errors (a reset).
+      const ignore = () => socket.destroy();
+      socket.on('error', ignore);
+      socket.once('close', decided);
+      socket.once('data', (chunk: Buffer) => {
+        decided();
+        socket.removeListener('error', ignore);
+        socket.pause();
+        socket.unshift(chunk);
+        if (chunk[0] === TLS_HANDSHAKE) secure.emit('connection', socket);
+        else {
+          for (const listener of httpConnection) listener.call(server, socket);
+          socket.resume();
+        }
+      });
+    });
+    secure.on('secureConnection', (tlsSocket: TrackedSocket) => {
+      if (tlsSocket._parent) (tlsSocket._parent as Socket & { [TLS_SOCKET]?: Socket })[TLS_SOCKET] = tlsSocket;
+    });
+  }
 
   // Connections past the cap, oldest first: at the hard cap the oldest makes room for the newest,
   // so a health check (or a refusal) still gets through however many clients hold the rest.
   const overflow = new Set<Socket>();
-  server.on('connection', (socket: TrackedSocket & { [OVERFLOW]?: boolean }) => {
+  const admit = (socket: TrackedSocket & { [OVERFLOW]?: boolean; [TLS_SOCKET]?: Socket }) => {
     if (open >= hardCap) {
       const oldest = overflow.values().next().value;
       if (!oldest) {
@@ -280,14 +342,17 @@ export function listen(
       socket[OVERFLOW] = true;
       overflow.add(socket);
       // Connections that nobody uses any more make room first.
-      server.closeIdleConnections();
+      for (const s of servers) s.closeIdleConnections();
       // A connection past the cap gets one quick request (a refusal or a health check), not the
-      // usual timeouts.
+      // usual timeouts. (A TLS connection's answer is written by its TLSSocket.)
       setTimeout(() => {
-        if (!socket.destroyed && socket.bytesWritten === 0) socket.destroy();
+        if (!socket.destroyed && (socket[TLS_SOCKET] ?? socket).bytesWritten === 0) socket.destroy();
       }, Math.min(2000, headersTimeout)).unref();
     }
-  });
+  };
+  // Counted before the protocol is known, so HTTP and TLS connections share the cap.
+  if (secure) server.prependListener('connection', admit);
+  else server.on('connection', admit);
 
   // Bodies that arrive too slowly: checked once a second for the whole server.
   const TICK_MS = 250;
@@ -311,14 +376,14 @@ export function listen(
   sweep.unref();
   server.once('close', () => clearInterval(sweep));
 
-  server.on('timeout', (socket: TrackedSocket) => {
+  const onTimeout = (socket: TrackedSocket) => {
     const exchange = socket[CURRENT];
     // A request received whole and not yet answered is the server's work (a long multipart
     // completion): the client is not at fault, so the connection stays.
     if (exchange && exchange.req.complete && !exchange.res.headersSent) return;
     expire(socket, exchange);
-  });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: TrackedSocket) => {
+  };
+  const onClientError = (err: NodeJS.ErrnoException, socket: TrackedSocket) => {
     const kind: ClientErrorKind = err.code === 'HPE_HEADER_OVERFLOW' ? 'HeaderTooLarge' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'RequestTimeout' : 'BadRequest';
     // A client that went away, or a TLS socket torn down: nobody to answer.
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
@@ -362,7 +427,11 @@ export function listen(
       return;
     }
     send();
-  });
+  };
+  for (const s of servers) {
+    s.on('timeout', onTimeout);
+    s.on('clientError', onClientError);
+  }
   // Past listen, a failed accept (out of descriptors) is reported, never thrown: the process
   // keeps answering on the connections it has.
   let lastAcceptError = 0;
@@ -379,13 +448,20 @@ export function listen(
     server.listen(port, host, () => {
       server.removeAllListeners('error');
       server.on('error', onServerError);
+      // Node starts checking header timeouts of a server's connections when it listens; the
+      // sibling never does, so it is told the listener is up.
+      secure?.emit('listening');
       const bound = (server.address() as AddressInfo).port;
       const urlHost = host.includes(':') ? `[${host}]` : host;
+      const httpUrl = `http://${urlHost}:${bound}`;
+      const httpsUrl = tls ? `https://${urlHost}:${bound}` : undefined;
       resolve({
-        url: `${tls ? 'https' : 'http'}://${urlHost}:${bound}`,
+        url: httpsUrl ?? httpUrl,
+        httpUrl,
+        ...(httpsUrl ? { httpsUrl } : {}),
         port: bound,
         server,
-        close: (graceMs = 2000) => closeGracefully(server, graceMs),
+        close: (graceMs = 2000) => closeGracefully(server, secure, undecided, graceMs),
       });
     });
   });
@@ -393,15 +469,24 @@ export function listen(
 
 const OVERFLOW = Symbol('sealbox.overflow');
 
-function closeGracefully(server: Server, graceMs: number): Promise<void> {
+function closeGracefully(server: Server, secure: HttpsServer | undefined, undecided: Set<Socket>, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      secure?.closeAllConnections();
+    }, graceMs);
     timer.unref();
+    // The listener's close waits for every connection it accepted, TLS ones included.
     server.close(() => {
       clearTimeout(timer);
       resolve();
     });
+    // The sibling was never listening: closing it stops its connection checks (the error
+    // saying it was not running is expected).
+    secure?.close(() => undefined);
     server.closeIdleConnections();
+    secure?.closeIdleConnections();
+    for (const socket of undecided) socket.destroy();
   });
 }
 

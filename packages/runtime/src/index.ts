@@ -14,7 +14,7 @@ export { checkAdminRequest, sendAdminRefusal, hostName } from './admin-request';
 export type { AdminRefusal, AdminRequestRules, AdminRule } from './admin-request';
 export { RootKey } from './root-key';
 export { openPrivate, privateDir, privateSqliteFiles, privateTree, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files';
-export { loadOrCreateTls } from './tls';
+export { loadOrCreateTls, sharedTlsDir } from './tls';
 export type { TlsMaterial } from './tls';
 export { FaultRules, FaultRuleError, faultDelay } from './faults';
 export type { FaultAction, FaultErrorCatalog, FaultRule, FaultRuleInput, FaultService, FaultTarget, FiredFault } from './faults';

@@ -1,9 +1,10 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import forge from 'node-forge';
-import { openPrivate } from './private-files';
+import { openPrivate, privateDir } from './private-files';
 
 export interface TlsMaterial {
   key: string;
@@ -39,46 +40,124 @@ function certificate(subject: forge.pki.CertificateField[], issuer: forge.pki.Ce
   return forge.pki.certificateToPem(cert);
 }
 
+/** IP addresses (v4 or v6) go in the certificate as IP entries; everything else as DNS names. */
+const isIp = (h: string) => isIP(h) !== 0;
+
 /**
- * A local CA and a server certificate it signs, for localhost, *.localhost (virtual-hosted
- * buckets), 127.0.0.1 and ::1 plus `hosts`. Kept in the data directory (mode 0600, as all its files) so clients
- * trust the same CA across restarts; with no data directory they live in a temporary one.
+ * The names every server certificate covers. `*.localhost` is there for clients that accept it,
+ * but Node (and OpenSSL, so the AWS CLI and boto3) refuse a wildcard over a single label: a
+ * virtual-hosted bucket over HTTPS is `BUCKET.s3.localhost`, which `*.s3.localhost` covers.
  */
-export function loadOrCreateTls(dataDir: string | undefined, hosts: string[] = []): TlsMaterial {
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'sealbox-tls-'));
-  const path = (f: string) => join(dir, f);
-  const files = [CA_FILE, CA_KEY_FILE, CERT_FILE, KEY_FILE];
-  if (files.every((f) => existsSync(path(f)))) {
-    // Like every file of the data directory, 0600 (the certificates too), whatever made them.
-    for (const f of files) closeSync(openPrivate(path(f), 'r'));
-    return { key: readFileSync(path(KEY_FILE), 'utf8'), cert: readFileSync(path(CERT_FILE), 'utf8'), ca: readFileSync(path(CA_FILE), 'utf8'), caPath: path(CA_FILE) };
-  }
-  const caKeys = rsaKeyPair();
-  const caName = [{ name: 'commonName', value: 'Sealbox Local CA' }, { name: 'organizationName', value: 'Sealbox' }];
-  const ca = certificate(caName, caName, caKeys.publicKey, caKeys.privateKey, 10, [
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-  ]);
+const DEFAULT_NAMES = ['localhost', '*.localhost', 's3.localhost', '*.s3.localhost', '127.0.0.1', '::1'];
+
+/** Whether `cert` names every one of `names` and stays valid for at least another 30 days. */
+function covers(cert: string, names: string[]): boolean {
+  const x509 = new X509Certificate(cert);
+  if (Date.parse(x509.validTo) - Date.now() < 30 * 24 * 3600 * 1000) return false;
+  // Names compared as written (a wildcard entry must be there itself, not matched by another).
+  const dns = new Set((x509.subjectAltName ?? '').split(', ').filter((e) => e.startsWith('DNS:')).map((e) => e.slice(4).toLowerCase()));
+  return names.every((name) => (isIp(name) ? x509.checkIP(name) !== undefined : dns.has(name.toLowerCase())));
+}
+
+function serverCertificate(names: string[], caName: forge.pki.CertificateField[], caKey: forge.pki.rsa.PrivateKey): { key: string; cert: string } {
   const serverKeys = rsaKeyPair();
-  const names = ['localhost', '*.localhost', 's3.localhost', '*.s3.localhost', ...hosts.filter((h) => !/^[\d.]+$|:/.test(h))];
-  const ips = ['127.0.0.1', '::1', ...hosts.filter((h) => /^[\d.]+$|:/.test(h))];
-  const cert = certificate([{ name: 'commonName', value: 'localhost' }], caName, serverKeys.publicKey, caKeys.privateKey, 2, [
+  const unique = [...new Set(names)];
+  const cert = certificate([{ name: 'commonName', value: 'localhost' }], caName, serverKeys.publicKey, caKey, 2, [
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [...new Set(names)].map((value) => ({ type: 2, value })).concat([...new Set(ips)].map((ip) => ({ type: 7, ip }) as never)) },
+    { name: 'subjectAltName', altNames: unique.filter((h) => !isIp(h)).map((value) => ({ type: 2, value })).concat(unique.filter(isIp).map((ip) => ({ type: 7, ip }) as never)) },
   ]);
-  const write = (f: string, text: string) => {
-    const fd = openPrivate(path(f), 'w');
+  return { key: serverKeys.pem, cert };
+}
+
+const CA_NAME = [{ name: 'commonName', value: 'Sealbox Local CA' }, { name: 'organizationName', value: 'Sealbox' }];
+
+/**
+ * Each file written whole under a temporary name, then renamed, in the order given (ca.pem last):
+ * a start killed midway leaves no torn file, only a set missing ca.pem, which is made again.
+ */
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [f, text] of Object.entries(files)) {
+    const temp = join(dir, `${f}.tmp`);
+    const fd = openPrivate(temp, 'w');
     try {
       writeFileSync(fd, text);
     } finally {
       closeSync(fd);
     }
-  };
-  write(CA_KEY_FILE, caKeys.pem);
-  write(KEY_FILE, serverKeys.pem);
-  write(CERT_FILE, cert);
-  write(CA_FILE, ca);
-  return { key: serverKeys.pem, cert, ca, caPath: path(CA_FILE) };
+    renameSync(temp, join(dir, f));
+  }
+}
+
+/** A new CA and a server certificate it signs, written to `dir`. */
+function createAll(dir: string, names: string[]): TlsMaterial {
+  const caKeys = rsaKeyPair();
+  const ca = certificate(CA_NAME, CA_NAME, caKeys.publicKey, caKeys.privateKey, 10, [
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+  ]);
+  const server = serverCertificate(names, CA_NAME, caKeys.privateKey);
+  writeFiles(dir, { [CA_KEY_FILE]: caKeys.pem, [KEY_FILE]: server.key, [CERT_FILE]: server.cert, [CA_FILE]: ca });
+  return { ...server, ca, caPath: join(dir, CA_FILE) };
+}
+
+/**
+ * The CA and server certificate kept in `dir`; a server certificate that does not cover `names`
+ * (another --host) or is about to expire is replaced by one the same CA signs, so clients that
+ * trust the CA keep working. `persist` false keeps the new one in memory (a shared directory).
+ */
+function loadFrom(dir: string, names: string[], persist: boolean): TlsMaterial {
+  const path = (f: string) => join(dir, f);
+  // Like every file of the data directory, 0600 (the certificates too), whatever made them.
+  if (persist) for (const f of [CA_FILE, CA_KEY_FILE, CERT_FILE, KEY_FILE]) closeSync(openPrivate(path(f), 'r'));
+  const ca = readFileSync(path(CA_FILE), 'utf8');
+  const kept = { key: readFileSync(path(KEY_FILE), 'utf8'), cert: readFileSync(path(CERT_FILE), 'utf8'), ca, caPath: path(CA_FILE) };
+  if (covers(kept.cert, names)) return kept;
+  const caKey = forge.pki.privateKeyFromPem(readFileSync(path(CA_KEY_FILE), 'utf8'));
+  const caName = forge.pki.certificateFromPem(ca).subject.attributes as forge.pki.CertificateField[];
+  const server = serverCertificate(names, caName, caKey);
+  if (persist) writeFiles(dir, { [KEY_FILE]: server.key, [CERT_FILE]: server.cert });
+  return { ...server, ca, caPath: kept.caPath };
+}
+
+/**
+ * Where a Sealbox without a data directory (--in-memory, --snapshot, the test fixtures) keeps its
+ * CA: one per user, so the AWS_CA_BUNDLE a user exported, or the CA imported into a Java trust
+ * store, stays valid across restarts. Only certificates live there, never state.
+ */
+export function sharedTlsDir(): string {
+  return process.env.SEALBOX_TLS_DIR ?? join(homedir(), '.sealbox', 'tls');
+}
+
+/**
+ * A local CA and a server certificate it signs, for localhost, s3.localhost and *.s3.localhost
+ * (virtual-hosted buckets), 127.0.0.1 and ::1 plus `hosts`. Kept in the data directory (mode
+ * 0600, as all its files) so clients trust the same CA across restarts; with no data directory
+ * in the user's shared directory (sharedTlsDir), else in a temporary one.
+ */
+export function loadOrCreateTls(dataDir: string | undefined, hosts: string[] = []): TlsMaterial {
+  const names = [...DEFAULT_NAMES, ...hosts.filter((h) => h !== '0.0.0.0' && h !== '::')];
+  const complete = (dir: string) => [CA_FILE, CA_KEY_FILE, CERT_FILE, KEY_FILE].every((f) => existsSync(join(dir, f)));
+  if (dataDir !== undefined) return complete(dataDir) ? loadFrom(dataDir, names, true) : createAll(dataDir, names);
+  const shared = sharedTlsDir();
+  try {
+    if (complete(shared)) return loadFrom(shared, names, false);
+    // Made whole in a directory of its own, then renamed into place: of several Sealboxes
+    // starting at once (parallel test workers), one CA wins and every one of them uses it.
+    privateDir(dirname(shared));
+    const work = mkdtempSync(`${shared}.new-`);
+    createAll(work, names);
+    try {
+      renameSync(work, shared);
+    } catch (err) {
+      rmSync(work, { recursive: true, force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    }
+    return loadFrom(shared, names, false);
+  } catch {
+    // No home to write to (a read-only container): a CA for this process alone.
+    return createAll(mkdtempSync(join(tmpdir(), 'sealbox-tls-')), names);
+  }
 }

@@ -60,6 +60,8 @@ export interface S3ServiceOptions {
   serviceCredentials?: Credentials;
   /** Accept SSE-KMS requests over plain HTTP (AWS requires TLS). */
   allowHttpSseKms?: boolean;
+  /** Told when an SSE-KMS or SSE-C request is refused for coming over plain HTTP (sealbox start's hint). */
+  onPlainHttpEncryption?: () => void;
   /** A CA certificate (PEM) to trust for an HTTPS KMS endpoint. */
   kmsCa?: string;
   /** How long a KMS call may stay silent before S3 gives up (KMS.DependencyTimeoutException); 10 s. */
@@ -225,6 +227,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       },
       (err: unknown) => {
         const s3Error = toS3Error(err, accessKeyId, options.onInternalError);
+        if (s3Error.status === 400 && / must be made over a secure connection\.$/.test(s3Error.message)) options.onPlainHttpEncryption?.();
         if (!res.destroyed) sendError(res, ids, method, s3Error);
         finish(s3Error.status, s3Error.code);
       },
