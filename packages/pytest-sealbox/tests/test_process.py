@@ -88,6 +88,18 @@ def test_stop_leaves_no_process_and_no_port():
     sealbox.stop()  # twice is fine
 
 
+@pytest.mark.skipif(os.name != "posix", reason="a POSIX shell")
+def test_stop_ends_a_wrapper_and_what_it_started():
+    # As npx runs it: a shell that does not exec the server, and dies of SIGTERM alone.
+    sealbox = start_sealbox(["sh", "-c", COMMAND + ' "$@"; exit $?', "sh"])
+    assert listening(sealbox.kms_url)
+    sealbox.stop()
+    deadline = time.monotonic() + 5
+    while listening(sealbox.kms_url) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not listening(sealbox.kms_url) and not listening(sealbox.s3_url)
+
+
 def test_tls_clients_trust_the_generated_ca_and_it_is_removed():
     with start_sealbox(COMMAND.split(), tls=True) as sealbox:
         assert sealbox.kms_url.startswith("https://") and sealbox.s3_url.startswith("https://")

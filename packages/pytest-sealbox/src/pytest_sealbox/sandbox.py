@@ -299,9 +299,8 @@ class Sealbox:
         else:
             # The server exited; anything left in its group (a wrapper's child) goes too.
             _signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        # stdout is left to the reader thread, which ends when the pipe closes: closing it here would
+        # wait for that read, that is for every process that holds the pipe.
         _remove_temporary_ca(self.ready)
 
     def __enter__(self) -> "Sealbox":
