@@ -77,7 +77,8 @@ def test_a_throttled_generate_data_key_seen_through_an_sse_kms_put(sealbox, buck
     events = sealbox.client("cloudtrail").lookup_events(
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GenerateDataKey"}]
     )["Events"]
-    records = sorted((json.loads(e["CloudTrailEvent"]) for e in events), key=lambda r: r["eventTime"])
-    assert [r.get("errorCode") for r in records] == ["ThrottlingException", "ThrottlingException", None]
-    assert [r.get("additionalEventData", {}).get("sealboxInjectedFault", {}).get("ruleId") for r in records] == [rule["id"], rule["id"], None]
+    records = [json.loads(e["CloudTrailEvent"]) for e in events]
+    # Whole-second eventTimes cannot order three calls made within one second: compared as a set.
+    seen = sorted((r.get("errorCode") or "", r.get("additionalEventData", {}).get("sealboxInjectedFault", {}).get("ruleId") or "") for r in records)
+    assert seen == [("", ""), ("ThrottlingException", rule["id"]), ("ThrottlingException", rule["id"])]
     assert all(r["userIdentity"]["invokedBy"] == "s3.amazonaws.com" for r in records)
