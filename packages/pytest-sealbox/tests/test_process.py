@@ -1,6 +1,7 @@
 """Finding and starting the sealbox command, stopping it without leftovers, TLS, and the plugin's
 options as a user's session sees them (pytester runs inner sessions)."""
 import os
+import shlex
 import socket
 import stat
 import sys
@@ -74,12 +75,12 @@ def test_a_command_that_fails_shows_its_stderr():
 
 def test_a_command_that_is_not_sealbox():
     with pytest.raises(SealboxError) as failed:
-        start_sealbox([sys.executable, "-c", "print('hello'); import time; time.sleep(30)"])
+        start_sealbox([sys.executable, "-c", "print('hello', flush=True); import time; time.sleep(30)"])
     assert "not the JSON ready line" in str(failed.value)
 
 
 def test_stop_leaves_no_process_and_no_port():
-    sealbox = start_sealbox(COMMAND.split())
+    sealbox = start_sealbox(shlex.split(COMMAND))
     pid = sealbox.process.pid
     assert alive(pid) and listening(sealbox.kms_url) and listening(sealbox.s3_url)
     sealbox.stop()
@@ -101,7 +102,7 @@ def test_stop_ends_a_wrapper_and_what_it_started():
 
 
 def test_tls_clients_trust_the_generated_ca_and_it_is_removed():
-    with start_sealbox(COMMAND.split(), tls=True) as sealbox:
+    with start_sealbox(shlex.split(COMMAND), tls=True) as sealbox:
         assert sealbox.kms_url.startswith("https://") and sealbox.s3_url.startswith("https://")
         assert os.path.exists(sealbox.ca_bundle)
         assert sealbox.env["AWS_CA_BUNDLE"] == sealbox.ca_bundle
