@@ -101,7 +101,10 @@ def test_stop_ends_a_wrapper_and_what_it_started():
     assert not listening(sealbox.kms_url) and not listening(sealbox.s3_url)
 
 
-def test_tls_clients_trust_the_generated_ca_and_it_is_removed():
+def test_tls_clients_trust_the_generated_local_ca(tmp_path, monkeypatch):
+    # An in-memory Sealbox keeps its local CA in SEALBOX_TLS_DIR (else ~/.sealbox/tls), for every
+    # start to share: the CA outlives the process, so trust set up once keeps working.
+    monkeypatch.setenv("SEALBOX_TLS_DIR", str(tmp_path / "tls"))
     with start_sealbox(shlex.split(COMMAND), tls=True) as sealbox:
         assert sealbox.kms_url.startswith("https://") and sealbox.s3_url.startswith("https://")
         assert os.path.exists(sealbox.ca_bundle)
@@ -111,7 +114,8 @@ def test_tls_clients_trust_the_generated_ca_and_it_is_removed():
         sealbox.s3.put_object(Bucket="tls", Key="k", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key)
         sealbox.reset()  # the admin helpers trust it too
         assert sealbox.kms.list_keys()["Keys"] == []
-    assert not os.path.exists(os.path.dirname(sealbox.ca_bundle))
+    assert os.path.dirname(sealbox.ca_bundle) == str(tmp_path / "tls")
+    assert os.path.exists(sealbox.ca_bundle)
 
 
 INNER = """

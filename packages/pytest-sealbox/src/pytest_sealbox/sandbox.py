@@ -364,11 +364,11 @@ def start_sealbox(
     argv += ["start", "--json", "--in-memory", "--kms-port", "0", "--s3-port", "0", "--no-console"]
     if seed:
         argv += ["--seed", os.path.abspath(seed)]
-    if tls:
-        argv.append("--tls")
-    else:
-        # As the README advises for test fixtures over plain HTTP: SSE-KMS and SSE-C work without TLS.
-        argv.append("--allow-http-sse-kms")
+    if not tls:
+        # `sealbox start` serves HTTPS and HTTP by default; a fixture without --sealbox-tls serves
+        # plain HTTP only, and, as the README advises for test fixtures, SSE-KMS and SSE-C work
+        # over it.
+        argv += ["--no-tls", "--allow-http-sse-kms"]
     if region:
         argv += ["--region", region]
     if not log:
