@@ -356,8 +356,14 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     throw err;
   }
 
+  // One set of rules for both services, whichever port adds them: S3's own calls to this KMS
+  // meet the KMS rules. The seed's rules are checked already (parseSeed).
+  const faults = new FaultRules({ ...(options.only !== 's3' ? { kms: kmsFaultErrors } : {}), ...(options.only !== 'kms' ? { s3: s3FaultErrors } : {}) });
   const started: RunningServer[] = [];
   const stop = async () => {
+    // Calls held by a latency rule go on at once (the rules are cleared below): their timers
+    // would keep the process alive for up to 10 minutes after stop.
+    faults.clear();
     try {
       await Promise.all(started.map((s) => s.close()));
     } finally {
@@ -366,9 +372,6 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   };
   const reachable = <T extends RunningServer>(server: T): T => ({ ...server, url: reachableUrl(server.url, host) });
   const adminHosts = [host, ...(options.allowHosts ?? [])];
-  // One set of rules for both services, whichever port adds them: S3's own calls to this KMS
-  // meet the KMS rules. The seed's rules are checked already (parseSeed).
-  const faults = new FaultRules({ ...(options.only !== 's3' ? { kms: kmsFaultErrors } : {}), ...(options.only !== 'kms' ? { s3: s3FaultErrors } : {}) });
   const seedFaults = () => {
     faults.clear();
     for (const rule of seed.faults ?? []) faults.add(rule);

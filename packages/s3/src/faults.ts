@@ -1,4 +1,4 @@
-import { faultDelay, type FaultErrorCatalog, type FaultRules } from '@sealbox/runtime';
+import { type FaultErrorCatalog, type FaultRules } from '@sealbox/runtime';
 import type { S3Request } from './context';
 import { S3Error } from './errors';
 import { IMPLEMENTED } from './operations';
@@ -44,7 +44,7 @@ export async function beforeDispatch(faults: FaultRules, request: S3Request, dro
   if (!fired) return;
   const { action, ruleId } = fired;
   const wait = action.kind === 'latency' ? action.ms : (fired.latencyMs ?? 0);
-  if (wait > 0) await faultDelay(wait);
+  if (wait > 0) await faults.delay(ruleId, wait);
   if (action.kind === 'error') {
     const fields: [string, string][] = action.code === 'NoSuchKey' ? [['Key', request.key ?? '']] : action.code === 'NoSuchBucket' ? [['BucketName', request.bucket ?? '']] : [];
     throw new S3Error(action.code, action.status, action.message, fields, { 'x-sealbox-injected-fault': ruleId });

@@ -1,0 +1,112 @@
+/**
+ * What an adversarial review of issue 18's test fixture features found (reset and snapshots over
+ * HTTP, the virtual clock, fault injection, KMS quotas, @sealbox/testing), one case per finding,
+ * each with the request that showed it. Bounded in time: no wait here is longer than a few seconds.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { CreateKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Sealbox } from '@sealbox/cli';
+import { kmsClient, s3Client, startTestSealbox } from './helpers';
+
+const REPO = join(__dirname, '..', '..', '..');
+
+/** Settles with what the promise settled with, or 'pending' after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)))]).finally(() => clearTimeout(timer));
+}
+
+async function untilFired(sealbox: Sealbox, id: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const rule = sealbox.faults.list().find((r) => r.id === id);
+    if (!rule || rule.fired > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`fault rule ${id} never fired`);
+}
+
+describe('a request held by a latency rule', () => {
+  let sealbox: Sealbox;
+  let kms: KMSClient;
+  let s3: S3Client;
+  let keyId: string;
+  beforeAll(async () => {
+    sealbox = await startTestSealbox({ allowHttpSseKms: true });
+    kms = kmsClient(sealbox);
+    s3 = s3Client(sealbox);
+  });
+  beforeEach(async () => {
+    keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  });
+  afterEach(() => sealbox.reset());
+  afterAll(async () => {
+    kms.destroy();
+    s3.destroy();
+    await sealbox.stop();
+  });
+
+  // Finding: POST /_sealbox/faults {"service":"kms","operation":"Encrypt","latencyMs":600000}, an
+  // Encrypt, then POST /_sealbox/reset: the reset cleared the rule but the Encrypt stayed held for
+  // 10 minutes, and with it the whole state the reset dropped (its databases and object bytes).
+  it('is released by a reset: it answers at once instead of after the rule\'s latency', async () => {
+    const rule = sealbox.faults.add({ service: 'kms', operation: 'Encrypt', latencyMs: 600_000 });
+    const held = kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') }));
+    await untilFired(sealbox, rule.id);
+    await sealbox.reset();
+    const answer = await within(held, 5000);
+    expect(answer).not.toBe('pending');
+    expect(answer).toHaveProperty('CiphertextBlob');
+  });
+
+  it('is released when its rule is removed (DELETE /_sealbox/faults/ID)', async () => {
+    const rule = sealbox.faults.add({ service: 'kms', operation: 'Encrypt', latencyMs: 600_000 });
+    const other = sealbox.faults.add({ service: 's3', operation: 'PutObject', latencyMs: 600_000 });
+    const held = kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') }));
+    await untilFired(sealbox, rule.id);
+    const res = await fetch(`${sealbox.kms!.url}/_sealbox/faults/${rule.id}`, { method: 'DELETE' });
+    expect(res.status).toBe(204);
+    expect(await within(held, 5000)).toHaveProperty('CiphertextBlob');
+    // Another rule's hold is not released by it.
+    await s3.send(new CreateBucketCommand({ Bucket: 'held-bucket' }));
+    const put = s3.send(new PutObjectCommand({ Bucket: 'held-bucket', Key: 'k', Body: 'x' }));
+    await untilFired(sealbox, other.id);
+    expect(await within(put, 300)).toBe('pending');
+    sealbox.faults.clear();
+    expect(await within(put, 5000)).toHaveProperty('ETag');
+  });
+
+  // Finding: the same held Encrypt, then sandbox.stop(): the process did not exit for the rule's
+  // 10 minutes (the hold's timer kept Node alive), so a jest or node:test run hung at its end.
+  it('does not keep the process alive after stop()', async () => {
+    const script = `
+      const { startSealbox } = require(${JSON.stringify(join(REPO, 'packages/cli/dist/index.js'))});
+      (async () => {
+        const sb = await startSealbox({ kmsPort: 0, s3Port: 0 });
+        sb.faults.add({ service: 'kms', operation: 'GenerateRandom', latencyMs: 600000 });
+        const { request } = require('node:http');
+        const aws4 = require(${JSON.stringify(require.resolve('aws4'))});
+        const url = new URL(sb.kms.url);
+        const opts = aws4.sign({ host: url.host, hostname: url.hostname, port: url.port, path: '/', method: 'POST', service: 'kms', region: 'us-east-1',
+          headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'TrentService.GenerateRandom' }, body: '{"NumberOfBytes":8}' },
+          { accessKeyId: 'test', secretAccessKey: 'test' });
+        const req = request(opts, (res) => res.resume());
+        req.on('error', () => undefined);
+        req.end(opts.body);
+        while (sb.faults.list()[0].fired === 0) await new Promise((r) => setTimeout(r, 10));
+        await sb.stop();
+        req.destroy();
+        process.stdout.write('stopped\\n');
+      })();
+    `;
+    const started = Date.now();
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['-e', script], { timeout: 15_000 }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
+      child.stdin?.end();
+    });
+    expect(result.stdout).toBe('stopped\n');
+    expect(result.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 20_000);
+});
