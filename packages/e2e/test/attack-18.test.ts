@@ -110,3 +110,29 @@ describe('a request held by a latency rule', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 20_000);
 });
+
+// Finding: {"service":"s3","operation":"PutObject","latencyMs":30000} and a 3 MB PutObject from
+// SDK v3 (which sends Expect: 100-continue): at 20 s, the idle timeout, Sealbox answered 400
+// RequestTimeout, blaming the client for a body the server had not yet asked for (and the held
+// call then ran on, logging ENOENT for its upload's temporary file). Here with a 1 s idle timeout.
+describe('an upload held by a latency rule longer than the idle timeout', () => {
+  let sealbox: Sealbox;
+  let s3: S3Client;
+  beforeAll(async () => {
+    sealbox = await startTestSealbox({ timeouts: { idleTimeoutMs: 1000, bodyGraceMs: 1000 } });
+    s3 = s3Client(sealbox);
+    await s3.send(new CreateBucketCommand({ Bucket: 'slow-bucket' }));
+  });
+  afterAll(async () => {
+    s3.destroy();
+    await sealbox.stop();
+  });
+
+  it('is answered after the latency, not with RequestTimeout', async () => {
+    sealbox.faults.add({ service: 's3', operation: 'PutObject', latencyMs: 2500, count: 1 });
+    const started = Date.now();
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'slow-bucket', Key: 'big', Body: Buffer.alloc(3 * 1024 * 1024, 7) }));
+    expect(put.ETag).toBeDefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2400);
+  }, 15_000);
+});

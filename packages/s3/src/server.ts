@@ -170,7 +170,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       };
       authorizeOperation(request);
-      await beforeDispatch(faults, request, () => res.destroy());
+      await beforeDispatch(faults, request, req, () => res.destroy());
       // Authenticated and authorized on its headers: only now may the client send its body. A
       // request refused before here gets its final status instead of 100 Continue and never sends
       // the body, as on AWS.
