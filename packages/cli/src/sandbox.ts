@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { createKmsService, kmsFaultErrors, type KmsCore, type KmsImage, type KmsQuotaConfig } from '@sealbox/kms';
 import { blobFile, createS3Service, referencedBlobIds, s3FaultErrors, type S3Image } from '@sealbox/s3';
 import {
+  checkSnapshotName,
   FaultRules,
   FixtureError,
   RootKey,
@@ -478,6 +479,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
         seedFaults();
       },
       saveSnapshot(name) {
+        checkSnapshotName(name);
         inMemory();
         const replaced = snapshots.get(name);
         if (!replaced && snapshots.size >= limits.count) {
@@ -493,12 +495,14 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
         return info;
       },
       restoreSnapshot(name) {
+        checkSnapshotName(name);
         inMemory();
         const saved = snapshots.get(name);
         if (!saved) throw new FixtureError(404, `there is no snapshot named ${name}`);
         restoreImage(saved.image);
       },
       deleteSnapshot(name) {
+        checkSnapshotName(name);
         if (!snapshots.delete(name)) throw new FixtureError(404, `there is no snapshot named ${name}`);
       },
       listSnapshots: () => ({ snapshots: [...snapshots.values()].map((s) => s.info), limits }),

@@ -136,3 +136,35 @@ describe('an upload held by a latency rule longer than the idle timeout', () => 
     expect(Date.now() - started).toBeGreaterThanOrEqual(2400);
   }, 15_000);
 });
+
+// Finding: sandbox.snapshot('../x'), snapshot(''), snapshot('é') and a 5,000-character name were
+// all saved in process, though POST /_sealbox/snapshots/NAME refuses each: GET /_sealbox/snapshots
+// then listed snapshots that no HTTP client (a jest worker, pytest) could restore or delete.
+describe('snapshot names in process', () => {
+  let sealbox: Sealbox;
+  beforeAll(async () => {
+    sealbox = await startTestSealbox();
+  });
+  afterAll(() => sealbox.stop());
+
+  it.each(['../x', '', 'é', '.hidden', 'a'.repeat(65), 'a/b', 'a b'])('%j is refused as over HTTP (400), and nothing is saved', async (name) => {
+    for (const act of [() => sealbox.snapshot(name), () => sealbox.restore(name), () => sealbox.deleteSnapshot(name)]) {
+      let caught: unknown;
+      try {
+        act();
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toMatchObject({ status: 400, message: expect.stringMatching(/^a snapshot name is 1 to 64 letters/) });
+    }
+    expect(sealbox.listSnapshots().snapshots).toEqual([]);
+    const http = await fetch(`${sealbox.kms!.url}/_sealbox/snapshots/${encodeURIComponent(name)}`, { method: 'POST' });
+    expect([400, 404]).toContain(http.status);
+  });
+
+  it('a name HTTP accepts works in process too', () => {
+    expect(sealbox.snapshot('a'.repeat(64)).name).toBe('a'.repeat(64));
+    sealbox.restore('a'.repeat(64));
+    sealbox.deleteSnapshot('a'.repeat(64));
+  });
+});

@@ -8,7 +8,7 @@ export { createAccessLog, silentAccessLog } from './access-log';
 export type { AccessLog, AccessLogEntry, AccessLogOptions } from './access-log';
 export { acceptBody, apiFastPath, defaultMaxConnections, descriptorLimit, listen, listenService, readBody, serverHolds, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';
 export type { RunningServer, ListenOptions, ClientErrorKind, ErrorResponse } from './http';
-export { adminRouter, FixtureError, isMotoReset, MOTO_RESET_PATH } from './admin';
+export { adminRouter, checkSnapshotName, FixtureError, isMotoReset, MOTO_RESET_PATH } from './admin';
 export type { AdminOptions, Fixture, SnapshotInfo } from './admin';
 export { checkAdminRequest, sendAdminRefusal, hostName } from './admin-request';
 export type { AdminRefusal, AdminRequestRules, AdminRule } from './admin-request';
