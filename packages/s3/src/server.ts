@@ -64,6 +64,8 @@ export interface S3ServiceOptions {
   kmsCa?: string;
   /** How long a KMS call may stay silent before S3 gives up (KMS.DependencyTimeoutException); 10 s. */
   kmsTimeoutMs?: number;
+  /** Sent with S3's own calls to KMS (HttpKmsClientOptions.serviceHeaders). */
+  kmsServiceHeaders?: Record<string, string>;
   accessLog?: AccessLog;
   virtualHostSuffixes?: readonly string[];
   onInternalError?: (err: unknown) => void;
@@ -88,7 +90,7 @@ export interface S3Service {
 
 /** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
 export function createS3Service(options: S3ServiceOptions): S3Service {
-  const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials, ca: options.kmsCa, timeoutMs: options.kmsTimeoutMs }) : undefined;
+  const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials, serviceHeaders: options.kmsServiceHeaders, ca: options.kmsCa, timeoutMs: options.kmsTimeoutMs }) : undefined;
   const state = new S3State(options.dataDir, options.credentials, kms, options.image);
   const app = express();
   app.disable('x-powered-by');
