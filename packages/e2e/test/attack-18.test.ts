@@ -5,9 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { CreateKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, EncryptCommand, GenerateRandomCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Sealbox } from '@sealbox/cli';
+import { FaultRuleError, FixtureError, startSandbox } from '../../testing/src';
 import { kmsClient, s3Client, startTestSealbox } from './helpers';
 
 const REPO = join(__dirname, '..', '..', '..');
@@ -208,3 +209,28 @@ describe('an SSE-KMS upload in flight across a reset', () => {
   });
 });
 
+// Finding (types): startSandbox({ seed: { faults: [...], kmsQuotas: {...} } }), as the README's
+// seed sections allow, did not compile: SeedInput knew accounts, keys and buckets only. And
+// addFault's documented FaultRuleError (and the snapshot methods' FixtureError) could not be
+// imported from @sealbox/testing to tell a refused rule from another failure.
+describe('@sealbox/testing: a seed object with faults and kmsQuotas; its errors', () => {
+  it('compiles and takes effect; a refused rule is a FaultRuleError, a refused name a FixtureError', async () => {
+    const sandbox = await startSandbox({
+      seed: { faults: [{ service: 'kms', operation: 'GenerateRandom', error: 'KMSInternalException', count: 1 }], kmsQuotas: { CreateKey: 1 } },
+    });
+    try {
+      const kms = new KMSClient({ ...sandbox.kmsConfig, maxAttempts: 1 });
+      expect((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 8 })).catch((e: Error) => e)) as Error).toMatchObject({ name: 'KMSInternalException' });
+      await kms.send(new CreateKeyCommand({}));
+      expect((await kms.send(new CreateKeyCommand({})).catch((e: Error) => e)) as Error).toMatchObject({ name: 'ThrottlingException' });
+      const refused = await sandbox.addFault({ service: 'kms', operation: 'Nope' }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(FaultRuleError);
+      const badName = await sandbox.snapshot('../x').catch((e: unknown) => e);
+      expect(badName).toBeInstanceOf(FixtureError);
+      expect(badName).toMatchObject({ status: 400 });
+      kms.destroy();
+    } finally {
+      await sandbox.stop();
+    }
+  });
+});
