@@ -395,7 +395,9 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   // meet the KMS rules. The seed's rules are checked already (parseSeed).
   const faults = new FaultRules({ ...(options.only !== 's3' ? { kms: kmsFaultErrors } : {}), ...(options.only !== 'kms' ? { s3: s3FaultErrors } : {}) });
   const started: RunningServer[] = [];
+  let stopped = false;
   const stop = async () => {
+    stopped = true;
     // Calls held by a latency rule go on at once (the rules are cleared below): their timers
     // would keep the process alive for up to 10 minutes after stop.
     faults.clear();
@@ -490,6 +492,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
 
     seedFaults();
     const inMemory = () => {
+      // New states for a sandbox whose servers are gone would never be closed.
+      if (stopped) throw new FixtureError(409, 'this sandbox is stopped: start a new one');
       if (dataDir) throw new FixtureError(409, `reset and snapshots work on an in-memory Sealbox (sealbox start --in-memory); this one keeps its state in ${dataDir}`);
     };
     const capture = (): SandboxImage => {

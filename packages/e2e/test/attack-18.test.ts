@@ -234,3 +234,19 @@ describe('@sealbox/testing: a seed object with faults and kmsQuotas; its errors'
     }
   });
 });
+
+// Finding: after sandbox.stop(), reset(), snapshot() and restore() still succeeded: a reset made
+// fresh KMS and S3 states (in-memory databases, KMS's due-work timer) that nothing would ever
+// close, and a test that reset a stopped sandbox by mistake passed instead of failing. Stopping
+// twice stays harmless.
+describe('a stopped sandbox', () => {
+  it('refuses reset, snapshot and restore; stop() twice is fine', async () => {
+    const sealbox = await startTestSealbox();
+    sealbox.snapshot('before');
+    await sealbox.stop();
+    await expect(sealbox.reset()).rejects.toThrow(/stopped/);
+    expect(() => sealbox.snapshot('after')).toThrow(/stopped/);
+    expect(() => sealbox.restore('before')).toThrow(/stopped/);
+    await sealbox.stop();
+  });
+});
