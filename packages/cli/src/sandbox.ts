@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { createKmsService, kmsFaultErrors, type KmsCore, type KmsImage, type KmsQuotaConfig } from '@sealbox/kms';
 import { blobFile, createS3Service, referencedBlobIds, s3FaultErrors, type S3Image } from '@sealbox/s3';
 import {
+  checkSnapshotName,
   FaultRules,
   FixtureError,
   RootKey,
@@ -160,9 +161,21 @@ type Service = { app: RequestListener; listener?: RequestListener; close(): void
 /** A service and the requests it is answering. */
 interface Slot<S> {
   service: S;
+  /** Requests being answered, and pins (a retired S3 state still calling this KMS state). */
   active: number;
   retired: boolean;
+  /** Names this state to S3's own calls (STATE_HEADER): random, known only in this process. */
+  token: string;
+  /** Runs once the service is closed. */
+  onClose?: () => void;
 }
+
+/**
+ * The header with which S3's own calls to this sandbox's KMS name the KMS state the calling S3
+ * state was created with: an SSE-KMS PUT in flight across a reset finishes against the keys it
+ * started with, not the reset ones.
+ */
+const STATE_HEADER = 'x-sealbox-state';
 
 /**
  * A service whose state can be replaced while its server keeps listening: requests go to the
@@ -174,16 +187,37 @@ class Switchable<S extends Service> {
   private slot: Slot<S>;
   private readonly retired = new Set<Slot<S>>();
 
-  constructor(current: S) {
-    this.slot = { service: current, active: 0, retired: false };
+  constructor(current: S, onClose?: () => void) {
+    this.slot = { service: current, active: 0, retired: false, token: randomBytes(16).toString('hex'), onClose };
   }
 
   get current(): S {
     return this.slot.service;
   }
 
-  readonly app: RequestListener = (req, res) => {
+  /** The current state's token (STATE_HEADER). */
+  get token(): string {
+    return this.slot.token;
+  }
+
+  /** Keeps the current state open, even once replaced, until the returned function is called. */
+  pin(): () => void {
     const slot = this.slot;
+    slot.active++;
+    let pinned = true;
+    return () => {
+      if (!pinned) return;
+      pinned = false;
+      if (--slot.active === 0 && slot.retired) this.retire(slot);
+    };
+  }
+
+  readonly app: RequestListener = (req, res) => {
+    const named = req.headers[STATE_HEADER];
+    let slot = this.slot;
+    if (typeof named === 'string' && named !== slot.token) {
+      for (const old of this.retired) if (old.token === named) slot = old;
+    }
     slot.active++;
     res.once('close', () => {
       if (--slot.active === 0 && slot.retired) this.retire(slot);
@@ -195,9 +229,9 @@ class Switchable<S extends Service> {
     return this.current.errorResponse?.(kind);
   }
 
-  replace(next: S): void {
+  replace(next: S, onClose?: () => void): void {
     const previous = this.slot;
-    this.slot = { service: next, active: 0, retired: false };
+    this.slot = { service: next, active: 0, retired: false, token: randomBytes(16).toString('hex'), onClose };
     previous.retired = true;
     if (previous.active === 0) this.retire(previous);
     else this.retired.add(previous);
@@ -206,6 +240,7 @@ class Switchable<S extends Service> {
   private retire(slot: Slot<S>): void {
     this.retired.delete(slot);
     slot.service.close();
+    slot.onClose?.();
   }
 
   close(): void {
@@ -372,8 +407,16 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     throw err;
   }
 
+  // One set of rules for both services, whichever port adds them: S3's own calls to this KMS
+  // meet the KMS rules. The seed's rules are checked already (parseSeed).
+  const faults = new FaultRules({ ...(options.only !== 's3' ? { kms: kmsFaultErrors } : {}), ...(options.only !== 'kms' ? { s3: s3FaultErrors } : {}) });
   const started: RunningServer[] = [];
+  let stopped = false;
   const stop = async () => {
+    stopped = true;
+    // Calls held by a latency rule go on at once (the rules are cleared below): their timers
+    // would keep the process alive for up to 10 minutes after stop.
+    faults.clear();
     try {
       await Promise.all(started.map((s) => s.close()));
     } finally {
@@ -397,9 +440,6 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       }
     : undefined;
   const adminHosts = [host, ...(options.allowHosts ?? [])];
-  // One set of rules for both services, whichever port adds them: S3's own calls to this KMS
-  // meet the KMS rules. The seed's rules are checked already (parseSeed).
-  const faults = new FaultRules({ ...(options.only !== 's3' ? { kms: kmsFaultErrors } : {}), ...(options.only !== 'kms' ? { s3: s3FaultErrors } : {}) });
   const seedFaults = () => {
     faults.clear();
     for (const rule of seed.faults ?? []) faults.add(rule);
@@ -445,11 +485,14 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       onPlainHttpEncryption: plainHttpEncryption,
       kmsCa: tls?.ca,
       kmsTimeoutMs: options.kmsTimeoutMs,
+      kmsServiceHeaders: kmsService && !options.kmsEndpoint ? { [STATE_HEADER]: kmsService.token } : undefined,
       adminHosts,
       fixture: fixtureHooks,
       faults,
     });
-    const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service({ ...s3Options(), image: archive?.s3 }));
+    // Each S3 state calls the KMS state current when it was made, and keeps it open until it
+    // is itself closed (--kms-endpoint: another KMS, nothing to name).
+    const s3Service = options.only === 'kms' ? undefined : new Switchable(createS3Service({ ...s3Options(), image: archive?.s3 }), kmsService?.pin());
     const s3Bound = s3Service ? await listenService(s3Service, host, options.s3Port ?? 0, tls, options.timeouts) : undefined;
     if (s3Bound) started.push(s3Bound);
     const s3 = s3Bound && reachable(s3Bound);
@@ -482,6 +525,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
 
     seedFaults();
     const inMemory = () => {
+      // New states for a sandbox whose servers are gone would never be closed.
+      if (stopped) throw new FixtureError(409, 'this sandbox is stopped: start a new one');
       if (dataDir) throw new FixtureError(409, `reset and snapshots work on an in-memory Sealbox (sealbox start --in-memory); this one keeps its state in ${dataDir}`);
     };
     const capture = (): SandboxImage => {
@@ -493,7 +538,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       // The clock first: a new KMS runs what falls due at once, by the restored time.
       clock.restore(image?.clock ?? startClock);
       kmsService?.replace(createKmsService({ ...kmsOptions(), image: image?.kms }));
-      s3Service?.replace(createS3Service({ ...s3Options(), image: image?.s3 }));
+      s3Service?.replace(createS3Service({ ...s3Options(), image: image?.s3 }), kmsService?.pin());
     };
     // The starting state: nothing, or the archive and seed as applied once (reset restores that
     // image rather than applying the seed again, so it takes milliseconds whatever the seed holds).
@@ -508,6 +553,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
         seedFaults();
       },
       saveSnapshot(name) {
+        checkSnapshotName(name);
         inMemory();
         const replaced = snapshots.get(name);
         if (!replaced && snapshots.size >= limits.count) {
@@ -523,12 +569,14 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
         return info;
       },
       restoreSnapshot(name) {
+        checkSnapshotName(name);
         inMemory();
         const saved = snapshots.get(name);
         if (!saved) throw new FixtureError(404, `there is no snapshot named ${name}`);
         restoreImage(saved.image);
       },
       deleteSnapshot(name) {
+        checkSnapshotName(name);
         if (!snapshots.delete(name)) throw new FixtureError(404, `there is no snapshot named ${name}`);
       },
       listSnapshots: () => ({ snapshots: [...snapshots.values()].map((s) => s.info), limits }),

@@ -1,4 +1,4 @@
-import { faultDelay, type FaultErrorCatalog, type FaultRules, type FiredFault } from '@sealbox/runtime';
+import { type FaultErrorCatalog, type FaultRules, type FiredFault } from '@sealbox/runtime';
 import type { OperationContext } from './context';
 import { blobHandle } from './crypto/ciphertext';
 import { KmsError } from './errors';
@@ -122,7 +122,7 @@ export async function beforeDispatch(
   const { action, ruleId } = fired;
   ctx.audit.additionalEventData = { ...ctx.audit.additionalEventData, sealboxInjectedFault: { ruleId, kind: action.kind } };
   const wait = action.kind === 'latency' ? action.ms : (fired.latencyMs ?? 0);
-  if (wait > 0) await faultDelay(wait);
+  if (wait > 0) await guards.faults.delay(ruleId, wait);
   if (action.kind === 'error') throw new InjectedKmsError(action.code, action.message, action.status, ruleId);
   if (action.kind === 'drop') {
     drop();

@@ -58,6 +58,19 @@ const MOTO_RESET_BODY = '{"status": "ok"}';
 
 const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/**
+ * A snapshot's name, checked the same way whether it comes over HTTP or from a fixture in
+ * process: one saved in process under a name HTTP refuses could be listed but never restored
+ * or deleted over HTTP. Throws FixtureError(400).
+ */
+export function checkSnapshotName(name: unknown): string {
+  if (typeof name !== 'string' || !SNAPSHOT_NAME.test(name)) {
+    const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 80)) : typeof name;
+    throw new FixtureError(400, `a snapshot name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit; got ${shown}`);
+  }
+  return name;
+}
+
 const isLoopback = (address: string | undefined) => address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 
 /**
@@ -183,11 +196,7 @@ function fixtureRoutes(router: Router, fixture: Fixture, hosts: readonly string[
       () => res.destroy(),
     );
   };
-  const named = (req: Request): string => {
-    const name = String(req.params.name);
-    if (!SNAPSHOT_NAME.test(name)) throw new FixtureError(400, `a snapshot name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit; got ${JSON.stringify(name.slice(0, 80))}`);
-    return name;
-  };
+  const named = (req: Request): string => checkSnapshotName(String(req.params.name));
 
   router.post('/_sealbox/reset', (req, res) =>
     run(req, res, () => {

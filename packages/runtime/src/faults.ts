@@ -108,9 +108,17 @@ interface Held {
   draw?: () => number;
 }
 
+/** A call waiting out a rule's latency: ended early when the rule goes. */
+interface Hold {
+  ruleId: string;
+  release(): void;
+}
+
 /** The rules of one sandbox. */
 export class FaultRules {
   private readonly held: Held[] = [];
+  /** Calls waiting out a latency; removing their rule (or a reset, or stop) ends the wait. */
+  private readonly holds = new Set<Hold>();
   private next = 1;
 
   constructor(private readonly catalogs: Partial<Record<FaultService, FaultErrorCatalog>>) {}
@@ -196,13 +204,42 @@ export class FaultRules {
     const i = this.held.findIndex((h) => h.rule.id === id);
     if (i < 0) return false;
     this.held.splice(i, 1);
+    this.release(id);
     return true;
   }
 
-  /** Removes every rule (DELETE /_sealbox/faults, and a reset); ids start again at f1. */
+  /**
+   * Removes every rule (DELETE /_sealbox/faults, a reset, stop); ids start again at f1. Calls
+   * still waiting out a rule's latency go on at once: a held call would otherwise keep the state a
+   * reset dropped (and, after stop, the process) alive for up to the rule's 10 minutes.
+   */
   clear(): void {
     this.held.length = 0;
     this.next = 1;
+    this.release();
+  }
+
+  /**
+   * Waits `ms` of wall time for a call that rule `ruleId` delays: injected latency is real time a
+   * client waits, not virtual time. Ends early when the rule is removed or the rules cleared.
+   */
+  delay(ruleId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const hold: Hold = {
+        ruleId,
+        release: () => {
+          clearTimeout(timer);
+          this.holds.delete(hold);
+          resolve();
+        },
+      };
+      const timer = setTimeout(hold.release, ms);
+      this.holds.add(hold);
+    });
+  }
+
+  private release(ruleId?: string): void {
+    for (const hold of [...this.holds]) if (ruleId === undefined || hold.ruleId === ruleId) hold.release();
   }
 
   get size(): number {

@@ -93,6 +93,26 @@ const RESERVED_DESCRIPTORS = 128;
 const CURRENT = Symbol('sealbox.currentExchange');
 const LINGERING = Symbol('sealbox.lingering');
 const CONTINUED = Symbol('sealbox.continued');
+const SERVER_HOLDS = Symbol('sealbox.serverHolds');
+
+/**
+ * Runs `wait` (an injected latency) with the request marked as held by the server: neither the
+ * idle timeout nor the body rate counts that time against the client, which cannot send a body
+ * the server has not asked for (Expect: 100-continue) and is not at fault for the wait.
+ */
+export async function serverHolds(req: IncomingMessage, wait: Promise<void>): Promise<void> {
+  const held = req as IncomingMessage & { [SERVER_HOLDS]?: boolean };
+  held[SERVER_HOLDS] = true;
+  try {
+    await wait;
+  } finally {
+    held[SERVER_HOLDS] = false;
+    // The idle timer starts again from the end of the wait.
+    const idle = req.socket.timeout;
+    if (!req.socket.destroyed && idle) req.socket.setTimeout(idle);
+  }
+}
+const isHeld = (req: IncomingMessage) => (req as IncomingMessage & { [SERVER_HOLDS]?: boolean })[SERVER_HOLDS] === true;
 type Exchange = { req: IncomingMessage; res: ServerResponse };
 type TrackedSocket = Socket & { [CURRENT]?: Exchange; [LINGERING]?: boolean; _parent?: Socket };
 /** Per request body: bytes read when it started, the time it has been the client's turn. */
@@ -363,8 +383,8 @@ export function listen(
         bodies.delete(progress);
         continue;
       }
-      // Bytes the server has not consumed yet: the server, not the client, is behind.
-      if (exchange.req.readableLength > 0 || socket.readableLength > 0) continue;
+      // Bytes the server has not consumed yet, or a request it holds: the server, not the client, is behind.
+      if (exchange.req.readableLength > 0 || socket.readableLength > 0 || isHeld(exchange.req)) continue;
       progress.clientMs += TICK_MS;
       const received = socket.bytesRead - progress.startBytes;
       if (progress.clientMs > graceMs && received < (minRate * (progress.clientMs - graceMs)) / 1000) {
@@ -381,6 +401,8 @@ export function listen(
     // A request received whole and not yet answered is the server's work (a long multipart
     // completion): the client is not at fault, so the connection stays.
     if (exchange && exchange.req.complete && !exchange.res.headersSent) return;
+    // So is a request held by an injected latency before its body was asked for.
+    if (exchange && isHeld(exchange.req) && !exchange.res.headersSent) return;
     expire(socket, exchange);
   };
   const onClientError = (err: NodeJS.ErrnoException, socket: TrackedSocket) => {

@@ -1,4 +1,5 @@
-import { faultDelay, type FaultErrorCatalog, type FaultRules } from '@sealbox/runtime';
+import type { IncomingMessage } from 'node:http';
+import { serverHolds, type FaultErrorCatalog, type FaultRules } from '@sealbox/runtime';
 import type { S3Request } from './context';
 import { S3Error } from './errors';
 import { IMPLEMENTED } from './operations';
@@ -38,13 +39,13 @@ export const s3FaultErrors: FaultErrorCatalog = {
  * accepted): the fault rules. An injected error carries `x-sealbox-injected-fault: <rule id>`,
  * so a test (and a person reading a trace) can tell it from a real one.
  */
-export async function beforeDispatch(faults: FaultRules, request: S3Request, drop: () => void): Promise<void> {
+export async function beforeDispatch(faults: FaultRules, request: S3Request, req: IncomingMessage, drop: () => void): Promise<void> {
   if (faults.size === 0) return;
   const fired = faults.match({ service: 's3', operation: request.operation, bucket: request.bucket, objectKey: request.key });
   if (!fired) return;
   const { action, ruleId } = fired;
   const wait = action.kind === 'latency' ? action.ms : (fired.latencyMs ?? 0);
-  if (wait > 0) await faultDelay(wait);
+  if (wait > 0) await serverHolds(req, faults.delay(ruleId, wait));
   if (action.kind === 'error') {
     const fields: [string, string][] = action.code === 'NoSuchKey' ? [['Key', request.key ?? '']] : action.code === 'NoSuchBucket' ? [['BucketName', request.bucket ?? '']] : [];
     throw new S3Error(action.code, action.status, action.message, fields, { 'x-sealbox-injected-fault': ruleId });

@@ -18,6 +18,11 @@ export interface HttpKmsClientOptions {
    * caller's own credentials.
    */
   serviceCredentials?: Credentials;
+  /**
+   * Headers sent with every call made with serviceCredentials: the KMS of the same sandbox routes
+   * a call carrying its state's token to that state (a request in flight across a reset).
+   */
+  serviceHeaders?: Record<string, string>;
   timeoutMs?: number;
   /** CA certificate (PEM) to trust for an HTTPS endpoint. */
   ca?: string;
@@ -58,7 +63,7 @@ export class HttpKmsClient implements KmsClient {
       'Content-Type': 'application/x-amz-json-1.1',
       'X-Amz-Target': `TrentService.${operation}`,
     };
-    if (this.options.serviceCredentials) headers['x-sealbox-on-behalf-of'] = caller.accessKeyId;
+    if (this.options.serviceCredentials) Object.assign(headers, this.options.serviceHeaders, { 'x-sealbox-on-behalf-of': caller.accessKeyId });
     const req = aws4.sign(
       { host: this.url.host, path: '/', method: 'POST', service: 'kms', region, body, headers },
       { accessKeyId: signer.accessKeyId, secretAccessKey: signer.secretAccessKey, sessionToken: signer.sessionToken },

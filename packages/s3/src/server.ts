@@ -66,6 +66,8 @@ export interface S3ServiceOptions {
   kmsCa?: string;
   /** How long a KMS call may stay silent before S3 gives up (KMS.DependencyTimeoutException); 10 s. */
   kmsTimeoutMs?: number;
+  /** Sent with S3's own calls to KMS (HttpKmsClientOptions.serviceHeaders). */
+  kmsServiceHeaders?: Record<string, string>;
   accessLog?: AccessLog;
   virtualHostSuffixes?: readonly string[];
   onInternalError?: (err: unknown) => void;
@@ -90,7 +92,7 @@ export interface S3Service {
 
 /** The S3 service: REST/XML, path-style and virtual-hosted style, plus Sealbox's admin endpoints. */
 export function createS3Service(options: S3ServiceOptions): S3Service {
-  const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials, ca: options.kmsCa, timeoutMs: options.kmsTimeoutMs }) : undefined;
+  const kms = options.kmsEndpoint ? new HttpKmsClient({ endpoint: options.kmsEndpoint, serviceCredentials: options.serviceCredentials, serviceHeaders: options.kmsServiceHeaders, ca: options.kmsCa, timeoutMs: options.kmsTimeoutMs }) : undefined;
   const state = new S3State(options.dataDir, options.credentials, kms, options.image);
   const app = express();
   app.disable('x-powered-by');
@@ -172,7 +174,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       };
       authorizeOperation(request);
-      await beforeDispatch(faults, request, () => res.destroy());
+      await beforeDispatch(faults, request, req, () => res.destroy());
       // Authenticated and authorized on its headers: only now may the client send its body. A
       // request refused before here gets its final status instead of 100 Continue and never sends
       // the body, as on AWS.

@@ -3,8 +3,24 @@ import { parseSeed, startSealbox, type Sealbox } from 'sealbox';
 import type { SealboxOptions } from 'sealbox';
 import type { FaultRule, FaultRuleInput, SnapshotInfo, VirtualClock } from '@sealbox/runtime';
 
-/** A seed: the path of a YAML or JSON seed file, or the seed itself as an object. */
-export type SeedInput = string | { accounts?: unknown[]; keys?: unknown[]; buckets?: unknown[] };
+/** What addFault rejects with (a rule AWS's model does not allow), and the snapshot methods (a bad name, none of that name, over the limits). */
+export { FaultRuleError, FixtureError } from '@sealbox/runtime';
+export type { FaultRule, FaultRuleInput, SnapshotInfo } from '@sealbox/runtime';
+
+/**
+ * A seed: the path of a YAML or JSON seed file, or the seed itself as an object, with the seed
+ * file's sections (faults: rules in force from the start and again after every reset; kmsQuotas:
+ * `'aws'`, or quota names to calls per second, with `aws: true` to keep AWS's others).
+ */
+export type SeedInput =
+  | string
+  | {
+      accounts?: unknown[];
+      keys?: unknown[];
+      buckets?: unknown[];
+      faults?: FaultRuleInput[];
+      kmsQuotas?: 'aws' | { aws?: boolean; [quota: string]: number | boolean | undefined };
+    };
 
 export interface SandboxOptions {
   seed?: SeedInput;
