@@ -22,7 +22,7 @@ export const MUTATION_TARGETS = {
   // KMS authorization and the ciphertext format.
   kms: {
     mutate: ['packages/kms/src/access/*.ts', 'packages/kms/src/crypto/ciphertext.ts'],
-    tests: ['packages/kms/test/{access,authorize,ciphertext,validate,import,signing}.test.ts'],
+    tests: ['packages/kms/test/{access,authorize,ciphertext,condition-keys,validate}.test.ts'],
   },
   // S3 authorization and request checksums.
   s3: {
