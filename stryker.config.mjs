@@ -34,7 +34,7 @@ export const MUTATION_TARGETS = {
       'packages/s3/src/checksums.ts',
       'packages/s3/src/request-checksum.ts',
     ],
-    tests: ['packages/s3/test/{authorization,acl,request-checksum,checksums,xml-fuzz}.test.ts'],
+    tests: ['packages/s3/test/{actions,authorization,acl,request-checksum,checksums,xml-fuzz}.test.ts'],
   },
 };
 
