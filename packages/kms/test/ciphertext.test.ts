@@ -51,6 +51,19 @@ describe('ciphertext layout', () => {
   });
 });
 
+describe('the format is a contract', () => {
+  it('a blob made by this release (0.1.0) still opens: known-answer vector', () => {
+    // encryptBlob(handle = 32 x 01, material = 32 x 02, 'sealbox', { app: 'x' }), recorded once.
+    const blob = Buffer.from(
+      '01020200780101010101010101010101010101010101010101010101010101010101010101ed86869c5e881c167453f62ee4567e2ae1bb3ee0035c73ae4356a4baa34ad9807bb9ba1f84f40ee1678dbbc2faa46b828e845620e4c438f82277149125378b96d0489aa62e2979eb524163b80000000000000000000000000000000000000000000000464f5fd9c438fba478ec4c21d179754f3fa4dae03873ba',
+      'hex',
+    );
+    expect(blobHandle(blob)).toEqual(Buffer.alloc(32, 1));
+    expect(decryptBlob(blob, Buffer.alloc(32, 2), { app: 'x' })?.toString()).toBe('sealbox');
+    expect(decryptBlob(blob, Buffer.alloc(32, 2), { app: 'y' })).toBeUndefined();
+  });
+});
+
 describe('canonical encryption context', () => {
   it('is the entry count, then each key and value length-prefixed, sorted by the key\'s UTF-8 bytes', () => {
     expect(canonicalContext(undefined)).toEqual(Buffer.alloc(4));

@@ -48,7 +48,8 @@ describe('requestConditionKeys', () => {
     ['CreateGrant', {}, { 'kms:GrantOperations': [], 'kms:GrantConstraintType': [], 'kms:EncryptionContextKeys': [] }],
   ];
   it.each(rows)('%s %j', (operation, input, expected) => {
-    expect(requestConditionKeys(operation, input)).toEqual(expected);
+    // Strict: a key that does not apply is absent, not present as undefined.
+    expect(requestConditionKeys(operation, input)).toStrictEqual(expected);
   });
 });
 
