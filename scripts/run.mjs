@@ -3,6 +3,7 @@
 //   npm start [-- options]  install, build, start both services
 //   npm test                install, build (type-checks src), type-check tests, run jest
 //   npm run bench [-- opts] install, build, run the load generator (packages/bench)
+//   npm run mutate [-- targets] [-- --mutate FILE]  install, build, mutation testing (stryker.config.mjs)
 // pnpm is pinned; when the pinned version is not on PATH it is fetched through npx.
 // Install and build print to stderr: stdout carries only what the command prints, so
 // `npm start -s -- --json` is one JSON line (-s keeps npm's own "> sealbox-monorepo start" banner off it).
@@ -60,6 +61,40 @@ function ensureChromium() {
 
 /** Install and build output: on stderr (fd 2), never on the user's stdout. */
 const TO_STDERR = { stdio: ['inherit', 2, 'inherit'] };
+/**
+ * Mutation testing, one target after another (never in parallel: the machine is shared), each
+ * with its own unit tests (stryker.config.mjs). Arguments: target names (sigv4, policy, kms, s3;
+ * all when none), then anything Stryker takes; `--mutate <file>[:lines]` runs the one target the
+ * file belongs to, e.g. `npm run mutate -- --mutate packages/sigv4/src/canonical.ts`.
+ */
+function mutate(args) {
+  const all = ['sigv4', 'policy', 'kms', 's3'];
+  const targets = [];
+  let i = 0;
+  while (i < args.length && !args[i].startsWith('-')) targets.push(args[i++]);
+  const strykerArgs = args.slice(i);
+  const unknown = targets.filter((t) => !all.includes(t));
+  if (unknown.length > 0) {
+    console.error(`npm run mutate: unknown target ${unknown.join(', ')}; targets are ${all.join(', ')}`);
+    process.exit(2);
+  }
+  const file = strykerArgs[strykerArgs.indexOf('--mutate') + 1];
+  if (strykerArgs.includes('--mutate') && targets.length === 0 && file) {
+    // The file's package names the target (packages/kms/... -> kms).
+    const pkg = /packages\/([a-z0-9-]+)\//.exec(file)?.[1];
+    if (!pkg || !all.includes(pkg)) {
+      console.error(`npm run mutate: ${file} is in none of the targets (${all.join(', ')})`);
+      process.exit(2);
+    }
+    targets.push(pkg);
+  }
+  const stryker = join(root, 'node_modules/.bin/stryker');
+  for (const target of targets.length > 0 ? targets : all) {
+    console.log(`npm run mutate: ${target}`);
+    run(stryker, ['run', 'stryker.config.mjs', ...strykerArgs], { env: { ...env, SEALBOX_MUTATE_TARGET: target } });
+  }
+}
+
 
 /** Written after each successful install; an install is due when an input is newer. */
 const INSTALLED = join(root, 'node_modules', '.sealbox-installed');
@@ -117,10 +152,13 @@ switch (command) {
     break;
   case 'build':
     break;
+  case 'mutate':
+    mutate(rest);
+    break;
   case 'bench':
     run(process.execPath, [join(root, 'packages/bench/dist/main.js'), ...rest]);
     break;
   default:
-    console.error(`usage: node scripts/run.mjs start|test|build|bench`);
+    console.error(`usage: node scripts/run.mjs start|test|build|bench|mutate`);
     process.exit(2);
 }

@@ -74,7 +74,8 @@ export function toAmzDate(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
-let lastAmzDate = '';
+// Starts as no string at all: '' would make parseAmzDate('') a valid 1970 date before any parse.
+let lastAmzDate: string | undefined;
 let lastAmzTime = 0;
 
 /** Parses `YYYYMMDDTHHMMSSZ` strictly; undefined when malformed. The last valid string parsed is remembered (requests in the same second carry the same one). */
