@@ -16,3 +16,4 @@ export { cidrContains, parseCidr, parseIpAddress } from './ip';
 export type { Cidr, IpAddress } from './ip';
 export { parseDate } from './date';
 export { CONDITION_OPERATORS, isConditionOperator } from './conditions';
+export { parsePolicyCached, isAccountRoot, namesPrincipal } from './shared';

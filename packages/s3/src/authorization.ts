@@ -1,4 +1,4 @@
-import { evaluatePolicy, evaluatePolicyDetailed, parsePolicy, type Decision, type PolicyDocument, type PrincipalBlock, type RequestContext } from '@sealbox/policy';
+import { combineDecisions, evaluatePolicy, evaluatePolicyDetailed, isAccountRoot, namesPrincipal, parsePolicyCached, type Decision, type PrincipalBlock, type RequestContext } from '@sealbox/policy';
 import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
 import { OPERATION_ACCESS, POLICY_OPERATIONS } from './actions';
 import type { S3Request } from './context';
@@ -51,22 +51,6 @@ export type DenyReason =
 
 export type AccessOutcome = { allowed: true } | { allowed: false; reason: DenyReason };
 
-const parsed = new Map<string, PolicyDocument>();
-
-/** Policies are parsed once per distinct text; stored ones were validated when written. */
-export function parsedPolicy(text: string, kind: 'resource' | 'identity'): PolicyDocument {
-  const cacheKey = `${kind}\n${text}`;
-  let doc = parsed.get(cacheKey);
-  if (!doc) {
-    doc = parsePolicy(text, kind);
-    if (parsed.size >= 1000) parsed.delete(parsed.keys().next().value as string);
-    parsed.set(cacheKey, doc);
-  }
-  return doc;
-}
-
-const isRoot = (arn: string) => /^arn:aws[\w-]*:iam::\d{12}:root$/.test(arn);
-
 /** The resource ARN of a check. */
 export function resourceArn(check: AccessCheck): string {
   const name = check.bucket?.name ?? check.bucketName;
@@ -74,20 +58,8 @@ export function resourceArn(check: AccessCheck): string {
   return check.key !== undefined ? `arn:aws:s3:::${name}/${check.key}` : `arn:aws:s3:::${name}`;
 }
 
-/**
- * Whether an Allow statement of a bucket policy names the caller itself (or everyone) rather than
- * only the caller's account, which lets the account's IAM policies decide.
- */
-function namesCaller(block: PrincipalBlock | undefined, credentials: Credentials): boolean {
-  if (block === undefined || block === '*') return true;
-  const role = sessionRoleArn(credentials);
-  return (block.AWS ?? []).some((p) => p === '*' || p === credentials.principalArn || (role !== undefined && p === role));
-}
-
-function combine(decisions: readonly Decision[]): Decision {
-  if (decisions.includes('Deny')) return 'Deny';
-  return decisions.includes('Allow') ? 'Allow' : 'NotApplicable';
-}
+/** A bucket policy statement naming only the caller's account lets the account's IAM policies decide. */
+const namesCaller = (block: PrincipalBlock | undefined, credentials: Credentials) => namesPrincipal(block, credentials.principalArn, sessionRoleArn(credentials));
 
 /** The decision for one action, with the reason when it is a denial. */
 export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome {
@@ -102,9 +74,9 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
 
   let identity: Decision = 'NotApplicable';
   if (credentials) {
-    identity = isRoot(credentials.principalArn)
+    identity = isAccountRoot(credentials.principalArn)
       ? 'Allow'
-      : combine((credentials.policies ?? []).map((p) => evaluatePolicy(parsedPolicy(p, 'identity'), evaluation)));
+      : combineDecisions((credentials.policies ?? []).map((p) => evaluatePolicy(parsePolicyCached(p, 'identity'), evaluation)));
   }
   if (identity === 'Deny') return { allowed: false, reason: 'explicit-identity' };
   // Account-level actions (and a bucket still to be created): identity-based policies alone.
@@ -121,7 +93,7 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
   let policyAllows = false;
   let policyNamesCaller = false;
   if (bucket.policy) {
-    const doc = parsedPolicy(bucket.policy, 'resource');
+    const doc = parsePolicyCached(bucket.policy, 'resource');
     const result = evaluatePolicyDetailed(doc, evaluation);
     if (result.decision === 'Deny') return { allowed: false, reason: 'explicit-resource' };
     const allows = result.matched.filter((m) => m.effect === 'Allow');
@@ -240,7 +212,7 @@ export function authorizeOperation(req: S3Request): void {
   if (POLICY_OPERATIONS.has(req.operation)) {
     // The owning account's root can always manage the bucket policy, so a policy cannot lock it out.
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html
-    if (owner && isRoot(req.credentials!.principalArn)) return;
+    if (owner && isAccountRoot(req.credentials!.principalArn)) return;
     for (const action of actions) authorize(req, { action, bucket });
     // Allowed, but only identities of the owner's account may touch the policy (405).
     if (!owner) throw new MethodNotAllowed(undefined, [['Method', req.method], ['ResourceType', 'BUCKETPOLICY']]);
@@ -290,7 +262,7 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     keys['aws:ResourceAccount'] = check.bucket.accountId;
   }
   if (c) {
-    const type = isRoot(c.principalArn) ? 'Account' : /:assumed-role\//.test(c.principalArn) ? 'AssumedRole' : 'User';
+    const type = isAccountRoot(c.principalArn) ? 'Account' : /:assumed-role\//.test(c.principalArn) ? 'AssumedRole' : 'User';
     keys['aws:PrincipalArn'] = sessionRoleArn(c) ?? c.principalArn;
     keys['aws:PrincipalAccount'] = c.accountId;
     keys['aws:PrincipalType'] = type;

@@ -4,12 +4,12 @@
 // and which actions each operation asks for. The end-to-end suites drive the same code through
 // the SDK; these cases pin each branch for the unit-level mutation run (`npm run mutate -- s3`).
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html
-import { parsePolicy } from '@sealbox/policy';
+import { parsePolicy, parsePolicyCached as parsedPolicy } from '@sealbox/policy';
 import type { Credentials } from '@sealbox/sigv4';
 import { ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY, aclGrants, aclPermission, cannedGrants, type Grant } from '../src/acl';
 import { OPERATION_ACCESS, POLICY_OPERATIONS } from '../src/actions';
 import {
-  accessDenied, authorize, authorizeCreateBucket, authorizeOperation, checkS3Access, conditionKeys, parsedPolicy, resourceArn, type AccessCheck,
+  accessDenied, authorize, authorizeCreateBucket, authorizeOperation, checkS3Access, conditionKeys, resourceArn, type AccessCheck,
 } from '../src/authorization';
 import type { S3Request } from '../src/context';
 import { AccessDenied, MethodNotAllowed } from '../src/errors';

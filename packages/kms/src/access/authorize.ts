@@ -1,4 +1,4 @@
-import { evaluatePolicy, evaluatePolicyDetailed, parsePolicy, type PolicyDocument, type PrincipalBlock, type RequestContext } from '@sealbox/policy';
+import { combineDecisions, evaluatePolicy, evaluatePolicyDetailed, isAccountRoot, namesPrincipal, parsePolicyCached, type PrincipalBlock, type RequestContext } from '@sealbox/policy';
 import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
 import type { OperationContext } from '../context';
 import { AccessDeniedException } from '../errors';
@@ -32,35 +32,14 @@ export interface AccessRequest {
 
 export type AccessResult = { allowed: true } | { allowed: false; message: string };
 
-const parsed = new Map<string, PolicyDocument>();
-
-/** Policies are parsed once per distinct text; stored documents were validated when written. */
-function parsedPolicy(text: string, kind: 'resource' | 'identity'): PolicyDocument {
-  const cacheKey = `${kind}\n${text}`;
-  let doc = parsed.get(cacheKey);
-  if (!doc) {
-    doc = parsePolicy(text, kind);
-    if (parsed.size >= 1000) parsed.clear();
-    parsed.set(cacheKey, doc);
-  }
-  return doc;
-}
-
 const ALIASES_KEY = /kms:resourcealiases/i;
 
-const isRoot = (arn: string) => /^arn:aws[\w-]*:iam::\d{12}:root$/.test(arn);
-
 /**
- * Whether an Allow statement names the caller itself (or everyone) rather than only the caller's
- * account. A key policy statement whose principal is the account (`arn:aws:iam::<id>:root` or the
- * bare id) does not give anyone access by itself: it lets the account's IAM policies decide.
+ * A key policy statement whose principal is the account (`arn:aws:iam::<id>:root` or the bare id)
+ * does not give anyone access by itself: it lets the account's IAM policies decide.
  * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam
  */
-function namesCaller(block: PrincipalBlock | undefined, credentials: Credentials): boolean {
-  if (block === undefined || block === '*') return true;
-  const role = sessionRoleArn(credentials);
-  return (block.AWS ?? []).some((p) => p === '*' || p === credentials.principalArn || (role !== undefined && p === role));
-}
+const namesCaller = (block: PrincipalBlock | undefined, credentials: Credentials) => namesPrincipal(block, credentials.principalArn, sessionRoleArn(credentials));
 
 function deny(credentials: Credentials, action: string, resource: string, why: string): AccessResult {
   return { allowed: false, message: `User: ${credentials.principalArn} is not authorized to perform: kms:${action} on resource: ${resource} ${why}` };
@@ -93,15 +72,15 @@ export function checkAccess(ctx: OperationContext, request: AccessRequest): Acce
     keys,
   };
 
-  const identity = isRoot(credentials.principalArn)
+  const identity = isAccountRoot(credentials.principalArn)
     ? 'Allow'
-    : combine((credentials.policies ?? []).map((p) => evaluatePolicy(parsedPolicy(p, 'identity'), evaluation)));
+    : combineDecisions((credentials.policies ?? []).map((p) => evaluatePolicy(parsePolicyCached(p, 'identity'), evaluation)));
   if (identity === 'Deny') return deny(credentials, action, resource, 'with an explicit deny in an identity-based policy');
   if (!key || request.identityOnly) {
     return identity === 'Allow' ? { allowed: true } : deny(credentials, action, resource, `because no identity-based policy allows the kms:${action} action`);
   }
 
-  const policy = parsedPolicy(request.policy ?? key.policy, 'resource');
+  const policy = parsePolicyCached(request.policy ?? key.policy, 'resource');
   const result = evaluatePolicyDetailed(policy, evaluation);
   if (result.decision === 'Deny') return deny(credentials, action, resource, 'with an explicit deny in a resource-based policy');
   const allows = result.matched.filter((m) => m.effect === 'Allow');
@@ -112,11 +91,6 @@ export function checkAccess(ctx: OperationContext, request: AccessRequest): Acce
   return allows.length > 0
     ? deny(credentials, action, resource, `because no identity-based policy allows the kms:${action} action`)
     : deny(credentials, action, resource, `because no resource-based policy allows the kms:${action} action`);
-}
-
-function combine(decisions: readonly string[]): 'Allow' | 'Deny' | 'NotApplicable' {
-  if (decisions.includes('Deny')) return 'Deny';
-  return decisions.includes('Allow') ? 'Allow' : 'NotApplicable';
 }
 
 /** Throws AccessDeniedException unless the request is allowed; nothing is checked when enforcement is off. */
