@@ -454,11 +454,11 @@ function firstLine(child: ReturnType<typeof spawn>): Promise<string> {
   });
 }
 
-describe("the README's reset and snapshot commands", () => {
+describe("the documented reset and snapshot commands (docs/admin-endpoints.md)", () => {
   it('run as written, with curl', async () => {
     const sealbox = await startTestSealbox();
     try {
-      const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+      const readme = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'admin-endpoints.md'), 'utf8');
       const commands = readme
         .split('\n')
         .filter((line) => /^curl -X (POST|DELETE) http:\/\/127\.0\.0\.1:45(99|72)\/_sealbox\/(reset|snapshots)/.test(line))

@@ -16,6 +16,24 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runCommand } from './helpers';
 
+/**
+ * The files of the jest block in docs/testing.md: the first ```js block with a `// global-setup.js`
+ * line, cut at each `// <file name>` line (the text after the name is a comment on the file).
+ */
+export function jestFilesFromDocs(markdown: string): Record<string, string> {
+  const block = [...markdown.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => /^\/\/ global-setup\.js/m.test(b));
+  if (block === undefined) throw new Error('docs/testing.md has no jest block with a // global-setup.js line');
+  const files: Record<string, string> = {};
+  let current: string | undefined;
+  for (const line of block.split('\n')) {
+    const name = /^\/\/ ([\w.-]+\.js)\b/.exec(line)?.[1];
+    if (name !== undefined) current = name;
+    else if (/^\/\/ any test file/.test(line)) current = undefined;
+    else if (current !== undefined) files[current] = (files[current] ?? '') + line + '\n';
+  }
+  return Object.fromEntries(Object.entries(files).map(([name, text]) => [name, text.trim() + '\n']));
+}
+
 const ROOT = join(__dirname, '..', '..', '..');
 const PNPM_VERSION = '12.4.2';
 
@@ -188,12 +206,10 @@ describe('installed from the packed tarballs, outside the repository', () => {
   it('a jest project: four test files in parallel workers, the README\'s globalSetup pattern, each with its own state', async () => {
     const jestDir = join(project, 'jest-suite');
     mkdirSync(jestDir);
-    writeFileSync(join(jestDir, 'jest.config.js'), "module.exports = { testEnvironment: 'node', globalSetup: './global-setup.js', globalTeardown: './global-teardown.js' };\n");
-    writeFileSync(
-      join(jestDir, 'global-setup.js'),
-      "const { startSandbox } = require('@sealbox/testing');\nmodule.exports = async () => {\n  const sandbox = await startSandbox();\n  Object.assign(process.env, sandbox.env);\n  globalThis.__SEALBOX__ = sandbox;\n};\n",
-    );
-    writeFileSync(join(jestDir, 'global-teardown.js'), 'module.exports = async () => { await globalThis.__SEALBOX__.stop(); };\n');
+    // The three files exactly as docs/testing.md writes them.
+    const documented = jestFilesFromDocs(readFileSync(join(__dirname, '..', '..', '..', 'docs', 'testing.md'), 'utf8'));
+    expect(Object.keys(documented)).toEqual(expect.arrayContaining(['jest.config.js', 'global-setup.js', 'global-teardown.js']));
+    for (const name of ['jest.config.js', 'global-setup.js', 'global-teardown.js']) writeFileSync(join(jestDir, name), documented[name]!);
     for (let n = 1; n <= 4; n++) {
       writeFileSync(
         join(jestDir, `file-${n}.test.js`),
