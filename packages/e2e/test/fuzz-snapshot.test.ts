@@ -214,7 +214,7 @@ interface Mutation {
   mayAccept?: boolean;
 }
 
-const HOSTILE = ['../evil', '/tmp/evil', 'blobs/../../evil', 'blobs/ab/../../../evil', './root.key', 'root.key/', 's3/blobs/ab/abababababababababababababababab', 'blobs/AB/ABABABABABABABABABABABABABABABAB', 'manifest.json', 'kms.db\0../evil', 'a'.repeat(100)];
+const HOSTILE = ['../evil', '/tmp/evil', 'blobs/../../evil', 'blobs/../../../../evil', 'blobs/../../../../../evil', 'blobs/ab/../../../../../evil', 'blobs/ab/../../../evil', './root.key', 'root.key/', 's3/blobs/ab/abababababababababababababababab', 'blobs/AB/ABABABABABABABABABABABABABABABAB', 'manifest.json', 'kms.db\0../evil', 'a'.repeat(100)];
 
 function manifestOf(entries: Entry[]): Record<string, unknown> {
   return JSON.parse(entries[0]!.data.toString()) as Record<string, unknown>;
@@ -257,8 +257,10 @@ function mutate(rng: Rng): Mutation {
       let name = rng.pick(HOSTILE);
       // (Not a name that reads back as the entry's own: 'kms.db\0...' is kms.db.)
       if (name.split('\0')[0] === entries[i]!.name) name = '../evil';
-      entries[i] = { ...entries[i]!, name };
-      return { kind, archive: pack(entries), refusal: /unexpected entry|does not start with manifest.json|holds .* twice|incomplete|missing/ };
+      // In place of an entry, or an extra one with data (what a path check must stop being written).
+      if (rng.chance(0.5) && i > 0) entries.splice(i, 0, { name, data: Buffer.from('evil') });
+      else entries[i] = { ...entries[i]!, name };
+      return { kind, archive: pack(entries), refusal: /unexpected entry|does not start with manifest.json|holds .* twice|incomplete|missing|more object data/ };
     }
     case 'linkType': {
       const i = pickEntry();
@@ -392,4 +394,11 @@ it('a database with a view named like a table (an endless recursive query) is re
   rmSync(crafted);
   const outcome = await attempt(pack(entries));
   expect(outcome.accepted ? 'accepted' : outcome.error.message).toMatch(/databases are damaged: .*kms\.db holds a view \("keys"\), which Sealbox never creates$/);
+});
+
+it.each(HOSTILE.filter((name) => name !== 'manifest.json'))('an extra entry named %j, with data, is refused and nothing is written outside the target', async (name) => {
+  const entries = entriesOf(plain);
+  entries.splice(1, 0, { name, data: Buffer.from('evil') });
+  const outcome = await attempt(pack(entries));
+  expect(outcome.accepted ? 'accepted' : outcome.error.message).toMatch(/unexpected entry|holds .* twice|more object data/);
 });
