@@ -5,7 +5,7 @@ import { FaultRuleError, FaultRules, type FaultRuleInput } from '@sealbox/runtim
 import { s3FaultErrors } from '@sealbox/s3';
 import { parsePolicy, PolicyError } from '@sealbox/policy';
 import type { Credentials } from '@sealbox/sigv4';
-import { LineCounter, isAlias, isMap, isScalar, parseDocument } from 'yaml';
+import { Lexer, LineCounter, isAlias, isMap, isScalar, parseDocument, visit, type Document } from 'yaml';
 import { fsReason } from './fs-errors';
 
 /**
@@ -99,11 +99,15 @@ export function loadSeed(file: string): Seed {
 /** Parses and checks a seed; `baseDir` resolves objects' `file` paths (default: the working directory). */
 export function parseSeed(text: string, file = 'seed', baseDir = process.cwd()): Seed {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  checkNesting(text, file);
+  // The yaml package's own check of unique keys compares every pair of keys of a mapping (a
+  // mapping of 50,000 keys takes half a minute): the keys are checked below, in one pass.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     throw new SeedError(`${file}:${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`);
   }
+  checkUniqueKeys(doc, (offset) => `${file}:${lines.linePos(offset).line}`);
   const where = (path: Path, at?: 'key') => {
     if (at === 'key' && path.length > 0) {
       const parent = path.length > 1 ? doc.getIn(path.slice(0, -1), true) : doc.contents;
@@ -128,7 +132,7 @@ export function parseSeed(text: string, file = 'seed', baseDir = process.cwd()):
     return isScalar(node) ? node.source : undefined;
   };
   const ctx: Context = { fail, source, at: (path) => `${where(path)}: ${path.join('.')}`, baseDir };
-  const root = doc.toJS() as unknown;
+  const root = toJS(doc, file, (offset) => `${file}:${lines.linePos(offset).line}`);
   if (root === null || root === undefined) return { credentials: [], keys: [], buckets: [] };
   if (!isRecord(root)) fail([], 'must be a mapping with "accounts", "keys" and "buckets" sections');
   for (const section of Object.keys(root as object)) {
@@ -139,6 +143,76 @@ export function parseSeed(text: string, file = 'seed', baseDir = process.cwd()):
   if (r.faults !== undefined) seed.faults = readFaults(r.faults, ctx);
   if (r.kmsQuotas !== undefined) seed.kmsQuotas = readKmsQuotas(r.kmsQuotas, ['kmsQuotas'], fail);
   return seed;
+}
+
+/** Deeper than any seed needs (a policy condition's values sit about 10 levels down). */
+const MAX_NESTING = 64;
+
+/**
+ * Refuses collections nested more than MAX_NESTING deep before the document is parsed: the yaml
+ * package composes nodes recursively (a few thousand levels overflow the stack, and its parser
+ * slows down more than linearly with depth: a million `[` take minutes). The lexer is linear and
+ * keeps no stack. Flow collections count their brackets; a block collection needs one more column
+ * of indentation, or one more `- `, `? ` or `: ` on its line, than the one holding it, so
+ * indentation plus indicators bounds the block depth.
+ */
+function checkNesting(text: string, file: string): void {
+  let flow = 0;
+  let lineStart = true;
+  let block = 0;
+  let line = 1;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '\n' || token === '\r\n') {
+      line++;
+      lineStart = true;
+      block = 0;
+      continue;
+    }
+    if (lineStart && /^[ \t]+$/.test(token)) block += token.length;
+    else if (flow === 0 && (token === '-' || token === '?' || token === ':')) block++;
+    else if (token === '[' || token === '{') flow++;
+    else if (token === ']' || token === '}') flow = Math.max(0, flow - 1);
+    else if (token.length > 1 && token.includes('\n')) line += token.split('\n').length - 1;
+    if (!/^[ \t]+$/.test(token)) lineStart = false;
+    if (flow > MAX_NESTING || block > 2 * MAX_NESTING) {
+      throw new SeedError(`${file}:${line}: nested too deeply (a seed needs no more than ${MAX_NESTING} levels of lists and mappings)`);
+    }
+  }
+}
+
+/** Keys of a mapping are unique (as they become fields of one object: 1 and "1" are the same). */
+function checkUniqueKeys(doc: Document, at: (offset: number) => string): void {
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (seen.has(key)) throw new SeedError(`${at(pair.key.range?.[0] ?? 0)}: Map keys must be unique (${JSON.stringify(key)} is given twice)`);
+        seen.add(key);
+      }
+    },
+  });
+}
+
+/**
+ * The document as plain values. Aliases are bounded by the yaml package (maxAliasCount, 100): a
+ * "billion laughs" document, whose aliases refer to lists of aliases, is refused rather than
+ * expanded into gigabytes.
+ */
+function toJS(doc: Document, file: string, at: (offset: number) => string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    let first: number | undefined;
+    visit(doc, {
+      Alias(_, alias) {
+        first ??= alias.range?.[0];
+      },
+    });
+    throw new SeedError(`${first === undefined ? file : at(first)}: aliases (*name) expand to too much data (more than 100 nodes reached through aliases); write the values out`);
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

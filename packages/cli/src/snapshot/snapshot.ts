@@ -68,6 +68,8 @@ export interface SnapshotManifest {
 
 // scrypt at N = 2^15, r = 8 (OWASP's floor for scrypt): about 32 MiB and a tenth of a second.
 const KDF = { N: 1 << 15, r: 8, p: 1 };
+/** The most N * r * p an archive may ask for: 8 times KDF's (256 MiB, about a second). */
+const MAX_KDF_COST = 8 * KDF.N * KDF.r * KDF.p;
 
 function deriveKey(passphrase: string, salt: Buffer, params: { N: number; r: number; p: number }): Buffer {
   return scryptSync(passphrase, salt, 32, { ...params, maxmem: 256 * params.N * params.r });
@@ -343,6 +345,7 @@ async function extract(source: FileHandle, file: string, work: string, options: 
   let progress: Progress | undefined;
   const seen = new Set<string>();
   let blobs = 0;
+  let blobBytes = 0;
   const gunzip = createGunzip();
   const input = source.createReadStream({ highWaterMark: 1 << 20, autoClose: false });
   input.on('error', (err) => gunzip.destroy(err));
@@ -364,6 +367,10 @@ async function extract(source: FileHandle, file: string, work: string, options: 
       const blob = BLOB_ENTRY.exec(name);
       if (blob) {
         if (blob[1] !== blob[2]!.slice(0, 2)) throw new SnapshotError(`unexpected entry in ${file}: ${JSON.stringify(name)}`);
+        // Object data is unbounded (streamed to disk), but the manifest says how much there is:
+        // more is refused before it is written, so a small gzip'd archive cannot fill the disk.
+        blobBytes += size;
+        if (blobBytes > manifest.counts.blobBytes) throw new SnapshotError(`${file} holds more object data than its manifest says (${manifest.counts.blobBytes} bytes)`);
         const dir = join(work, 's3', 'blobs', blob[1]!);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         await writeStream(join(dir, blob[2]!), data, (n) => progress!.add(0, n));
@@ -401,6 +408,7 @@ async function extract(source: FileHandle, file: string, work: string, options: 
   const missing = manifest.files.filter((f) => !seen.has(f));
   if (missing.length > 0) throw new SnapshotError(`${file} is incomplete: ${missing.join(', ')} missing`);
   if (blobs !== (manifest.counts.blobs ?? 0)) throw new SnapshotError(`${file} is incomplete: it holds ${blobs} object blobs, its manifest says ${manifest.counts.blobs ?? 0}`);
+  if (blobBytes !== manifest.counts.blobBytes) throw new SnapshotError(`${file} is incomplete: it holds ${blobBytes} bytes of object data, its manifest says ${manifest.counts.blobBytes}`);
   return manifest;
 }
 
@@ -421,12 +429,15 @@ function parseManifest(bytes: Buffer, file: string): SnapshotManifest {
     !m.files.every((f) => typeof f === 'string' && f in FILES) ||
     typeof m.counts !== 'object' ||
     m.counts === null ||
+    !Number.isSafeInteger(m.counts.blobBytes) ||
     !Object.values(m.counts).every((n) => Number.isSafeInteger(n) && n >= 0) ||
     (e !== undefined &&
       (e.cipher !== 'aes-256-gcm' ||
         e.kdf !== 'scrypt' ||
         typeof e.salt !== 'string' ||
-        // Bounded: a crafted manifest must not make scrypt take gigabytes or hours.
+        // Bounded: a crafted manifest must not make scrypt take gigabytes or minutes. scrypt needs
+        // 128 * N * r bytes and time in N * r * p; each bound is 8 times what export uses (N * r =
+        // 2^18: 32 MiB), so N = 2^20 with r = 16 (2 GiB) is refused.
         ![e.N, e.r, e.p].every(Number.isSafeInteger) ||
         e.N < 2 ||
         e.N > 1 << 20 ||
@@ -435,6 +446,7 @@ function parseManifest(bytes: Buffer, file: string): SnapshotManifest {
         e.r > 16 ||
         e.p < 1 ||
         e.p > 4 ||
+        e.N * e.r * e.p > MAX_KDF_COST ||
         !Array.isArray(e.files) ||
         !e.files.every((f) => SECRETS.has(f))));
   if (bad) throw new SnapshotError(`${file} has a malformed manifest`);

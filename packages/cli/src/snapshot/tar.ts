@@ -49,6 +49,13 @@ export function tarPadding(size: number): Buffer {
 /** Two zero blocks end an archive. */
 export const TAR_END = Buffer.alloc(2 * BLOCK);
 
+/**
+ * The most zeros accepted after the end blocks. tar pads an archive to its record size (10,240
+ * bytes by default, 512 x the blocking factor); unbounded, a few kilobytes of gzip'd zeros would
+ * take minutes to read (1 GiB of zeros gzips to 1 MiB).
+ */
+export const MAX_END_PADDING = 1 << 20;
+
 function parseOctal(field: Buffer, what: string): number {
   const text = field.toString('ascii').replace(/[\0 ]+$/, '').replace(/^ +/, '');
   if (!/^[0-7]{1,12}$/.test(text)) throw new TarFormatError(`bad ${what} field in a tar header`);
@@ -127,8 +134,11 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (header: T
     if (h.every((b) => b === 0)) {
       // The end: the second zero block, then only zeros (tar pads to its record size).
       if (!(await reader.exactly(BLOCK)).every((b) => b === 0)) throw new TarFormatError('data after the end of the archive');
+      let padding = 0;
       for (let rest = await reader.some(65536); rest.length > 0; rest = await reader.some(65536)) {
         if (!rest.every((b) => b === 0)) throw new TarFormatError('data after the end of the archive');
+        padding += rest.length;
+        if (padding > MAX_END_PADDING) throw new TarFormatError(`more than ${MAX_END_PADDING} bytes of padding after the end of the archive`);
       }
       return;
     }

@@ -1,5 +1,14 @@
 import Database from 'better-sqlite3';
 
+/**
+ * Sealbox never creates views or triggers, and a crafted database could use them: a view named
+ * like a table, defined by an endless recursive query, makes counting its rows never return.
+ */
+function rejectViewsAndTriggers(db: Database.Database, path: string): void {
+  const found = db.prepare(`SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger') LIMIT 1`).get() as { type: string; name: string } | undefined;
+  if (found) throw new Error(`${path} holds a ${found.type} (${JSON.stringify(found.name)}), which Sealbox never creates`);
+}
+
 /** What a KMS database holds, for a snapshot's manifest and to check an imported copy against it. */
 export interface KmsDatabaseCounts {
   keys: number;
@@ -32,6 +41,7 @@ export function kmsDatabaseCounts(path: string): KmsDatabaseCounts {
   try {
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new Error(`${path} is damaged: ${String(check)}`);
+    rejectViewsAndTriggers(db, path);
     const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     return {
       keys: count('keys'),

@@ -1,5 +1,14 @@
 import Database from 'better-sqlite3';
 
+/**
+ * Sealbox never creates views or triggers, and a crafted database could use them: a view named
+ * like a table, defined by an endless recursive query, makes counting its rows never return.
+ */
+function rejectViewsAndTriggers(db: Database.Database, path: string): void {
+  const found = db.prepare(`SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger') LIMIT 1`).get() as { type: string; name: string } | undefined;
+  if (found) throw new Error(`${path} holds a ${found.type} (${JSON.stringify(found.name)}), which Sealbox never creates`);
+}
+
 /** What an S3 database holds, for a snapshot's manifest and to check an imported copy against it. */
 export interface S3DatabaseCounts {
   buckets: number;
@@ -51,6 +60,7 @@ export function s3DatabaseCounts(path: string): S3DatabaseCounts {
   try {
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new Error(`${path} is damaged: ${String(check)}`);
+    rejectViewsAndTriggers(db, path);
     const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
     return {
       buckets: count('SELECT count(*) AS n FROM buckets'),
