@@ -13,12 +13,14 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  DeletePublicAccessBlockCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectLegalHoldCommand,
   GetObjectLockConfigurationCommand,
   GetObjectRetentionCommand,
   HeadObjectCommand,
+  PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectLegalHoldCommand,
@@ -389,6 +391,18 @@ describe('lock headers on writes', () => {
     const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: 'mp', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] } }));
     expect((await s3.send(new HeadObjectCommand({ Bucket, Key: 'mp' }))).ObjectLockMode).toBe('COMPLIANCE');
     await expectError(s3.send(new DeleteObjectCommand({ Bucket, Key: 'mp', VersionId: done.VersionId })), 'AccessDenied', 403);
+  });
+
+  it('an anonymous write with lock headers: 400, Object Lock needs Signature Version 4', async () => {
+    const Bucket = await lockedBucket();
+    await s3.send(new DeletePublicAccessBlockCommand({ Bucket }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: policy({ Effect: 'Allow', Principal: '*', Action: ['s3:PutObject', 's3:PutObjectLegalHold'], Resource: `arn:aws:s3:::${Bucket}/*` }) }));
+    const md5 = createHash('md5').update('x').digest('base64');
+    const anonymous = (headers: Record<string, string>) => fetch(`${sealbox.s3!.url}/${Bucket}/k`, { method: 'PUT', headers: { 'content-md5': md5, ...headers }, body: 'x' });
+    expect((await anonymous({})).status).toBe(200);
+    const refused = await anonymous({ 'x-amz-object-lock-legal-hold': 'ON' });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('<Code>InvalidArgument</Code><Message>Put Object requests with Object Lock parameters require AWS Signature Version 4</Message>');
   });
 
   it('lock headers need s3:PutObjectRetention and s3:PutObjectLegalHold', async () => {
