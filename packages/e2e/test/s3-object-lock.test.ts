@@ -558,5 +558,5 @@ describe('AWS CLI (botocore: dates to the second, a checksum on every lock reque
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('(AccessDenied)');
     expect((await aws('delete-object', '--bucket', Bucket, '--key', 'k', `--version-id=${versionId}`, '--bypass-governance-retention')).code).toBe(0);
-  });
+  }, 120_000);
 });
