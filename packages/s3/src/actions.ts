@@ -85,6 +85,15 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   ListParts: object(['s3:ListMultipartUploadParts']),
   // The form's signer (or anonymous) needs s3:PutObject, with the form's fields as condition keys.
   PostObject: { resource: 'special', actions: ['s3:PutObject'] },
+  // Object Lock. Bypassing GOVERNANCE also needs s3:BypassGovernanceRetention, checked where a
+  // bypass is used (object-lock.ts). No version-specific actions exist for these.
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-permissions
+  PutObjectLockConfiguration: bucket('s3:PutBucketObjectLockConfiguration'),
+  GetObjectLockConfiguration: bucket('s3:GetBucketObjectLockConfiguration'),
+  PutObjectRetention: object(['s3:PutObjectRetention']),
+  GetObjectRetention: object(['s3:GetObjectRetention']),
+  PutObjectLegalHold: object(['s3:PutObjectLegalHold']),
+  GetObjectLegalHold: object(['s3:GetObjectLegalHold']),
   // A CORS preflight is not an API call: the bucket's CORS rules answer it.
   PreflightRequest: { resource: 'none', actions: [] },
 };

@@ -174,11 +174,15 @@ function extraActions(req: S3Request): string[] {
     case 'CreateMultipartUpload':
       if (hasAcl) extra.push('s3:PutObjectAcl');
       if (header(req.headers, 'x-amz-tagging') !== undefined) extra.push('s3:PutObjectTagging');
+      // Object Lock headers: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-permissions
+      if (header(req.headers, 'x-amz-object-lock-mode') !== undefined || header(req.headers, 'x-amz-object-lock-retain-until-date') !== undefined) extra.push('s3:PutObjectRetention');
+      if (header(req.headers, 'x-amz-object-lock-legal-hold') !== undefined) extra.push('s3:PutObjectLegalHold');
       break;
     case 'CreateBucket':
       // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html (Permissions)
       if (hasAcl) extra.push('s3:PutBucketAcl');
       if (header(req.headers, 'x-amz-object-ownership') !== undefined) extra.push('s3:PutBucketOwnershipControls');
+      if (header(req.headers, 'x-amz-bucket-object-lock-enabled')?.trim().toLowerCase() === 'true') extra.push('s3:PutBucketObjectLockConfiguration', 's3:PutBucketVersioning');
       break;
   }
   return extra;
@@ -292,6 +296,12 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     'x-amz-grant-full-control',
   ]) {
     const value = header(req.headers, name);
+    if (value !== undefined) keys[`s3:${name}`] = value;
+  }
+  // Object Lock's condition keys, from the headers of the writes that carry them.
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-retention-limits
+  for (const name of ['object-lock-mode', 'object-lock-retain-until-date', 'object-lock-legal-hold']) {
+    const value = header(req.headers, `x-amz-${name}`);
     if (value !== undefined) keys[`s3:${name}`] = value;
   }
   for (const name of ['prefix', 'delimiter', 'max-keys']) {

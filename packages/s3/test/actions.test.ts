@@ -53,6 +53,13 @@ const EXPECTED: Record<string, [resource: string, actions: string[], versionActi
   GetObjectAcl: ['object', ['s3:GetObjectAcl'], ['s3:GetObjectVersionAcl']],
   PutObjectAcl: ['object', ['s3:PutObjectAcl'], ['s3:PutObjectVersionAcl']],
   GetObjectAttributes: ['object', ['s3:GetObject', 's3:GetObjectAttributes'], ['s3:GetObjectVersion', 's3:GetObjectVersionAttributes']],
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-permissions
+  PutObjectLockConfiguration: ['bucket', ['s3:PutBucketObjectLockConfiguration']],
+  GetObjectLockConfiguration: ['bucket', ['s3:GetBucketObjectLockConfiguration']],
+  PutObjectRetention: ['object', ['s3:PutObjectRetention']],
+  GetObjectRetention: ['object', ['s3:GetObjectRetention']],
+  PutObjectLegalHold: ['object', ['s3:PutObjectLegalHold']],
+  GetObjectLegalHold: ['object', ['s3:GetObjectLegalHold']],
   CreateMultipartUpload: ['object', ['s3:PutObject']],
   UploadPart: ['object', ['s3:PutObject']],
   UploadPartCopy: ['object', ['s3:PutObject']],

@@ -69,6 +69,12 @@ export async function createBucket(req: S3Request): Promise<S3Response> {
       record.acl = grants;
     }
   }
+  // x-amz-bucket-object-lock-enabled: true enables Object Lock, and with it versioning.
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html#API_CreateBucket_RequestSyntax
+  if (header(req.headers, 'x-amz-bucket-object-lock-enabled')?.trim().toLowerCase() === 'true') {
+    record.objectLock = { enabled: true };
+    record.versioning = 'Enabled';
+  }
   meta.putBucket(record);
   return { headers: { Location: `/${name}` } };
 }
@@ -143,6 +149,11 @@ export function listBuckets(req: S3Request): S3Response {
 export async function putBucketVersioning(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
   const config = parseVersioningConfiguration(await readSmallBody(req.body));
+  // "After you enable Object Lock on a bucket, you can't disable Object Lock or suspend versioning."
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html
+  if (config.status === 'Suspended' && bucket.objectLock) {
+    throw new S3Error('InvalidBucketState', 409, 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+  }
   if (config.status) {
     bucket.versioning = config.status;
     req.state.meta.putBucket(bucket);

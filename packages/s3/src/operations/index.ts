@@ -37,6 +37,7 @@ import {
 import { deleteAccountPublicAccessBlock, getAccountPublicAccessBlock, putAccountPublicAccessBlock } from './account';
 import { listObjectVersions, listObjects, listObjectsV2 } from './listing';
 import { postObject } from './post-object';
+import { getObjectLegalHold, getObjectLockConfiguration, getObjectRetention, putObjectLegalHold, putObjectLockConfiguration, putObjectRetention } from './object-lock';
 import {
   abortMultipartUpload,
   completeMultipartUpload,
@@ -115,4 +116,10 @@ export const IMPLEMENTED: Record<string, S3Operation> = {
   GetAccountPublicAccessBlock: getAccountPublicAccessBlock,
   PutAccountPublicAccessBlock: putAccountPublicAccessBlock,
   DeleteAccountPublicAccessBlock: deleteAccountPublicAccessBlock,
+  PutObjectLockConfiguration: putObjectLockConfiguration,
+  GetObjectLockConfiguration: getObjectLockConfiguration,
+  PutObjectRetention: putObjectRetention,
+  GetObjectRetention: getObjectRetention,
+  PutObjectLegalHold: putObjectLegalHold,
+  GetObjectLegalHold: getObjectLegalHold,
 };

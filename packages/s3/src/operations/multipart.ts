@@ -14,6 +14,7 @@ import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey }
 import { encryptionHeaders, refuseSseHeaders, sseRequest } from '../sse';
 import { requestAcl } from './bucket-config';
 import { checkKey, commitVersion, copySource, readObject, writeBody } from './objects';
+import { lockFromRequest, requireIntegrityHeader, uploadIsLocked } from '../object-lock';
 
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
@@ -46,6 +47,7 @@ export async function createMultipartUpload(req: S3Request): Promise<S3Response>
   const meta: MultipartUpload['meta'] = metaFromHeaders(req.headers);
   const acl = requestAcl(req, bucket, 'object');
   if (acl.grants) meta.acl = acl.grants;
+  meta.lock = lockFromRequest(req, bucket);
   const sse = sseRequest(req, bucket, key);
   const algorithmText = header(req.headers, 'x-amz-checksum-algorithm');
   if (algorithmText !== undefined) {
@@ -92,10 +94,11 @@ function savePart(req: S3Request, upload: MultipartUpload, part: PartRecord): vo
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
 export async function uploadPart(req: S3Request): Promise<S3Response> {
-  requireBucket(req);
+  const bucket = requireBucket(req);
   refuseSseHeaders(req);
   const partNumber = partNumberOf(req);
   const upload = requireUpload(req);
+  if (uploadIsLocked(bucket, upload.meta)) requireIntegrityHeader(req, 'Put Part');
   const algorithm = upload.meta.checksumAlgorithm as ChecksumAlgorithm | undefined;
   const written = await writeBody(req, (await objectDataKey(req, upload.encryption))!, MAX_PART_BYTES, algorithm ?? 'CRC64NVME');
   if (algorithm && written.checksum && written.checksum.algorithm !== algorithm) {

@@ -15,6 +15,7 @@ import { checkSseKmsTransport, encryptionHeaders, sseRequest } from '../sse';
 import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
 import { requestAcl } from './bucket-config';
+import { applyDefaultRetention, bypassRequested, checkVersionDeletable, lockFromRequest, lockHeaders } from '../object-lock';
 import { tagging } from './buckets';
 import { randomBytesFast } from '@sealbox/runtime';
 
@@ -38,7 +39,7 @@ export function checkKey(key: string): void {
   }
 }
 
-function requestedVersion(req: S3Request): string | undefined {
+export function requestedVersion(req: S3Request): string | undefined {
   const versionId = req.query.get('versionId');
   if (versionId !== undefined && !VERSION_ID.test(versionId)) {
     throw new S3Error('InvalidArgument', 400, 'Invalid version id specified', [['ArgumentName', 'versionId'], ['ArgumentValue', versionId]]);
@@ -147,6 +148,7 @@ export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omi
     const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
     if (versionId === 'null') replaced = meta.version(bucket.name, version.key, 'null');
     const v: ObjectVersion = { ...version, versionId, seq: meta.nextSeq(), isLatest: true };
+    if (!v.deleteMarker) applyDefaultRetention(bucket, v.meta, v.lastModified);
     meta.putLatest(v, replaced?.isLatest === true);
     return v;
   });
@@ -296,6 +298,7 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   const meta = metaFromHeaders(req.headers);
   const acl = requestAcl(req, bucket, 'object');
   if (acl.grants) meta.acl = acl.grants;
+  meta.lock = lockFromRequest(req, bucket);
   const sse = sseRequest(req, bucket, key);
   const conditional = hasWriteConditions(req);
   if (conditional) checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
@@ -381,7 +384,7 @@ export async function getObject(req: S3Request): Promise<S3Response> {
   // about the object (its ETag, its size, its parts).
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#aws-signature-version-4-sse-kms
   if (v.encryption?.algorithm === 'aws:kms') checkSseKmsTransport(req);
-  const headers = { ...objectHeaders(v, bucket.versioning !== undefined), ...encryptionHeaders(v.encryption) };
+  const headers = { ...objectHeaders(v, bucket.versioning !== undefined), ...encryptionHeaders(v.encryption), ...lockHeaders(req, bucket, v) };
   if (checkReadConditions(req, v) === 'not-modified') {
     return { status: 304, headers: { ETag: headers.ETag!, 'Last-Modified': headers['Last-Modified']!, ...(headers['x-amz-version-id'] ? { 'x-amz-version-id': headers['x-amz-version-id'] } : {}) } };
   }
@@ -448,11 +451,12 @@ interface DeleteOutcome {
 }
 
 /** Deletes one object or version, as DeleteObject and each entry of DeleteObjects do. */
-function deleteOne(req: S3Request, bucket: BucketRecord, key: string, versionId: string | undefined): DeleteOutcome {
+function deleteOne(req: S3Request, bucket: BucketRecord, key: string, versionId: string | undefined, bypass = false): DeleteOutcome {
   const meta = req.state.meta;
   if (versionId !== undefined) {
     const v = meta.version(bucket.name, key, versionId);
     if (v) {
+      checkVersionDeletable(req, bucket, v, bypass);
       meta.transaction(() => meta.deleteVersion(v));
       for (const p of v.parts) req.state.blobs.delete(p.blobId);
     }
@@ -484,7 +488,7 @@ function deleteOne(req: S3Request, bucket: BucketRecord, key: string, versionId:
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html */
 export function deleteObject(req: S3Request): S3Response {
   const bucket = requireBucket(req);
-  const outcome = deleteOne(req, bucket, req.key!, requestedVersion(req));
+  const outcome = deleteOne(req, bucket, req.key!, requestedVersion(req), bypassRequested(req, bucket));
   const headers: Record<string, string> = {};
   if (outcome.deleteMarker) headers['x-amz-delete-marker'] = 'true';
   if (outcome.versionId !== undefined) headers['x-amz-version-id'] = outcome.versionId;
@@ -497,6 +501,7 @@ export function deleteObject(req: S3Request): S3Response {
  */
 export async function deleteObjects(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
+  const bypass = bypassRequested(req, bucket);
   const md5 = contentMd5(req);
   const checksum = requestChecksum(req.headers);
   if (!md5 && !checksum) throw new S3Error('InvalidRequest', 400, 'Missing required header for this request: Content-MD5');
@@ -519,7 +524,7 @@ export async function deleteObjects(req: S3Request): Promise<S3Response> {
       }
       // Each key is authorized on its own: a denied key is an AccessDenied entry, the rest go.
       authorize(req, { action: o.versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', bucket, key: o.key, versionId: o.versionId });
-      const outcome = deleteOne(req, bucket, o.key, o.versionId);
+      const outcome = deleteOne(req, bucket, o.key, o.versionId, bypass);
       if (doc.quiet) continue;
       results.push(
         el('Deleted', [
@@ -622,8 +627,11 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
     if (redirect !== undefined) meta.websiteRedirectLocation = redirect;
   }
   meta.partSizes = undefined;
-  // A copy gets its own ACL (the request's, or the default), never the source's.
+  // A copy gets its own ACL (the request's, or the default), never the source's; likewise its
+  // Object Lock: "Copied objects will not retain the Object Lock settings from the original objects."
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/copy-object.html
   meta.acl = acl.grants;
+  meta.lock = lockFromRequest(req, bucket);
   meta.tags = taggingDirective === 'REPLACE' ? metaFromHeaders(req.headers).tags : source.meta.tags;
   checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
 

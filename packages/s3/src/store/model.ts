@@ -27,6 +27,26 @@ export interface BucketRecord {
   objectOwnership?: string;
   /** The bucket's ACL; absent: the owner's FULL_CONTROL alone. */
   acl?: Grant[];
+  /** Object Lock: once enabled, never disabled (and versioning never suspended). */
+  objectLock?: BucketObjectLock;
+}
+
+export type ObjectLockMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+/** A bucket's Object Lock configuration (PutObjectLockConfiguration, or CreateBucket's header). */
+export interface BucketObjectLock {
+  enabled: true;
+  /** The default retention applied to new versions that name no retention of their own. */
+  defaultRetention?: { mode: ObjectLockMode; days?: number; years?: number };
+}
+
+/** One object version's Object Lock state. */
+export interface ObjectLockState {
+  mode?: ObjectLockMode;
+  /** Milliseconds since the epoch, on the S3 server's (virtual) clock. */
+  retainUntil?: number;
+  /** Absent: a legal hold was never applied to this version. */
+  legalHold?: 'ON' | 'OFF';
 }
 
 /** Where an object's bytes are: one blob for a PUT, one per part for a multipart upload. */
@@ -77,6 +97,8 @@ export interface ObjectMeta {
   acl?: Grant[];
   /** Part sizes of a multipart object (GetObject partNumber, x-amz-mp-parts-count). */
   partSizes?: number[];
+  /** Object Lock retention and legal hold of this version (a multipart upload: as requested). Never copied by CopyObject. */
+  lock?: ObjectLockState;
 }
 
 /** One version of an object, or a delete marker. */
