@@ -35,6 +35,7 @@ import {
   putPublicAccessBlock,
 } from './bucket-config';
 import { deleteAccountPublicAccessBlock, getAccountPublicAccessBlock, putAccountPublicAccessBlock } from './account';
+import { deleteBucketLifecycleConfiguration, getBucketLifecycleConfiguration, putBucketLifecycleConfiguration } from './lifecycle';
 import { listObjectVersions, listObjects, listObjectsV2 } from './listing';
 import { postObject } from './post-object';
 import {
@@ -115,4 +116,7 @@ export const IMPLEMENTED: Record<string, S3Operation> = {
   GetAccountPublicAccessBlock: getAccountPublicAccessBlock,
   PutAccountPublicAccessBlock: putAccountPublicAccessBlock,
   DeleteAccountPublicAccessBlock: deleteAccountPublicAccessBlock,
+  PutBucketLifecycleConfiguration: putBucketLifecycleConfiguration,
+  GetBucketLifecycleConfiguration: getBucketLifecycleConfiguration,
+  DeleteBucketLifecycleConfiguration: deleteBucketLifecycleConfiguration,
 };

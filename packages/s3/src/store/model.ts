@@ -1,4 +1,5 @@
 import type { Grant } from '../acl';
+import type { LifecycleConfiguration } from '../lifecycle';
 
 export type PublicAccessBlock = { blockPublicAcls: boolean; ignorePublicAcls: boolean; blockPublicPolicy: boolean; restrictPublicBuckets: boolean };
 
@@ -27,6 +28,25 @@ export interface BucketRecord {
   objectOwnership?: string;
   /** The bucket's ACL; absent: the owner's FULL_CONTROL alone. */
   acl?: Grant[];
+  /** PutBucketLifecycleConfiguration (lifecycle.ts); the rules run as the clock passes. */
+  lifecycle?: LifecycleConfiguration;
+}
+
+/** One removal the lifecycle rules made (the console lists them). */
+export interface LifecycleEvent {
+  /** Milliseconds since the epoch, on the virtual clock. */
+  at: number;
+  bucket: string;
+  key: string;
+  ruleId: string;
+  /**
+   * expired: a current version removed (unversioned bucket); delete-marker-added: a current version
+   * expired in a versioned bucket; noncurrent-expired: a noncurrent version removed;
+   * delete-marker-removed: an expired object delete marker removed; upload-aborted.
+   */
+  action: 'expired' | 'delete-marker-added' | 'noncurrent-expired' | 'delete-marker-removed' | 'upload-aborted';
+  versionId?: string;
+  uploadId?: string;
 }
 
 /** Where an object's bytes are: one blob for a PUT, one per part for a multipart upload. */
