@@ -30,14 +30,21 @@ const INTERVAL_MS = 60_000;
 
 const subject = (v: ObjectVersion) => ({ key: v.key, tags: v.meta.tags, size: v.size, lastModified: v.lastModified });
 
-/** Runs every bucket's rules once, as of `now`; returns what was removed. */
-export function runLifecycle(state: S3State, now: Date): LifecycleEvent[] {
+/**
+ * Runs every bucket's rules once, as of `now`; returns what was removed. A bucket whose run fails
+ * is reported and the others still run.
+ */
+export function runLifecycle(state: S3State, now: Date, report: (err: unknown) => void = (err) => { throw err; }): LifecycleEvent[] {
   const events: LifecycleEvent[] = [];
   for (const bucket of state.meta.allBuckets()) {
     const config = bucket.lifecycle;
     if (!config?.rules.some((r) => r.status === 'Enabled')) continue;
-    runObjects(state, bucket, config, now, events);
-    runUploads(state, bucket, config, now, events);
+    try {
+      runObjects(state, bucket, config, now, events);
+      runUploads(state, bucket, config, now, events);
+    } catch (err) {
+      report(err);
+    }
   }
   return events;
 }
@@ -87,6 +94,9 @@ function runKey(state: S3State, bucket: BucketRecord, config: LifecycleConfigura
       const due = objectExpiration(config, subject(current));
       if (due && t >= due.due) group = expireCurrent(state, bucket, group, now, due.ruleId, record, remove, blocked);
     }
+
+    // Nothing left of the key (an unversioned object expired).
+    if (!group.length) return;
 
     // 2. Noncurrent versions: counted from when the next newer version was made; the
     // NewerNoncurrentVersions newest noncurrent versions are kept whatever their age.
@@ -204,7 +214,7 @@ function runUploads(state: S3State, bucket: BucketRecord, config: LifecycleConfi
 export function startLifecycle(state: S3State, clock: VirtualClock, report: (err: unknown) => void): () => void {
   const run = () => {
     try {
-      runLifecycle(state, clock.now());
+      runLifecycle(state, clock.now(), report);
     } catch (err) {
       report(err);
     }
