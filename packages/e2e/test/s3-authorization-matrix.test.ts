@@ -17,6 +17,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteBucketCorsCommand,
+  DeleteBucketLifecycleCommand,
   DeleteBucketEncryptionCommand,
   DeleteBucketOwnershipControlsCommand,
   DeleteBucketPolicyCommand,
@@ -27,6 +28,7 @@ import {
   DeletePublicAccessBlockCommand,
   GetBucketAclCommand,
   GetBucketCorsCommand,
+  GetBucketLifecycleConfigurationCommand,
   GetBucketEncryptionCommand,
   GetBucketLocationCommand,
   GetBucketOwnershipControlsCommand,
@@ -52,6 +54,7 @@ import {
   ListPartsCommand,
   PutBucketAclCommand,
   PutBucketCorsCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketEncryptionCommand,
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
@@ -238,6 +241,13 @@ const OPERATIONS: OperationRow[] = [
   { operation: 'PutBucketCors', call: ({ client, bucket }) => client.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['https://app.example'] }] } })) },
   { operation: 'GetBucketCors', call: ({ client, bucket }) => client.send(new GetBucketCorsCommand({ Bucket: bucket })) },
   { operation: 'DeleteBucketCors', call: ({ client, bucket }) => client.send(new DeleteBucketCorsCommand({ Bucket: bucket })) },
+  {
+    operation: 'PutBucketLifecycleConfiguration',
+    call: ({ client, bucket }) =>
+      client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ID: 'r', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 30 } }] } })),
+  },
+  { operation: 'GetBucketLifecycleConfiguration', call: ({ client, bucket }) => client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })) },
+  { operation: 'DeleteBucketLifecycleConfiguration', call: ({ client, bucket }) => client.send(new DeleteBucketLifecycleCommand({ Bucket: bucket })) },
   // The scenario's own policy is written back (for denyAll the public one would be blocked or change the scenario: see policyOperation).
   { operation: 'PutBucketPolicy', policyOperation: true, call: (ctx) => ctx.client.send(new PutBucketPolicyCommand({ Bucket: ctx.bucket, Policy: currentPolicy.get(ctx.bucket) ?? policyFor(ctx) })) },
   { operation: 'GetBucketPolicy', policyOperation: true, call: ({ client, bucket }) => client.send(new GetBucketPolicyCommand({ Bucket: bucket })) },

@@ -1,6 +1,6 @@
 /** The S3 service shell through @aws-sdk/client-s3 and raw HTTP: routing, auth errors, ListBuckets. */
 import { request as httpRequest } from 'node:http';
-import { HeadBucketCommand, PutBucketLifecycleConfigurationCommand, ListBucketsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, PutBucketWebsiteCommand, ListBucketsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Sealbox } from '@sealbox/cli';
 import aws4 from 'aws4';
@@ -165,7 +165,7 @@ describe('authentication errors', () => {
 
 describe('routing', () => {
   it('an operation not built yet answers NotImplemented (501) in S3 XML', async () => {
-    const err = await failure(s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'not-yet', LifecycleConfiguration: { Rules: [] } })));
+    const err = await failure(s3.send(new PutBucketWebsiteCommand({ Bucket: 'not-yet', WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } } })));
     expect(err.name).toBe('NotImplemented');
     expect(err.$metadata?.httpStatusCode).toBe(501);
     expect(err.message).toBe('A header you provided implies functionality that is not implemented');

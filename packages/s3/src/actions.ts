@@ -52,6 +52,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   PutBucketCors: bucket('s3:PutBucketCORS'),
   GetBucketCors: bucket('s3:GetBucketCORS'),
   DeleteBucketCors: bucket('s3:PutBucketCORS'),
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketLifecycle.html: s3:PutLifecycleConfiguration.
+  PutBucketLifecycleConfiguration: bucket('s3:PutLifecycleConfiguration'),
+  GetBucketLifecycleConfiguration: bucket('s3:GetLifecycleConfiguration'),
+  DeleteBucketLifecycleConfiguration: bucket('s3:PutLifecycleConfiguration'),
   PutBucketPolicy: bucket('s3:PutBucketPolicy'),
   GetBucketPolicy: bucket('s3:GetBucketPolicy'),
   DeleteBucketPolicy: bucket('s3:DeleteBucketPolicy'),

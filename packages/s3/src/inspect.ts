@@ -1,5 +1,5 @@
 import type { S3State } from './state';
-import type { ObjectEncryption, ObjectVersion } from './store/model';
+import type { LifecycleEvent, ObjectEncryption, ObjectVersion } from './store/model';
 
 /**
  * Read-only views of the S3 state for Sealbox's web console: buckets with their configuration,
@@ -19,6 +19,8 @@ export interface BucketView {
   /** The bucket policy as it was put. */
   policy?: string;
   objectCount: number;
+  /** Lifecycle rules: how many, and how many enabled. */
+  lifecycle?: { rules: number; enabled: number };
 }
 
 export interface EncryptionView {
@@ -60,6 +62,7 @@ export function inspectBuckets(state: S3State): BucketView[] {
       : { algorithm: 'AES256', bucketKeyEnabled: false },
     ...(b.policy !== undefined ? { policy: b.policy } : {}),
     objectCount: state.meta.countObjects(b.name),
+    ...(b.lifecycle ? { lifecycle: { rules: b.lifecycle.rules.length, enabled: b.lifecycle.rules.filter((r) => r.status === 'Enabled').length } } : {}),
   }));
 }
 
@@ -102,4 +105,15 @@ function encryptionView(e: ObjectEncryption): EncryptionView {
     bucketKeyEnabled: e.bucketKeyWrappedKey !== undefined,
     context: e.context,
   };
+}
+
+export type LifecycleEventView = LifecycleEvent & { seq: number };
+
+/**
+ * What the lifecycle rules removed (S3 keeps no event log of its own; this is Sealbox's), oldest
+ * first, after `afterSeq`; `cursor` is the last seq returned.
+ */
+export function inspectLifecycleEvents(state: S3State, afterSeq: number, limit: number): { events: LifecycleEventView[]; cursor: number } {
+  const events = state.meta.lifecycleEvents(afterSeq, limit);
+  return { events, cursor: events.length ? events[events.length - 1]!.seq : afterSeq };
 }

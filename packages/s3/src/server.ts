@@ -41,6 +41,8 @@ import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './erro
 import { HttpKmsClient } from './kms-client';
 import { beforeDispatch, s3FaultErrors } from './faults';
 import { IMPLEMENTED } from './operations';
+import { addLifecycleHeaders } from './operations/lifecycle';
+import { startLifecycle } from './lifecycle-runner';
 import { corsHeaders } from './operations/bucket-config';
 import { sendError, sendResponse } from './protocol';
 import { CONTROL_PREFIX, controlRoute, matchRoute } from './routes';
@@ -179,7 +181,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       // request refused before here gets its final status instead of 100 Continue and never sends
       // the body, as on AWS.
       acceptBody(req, res);
-      return handler(request);
+      return addLifecycleHeaders(request, await handler(request));
     };
 
     const finish = (status: number, errorCode?: string) => {
@@ -244,7 +246,18 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
   // moto's POST /moto-api/reset is one (a bucket named moto-api answers any other request to
   // it; a POST to an object's path with no query string is no S3 operation anyway).
   const listener = options.fixture ? apiFastPath(app, handle, (req) => !isMotoReset(req.url) || isVirtualHosted(req)) : apiFastPath(app, handle);
-  return { app, listener, state, close: () => state.close(), errorResponse };
+  // Lifecycle rules run as time passes (lifecycle-runner.ts).
+  const stopLifecycle = startLifecycle(state, options.clock, options.onInternalError ?? defaultReport);
+  return {
+    app,
+    listener,
+    state,
+    close: () => {
+      stopLifecycle();
+      state.close();
+    },
+    errorResponse,
+  };
 }
 
 /**

@@ -120,7 +120,7 @@ function bucketRow(b) {
     'tr',
     { class: b.name === selectedBucket ? 'selected' : null, 'data-bucket': b.name },
     h('td', {}, h('a', { href: '#objects', class: 'bucket-link', onclick: () => selectBucket(b.name) }, b.name), h('div', { class: 'dim small' }, `${b.accountId} ${b.region}`)),
-    h('td', {}, b.versioning || h('span', { class: 'dim' }, 'never enabled')),
+    h('td', {}, b.versioning || h('span', { class: 'dim' }, 'never enabled'), b.lifecycle ? h('div', {}, badge(`lifecycle: ${b.lifecycle.enabled} of ${b.lifecycle.rules} rules on`)) : null),
     h(
       'td',
       {},
@@ -182,6 +182,43 @@ async function loadObjects() {
 function selectBucket(name) {
   selectedBucket = name;
   loadBuckets().catch(showError);
+}
+
+// ---- Lifecycle removals -------------------------------------------------------------------------
+
+const LIFECYCLE_ACTIONS = {
+  expired: 'object expired (deleted)',
+  'delete-marker-added': 'expired: delete marker added',
+  'noncurrent-expired': 'noncurrent version deleted',
+  'delete-marker-removed': 'expired delete marker removed',
+  'upload-aborted': 'multipart upload aborted',
+};
+let lifecycleEvents = [];
+let lifecycleCursor = 0;
+
+function lifecycleRow(e) {
+  return h(
+    'tr',
+    { 'data-lifecycle-action': e.action },
+    h('td', { class: 'nowrap' }, time(e.at)),
+    h('td', {}, e.bucket),
+    h('td', { class: 'mono' }, e.key),
+    h('td', { class: 'mono small' }, e.uploadId ? `upload ${e.uploadId}` : e.versionId || ''),
+    h('td', {}, LIFECYCLE_ACTIONS[e.action] || e.action),
+    h('td', { class: 'mono small' }, e.ruleId),
+  );
+}
+
+async function loadLifecycle() {
+  const body = await getJson(`/api/lifecycle?after=${lifecycleCursor}`);
+  // A reset starts the log again: its cursor goes back.
+  if (body.cursor < lifecycleCursor) lifecycleEvents = [];
+  lifecycleCursor = body.cursor;
+  if (!body.events.length && lifecycleEvents.length) return;
+  lifecycleEvents = lifecycleEvents.concat(body.events).slice(-MAX_EVENTS_SHOWN);
+  $('lifecycle-count').textContent = `(${lifecycleEvents.length})`;
+  const newestFirst = lifecycleEvents.slice().reverse();
+  renderRows($('lifecycle-rows'), newestFirst.map((e) => e.seq), () => (newestFirst.length ? newestFirst.map(lifecycleRow) : [emptyRow(6, 'Nothing removed by lifecycle rules yet.')]));
 }
 
 // ---- Events -----------------------------------------------------------------------------------
@@ -297,6 +334,6 @@ document.addEventListener('DOMContentLoaded', () => {
     e.preventDefault();
     restartEvents();
   });
-  poll(() => Promise.all([loadOverview(), loadKeys(), loadBuckets()]), STATE_POLL_MS);
+  poll(() => Promise.all([loadOverview(), loadKeys(), loadBuckets(), loadLifecycle()]), STATE_POLL_MS);
   poll(loadEvents, EVENT_POLL_MS);
 });

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { inspectEvents, inspectKeys, type EventFilter, type KmsCore } from '@sealbox/kms';
-import { inspectBuckets, inspectObjects, type S3State } from '@sealbox/s3';
+import { inspectBuckets, inspectLifecycleEvents, inspectObjects, type S3State } from '@sealbox/s3';
 import { checkAdminRequest, type AdminRule, type Clock } from '@sealbox/runtime';
 
 /**
  * Sealbox's web console: a read-only page over the state of the KMS and S3 of this process
- * (keys, aliases, rotations, buckets, objects and the CloudTrail event log), served as plain
+ * (keys, aliases, rotations, buckets, objects, lifecycle removals and the CloudTrail event log), served as plain
  * files beside a small JSON API. Nothing here changes state, and nothing shows key material,
  * data keys or object bytes: the views come from @sealbox/kms and @sealbox/s3's inspect functions.
  */
@@ -76,6 +76,8 @@ export function consoleHandler(sources: ConsoleSources): RequestListener {
       if (!found) throw new HttpError(404, `no bucket named ${bucket}`);
       return { bucket, ...found };
     },
+    // What S3's lifecycle rules removed, oldest first (the page polls with ?after=cursor).
+    '/api/lifecycle': (query) => inspectLifecycleEvents(sources.s3(), count(query, 'after') ?? 0, Math.min(count(query, 'limit') ?? DEFAULT_EVENTS, MAX_EVENTS)),
     '/api/events': (query) => {
       const after = count(query, 'after') ?? 0;
       const limit = Math.min(count(query, 'limit') ?? DEFAULT_EVENTS, MAX_EVENTS);

@@ -35,6 +35,7 @@ import {
   putPublicAccessBlock,
 } from './bucket-config';
 import { deleteAccountPublicAccessBlock, getAccountPublicAccessBlock, putAccountPublicAccessBlock } from './account';
+import { deleteBucketLifecycleConfiguration, getBucketLifecycleConfiguration, putBucketLifecycleConfiguration } from './lifecycle';
 import { listObjectVersions, listObjects, listObjectsV2 } from './listing';
 import { postObject } from './post-object';
 import { getObjectLegalHold, getObjectLockConfiguration, getObjectRetention, putObjectLegalHold, putObjectLockConfiguration, putObjectRetention } from './object-lock';
@@ -122,4 +123,7 @@ export const IMPLEMENTED: Record<string, S3Operation> = {
   GetObjectRetention: getObjectRetention,
   PutObjectLegalHold: putObjectLegalHold,
   GetObjectLegalHold: getObjectLegalHold,
+  PutBucketLifecycleConfiguration: putBucketLifecycleConfiguration,
+  GetBucketLifecycleConfiguration: getBucketLifecycleConfiguration,
+  DeleteBucketLifecycleConfiguration: deleteBucketLifecycleConfiguration,
 };

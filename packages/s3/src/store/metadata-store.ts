@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { privateSqliteFiles } from '@sealbox/runtime';
-import type { AccountSettings, BucketRecord, MultipartUpload, ObjectVersion, PartRecord } from './model';
+import type { AccountSettings, BucketRecord, LifecycleEvent, MultipartUpload, ObjectVersion, PartRecord } from './model';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS buckets (
@@ -35,7 +35,11 @@ CREATE TABLE IF NOT EXISTS parts (
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lifecycle_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
 `;
+
+/** The lifecycle log keeps the newest removals only. */
+const MAX_LIFECYCLE_EVENTS = 10_000;
 
 /**
  * S3 metadata in SQLite (WAL mode). Keys are TEXT, which SQLite compares byte by byte in UTF-8,
@@ -104,6 +108,9 @@ export class MetadataStore {
       listParts: db.prepare<[string], { doc: string }>('SELECT doc FROM parts WHERE upload_id = ? ORDER BY part_number'),
       getCounter: db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?'),
       setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+      addLifecycleEvent: db.prepare('INSERT INTO lifecycle_events (doc) VALUES (?)'),
+      trimLifecycleEvents: db.prepare<[number]>('DELETE FROM lifecycle_events WHERE seq <= (SELECT max(seq) FROM lifecycle_events) - ?'),
+      lifecycleEvents: db.prepare<[number, number], { seq: number; doc: string }>('SELECT seq, doc FROM lifecycle_events WHERE seq > ? ORDER BY seq LIMIT ?'),
       allBlobRefs: db.prepare<[], { doc: string }>('SELECT doc FROM objects WHERE delete_marker = 0 UNION ALL SELECT doc FROM parts'),
     };
     this.seq = this.stmt.getCounter.get('seq')?.value ?? 0;
@@ -247,6 +254,16 @@ export class MetadataStore {
   }
   listParts(uploadId: string): PartRecord[] {
     return this.stmt.listParts.all(uploadId).map((r) => JSON.parse(r.doc) as PartRecord);
+  }
+
+  // Lifecycle log: what the lifecycle rules removed (the console's view).
+  addLifecycleEvent(e: LifecycleEvent): void {
+    this.stmt.addLifecycleEvent.run(JSON.stringify(e));
+    this.stmt.trimLifecycleEvents.run(MAX_LIFECYCLE_EVENTS);
+  }
+  /** Events after `after` (a seq), oldest first. */
+  lifecycleEvents(after: number, limit: number): (LifecycleEvent & { seq: number })[] {
+    return this.stmt.lifecycleEvents.all(after, limit).map((r) => ({ seq: r.seq, ...(JSON.parse(r.doc) as LifecycleEvent) }));
   }
 
   /** Every blob a row refers to (startup cleanup removes the rest). */

@@ -1,4 +1,5 @@
 import type { Grant } from '../acl';
+import type { LifecycleConfiguration } from '../lifecycle';
 
 export type PublicAccessBlock = { blockPublicAcls: boolean; ignorePublicAcls: boolean; blockPublicPolicy: boolean; restrictPublicBuckets: boolean };
 
@@ -29,6 +30,8 @@ export interface BucketRecord {
   acl?: Grant[];
   /** Object Lock: once enabled, never disabled (and versioning never suspended). */
   objectLock?: BucketObjectLock;
+  /** PutBucketLifecycleConfiguration (lifecycle.ts); the rules run as the clock passes. */
+  lifecycle?: LifecycleConfiguration;
 }
 
 export type ObjectLockMode = 'GOVERNANCE' | 'COMPLIANCE';
@@ -47,6 +50,23 @@ export interface ObjectLockState {
   retainUntil?: number;
   /** Absent: a legal hold was never applied to this version. */
   legalHold?: 'ON' | 'OFF';
+}
+
+/** One removal the lifecycle rules made (the console lists them). */
+export interface LifecycleEvent {
+  /** Milliseconds since the epoch, on the virtual clock. */
+  at: number;
+  bucket: string;
+  key: string;
+  ruleId: string;
+  /**
+   * expired: a current version removed (unversioned bucket); delete-marker-added: a current version
+   * expired in a versioned bucket; noncurrent-expired: a noncurrent version removed;
+   * delete-marker-removed: an expired object delete marker removed; upload-aborted.
+   */
+  action: 'expired' | 'delete-marker-added' | 'noncurrent-expired' | 'delete-marker-removed' | 'upload-aborted';
+  versionId?: string;
+  uploadId?: string;
 }
 
 /** Where an object's bytes are: one blob for a PUT, one per part for a multipart upload. */
