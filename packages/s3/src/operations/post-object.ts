@@ -66,8 +66,9 @@ export async function postObject(req: S3Request): Promise<S3Response> {
         return;
       }
       if (name.toLowerCase() !== 'file') {
+        // The part began before the file (`handled` is false here): it counts, even if it ends after.
         fileFields.push(readField(stream).then((value) => {
-          if (!handled && !fields.has(name.toLowerCase())) fields.set(name.toLowerCase(), value);
+          if (!fields.has(name.toLowerCase())) fields.set(name.toLowerCase(), value);
         }));
         return;
       }
