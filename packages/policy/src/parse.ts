@@ -43,7 +43,15 @@ const PRINCIPAL_TYPES = new Set(['AWS', 'Service', 'Federated', 'CanonicalUser']
 
 const ACTION = /^[^:\s*?]+:[^:\s]+$/;
 const ACCOUNT_ID = /^\d{12}$/;
-const PRINCIPAL_ARN = /^arn:[^:\s]+:(iam|sts)::[^:\s]+:\S+$/;
+/**
+ * An AWS principal ARN: an account's root, an IAM user or role, a role session or a federated
+ * user, always in a 12-digit account (`arn:aws:iam::abc:root` is "Invalid principal in policy", as
+ * is a user group, which cannot be a principal); and the one principal outside any account, a
+ * CloudFront origin access identity, whose name holds spaces.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+ * https://repost.aws/knowledge-center/s3-invalid-principal-in-policy-error
+ */
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam::\d{12}:(root|user\/\S+|role\/\S+)|sts::\d{12}:(assumed-role\/\S+|federated-user\/\S+)|iam::cloudfront:user\/CloudFront Origin Access Identity [A-Z0-9]+)$/;
 
 /**
  * A policy value for an error message. JSON.stringify recurses, and a 32 KB policy can nest

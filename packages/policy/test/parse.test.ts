@@ -152,6 +152,13 @@ describe('parsePolicy: rejections', () => {
     ['a partial wildcard principal', stmt({ Principal: { AWS: 'arn:aws:iam::111122223333:user/*' } }), /wildcards are not allowed/],
     ['a malformed AWS principal', stmt({ Principal: { AWS: 'alice' } }), /Invalid principal in policy: "alice"/],
     ['an 11-digit account', stmt({ Principal: { AWS: '11112222333' } }), /Invalid principal/],
+    // The account of a principal ARN is 12 digits; a user group is never a principal.
+    // https://repost.aws/knowledge-center/s3-invalid-principal-in-policy-error
+    ['an ARN whose account is not 12 digits', stmt({ Principal: { AWS: 'arn:aws:iam::abc:root' } }), /Invalid principal in policy/],
+    ['an ARN with an 11-digit account', stmt({ Principal: { AWS: 'arn:aws:iam::11112222333:user/bob' } }), /Invalid principal in policy/],
+    ['a user group ARN', stmt({ Principal: { AWS: 'arn:aws:iam::111122223333:group/admins' } }), /Invalid principal in policy/],
+    ['an IAM policy ARN', stmt({ Principal: { AWS: 'arn:aws:iam::aws:policy/AdministratorAccess' } }), /Invalid principal in policy/],
+    ['an S3 ARN', stmt({ Principal: { AWS: 'arn:aws:s3:::bucket' } }), /Invalid principal in policy/],
     [
       'duplicate Sids',
       JSON.stringify({
@@ -167,6 +174,21 @@ describe('parsePolicy: rejections', () => {
     expect(err).toBeInstanceOf(PolicyError);
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toMatch(message);
+  });
+
+  test.each([
+    '111122223333',
+    '*',
+    'arn:aws:iam::111122223333:root',
+    'arn:aws:iam::111122223333:user/bob',
+    'arn:aws:iam::111122223333:user/path/to/bob',
+    'arn:aws:iam::111122223333:role/app',
+    'arn:aws:sts::111122223333:assumed-role/app/session',
+    'arn:aws:sts::111122223333:federated-user/carol',
+    'arn:aws-cn:iam::111122223333:root',
+    'arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL',
+  ])('accepts the AWS principal %s', (principal) => {
+    expect(() => parsePolicy(stmt({ Principal: { AWS: principal } }), 'resource')).not.toThrow();
   });
 
   test('identity policies must not name a principal', () => {

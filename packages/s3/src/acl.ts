@@ -6,12 +6,12 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { S3Error } from './errors';
+import { MethodNotAllowed, S3Error } from './errors';
 import { header } from './http-util';
 import { canonicalUserId, ownerElements } from './owner';
 import type { BucketRecord } from './store/model';
 import { el, escapeXml, s3Document } from './xml';
-import { childText, childrenNamed, child, malformedXml, parseXml } from './xml-parse';
+import { MALFORMED_XML_MESSAGE, childText, childrenNamed, child, parseXml } from './xml-parse';
 
 export type Permission = 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP' | 'FULL_CONTROL';
 const PERMISSIONS: readonly Permission[] = ['READ', 'WRITE', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL'];
@@ -114,8 +114,28 @@ function grantee(kind: string, value: string, name: string, raw: string): Grante
     if (!GROUPS.includes(value)) throw invalidArgument('Invalid group uri', name, raw);
     return { type: 'Group', uri: value };
   }
-  // Grants by e-mail address need AWS's account directory; S3 itself only serves them in some regions.
-  throw new S3Error('UnresolvableGrantByEmailAddress', 400, 'The e-mail address you provided does not match any account on record.');
+  throw emailGranteeRefused();
+}
+
+/**
+ * S3 stopped taking grants to an e-mail address on 1 October 2025, with 405 (Method Not Allowed),
+ * in the Regions that ever took them.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html ("End of support notice")
+ */
+const emailGranteeRefused = () => new MethodNotAllowed();
+
+/** An AccessControlPolicy that S3's schema refuses. https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList */
+const malformedAcl = () => new S3Error('MalformedACLError', 400, MALFORMED_XML_MESSAGE);
+
+/**
+ * Whether an ACL gives nothing beyond the bucket owner's full control: what a bucket whose ACLs
+ * are disabled (BucketOwnerEnforced) still accepts, as "an equivalent form" of the
+ * bucket-owner-full-control canned ACL.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html
+ */
+export function onlyBucketOwnerFullControl(grants: readonly Grant[], bucketOwner: string): boolean {
+  const id = canonicalUserId(bucketOwner);
+  return grants.length > 0 && grants.every((g) => g.grantee.type === 'CanonicalUser' && g.grantee.id === id && g.permission === 'FULL_CONTROL');
 }
 
 /**
@@ -123,16 +143,22 @@ function grantee(kind: string, value: string, name: string, raw: string): Grante
  * owner, and each Grant names a CanonicalUser or a Group with a permission.
  */
 export function parseAccessControlPolicy(text: string, owner: string): Grant[] {
-  const root = parseXml(text);
-  if (root.name !== 'AccessControlPolicy') throw malformedXml();
+  let root;
+  try {
+    root = parseXml(text);
+  } catch (err) {
+    if (err instanceof S3Error && err.code === 'MalformedXML') throw malformedAcl();
+    throw err;
+  }
+  if (root.name !== 'AccessControlPolicy') throw malformedAcl();
   const ownerId = child(root, 'Owner') && childText(child(root, 'Owner')!, 'ID');
   if (ownerId !== undefined && ownerId !== canonicalUserId(owner)) throw new S3Error('AccessDenied', 403, 'Access Denied');
   const list = child(root, 'AccessControlList');
-  if (!list) throw malformedXml();
+  if (!list) throw malformedAcl();
   return childrenNamed(list, 'Grant').map((g) => {
     const who = child(g, 'Grantee');
     const permission = childText(g, 'Permission') as Permission | undefined;
-    if (!who || !permission || !PERMISSIONS.includes(permission)) throw malformedXml();
+    if (!who || !permission || !PERMISSIONS.includes(permission)) throw malformedAcl();
     const type = Object.entries(who.attributes).find(([k]) => k === 'xsi:type' || k.endsWith(':type'))?.[1];
     if (type === 'CanonicalUser') {
       const id = childText(who, 'ID');
@@ -144,8 +170,8 @@ export function parseAccessControlPolicy(text: string, owner: string): Grant[] {
       if (!uri || !GROUPS.includes(uri)) throw invalidArgument('Invalid group uri', 'Group/URI', uri ?? '');
       return { grantee: { type: 'Group', uri }, permission };
     }
-    if (type === 'AmazonCustomerByEmail') throw new S3Error('UnresolvableGrantByEmailAddress', 400, 'The e-mail address you provided does not match any account on record.');
-    throw malformedXml();
+    if (type === 'AmazonCustomerByEmail') throw emailGranteeRefused();
+    throw malformedAcl();
   });
 }
 

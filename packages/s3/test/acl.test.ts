@@ -85,8 +85,9 @@ describe('ACL headers', () => {
     expect(s3Error(() => aclFromHeaders({ 'x-amz-grant-write': 'uri=http://acs.amazonaws.com/groups/global/Everyone' }, OWNER, OWNER))).toEqual({
       code: 'InvalidArgument', status: 400, message: 'Invalid group uri', fields: [['ArgumentName', 'x-amz-grant-write'], ['ArgumentValue', 'uri=http://acs.amazonaws.com/groups/global/Everyone']],
     });
+    // S3 refuses e-mail grantees with 405 since 1 October 2025 (API_PutObjectAcl.html, "End of support notice").
     expect(s3Error(() => aclFromHeaders({ 'x-amz-grant-read': 'emailAddress="a@example.com"' }, OWNER, OWNER))).toEqual({
-      code: 'UnresolvableGrantByEmailAddress', status: 400, message: 'The e-mail address you provided does not match any account on record.', fields: [],
+      code: 'MethodNotAllowed', status: 405, message: 'The specified method is not allowed against this resource.', fields: [],
     });
   });
 });
@@ -131,11 +132,12 @@ describe('AccessControlPolicy documents', () => {
     ['an unknown permission', docWith(user(otherId, 'READ_WRITE'))],
     ['a grantee without a type', docWith(user(otherId, 'READ', ''))],
     ['an unknown grantee type', docWith(user(otherId, 'READ', 'xsi:type="Role"'))],
-  ])('MalformedXML for %s', (_, xml) => {
-    expect(s3Error(() => parseAccessControlPolicy(xml, OWNER)).code).toBe('MalformedXML');
+    ['XML that is not well-formed', '<AccessControlPolicy><AccessControlList>'],
+  ])('MalformedACLError for %s', (_, xml) => {
+    expect(s3Error(() => parseAccessControlPolicy(xml, OWNER))).toMatchObject({ code: 'MalformedACLError', status: 400 });
   });
 
-  it('InvalidArgument for a bad id or group, UnresolvableGrantByEmailAddress for an address', () => {
+  it('InvalidArgument for a bad id or group, 405 MethodNotAllowed for an address', () => {
     expect(s3Error(() => parseAccessControlPolicy(docWith(user('abc')), OWNER))).toEqual({
       code: 'InvalidArgument', status: 400, message: 'Invalid id', fields: [['ArgumentName', 'CanonicalUser/ID'], ['ArgumentValue', 'abc']],
     });
@@ -144,7 +146,7 @@ describe('AccessControlPolicy documents', () => {
       code: 'InvalidArgument', status: 400, message: 'Invalid group uri', fields: [['ArgumentName', 'Group/URI'], ['ArgumentValue', 'http://x/']],
     });
     expect(s3Error(() => parseAccessControlPolicy(docWith('<Grant><Grantee xsi:type="Group"></Grantee><Permission>READ</Permission></Grant>'), OWNER)).fields).toEqual([['ArgumentName', 'Group/URI'], ['ArgumentValue', '']]);
-    expect(s3Error(() => parseAccessControlPolicy(docWith('<Grant><Grantee xsi:type="AmazonCustomerByEmail"><EmailAddress>a@example.com</EmailAddress></Grantee><Permission>READ</Permission></Grant>'), OWNER)).code).toBe('UnresolvableGrantByEmailAddress');
+    expect(s3Error(() => parseAccessControlPolicy(docWith('<Grant><Grantee xsi:type="AmazonCustomerByEmail"><EmailAddress>a@example.com</EmailAddress></Grantee><Permission>READ</Permission></Grant>'), OWNER)).code).toBe('MethodNotAllowed');
   });
 
   it('isPublicGrant: AllUsers and AuthenticatedUsers only', () => {

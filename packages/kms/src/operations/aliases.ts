@@ -8,12 +8,21 @@ import type { ValidatedInput } from '../model/validate';
 import { AWS_MANAGED_KEYS } from '../policies';
 import { decodeMarker, denyIfAwsManaged, num, page, str } from './common';
 
-/** Alias names start with alias/; alias/aws/ belongs to AWS managed keys. */
+/**
+ * Alias names start with alias/; alias/aws/ belongs to AWS managed keys; and they hold only
+ * alphanumerics, `/`, `_` and `-`. The API model's pattern (^[a-zA-Z0-9:/_-]+$, checked before
+ * this) lets a colon through, but the developer guide excludes it and KMS refuses it with its own
+ * message. AWS's pages do not print that message: it is the one recorded from KMS in the moto
+ * project's tests ("alias/my:alias contains invalid characters for an alias").
+ * https://docs.aws.amazon.com/kms/latest/developerguide/alias-create.html
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html#API_CreateAlias_RequestSyntax
+ */
 function checkAliasName(name: string): void {
   if (!name.startsWith('alias/')) {
     throw new ValidationException('Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html');
   }
   if (name.startsWith('alias/aws/')) throw new NotAuthorizedException();
+  if (name.includes(':')) throw new ValidationException(`${name} contains invalid characters for an alias`);
 }
 
 /** An alias points at a customer managed key, given by key id or key ARN, not pending deletion. */

@@ -1,5 +1,5 @@
 import { noSuchBucket, requireBucket } from '../access';
-import { accessControlPolicyXml, aclFromHeaders, aclsEnabled, CANNED_ACLS, cannedGrants, hasAclHeaders, isPublicGrant, parseAccessControlPolicy, type Grant } from '../acl';
+import { accessControlPolicyXml, aclFromHeaders, aclsEnabled, CANNED_ACLS, cannedGrants, hasAclHeaders, isPublicGrant, onlyBucketOwnerFullControl, parseAccessControlPolicy, type Grant } from '../acl';
 import { accessDenied } from '../authorization';
 import { checkBucketPolicy } from '../bucket-policy';
 import { effectiveBlock, isPublicPolicy } from '../public-policy';
@@ -56,7 +56,11 @@ export const deletePublicAccessBlock = clearSetting('publicAccessBlock');
 // Ownership controls
 export async function putBucketOwnershipControls(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
-  bucket.objectOwnership = parseOwnershipControls(await readSmallBody(req.body)).objectOwnership;
+  const ownership = parseOwnershipControls(await readSmallBody(req.body)).objectOwnership;
+  // ACLs cannot be disabled while the bucket's ACL gives anything to anyone but its owner.
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html#object-ownership-error-responses-invalid-acl
+  if (ownership === 'BucketOwnerEnforced' && bucket.acl && !onlyBucketOwnerFullControl(bucket.acl, bucket.accountId)) throw invalidBucketAclWithObjectOwnership();
+  bucket.objectOwnership = ownership;
   req.state.meta.putBucket(bucket);
   return {};
 }
@@ -93,13 +97,35 @@ export function requestAcl(req: S3Request, bucket: BucketRecord, kind: 'bucket' 
   const owner = kind === 'bucket' || enforced || (bucket.objectOwnership === 'BucketOwnerPreferred' && canned === 'bucket-owner-full-control') ? bucket.accountId : writer;
   if (!hasAclHeaders(req.headers)) return { owner };
   if (enforced) {
-    if (canned === 'private' || canned === 'bucket-owner-full-control') return { owner };
-    throw new S3Error('AccessControlListNotSupported', 400, 'The bucket does not allow ACLs');
+    if (acceptedWithAclsDisabled(() => aclFromHeaders(req.headers, writer, bucket.accountId)!, canned, bucket.accountId)) return { owner };
+    throw aclNotSupported();
   }
   const grants = aclFromHeaders(req.headers, owner, bucket.accountId)!;
   checkPublicAcl(req, bucket, grants, kind === 'bucket' ? 's3:PutBucketAcl' : req.operation === 'PutObjectAcl' ? 's3:PutObjectAcl' : 's3:PutObject');
   return { owner, grants };
 }
+
+/**
+ * Whether a bucket whose ACLs are disabled takes an ACL a request sends: only the
+ * bucket-owner-full-control canned ACL or its equivalents (an ACL that, for this writer, gives the
+ * bucket owner full control and nothing else) pass; anything else is AccessControlListNotSupported
+ * (or, on CreateBucket, InvalidBucketAclWithObjectOwnership).
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html#API_PutObject_RequestSyntax (x-amz-acl)
+ */
+export function acceptedWithAclsDisabled(grants: () => Grant[], canned: string | undefined, bucketOwner: string): boolean {
+  if (canned === 'bucket-owner-full-control') return true;
+  try {
+    return onlyBucketOwnerFullControl(grants(), bucketOwner);
+  } catch (err) {
+    // A grant S3 refuses anyway (an e-mail address) is not the owner's full control.
+    if (err instanceof S3Error && err.code === 'MethodNotAllowed') return false;
+    throw err;
+  }
+}
+
+export const invalidBucketAclWithObjectOwnership = () =>
+  new S3Error('InvalidBucketAclWithObjectOwnership', 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
+const aclNotSupported = () => new S3Error('AccessControlListNotSupported', 400, 'The bucket does not allow ACLs');
 
 /** BlockPublicAcls: a public grant is refused. */
 function checkPublicAcl(req: S3Request, bucket: BucketRecord, grants: readonly Grant[], action: string): void {
@@ -110,28 +136,48 @@ function checkPublicAcl(req: S3Request, bucket: BucketRecord, grants: readonly G
 
 const defaultGrants = (owner: string) => cannedGrants('private', owner, owner);
 
+/**
+ * GetBucketAcl and GetObjectAcl. With ACLs disabled, S3 "always return[s] a response that shows
+ * full control for the bucket owner", who owns every object then.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html
+ */
 export function getBucketAcl(req: S3Request): S3Response {
   const bucket = requireBucket(req);
-  return { body: accessControlPolicyXml(bucket.accountId, bucket.acl ?? defaultGrants(bucket.accountId)) };
+  const grants = aclsEnabled(bucket) ? bucket.acl : undefined;
+  return { body: accessControlPolicyXml(bucket.accountId, grants ?? defaultGrants(bucket.accountId)) };
 }
 
 export function getObjectAcl(req: S3Request): S3Response {
   const bucket = requireBucket(req);
   const v = findVersion(req, bucket, req.key!, req.query.get('versionId'), 'GET');
-  return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {}, body: accessControlPolicyXml(v.ownerAccountId, v.meta.acl ?? defaultGrants(v.ownerAccountId)) };
+  const owner = aclsEnabled(bucket) ? v.ownerAccountId : bucket.accountId;
+  const grants = aclsEnabled(bucket) ? v.meta.acl : undefined;
+  return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {}, body: accessControlPolicyXml(owner, grants ?? defaultGrants(owner)) };
 }
 
-/** The ACL a PutBucketAcl or PutObjectAcl sets: its headers or an AccessControlPolicy body. */
-async function newAcl(req: S3Request, bucket: BucketRecord, owner: string, action: string): Promise<Grant[]> {
+/**
+ * The ACL a PutBucketAcl or PutObjectAcl sets: its headers or an AccessControlPolicy body; undefined
+ * where ACLs are disabled and the request sends only the bucket owner's full control (accepted,
+ * and nothing changes).
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html
+ */
+async function newAcl(req: S3Request, bucket: BucketRecord, owner: string, action: string): Promise<Grant[] | undefined> {
   const body = await readSmallBody(req.body, 64 * 1024);
   const fromHeaders = hasAclHeaders(req.headers);
-  if (!aclsEnabled(bucket)) {
-    const canned = header(req.headers, 'x-amz-acl');
-    if (!body && canned !== undefined && CANNED_ACLS.includes(canned) && (canned === 'private' || canned === 'bucket-owner-full-control')) return defaultGrants(owner);
-    throw new S3Error('AccessControlListNotSupported', 400, 'The bucket does not allow ACLs');
-  }
+  const enabled = aclsEnabled(bucket);
   if (fromHeaders && body) throw new S3Error('UnexpectedContent', 400, 'This request does not support content');
-  if (!fromHeaders && !body) throw new S3Error('MissingSecurityHeader', 400, 'Your request was missing a required header', [['MissingHeaderName', 'x-amz-acl']]);
+  if (!fromHeaders && !body) {
+    if (!enabled) throw aclNotSupported();
+    throw new S3Error('MissingSecurityHeader', 400, 'Your request was missing a required header', [['MissingHeaderName', 'x-amz-acl']]);
+  }
+  if (!enabled) {
+    // Every object is the bucket owner's here, so a document names the bucket owner as Owner.
+    const canned = header(req.headers, 'x-amz-acl');
+    if (canned !== undefined && !CANNED_ACLS.includes(canned)) throw new S3Error('InvalidArgument', 400, '', [['ArgumentName', 'x-amz-acl'], ['ArgumentValue', canned]]);
+    const grants = () => (fromHeaders ? aclFromHeaders(req.headers, bucket.accountId, bucket.accountId)! : parseAccessControlPolicy(body, bucket.accountId));
+    if (acceptedWithAclsDisabled(grants, canned, bucket.accountId)) return undefined;
+    throw aclNotSupported();
+  }
   const grants = fromHeaders ? aclFromHeaders(req.headers, owner, bucket.accountId)! : parseAccessControlPolicy(body, owner);
   checkPublicAcl(req, bucket, grants, action);
   return grants;
@@ -139,16 +185,22 @@ async function newAcl(req: S3Request, bucket: BucketRecord, owner: string, actio
 
 export async function putBucketAcl(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
-  bucket.acl = await newAcl(req, bucket, bucket.accountId, 's3:PutBucketAcl');
-  req.state.meta.putBucket(bucket);
+  const grants = await newAcl(req, bucket, bucket.accountId, 's3:PutBucketAcl');
+  if (grants) {
+    bucket.acl = grants;
+    req.state.meta.putBucket(bucket);
+  }
   return {};
 }
 
 export async function putObjectAcl(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
   const v = findVersion(req, bucket, req.key!, req.query.get('versionId'), 'PUT');
-  v.meta.acl = await newAcl(req, bucket, v.ownerAccountId, 's3:PutObjectAcl');
-  req.state.meta.updateVersion(v);
+  const grants = await newAcl(req, bucket, v.ownerAccountId, 's3:PutObjectAcl');
+  if (grants) {
+    v.meta.acl = grants;
+    req.state.meta.updateVersion(v);
+  }
   return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {} };
 }
 

@@ -5,7 +5,7 @@ import type { S3Request, S3Response } from '../context';
 import { parseCreateBucketConfiguration, parseTagging, parseVersioningConfiguration } from '../documents';
 import { AccessDenied, S3Error } from '../errors';
 import { header, readSmallBody, xmlDate } from '../http-util';
-import { NEW_BUCKET_DEFAULTS } from './bucket-config';
+import { acceptedWithAclsDisabled, invalidBucketAclWithObjectOwnership, NEW_BUCKET_DEFAULTS } from './bucket-config';
 import { aclFromHeaders, aclsEnabled, CANNED_ACLS, hasAclHeaders, isPublicGrant } from '../acl';
 import type { BucketRecord } from '../store/model';
 import { ownerElements } from '../owner';
@@ -60,9 +60,9 @@ export async function createBucket(req: S3Request): Promise<S3Response> {
     const canned = header(req.headers, 'x-amz-acl');
     if (canned !== undefined && !CANNED_ACLS.includes(canned)) throw new S3Error('InvalidArgument', 400, '', [['ArgumentName', 'x-amz-acl'], ['ArgumentValue', canned]]);
     if (!aclsEnabled(record)) {
-      if (canned !== 'private' && canned !== 'bucket-owner-full-control') {
-        throw new S3Error('InvalidBucketAclWithObjectOwnership', 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
-      }
+      // Only the owner's full control (canned as private or bucket-owner-full-control, or granted).
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html#object-ownership-error-responses-invalid-acl
+      if (!acceptedWithAclsDisabled(() => aclFromHeaders(req.headers, record.accountId, record.accountId)!, canned, record.accountId)) throw invalidBucketAclWithObjectOwnership();
     } else {
       const grants = aclFromHeaders(req.headers, record.accountId, record.accountId)!;
       if (grants.some(isPublicGrant)) throw new S3Error('InvalidBucketAclWithBlockPublicAccessError', 400, 'Bucket cannot have public ACLs set with BlockPublicAccess enabled');
@@ -79,14 +79,29 @@ export async function createBucket(req: S3Request): Promise<S3Response> {
   return { headers: { Location: `/${name}` } };
 }
 
-/** https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html */
+/**
+ * DeleteBucket: refused while any object version or delete marker remains. Unfinished multipart
+ * uploads do not keep a bucket: S3 deletes the bucket and the uploads with it. AWS's pages do not
+ * say so; it is what S3 answers (ceph/ceph#15630, where a reviewer tried it against S3, and
+ * scality/cloudserver#1591, "compatible with AWS S3 behavior of deleting buckets even when there
+ * are ongoing multipart uploads").
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html
+ */
 export function deleteBucket(req: S3Request): S3Response {
   const bucket = requireBucket(req);
-  if (!req.state.meta.bucketIsEmpty(bucket.name)) {
+  const meta = req.state.meta;
+  if (!meta.bucketIsEmpty(bucket.name)) {
     const message = bucket.versioning ? 'The bucket you tried to delete is not empty. You must delete all versions in the bucket.' : 'The bucket you tried to delete is not empty';
     throw new S3Error('BucketNotEmpty', 409, message, [['BucketName', bucket.name]]);
   }
-  req.state.meta.deleteBucket(bucket.name);
+  const uploads = meta.listUploads(bucket.name);
+  const blobs = uploads.flatMap((u) => meta.listParts(u.uploadId).map((p) => p.blobId));
+  meta.transaction(() => {
+    for (const u of uploads) meta.deleteUpload(u.uploadId);
+    meta.deleteBucket(bucket.name);
+  });
+  // After the commit: a crash in between leaves unreferenced blobs, which startup removes.
+  for (const blobId of blobs) req.state.blobs.delete(blobId);
   return { status: 204 };
 }
 

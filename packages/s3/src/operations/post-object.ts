@@ -46,7 +46,8 @@ export async function postObject(req: S3Request): Promise<S3Response> {
   const fields = new Map<string, string>();
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: req.headers, limits: { files: 1, fields: 500, fieldSize: 64 * 1024, parts: 501 }, preservePath: true });
+    // Every part may count as a file: python-requests, and some browsers, give each part a filename.
+    parser = busboy({ headers: req.headers, limits: { files: 501, fields: 500, fieldSize: FIELD_SIZE, parts: 501 }, preservePath: true });
   } catch {
     throw new S3Error('MalformedPOSTRequest', 400, 'The body of your POST request is not well-formed multipart/form-data.');
   }
@@ -55,17 +56,30 @@ export async function postObject(req: S3Request): Promise<S3Response> {
     parser.on('field', (name, value) => {
       if (!handled && !fields.has(name.toLowerCase())) fields.set(name.toLowerCase(), value);
     });
+    // S3 matches form fields by name, whether or not a part carries a filename: a part named
+    // anything but `file` is a field, and the part named `file` is the object.
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html (Request Parameters)
+    const fileFields: Promise<void>[] = [];
     parser.on('file', (name, stream, info) => {
-      if (handled || name.toLowerCase() !== 'file') {
+      if (handled) {
         stream.resume();
+        return;
+      }
+      if (name.toLowerCase() !== 'file') {
+        // The part began before the file (`handled` is false here): it counts, even if it ends after.
+        fileFields.push(readField(stream).then((value) => {
+          if (!fields.has(name.toLowerCase())) fields.set(name.toLowerCase(), value);
+        }));
         return;
       }
       handled = true;
       const form: PostForm = { fields, fileName: info.filename, contentType: info.mimeType };
-      storeFile(req, bucket.name, form, stream).then(resolve, (err: unknown) => {
-        stream.resume();
-        reject(err);
-      });
+      Promise.all(fileFields)
+        .then(() => storeFile(req, bucket.name, form, stream))
+        .then(resolve, (err: unknown) => {
+          stream.resume();
+          reject(err);
+        });
     });
     parser.on('error', () => reject(new S3Error('MalformedPOSTRequest', 400, 'The body of your POST request is not well-formed multipart/form-data.')));
     parser.on('close', () => {
@@ -80,6 +94,22 @@ export async function postObject(req: S3Request): Promise<S3Response> {
     if (err) parser.destroy(err);
   });
   return outcome;
+}
+
+const FIELD_SIZE = 64 * 1024;
+
+/** A field sent as a file part, as text, cut at the size busboy cuts a plain field at. */
+function readField(stream: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      if (size < FIELD_SIZE) chunks.push(chunk.subarray(0, FIELD_SIZE - size));
+      size += chunk.length;
+    });
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.on('error', () => resolve(''));
+  });
 }
 
 async function storeFile(req: S3Request, bucketName: string, form: PostForm, file: Readable): Promise<S3Response> {

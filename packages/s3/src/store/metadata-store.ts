@@ -79,7 +79,6 @@ export class MetadataStore {
       allBuckets: db.prepare<[], { doc: string }>('SELECT doc FROM buckets ORDER BY name'),
       countLatest: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0'),
       anyObject: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM objects WHERE bucket = ? LIMIT 1'),
-      anyUpload: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM uploads WHERE bucket = ? LIMIT 1'),
       latest: db.prepare<[string, string], { doc: string }>('SELECT doc FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
       version: db.prepare<[string, string, string], { doc: string }>('SELECT doc FROM objects WHERE bucket = ? AND key = ? AND version_id = ?'),
       putVersion: db.prepare(
@@ -179,8 +178,12 @@ export class MetadataStore {
   countObjects(bucket: string): number {
     return this.stmt.countLatest.get(bucket)?.n ?? 0;
   }
+  /**
+   * Whether a bucket holds no object version and no delete marker. Unfinished multipart uploads
+   * do not count: DeleteBucket removes them with the bucket, as S3 does.
+   */
   bucketIsEmpty(name: string): boolean {
-    return !this.stmt.anyObject.get(name) && !this.stmt.anyUpload.get(name);
+    return !this.stmt.anyObject.get(name);
   }
 
   // Objects
