@@ -109,12 +109,12 @@ export function readObject(req: S3Request, parts: BlobRef[], dataKey: Buffer | u
 }
 
 /** Whether a write carries If-None-Match or If-Match (else checkWriteConditions has nothing to check). */
-function hasWriteConditions(req: S3Request): boolean {
+export function hasWriteConditions(req: S3Request): boolean {
   return req.headers['if-none-match'] !== undefined || req.headers['if-match'] !== undefined;
 }
 
 /** A write condition: If-None-Match: * (create only) and If-Match: <etag> (replace only that). */
-function checkWriteConditions(req: S3Request, current: ObjectVersion | undefined): void {
+export function checkWriteConditions(req: S3Request, current: ObjectVersion | undefined): void {
   const ifNoneMatch = header(req.headers, 'if-none-match');
   const ifMatch = header(req.headers, 'if-match');
   const exists = current && !current.deleteMarker;
@@ -194,9 +194,20 @@ export function commitBlob(
   }
 }
 
+/**
+ * The x-amz-version-id a write answers with: the new version's id where versioning is Enabled.
+ * A write to a versioning-Suspended bucket makes the null version and, as in an unversioned
+ * bucket, S3 sends no x-amz-version-id for it ("If you enable versioning for a bucket, Amazon S3
+ * automatically generates a unique version ID ... returns this ID in the response").
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html#API_PutObject_ResponseSyntax
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html
+ */
+export function writtenVersionHeader(bucket: BucketRecord, v: ObjectVersion): Record<string, string> {
+  return bucket.versioning === 'Enabled' ? { 'x-amz-version-id': v.versionId } : {};
+}
+
 function putObjectHeaders(bucket: BucketRecord, v: ObjectVersion): Record<string, string> {
-  const h: Record<string, string> = { ETag: `"${v.etag}"`, ...encryptionHeaders(v.encryption, true) };
-  if (bucket.versioning) h['x-amz-version-id'] = v.versionId;
+  const h: Record<string, string> = { ETag: `"${v.etag}"`, ...encryptionHeaders(v.encryption, true), ...writtenVersionHeader(bucket, v) };
   if (v.meta.checksum) {
     h[`x-amz-checksum-${v.meta.checksum.algorithm.toLowerCase()}`] = v.meta.checksum.value;
     h['x-amz-checksum-type'] = v.meta.checksum.type;
@@ -635,8 +646,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
   if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
   const v = commitBlob(req, bucket, key, { ...written, salt }, meta, acl.owner, encryption, (current) => checkWriteConditions(req, current));
-  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption, true) };
-  if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
+  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption, true), ...writtenVersionHeader(bucket, v) };
   if (source.versionId !== 'null' || header(req.headers, 'x-amz-copy-source')!.includes('versionId=')) headers['x-amz-copy-source-version-id'] = source.versionId;
   return {
     headers,
