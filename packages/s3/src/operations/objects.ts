@@ -12,6 +12,7 @@ import { requestChecksum } from '../request-checksum';
 import { BlobTooLargeError, type WrittenBlob } from '../store/blob-store';
 import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey, readBlob, readBlobNow } from '../crypto/object-keys';
 import { checkSseKmsTransport, encryptionHeaders, sseRequest } from '../sse';
+import { checkCustomerKey, customerKey } from '../sse-c';
 import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
 import { requestAcl } from './bucket-config';
@@ -246,6 +247,14 @@ async function collectBody(body: Readable, maxBytes: number): Promise<{ chunks: 
  */
 export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME', withMd5 = true) {
   const declared = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length');
+  // HTTP's own chunked framing (not aws-chunked, which declares x-amz-decoded-content-length) is
+  // a header S3 does not implement for uploads: 501 NotImplemented naming Transfer-Encoding, as
+  // AWS answers PutObject and UploadPart (responses recorded in aws/aws-sdk-js-v3#3403,
+  // Automattic/knox#43, chilts/awssum#30).
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList (NotImplemented)
+  if (declared === undefined && header(req.headers, 'transfer-encoding') !== undefined) {
+    throw new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented', [['Header', 'Transfer-Encoding']]);
+  }
   if (declared === undefined) throw new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.');
   if (Number(declared) > maxBytes) {
     throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed size', [
@@ -696,13 +705,20 @@ export function getObjectAttributes(req: S3Request): S3Response {
     if (!OBJECT_ATTRIBUTES.includes(a)) throw new S3Error('InvalidArgument', 400, 'Invalid attribute name specified.', [['ArgumentName', 'x-amz-object-attributes'], ['ArgumentValue', a]]);
   }
   const v = findVersion(req, bucket, req.key!, requestedVersion(req), 'GET');
+  // An SSE-C object's attributes need its key, as a GET does (none: 400 InvalidRequest, another:
+  // 403), and the answer carries the SSE-C headers; a key for any other object is refused.
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html ("when you
+  // retrieve the metadata from the object, you must use the following headers")
+  const presented = customerKey(req);
+  if (v.encryption?.algorithm === 'SSE-C') checkCustomerKey(v.encryption, presented);
+  else if (presented) throw new S3Error('InvalidRequest', 400, 'The encryption parameters are not applicable to this object.');
   const has = (a: string) => wanted.includes(a);
   const sizes = v.meta.partSizes;
   const maxParts = Math.min(Number(header(req.headers, 'x-amz-max-parts') ?? 1000) || 1000, 1000);
   const marker = Number(header(req.headers, 'x-amz-part-number-marker') ?? 0) || 0;
   const shown = sizes ? sizes.map((size, i) => ({ n: i + 1, size })).filter((p) => p.n > marker).slice(0, maxParts) : [];
   const checksum = v.meta.checksum;
-  const headers: Record<string, string> = { 'Last-Modified': httpDate(v.lastModified) };
+  const headers: Record<string, string> = { 'Last-Modified': httpDate(v.lastModified), ...(v.encryption?.algorithm === 'SSE-C' ? encryptionHeaders(v.encryption) : {}) };
   if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
   return {
     headers,
@@ -713,7 +729,9 @@ export function getObjectAttributes(req: S3Request): S3Response {
         : '',
       has('ObjectParts') && sizes
         ? el('ObjectParts', [
-            el('TotalPartsCount', sizes.length),
+            // The element is PartsCount (the SDKs' TotalPartsCount member reads it).
+            // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributesParts.html
+            el('PartsCount', sizes.length),
             el('PartNumberMarker', marker),
             el('NextPartNumberMarker', shown.length ? shown[shown.length - 1]!.n : marker),
             el('MaxParts', maxParts),
