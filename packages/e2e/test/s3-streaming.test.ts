@@ -84,7 +84,8 @@ describe('streaming bodies', () => {
       await s3.send(new CreateBucketCommand({ Bucket: 'planted' }));
       await s3.send(new PutObjectCommand({ Bucket: 'planted', Key: 'k', Body: 'hello', Metadata: { note: 'fine' } }));
       const v = service.state.meta.latest('planted', 'k')!;
-      v.meta.userMetadata = [['note', 'bad\r\nX-Injected: 1']];
+      // (Not x-amz-meta-*: a stored metadata value beyond printable ASCII goes out RFC 2047-encoded.)
+      v.meta.contentDisposition = 'bad\r\nX-Injected: 1';
       service.state.meta.updateVersion(v);
       for (const send of [() => s3.send(new GetObjectCommand({ Bucket: 'planted', Key: 'k' })), () => s3.send(new HeadObjectCommand({ Bucket: 'planted', Key: 'k' }))]) {
         await expect(send()).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });

@@ -185,7 +185,7 @@ export function accessControlPolicyXml(owner: string, grants: readonly Grant[]):
       grants.map((g) => {
         const inner =
           g.grantee.type === 'CanonicalUser'
-            ? `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${g.grantee.id}</ID>${g.grantee.id === canonicalUserId(owner) ? ownerXml[1] : ''}</Grantee>`
+            ? `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${g.grantee.id}</ID></Grantee>`
             : `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>${escapeXml(g.grantee.uri)}</URI></Grantee>`;
         return `<Grant>${inner}<Permission>${g.permission}</Permission></Grant>`;
       }),

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from './errors';
 import { header, httpDate } from './http-util';
+import { decodeMetadataValue, encodeMetadataValue, metadataBytes as storedBytes } from './metadata-encoding';
 import type { ObjectMeta, ObjectVersion } from './store/model';
 
 export const STORAGE_CLASSES = [
@@ -17,9 +18,10 @@ export function metaFromHeaders(headers: IncomingHttpHeaders): ObjectMeta {
   let metadataBytes = 0;
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
-    const text = Array.isArray(value) ? value.join(',') : value;
+    // Bytes as received; RFC 2047 encoded words are decoded before storing, as S3 does.
+    const text = decodeMetadataValue(Array.isArray(value) ? value.join(',') : value);
     const metaName = name.slice('x-amz-meta-'.length);
-    metadataBytes += Buffer.byteLength(metaName) + Buffer.byteLength(text);
+    metadataBytes += Buffer.byteLength(metaName) + storedBytes(text);
     userMetadata.push([metaName, text]);
   }
   if (metadataBytes > MAX_METADATA_BYTES) {
@@ -88,7 +90,8 @@ export function objectHeaders(v: ObjectVersion, versioned: boolean): Record<stri
   if (m.storageClass) h['x-amz-storage-class'] = m.storageClass;
   if (m.websiteRedirectLocation) h['x-amz-website-redirect-location'] = m.websiteRedirectLocation;
   if (m.tags?.length) h['x-amz-tagging-count'] = m.tags.length;
-  for (const [name, value] of m.userMetadata) h[`x-amz-meta-${name}`] = value;
+  // Beyond printable US-ASCII, a value goes back RFC 2047-encoded, as S3 returns it.
+  for (const [name, value] of m.userMetadata) h[`x-amz-meta-${name}`] = encodeMetadataValue(value);
   if (versioned || v.versionId !== 'null') h['x-amz-version-id'] = v.versionId;
   return h;
 }

@@ -8,12 +8,13 @@ export function canonicalUserId(accountId: string): string {
   return createHash('sha256').update(`sealbox canonical user ${accountId}`).digest('hex');
 }
 
-/** The owner's display name: S3 no longer returns one in most regions; Sealbox uses the account. */
-export function ownerDisplayName(accountId: string): string {
-  return `account-${accountId}`;
-}
-
-/** `<ID>…</ID><DisplayName>…</DisplayName>`, the content of Owner and Initiator elements. */
+/**
+ * `<ID>…</ID>`, the content of every Owner, Initiator and CanonicalUser Grantee element. No
+ * DisplayName: "Beginning November 21, 2025, Amazon S3 will stop returning DisplayName", in every
+ * response of every region (ListBuckets, ListObjects, ListObjectVersions, ListParts,
+ * ListMultipartUploads, GetBucketAcl, GetObjectAcl, ...).
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_Owner.html (End of support notice)
+ */
 export function ownerElements(accountId: string): string[] {
-  return [`<ID>${canonicalUserId(accountId)}</ID>`, `<DisplayName>${ownerDisplayName(accountId)}</DisplayName>`];
+  return [`<ID>${canonicalUserId(accountId)}</ID>`];
 }

@@ -63,8 +63,13 @@ export function checkCustomerKey(record: CustomerKeyRecord, key: Buffer | undefi
   if (!key) {
     throw new S3Error('InvalidRequest', 400, 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
   }
+  if (!customerKeyMatches(record, key)) throw new AccessDenied();
+  return key;
+}
+
+/** Whether `key` is the customer key `record` was made from (constant time). */
+export function customerKeyMatches(record: CustomerKeyRecord, key: Buffer): boolean {
   const expected = Buffer.from(record.hmac, 'base64');
   const actual = createHmac('sha256', Buffer.from(record.salt, 'base64')).update(key).digest();
-  if (!timingSafeEqual(expected, actual)) throw new AccessDenied();
-  return key;
+  return timingSafeEqual(expected, actual);
 }

@@ -57,7 +57,8 @@ export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export function stringToSign(amzDate: string, scope: string, canonical: string): string {
+/** `canonical` as text (hashed as UTF-8) or as the exact bytes to hash. */
+export function stringToSign(amzDate: string, scope: string, canonical: string | Buffer): string {
   return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
 }
 

@@ -10,5 +10,6 @@ export function signedRequestFromNode(req: IncomingMessage): SignedRequest {
   const pairs: [string, string][] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-  return { method: req.method ?? 'GET', target: req.url ?? '/', headers: headerMap(pairs) };
+  // Node decodes header bytes as Latin-1, one character per byte: the bytes as sent.
+  return { method: req.method ?? 'GET', target: req.url ?? '/', headers: headerMap(pairs), rawHeaderBytes: true };
 }

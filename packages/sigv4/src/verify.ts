@@ -20,6 +20,13 @@ export interface SignedRequest {
   method: string;
   target: string;
   headers: HeaderMap;
+  /**
+   * The header values are bytes as sent, one character per byte (what Node gives: Latin-1
+   * strings). The canonical request is then hashed over those very bytes, as AWS hashes it: a
+   * client that sends UTF-8 text in a header (botocore does, for x-amz-meta-* values) signs its
+   * UTF-8 bytes, which are what arrived. Otherwise header values are text, hashed as UTF-8.
+   */
+  rawHeaderBytes?: boolean;
 }
 
 export interface VerifyOptions {
@@ -149,8 +156,12 @@ export function verifyRequest(req: SignedRequest, options: VerifyOptions): Verif
   const signingKey = (options.signingKeys ?? defaultCache).get(credentials.secretAccessKey, scope.date, scope.region, scope.service);
   const cquery = canonicalQuery(query, auth.mechanism === 'presigned' ? 'X-Amz-Signature' : undefined);
   const signatureFor = (uri: string) => {
-    const canonical = canonicalRequest(req.method, uri, cquery, req.headers, auth.signedHeaders, payloadHash);
-    const toSign = stringToSign(auth.amzDate, scopeString, canonical);
+    const text = canonicalRequest(req.method, uri, cquery, req.headers, auth.signedHeaders, payloadHash);
+    // Method, URI and query are ASCII (percent-encoded); only header values can carry other bytes.
+    const bytes = req.rawHeaderBytes ? Buffer.from(text, 'latin1') : undefined;
+    const toSign = stringToSign(auth.amzDate, scopeString, bytes ?? text);
+    // Reported back (SignatureDoesNotMatch) as the text those bytes spell.
+    const canonical = bytes ? bytes.toString('utf8') : text;
     return { canonical, toSign, signature: hmacHex(signingKey, toSign) };
   };
   const uri = canonicalUri(path, options.service);

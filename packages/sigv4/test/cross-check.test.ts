@@ -274,3 +274,27 @@ describe('SigningKeyCache', () => {
     expect(cache.size).toBe(3);
   });
 });
+
+describe('header values as bytes (rawHeaderBytes, what the Node adapter gives)', () => {
+  // A signer signs the UTF-8 text of a header value; the bytes on the wire are what count.
+  const signedWithText = () =>
+    smithySign('s3', { method: 'PUT', path: '/bucket/key', headers: { 'x-amz-meta-note': 'caf\u00e9', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+  const asReceived = (req: SignedRequest, bytes: Buffer): SignedRequest => {
+    const headers = new Map(req.headers);
+    headers.set('x-amz-meta-note', [bytes.toString('latin1')]);
+    return { ...req, headers, rawHeaderBytes: true };
+  };
+
+  it('the UTF-8 bytes of the signed text verify', async () => {
+    expect(verifyRequest(asReceived(await signedWithText(), Buffer.from('caf\u00e9', 'utf8')), s3Options)).not.toBeNull();
+  });
+
+  it('the Latin-1 byte for the same character does not', async () => {
+    const req = asReceived(await signedWithText(), Buffer.from('caf\u00e9', 'latin1'));
+    expect(() => verifyRequest(req, s3Options)).toThrow(expect.objectContaining({ failure: expect.objectContaining({ kind: 'SignatureDoesNotMatch' }) }));
+  });
+
+  it('without rawHeaderBytes, values are text hashed as UTF-8 (pure callers)', async () => {
+    expect(verifyRequest(await signedWithText(), s3Options)).not.toBeNull();
+  });
+});

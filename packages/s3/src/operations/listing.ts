@@ -33,6 +33,10 @@ function walk<T extends { key: string }>(
 ): Walk<T> {
   const entries: T[] = [];
   const commonPrefixes: string[] = [];
+  // max-keys=0 asks for nothing, and S3 answers an empty page that is not truncated (IsTruncated
+  // false, no continuation token), whatever the bucket holds.
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+  if (maxKeys === 0) return { entries, commonPrefixes, truncated: false };
   let bound: { after?: string; from?: string } = after < prefix ? { from: prefix } : { after };
   let last: string | undefined;
   for (;;) {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { requireBucket } from '../access';
-import { combineCrc, compositeChecksum, decodeChecksum, isCrcAlgorithm, parseChecksumAlgorithm, type ChecksumAlgorithm } from '../checksums';
+import { checksumHeader, combineCrc, compositeChecksum, decodeChecksum, isCrcAlgorithm, parseChecksumAlgorithm, type ChecksumAlgorithm } from '../checksums';
 import type { S3Request, S3Response } from '../context';
 import { parseCompleteMultipartUpload } from '../documents';
 import { S3Error } from '../errors';
@@ -8,12 +8,14 @@ import { header, readSmallBody, xmlDate } from '../http-util';
 import { metaFromHeaders } from '../object-headers';
 import { ownerElements } from '../owner';
 import type { MultipartUpload, PartRecord } from '../store/model';
+import type { S3State } from '../state';
 import { el, s3Document } from '../xml';
 import { createChecksum } from '../checksums';
 import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey } from '../crypto/object-keys';
 import { encryptionHeaders, refuseSseHeaders, sseRequest } from '../sse';
+import { customerKey, customerKeyMatches } from '../sse-c';
 import { requestAcl } from './bucket-config';
-import { checkKey, commitVersion, copySource, readObject, writeBody } from './objects';
+import { checkKey, checkWriteConditions, commitVersion, copySource, hasWriteConditions, readObject, writeBody, writtenVersionHeader } from './objects';
 import { lockFromRequest, requireIntegrityHeader, uploadIsLocked } from '../object-lock';
 
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -86,6 +88,26 @@ export async function createMultipartUpload(req: S3Request): Promise<S3Response>
   };
 }
 
+/**
+ * The data key parts of an upload are encrypted under. An SSE-C upload's parts must each carry
+ * the customer key the upload was created with: none at all, or another key, is 400
+ * InvalidRequest (where a GET of an SSE-C object with another key is 403).
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html ("must match the encryption
+ * key specified in the initiate multipart upload request"); the messages are AWS's own answers.
+ */
+async function uploadDataKey(req: S3Request, upload: MultipartUpload): Promise<Buffer> {
+  if (upload.encryption?.algorithm === 'SSE-C') {
+    const presented = customerKey(req);
+    if (!presented) {
+      throw new S3Error('InvalidRequest', 400, 'The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.');
+    }
+    if (!customerKeyMatches(upload.encryption, presented)) {
+      throw new S3Error('InvalidRequest', 400, 'The provided encryption parameters did not match the ones used originally.');
+    }
+  }
+  return (await objectDataKey(req, upload.encryption))!;
+}
+
 function savePart(req: S3Request, upload: MultipartUpload, part: PartRecord): void {
   const replaced = req.state.meta.getPart(upload.uploadId, part.partNumber);
   req.state.meta.putPart(part);
@@ -100,7 +122,7 @@ export async function uploadPart(req: S3Request): Promise<S3Response> {
   const upload = requireUpload(req);
   if (uploadIsLocked(bucket, upload.meta)) requireIntegrityHeader(req, 'Put Part');
   const algorithm = upload.meta.checksumAlgorithm as ChecksumAlgorithm | undefined;
-  const written = await writeBody(req, (await objectDataKey(req, upload.encryption))!, MAX_PART_BYTES, algorithm ?? 'CRC64NVME');
+  const written = await writeBody(req, await uploadDataKey(req, upload), MAX_PART_BYTES, algorithm ?? 'CRC64NVME');
   if (algorithm && written.checksum && written.checksum.algorithm !== algorithm) {
     req.state.blobs.delete(written.blobId);
     throw new S3Error('InvalidRequest', 400, `Checksum Type mismatch occurred, expected checksum Type: ${algorithm.toLowerCase()}, actual checksum Type: ${written.checksum.algorithm.toLowerCase()}`);
@@ -147,7 +169,7 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
     if (end >= source.size) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', [['RangeRequested', range], ['ActualObjectSize', String(source.size)]]);
   }
   const sourceKey = await objectDataKey(req, source.encryption, COPY_SOURCE_CUSTOMER_KEY);
-  const { salt, encrypt } = blobEncryption((await objectDataKey(req, upload.encryption))!);
+  const { salt, encrypt } = blobEncryption(await uploadDataKey(req, upload));
   const crc64 = createChecksum('CRC64NVME');
   const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, start, end), (c) => crc64.update(c), MAX_PART_BYTES, encrypt);
   const etag = written.md5!.toString('hex');
@@ -177,7 +199,14 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
 export async function completeMultipartUpload(req: S3Request): Promise<S3Response> {
   const bucket = requireBucket(req);
   refuseSseHeaders(req);
+  const repeated = completedAnswer(req);
+  if (repeated) return repeated;
   const upload = requireUpload(req);
+  checkObjectChecksumHeader(req);
+  // If-None-Match: <etag> is 501 and If-Match on a missing key 404 NoSuchKey, as on PutObject.
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html#API_CompleteMultipartUpload_RequestSyntax
+  const conditional = hasWriteConditions(req);
+  if (conditional) checkWriteConditions(req, req.state.meta.latest(bucket.name, upload.key));
   const doc = parseCompleteMultipartUpload(await readSmallBody(req.body, 10 * 1024 * 1024));
   const stored = new Map(req.state.meta.listParts(upload.uploadId).map((p) => [p.partNumber, p]));
   const chosen: PartRecord[] = [];
@@ -239,30 +268,81 @@ export async function completeMultipartUpload(req: S3Request): Promise<S3Respons
     encryption: upload.encryption,
   }, (current) => {
     if (!req.state.meta.getUpload(upload.uploadId)) throw noSuchUpload(upload.uploadId);
-    const ifNoneMatch = header(req.headers, 'if-none-match');
-    if (ifNoneMatch?.trim() === '*' && current && !current.deleteMarker) {
-      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', [['Condition', 'If-None-Match']]);
-    }
-    const ifMatch = header(req.headers, 'if-match');
-    if (ifMatch !== undefined && (!current || current.deleteMarker || ifMatch.replace(/"/g, '') !== current.etag)) {
-      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', [['Condition', 'If-Match']]);
-    }
+    if (conditional) checkWriteConditions(req, current);
     req.state.meta.deleteUpload(upload.uploadId);
   });
   for (const part of stored.values()) if (!used.has(part.blobId)) req.state.blobs.delete(part.blobId);
-  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption) };
-  if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
-  return {
-    headers,
-    body: s3Document('CompleteMultipartUploadResult', [
-      el('Location', `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket.name}/${encodeURIComponent(upload.key).replace(/%2F/g, '/')}`),
-      el('Bucket', bucket.name),
-      el('Key', upload.key),
-      el('ETag', `"${etag}"`),
-      meta.checksum ? el(`Checksum${meta.checksum.algorithm}`, meta.checksum.value) : '',
-      meta.checksum ? el('ChecksumType', meta.checksum.type) : '',
-    ]),
-  };
+  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption), ...writtenVersionHeader(bucket, v) };
+  const body = s3Document('CompleteMultipartUploadResult', [
+    el('Location', `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket.name}/${encodeURIComponent(upload.key).replace(/%2F/g, '/')}`),
+    el('Bucket', bucket.name),
+    el('Key', upload.key),
+    el('ETag', `"${etag}"`),
+    meta.checksum ? el(`Checksum${meta.checksum.algorithm}`, meta.checksum.value) : '',
+    meta.checksum ? el('ChecksumType', meta.checksum.type) : '',
+  ]);
+  rememberCompleted(req.state, { uploadId: upload.uploadId, bucket: bucket.name, key: upload.key, versionId: v.versionId, headers, body });
+  return { headers, body };
+}
+
+/**
+ * A completed upload, kept so that CompleteMultipartUpload repeated with its upload id answers
+ * 200 with the same result again, as S3 does (a client whose first response was lost retries).
+ * AWS documents no window for this; Sealbox keeps the last completion of each key, at most
+ * COMPLETED_KEPT in all, in memory, and only while the version it made still exists.
+ */
+interface CompletedUpload {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  versionId: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export const COMPLETED_KEPT = 1000;
+const completedUploads = new WeakMap<S3State, { byUpload: Map<string, CompletedUpload>; byKey: Map<string, string> }>();
+
+function rememberCompleted(state: S3State, done: CompletedUpload): void {
+  let kept = completedUploads.get(state);
+  if (!kept) completedUploads.set(state, (kept = { byUpload: new Map(), byKey: new Map() }));
+  const objectKey = `${done.bucket}/${done.key}`;
+  const previous = kept.byKey.get(objectKey);
+  if (previous !== undefined) kept.byUpload.delete(previous);
+  kept.byKey.delete(objectKey);
+  kept.byUpload.set(done.uploadId, done);
+  kept.byKey.set(objectKey, done.uploadId);
+  while (kept.byUpload.size > COMPLETED_KEPT) {
+    const [oldestId, oldest] = kept.byUpload.entries().next().value as [string, CompletedUpload];
+    kept.byUpload.delete(oldestId);
+    if (kept.byKey.get(`${oldest.bucket}/${oldest.key}`) === oldestId) kept.byKey.delete(`${oldest.bucket}/${oldest.key}`);
+  }
+}
+
+/** The answer to a CompleteMultipartUpload of an upload this bucket and key already completed. */
+function completedAnswer(req: S3Request): S3Response | undefined {
+  const done = completedUploads.get(req.state)?.byUpload.get(req.query.get('uploadId') ?? '');
+  if (!done || done.bucket !== req.bucket || done.key !== req.key) return undefined;
+  // A version since deleted (or a sandbox reset) ends the replay: the upload is simply gone.
+  if (!req.state.meta.version(done.bucket, done.key, done.versionId)) return undefined;
+  return { headers: { ...done.headers }, body: done.body };
+}
+
+/**
+ * x-amz-checksum-<algorithm> on CompleteMultipartUpload names the whole object's checksum
+ * (base64, and for a COMPOSITE checksum "-<part count>"): a value that is not one is refused
+ * with PutObject's answer.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html#API_CompleteMultipartUpload_RequestSyntax
+ */
+function checkObjectChecksumHeader(req: S3Request): void {
+  for (const name of Object.keys(req.headers)) {
+    if (!name.startsWith('x-amz-checksum-') || name === 'x-amz-checksum-type' || name === 'x-amz-checksum-algorithm') continue;
+    const algorithm = parseChecksumAlgorithm(name.slice('x-amz-checksum-'.length));
+    if (!algorithm) throw new S3Error('InvalidRequest', 400, 'The algorithm type you specified in x-amz-checksum- header is invalid.');
+    const value = header(req.headers, name) ?? '';
+    const digest = /^(.*?)(-\d+)?$/.exec(value)![1]!;
+    if (!decodeChecksum(algorithm, digest)) throw new S3Error('InvalidRequest', 400, `Value for ${checksumHeader(algorithm)} header is invalid.`);
+  }
 }
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html */

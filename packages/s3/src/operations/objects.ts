@@ -12,6 +12,7 @@ import { requestChecksum } from '../request-checksum';
 import { BlobTooLargeError, type WrittenBlob } from '../store/blob-store';
 import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey, readBlob, readBlobNow } from '../crypto/object-keys';
 import { checkSseKmsTransport, encryptionHeaders, sseRequest } from '../sse';
+import { checkCustomerKey, customerKey } from '../sse-c';
 import type { BlobRef, BucketRecord, ObjectEncryption, ObjectMeta, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
 import { requestAcl } from './bucket-config';
@@ -110,12 +111,12 @@ export function readObject(req: S3Request, parts: BlobRef[], dataKey: Buffer | u
 }
 
 /** Whether a write carries If-None-Match or If-Match (else checkWriteConditions has nothing to check). */
-function hasWriteConditions(req: S3Request): boolean {
+export function hasWriteConditions(req: S3Request): boolean {
   return req.headers['if-none-match'] !== undefined || req.headers['if-match'] !== undefined;
 }
 
 /** A write condition: If-None-Match: * (create only) and If-Match: <etag> (replace only that). */
-function checkWriteConditions(req: S3Request, current: ObjectVersion | undefined): void {
+export function checkWriteConditions(req: S3Request, current: ObjectVersion | undefined): void {
   const ifNoneMatch = header(req.headers, 'if-none-match');
   const ifMatch = header(req.headers, 'if-match');
   const exists = current && !current.deleteMarker;
@@ -196,9 +197,20 @@ export function commitBlob(
   }
 }
 
+/**
+ * The x-amz-version-id a write answers with: the new version's id where versioning is Enabled.
+ * A write to a versioning-Suspended bucket makes the null version and, as in an unversioned
+ * bucket, S3 sends no x-amz-version-id for it ("If you enable versioning for a bucket, Amazon S3
+ * automatically generates a unique version ID ... returns this ID in the response").
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html#API_PutObject_ResponseSyntax
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html
+ */
+export function writtenVersionHeader(bucket: BucketRecord, v: ObjectVersion): Record<string, string> {
+  return bucket.versioning === 'Enabled' ? { 'x-amz-version-id': v.versionId } : {};
+}
+
 function putObjectHeaders(bucket: BucketRecord, v: ObjectVersion): Record<string, string> {
-  const h: Record<string, string> = { ETag: `"${v.etag}"`, ...encryptionHeaders(v.encryption, true) };
-  if (bucket.versioning) h['x-amz-version-id'] = v.versionId;
+  const h: Record<string, string> = { ETag: `"${v.etag}"`, ...encryptionHeaders(v.encryption, true), ...writtenVersionHeader(bucket, v) };
   if (v.meta.checksum) {
     h[`x-amz-checksum-${v.meta.checksum.algorithm.toLowerCase()}`] = v.meta.checksum.value;
     h['x-amz-checksum-type'] = v.meta.checksum.type;
@@ -237,6 +249,14 @@ async function collectBody(body: Readable, maxBytes: number): Promise<{ chunks: 
  */
 export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME', withMd5 = true) {
   const declared = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length');
+  // HTTP's own chunked framing (not aws-chunked, which declares x-amz-decoded-content-length) is
+  // a header S3 does not implement for uploads: 501 NotImplemented naming Transfer-Encoding, as
+  // AWS answers PutObject and UploadPart (responses recorded in aws/aws-sdk-js-v3#3403,
+  // Automattic/knox#43, chilts/awssum#30).
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList (NotImplemented)
+  if (declared === undefined && header(req.headers, 'transfer-encoding') !== undefined) {
+    throw new S3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented', [['Header', 'Transfer-Encoding']]);
+  }
   if (declared === undefined) throw new S3Error('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.');
   if (Number(declared) > maxBytes) {
     throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed size', [
@@ -643,8 +663,7 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
   const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
   if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
   const v = commitBlob(req, bucket, key, { ...written, salt }, meta, acl.owner, encryption, (current) => checkWriteConditions(req, current));
-  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption, true) };
-  if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
+  const headers: Record<string, string> = { ...encryptionHeaders(v.encryption, true), ...writtenVersionHeader(bucket, v) };
   if (source.versionId !== 'null' || header(req.headers, 'x-amz-copy-source')!.includes('versionId=')) headers['x-amz-copy-source-version-id'] = source.versionId;
   return {
     headers,
@@ -694,13 +713,20 @@ export function getObjectAttributes(req: S3Request): S3Response {
     if (!OBJECT_ATTRIBUTES.includes(a)) throw new S3Error('InvalidArgument', 400, 'Invalid attribute name specified.', [['ArgumentName', 'x-amz-object-attributes'], ['ArgumentValue', a]]);
   }
   const v = findVersion(req, bucket, req.key!, requestedVersion(req), 'GET');
+  // An SSE-C object's attributes need its key, as a GET does (none: 400 InvalidRequest, another:
+  // 403), and the answer carries the SSE-C headers; a key for any other object is refused.
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html ("when you
+  // retrieve the metadata from the object, you must use the following headers")
+  const presented = customerKey(req);
+  if (v.encryption?.algorithm === 'SSE-C') checkCustomerKey(v.encryption, presented);
+  else if (presented) throw new S3Error('InvalidRequest', 400, 'The encryption parameters are not applicable to this object.');
   const has = (a: string) => wanted.includes(a);
   const sizes = v.meta.partSizes;
   const maxParts = Math.min(Number(header(req.headers, 'x-amz-max-parts') ?? 1000) || 1000, 1000);
   const marker = Number(header(req.headers, 'x-amz-part-number-marker') ?? 0) || 0;
   const shown = sizes ? sizes.map((size, i) => ({ n: i + 1, size })).filter((p) => p.n > marker).slice(0, maxParts) : [];
   const checksum = v.meta.checksum;
-  const headers: Record<string, string> = { 'Last-Modified': httpDate(v.lastModified) };
+  const headers: Record<string, string> = { 'Last-Modified': httpDate(v.lastModified), ...(v.encryption?.algorithm === 'SSE-C' ? encryptionHeaders(v.encryption) : {}) };
   if (bucket.versioning) headers['x-amz-version-id'] = v.versionId;
   return {
     headers,
@@ -711,7 +737,9 @@ export function getObjectAttributes(req: S3Request): S3Response {
         : '',
       has('ObjectParts') && sizes
         ? el('ObjectParts', [
-            el('TotalPartsCount', sizes.length),
+            // The element is PartsCount (the SDKs' TotalPartsCount member reads it).
+            // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributesParts.html
+            el('PartsCount', sizes.length),
             el('PartNumberMarker', marker),
             el('NextPartNumberMarker', shown.length ? shown[shown.length - 1]!.n : marker),
             el('MaxParts', maxParts),
