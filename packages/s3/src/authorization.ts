@@ -19,8 +19,8 @@ import { aclGrants, aclPermission, aclsEnabled, cannedGrants } from './acl';
  * - anonymous callers only through the bucket policy;
  * - Block Public Access's RestrictPublicBuckets: a public bucket policy grants nothing to callers
  *   outside the owner's account.
- * ACLs grant nothing here: Sealbox keeps no ACL grants (new buckets disable ACLs, and canned ACLs
- * beyond the owner's are refused where S3 refuses them).
+ * - ACL grants count where the bucket's ownership setting honours them (ObjectWriter,
+ *   BucketOwnerPreferred); new buckets disable them (BucketOwnerEnforced).
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
