@@ -172,6 +172,12 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
   const { salt, encrypt } = blobEncryption(await uploadDataKey(req, upload));
   const crc64 = createChecksum('CRC64NVME');
   const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, start, end), (c) => crc64.update(c), MAX_PART_BYTES, encrypt);
+  // The upload may have ended while the copy ran (aborted, completed, or taken by DeleteBucket):
+  // a part saved now would belong to no upload and keep its blob forever. As UploadPart does.
+  if (!req.state.meta.getUpload(upload.uploadId)) {
+    req.state.blobs.delete(written.blobId);
+    throw noSuchUpload(upload.uploadId);
+  }
   const etag = written.md5!.toString('hex');
   const now = req.now.getTime();
   savePart(req, upload, {
@@ -281,7 +287,7 @@ export async function completeMultipartUpload(req: S3Request): Promise<S3Respons
     meta.checksum ? el(`Checksum${meta.checksum.algorithm}`, meta.checksum.value) : '',
     meta.checksum ? el('ChecksumType', meta.checksum.type) : '',
   ]);
-  rememberCompleted(req.state, { uploadId: upload.uploadId, bucket: bucket.name, key: upload.key, versionId: v.versionId, headers, body });
+  rememberCompleted(req.state, { uploadId: upload.uploadId, bucket: bucket.name, key: upload.key, versionId: v.versionId, seq: v.seq, blobId: v.parts[0]?.blobId, headers, body });
   return { headers, body };
 }
 
@@ -296,6 +302,13 @@ interface CompletedUpload {
   bucket: string;
   key: string;
   versionId: string;
+  /**
+   * Which write the version is: an unversioned (or Suspended) bucket reuses the id 'null' for
+   * every write of a key, so the id alone would replay this answer over a later PutObject, or
+   * over an object written after a reset or a DeleteBucket and CreateBucket.
+   */
+  seq: number;
+  blobId: string | undefined;
   headers: Record<string, string>;
   body: string;
 }
@@ -324,7 +337,8 @@ function completedAnswer(req: S3Request): S3Response | undefined {
   const done = completedUploads.get(req.state)?.byUpload.get(req.query.get('uploadId') ?? '');
   if (!done || done.bucket !== req.bucket || done.key !== req.key) return undefined;
   // A version since deleted (or a sandbox reset) ends the replay: the upload is simply gone.
-  if (!req.state.meta.version(done.bucket, done.key, done.versionId)) return undefined;
+  const current = req.state.meta.version(done.bucket, done.key, done.versionId);
+  if (!current || current.seq !== done.seq || current.parts[0]?.blobId !== done.blobId) return undefined;
   return { headers: { ...done.headers }, body: done.body };
 }
 

@@ -7,7 +7,7 @@ import type { S3Request, S3Response } from '../context';
 import { S3Error } from '../errors';
 import { cannotBeHeader, header } from '../http-util';
 import { metaFromHeaders } from '../object-headers';
-import { checkPostLength, checkPostPolicy, isSigV2Form, postObjectKey, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
+import { MAX_POST_PRE_DATA_LENGTH, checkPostLength, checkPostPolicy, isSigV2Form, postObjectKey, postPreDataTooLarge, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
 import { BlobTooLargeError } from '../store/blob-store';
 import { blobEncryption, newObjectKey } from '../crypto/object-keys';
 import { encryptionHeaders, sseRequest } from '../sse';
@@ -53,7 +53,21 @@ export async function postObject(req: S3Request): Promise<S3Response> {
   }
   const outcome = new Promise<S3Response>((resolve, reject) => {
     let handled = false;
+    // The fields before the file may not exceed 20 KB in all: S3 refuses the form with
+    // MaxPostPreDataLengthExceeded (it reports MaxPostPreDataLengthBytes 20480), it does not cut a
+    // field short. Sealbox counts each field's name and value, whether sent plainly or as a part
+    // with a filename. https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
+    let preData = 0;
+    const countPreData = (name: string, bytes: number) => {
+      preData += Buffer.byteLength(name) + bytes;
+      if (preData > MAX_POST_PRE_DATA_LENGTH && !handled) {
+        handled = true;
+        reject(postPreDataTooLarge());
+      }
+    };
     parser.on('field', (name, value) => {
+      if (handled) return;
+      countPreData(name, Buffer.byteLength(value));
       if (!handled && !fields.has(name.toLowerCase())) fields.set(name.toLowerCase(), value);
     });
     // S3 matches form fields by name, whether or not a part carries a filename: a part named
@@ -67,7 +81,8 @@ export async function postObject(req: S3Request): Promise<S3Response> {
       }
       if (name.toLowerCase() !== 'file') {
         // The part began before the file (`handled` is false here): it counts, even if it ends after.
-        fileFields.push(readField(stream).then((value) => {
+        fileFields.push(readField(stream).then(({ value, size }) => {
+          countPreData(name, size);
           if (!fields.has(name.toLowerCase())) fields.set(name.toLowerCase(), value);
         }));
         return;
@@ -75,7 +90,10 @@ export async function postObject(req: S3Request): Promise<S3Response> {
       handled = true;
       const form: PostForm = { fields, fileName: info.filename, contentType: info.mimeType };
       Promise.all(fileFields)
-        .then(() => storeFile(req, bucket.name, form, stream))
+        .then(() => {
+          if (preData > MAX_POST_PRE_DATA_LENGTH) throw postPreDataTooLarge();
+          return storeFile(req, bucket.name, form, stream);
+        })
         .then(resolve, (err: unknown) => {
           stream.resume();
           reject(err);
@@ -98,8 +116,8 @@ export async function postObject(req: S3Request): Promise<S3Response> {
 
 const FIELD_SIZE = 64 * 1024;
 
-/** A field sent as a file part, as text, cut at the size busboy cuts a plain field at. */
-function readField(stream: Readable): Promise<string> {
+/** A field sent as a file part, as text (cut at the size busboy cuts a plain field at), and its size as sent. */
+function readField(stream: Readable): Promise<{ value: string; size: number }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -107,8 +125,8 @@ function readField(stream: Readable): Promise<string> {
       if (size < FIELD_SIZE) chunks.push(chunk.subarray(0, FIELD_SIZE - size));
       size += chunk.length;
     });
-    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('error', () => resolve(''));
+    stream.on('end', () => resolve({ value: Buffer.concat(chunks).toString('utf8'), size }));
+    stream.on('error', () => resolve({ value: '', size }));
   });
 }
 
