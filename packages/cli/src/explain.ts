@@ -1,4 +1,6 @@
-import { decisionsDocument, requestSummary, type DecisionRecord, type DecisionSourceTrace, type RequestLog, type RequestSummary } from '@sealbox/runtime';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { decisionsDocument, type DecisionRecord, type DecisionSourceTrace, type RequestLog, type RequestSummary } from '@sealbox/runtime';
 
 /** A request's decision records, as `GET /_sealbox/decisions/<id>` answers them. */
 export interface DecisionsDocument {
@@ -6,12 +8,13 @@ export interface DecisionsDocument {
   service: 'kms' | 's3';
   operation: string;
   decisions: DecisionRecord[];
+  /** The request as the request log lists it. */
+  request?: RequestSummary;
   kmsRequestIds?: string[];
 }
 
 /** What `sealbox explain` and a sandbox's explain() show: the request, its decisions, and the KMS calls an S3 request made. */
 export interface Explanation extends DecisionsDocument {
-  request?: RequestSummary;
   /** The KMS requests S3 made for this request, with their decisions (when this KMS has them). */
   kmsRequests?: Explanation[];
 }
@@ -21,7 +24,7 @@ export function explainRequest(logs: { kms?: RequestLog; s3?: RequestLog }, requ
   for (const log of [logs.s3, logs.kms]) {
     const record = log?.get(requestId);
     if (!record) continue;
-    const explanation: Explanation = { ...decisionsDocument(record), request: requestSummary(record) };
+    const explanation: Explanation = decisionsDocument(record);
     const linked = (record.kmsRequestIds ?? []).map((id) => (logs.kms ? explainRequest({ kms: logs.kms }, id) : undefined)).filter((e): e is Explanation => e !== undefined);
     if (linked.length > 0) explanation.kmsRequests = linked;
     return explanation;
@@ -83,4 +86,55 @@ export function formatExplanation(e: Explanation, indent = ''): string {
   }
   if (e.kmsRequestIds && !e.kmsRequests) lines.push(`${indent}  KMS requests made for it: ${e.kmsRequestIds.join(', ')}`);
   return lines.join('\n');
+}
+
+/** GETs a JSON document from an admin endpoint (https with the given CA); undefined on a 404. */
+export function getJson(url: string, ca?: string): Promise<unknown> {
+  const target = new URL(url);
+  return new Promise((resolvePromise, reject) => {
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(target, { method: 'GET', ...(ca && target.protocol === 'https:' ? { ca } : {}), timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode === 404) return resolvePromise(undefined);
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          const parsed: unknown = JSON.parse(text);
+          if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}: ${text.slice(0, 200)}`));
+          else resolvePromise(parsed);
+        } catch {
+          reject(new Error(`${url} answered ${res.statusCode} with something that is not JSON: is it a Sealbox?`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url} did not answer within 10 s`)));
+    req.on('error', (err) => reject(new Error(`cannot reach ${target.origin}: ${err.message}`)));
+    req.end();
+  });
+}
+
+/**
+ * `sealbox explain`'s lookup over HTTP: the id in the service whose ids look like it first
+ * (KMS's are UUIDs, S3's 16 hex digits), then the other; an S3 request's KMS calls from the KMS.
+ */
+export async function fetchExplanation(requestId: string, endpoints: { kms?: string; s3?: string }, ca?: string): Promise<Explanation | undefined> {
+  const path = `/_sealbox/decisions/${encodeURIComponent(requestId)}`;
+  const order = /^[0-9a-f]{8}-/i.test(requestId) ? [endpoints.kms, endpoints.s3] : [endpoints.s3, endpoints.kms];
+  for (const base of order) {
+    if (base === undefined) continue;
+    const doc = (await getJson(new URL(path, base).toString(), ca)) as Explanation | undefined;
+    if (!doc) continue;
+    if (doc.kmsRequestIds && endpoints.kms) {
+      const linked: Explanation[] = [];
+      for (const id of doc.kmsRequestIds) {
+        const k = (await getJson(new URL(`/_sealbox/decisions/${encodeURIComponent(id)}`, endpoints.kms).toString(), ca)) as Explanation | undefined;
+        if (k) linked.push(k);
+      }
+      if (linked.length > 0) doc.kmsRequests = linked;
+    }
+    return doc;
+  }
+  return undefined;
 }

@@ -118,12 +118,13 @@ export function requestSummary(record: RequestRecord): RequestSummary {
 }
 
 /** The JSON of `GET /_sealbox/decisions/<id>`. */
-export function decisionsDocument(record: RequestRecord): { requestId: string; service: 'kms' | 's3'; operation: string; decisions: DecisionRecord[]; kmsRequestIds?: string[] } {
+export function decisionsDocument(record: RequestRecord): { requestId: string; service: 'kms' | 's3'; operation: string; decisions: DecisionRecord[]; request: RequestSummary; kmsRequestIds?: string[] } {
   const doc: ReturnType<typeof decisionsDocument> = {
     requestId: record.requestId,
     service: record.service,
     operation: record.operation,
     decisions: (record.decisions ?? []).map((d) => d.explain()),
+    request: requestSummary(record),
   };
   if (record.kmsRequestIds !== undefined && record.kmsRequestIds.length > 0) doc.kmsRequestIds = [...record.kmsRequestIds];
   return doc;
