@@ -199,14 +199,26 @@ interface StatementLike {
   sid?: string;
   effect: 'Allow' | 'Deny';
   applies: boolean;
+  elements?: Array<{ element: string; matched?: string }>;
+}
+
+const ACCOUNT_ENTRY = /^AWS: (\d{12}|arn:aws[\w-]*:iam::\d{12}:root)$/;
+
+/** A resource-policy statement whose Principal names the caller (or everyone), not just its account. */
+function namesCallerItself(st: StatementLike): boolean {
+  const principal = st.elements?.find((e) => e.element === 'Principal');
+  return principal === undefined || principal.matched === undefined || !ACCOUNT_ENTRY.test(principal.matched);
 }
 
 /**
  * A reason naming the statement that decided a policy: its first applying statement of `effect`.
  * "explicit deny in statement 'X' of the bucket policy", "allowed by statement 'Y' of the key policy".
  */
-export function statementReason(code: string, source: DecisionSourceName, policy: string, trace: DecisionSourceTrace | undefined, effect: 'Allow' | 'Deny'): DecisionReason {
-  const st = trace ? (trace.statements as StatementLike[]).find((s) => s.applies && s.effect === effect) : undefined;
+export function statementReason(code: string, source: DecisionSourceName, policy: string, trace: DecisionSourceTrace | undefined, effect: 'Allow' | 'Deny', preferDirect = false): DecisionReason {
+  const applying = trace ? (trace.statements as StatementLike[]).filter((s) => s.applies && s.effect === effect) : [];
+  // An Allow that names the caller itself decides over one that only names its account (which
+  // delegates to the account's IAM policies).
+  const st = (preferDirect ? applying.find(namesCallerItself) : undefined) ?? applying[0];
   const what = effect === 'Deny' ? 'explicit deny in' : 'allowed by';
   const named = st ? (st.sid !== undefined ? `statement '${st.sid}'` : `statement ${st.index}`) : undefined;
   const reason: DecisionReason = { code, text: named ? `${what} ${named} of the ${policy}` : `${what} the ${policy}`, source, policy };

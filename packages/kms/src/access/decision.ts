@@ -124,7 +124,7 @@ export class KmsDecision implements LazyDecision {
         if (keyTrace) reason.text += ', which the key policy lets decide';
         break;
       case 'key-policy-allow':
-        reason = statementReason('allowed', 'key-policy', 'key policy', keyTrace, 'Allow');
+        reason = statementReason('allowed', 'key-policy', 'key policy', keyTrace, 'Allow', true);
         break;
       case 'grant-allow': {
         const g = this.inputs.grant!;
