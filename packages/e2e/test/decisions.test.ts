@@ -276,6 +276,21 @@ describe('sealbox explain', () => {
   });
 });
 
+describe('one line per denied request', () => {
+  it('names the deciding statement and the command that shows the rest', async () => {
+    const lines: string[] = [];
+    const box = await startTestSealbox({ onDenied: (line) => lines.push(line) });
+    try {
+      const kms = kmsClient(box);
+      const key = (await kms.send(new CreateKeyCommand({ Policy: policyOf({ Sid: 'NoEncrypt', Effect: 'Deny', Principal: '*', Action: 'kms:Encrypt', Resource: '*' }, enableIam), BypassPolicyLockoutSafetyCheck: true }))).KeyMetadata!;
+      const id = await deniedId(kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })));
+      expect(lines).toEqual([`sealbox: kms Encrypt ${id} denied: explicit deny in statement 'NoEncrypt' of the key policy (sealbox explain ${id})`]);
+    } finally {
+      await box.stop();
+    }
+  });
+});
+
 describe('bounds and reset', () => {
   it('keeps only the last N requests, and a reset clears them', async () => {
     const small = await startTestSealbox({ requestLogSize: 3 });

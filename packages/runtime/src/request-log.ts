@@ -130,13 +130,25 @@ export function decisionsDocument(record: RequestRecord): { requestId: string; s
   return doc;
 }
 
+/** One line naming what denied a request, and how to see the rest. */
+export function deniedLine(record: RequestRecord, decision: DecisionRecord): string {
+  return `sealbox: ${record.service} ${record.operation} ${record.requestId} denied: ${decision.reason.text} (sealbox explain ${record.requestId})`;
+}
+
 /** A fixed-size ring of the latest requests. */
 export class RequestLog {
   private readonly slots: (RequestRecord | undefined)[];
   private next = 0;
   private count = 0;
 
-  constructor(readonly capacity: number = DEFAULT_REQUEST_LOG_SIZE) {
+  /**
+   * @param onDenied told of each request an authorization denied (sealbox start's one line on
+   *   stderr); the decision is explained then, so only denied requests pay for it.
+   */
+  constructor(
+    readonly capacity: number = DEFAULT_REQUEST_LOG_SIZE,
+    private readonly onDenied?: (line: string, record: RequestRecord) => void,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('a request log holds at least 1 request');
     this.slots = new Array<RequestRecord | undefined>(capacity);
   }
@@ -146,6 +158,10 @@ export class RequestLog {
   }
 
   add(record: RequestRecord): void {
+    if (this.onDenied !== undefined && record.decisions !== undefined) {
+      const denied = record.decisions.find((d) => d.outcome === 'Deny');
+      if (denied) this.onDenied(deniedLine(record, denied.explain()), record);
+    }
     this.slots[this.next] = record;
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
