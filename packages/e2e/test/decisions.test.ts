@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateGrantCommand, CreateKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Sealbox } from '@sealbox/cli';
 import { failure, kmsClient, runCommand, s3Client, startTestSealbox, tlsKmsClient, tlsS3Client } from './helpers';
 
@@ -220,6 +220,24 @@ describe('S3 decision records and the request log', () => {
     const [s] = (await decisionsOf('s3', signature.requestId)).decisions;
     expect(s).toMatchObject({ reason: { code: 'signature', source: 'signature' }, principal: { arn: null } });
     expect(new Date(transport.time).getTime()).toBeGreaterThanOrEqual(new Date(signature.time).getTime());
+  });
+
+  it('a copy is decided on its source too, DeleteObjects on each key', async () => {
+    const s3 = tlsS3Client(sealbox);
+    await s3.send(new CreateBucketCommand({ Bucket: 'multi' }));
+    for (const Key of ['a.txt', 'b.txt']) await s3.send(new PutObjectCommand({ Bucket: 'multi', Key, Body: 'x' }));
+    const copy = await s3.send(new CopyObjectCommand({ Bucket: 'multi', Key: 'c.txt', CopySource: 'multi/a.txt' }));
+    const copied = await decisionsOf('s3', copy.$metadata.requestId!);
+    expect(copied.decisions.map((d: any) => [d.action, d.resource, d.outcome])).toEqual([
+      ['s3:PutObject', 'arn:aws:s3:::multi/c.txt', 'Allow'],
+      ['s3:GetObject', 'arn:aws:s3:::multi/a.txt', 'Allow'],
+    ]);
+    const del = await s3.send(new DeleteObjectsCommand({ Bucket: 'multi', Delete: { Objects: [{ Key: 'a.txt' }, { Key: 'b.txt' }] } }));
+    const deleted = await decisionsOf('s3', del.$metadata.requestId!);
+    expect(deleted.decisions.map((d: any) => [d.action, d.resource])).toEqual([
+      ['s3:DeleteObject', 'arn:aws:s3:::multi/a.txt'],
+      ['s3:DeleteObject', 'arn:aws:s3:::multi/b.txt'],
+    ]);
   });
 
   it('an unknown request id is a 404 in the contract shape; a bad limit is a 400', async () => {
