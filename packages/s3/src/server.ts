@@ -152,16 +152,16 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       let verified: ReturnType<typeof verifyRequest>;
       try {
         verified = verifyRequest(signed, {
-        service: 's3',
-        region,
-        now,
-        clientTime: (t) => options.clock.fromWallClock(t),
-        credentials: options.credentials,
-        signingKeys,
-        // An x-amz-* header outside SignedHeaders (x-amz-copy-source, x-amz-meta-*, ...) would
-        // change what a replayed request does: S3 refuses it.
-        requireSignedAmzHeaders: true,
-      });
+          service: 's3',
+          region,
+          now,
+          clientTime: (t) => options.clock.fromWallClock(t),
+          credentials: options.credentials,
+          signingKeys,
+          // An x-amz-* header outside SignedHeaders (x-amz-copy-source, x-amz-meta-*, ...) would
+          // change what a replayed request does: S3 refuses it.
+          requireSignedAmzHeaders: true,
+        });
       } catch (err) {
         if (err instanceof SigV4Error) {
           // The access key the request named (not verified; never the secret), for the request log.
