@@ -5,9 +5,10 @@ import { PortInUseError, createAccessLog } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS } from '@sealbox/sigv4';
 import { readFileSync as readFile } from 'node:fs';
 import { applySeedRemote, seedSummary } from './apply-seed';
-import { COMMAND_HELP, EXPORT_HELP, IMPORT_HELP, MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseCommandArgs, parseSnapshotOptions, parseStartOptions, unknownCommand, type SnapshotOptions, type StartOptions } from './options';
+import { COMMAND_HELP, EXPLAIN_HELP, EXPORT_HELP, IMPORT_HELP, MAIN_HELP, SEED_HELP, START_HELP, UsageError, parseCommandArgs, parseSnapshotOptions, parseStartOptions, unknownCommand, type SnapshotOptions, type StartOptions } from './options';
 import { PortsInUseError, startSealbox, type Sealbox } from './sandbox';
 import { loadSeed } from './seed';
+import { fetchExplanation, formatExplanation } from './explain';
 import { SEED_EXAMPLE } from './seed-example';
 import { formatBytes, type ProgressSink } from './progress';
 import { exportSnapshot, importSnapshot, type SnapshotManifest } from './snapshot/snapshot';
@@ -247,6 +248,40 @@ async function importCommand(args: string[]): Promise<void> {
   }
 }
 
+/** `sealbox explain REQUEST_ID`: a request's decision records from a running Sealbox. */
+async function explain(args: string[]): Promise<void> {
+  const parsed = parseCommandArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      'kms-endpoint': { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      // The spelling sealbox seed uses.
+      'endpoint-kms': { type: 'string' },
+      'endpoint-s3': { type: 'string' },
+      'ca-bundle': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(EXPLAIN_HELP);
+    return;
+  }
+  if (parsed.positionals.length !== 1) throw new UsageError('sealbox explain takes one request id');
+  const requestId = parsed.positionals[0]!;
+  const endpoints = {
+    kms: v['kms-endpoint'] ?? v['endpoint-kms'] ?? process.env.AWS_ENDPOINT_URL_KMS ?? 'http://127.0.0.1:4599',
+    s3: v['s3-endpoint'] ?? v['endpoint-s3'] ?? process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:4572',
+  };
+  const caFile = v['ca-bundle'] ?? process.env.AWS_CA_BUNDLE;
+  const found = await fetchExplanation(requestId, endpoints, caFile ? readFile(caFile, 'utf8') : undefined);
+  if (!found) throw new Error(`no request ${requestId} among the recent requests of the KMS at ${endpoints.kms} or the S3 at ${endpoints.s3} (each keeps its last 10,000; a reset clears them)`);
+  process.stdout.write(v.json ? JSON.stringify(found, null, 2) + '\n' : formatExplanation(found) + '\n');
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -258,6 +293,8 @@ async function main(argv: string[]): Promise<void> {
       return exportCommand(rest);
     case 'import':
       return importCommand(rest);
+    case 'explain':
+      return explain(rest);
     case 'help': {
       // `sealbox help start` prints what `sealbox start --help` prints.
       const topic = rest[0];

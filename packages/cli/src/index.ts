@@ -10,3 +10,5 @@ export { DataDirLockedError } from './lock';
 export { exportSnapshot, importSnapshot, SnapshotError, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot/snapshot';
 export type { ExportOptions, ExportResult, ImportOptions, SnapshotManifest } from './snapshot/snapshot';
 export type { ProgressSink } from './progress';
+export { explainRequest, formatExplanation } from './explain';
+export type { DecisionsDocument, Explanation } from './explain';

@@ -114,6 +114,7 @@ Commands:
   seed        apply a seed file to a running Sealbox (sealbox seed --help)
   export      write a data directory's whole state to one archive file (sealbox export --help)
   import      recreate a data directory from such an archive (sealbox import --help)
+  explain     why a request was allowed or denied, by its request id (sealbox explain --help)
   help        show this help; help COMMAND shows a command's help
 
 Options:
@@ -403,12 +404,29 @@ export function parseKmsQuotas(spec: string): KmsQuotaConfig {
   return config;
 }
 
+export const EXPLAIN_HELP = `Usage: sealbox explain REQUEST_ID [options]
+
+Prints why a request to a running Sealbox was allowed or denied: the principal, the action, the
+resource, the deciding statement (or grant, or rule) first, then every policy considered with
+each statement's elements and conditions and the values compared. REQUEST_ID is the one AWS
+clients print with an error (x-amz-request-id for S3, x-amzn-RequestId for KMS); an S3 request
+also shows the KMS requests it made. Sealbox keeps the last 10,000 requests of each service;
+a reset clears them. See docs/debugging-access.md.
+
+Options:
+  --kms-endpoint URL    the KMS (default $AWS_ENDPOINT_URL_KMS, else http://127.0.0.1:${DEFAULTS.kmsPort})
+  --s3-endpoint URL     the S3 (default $AWS_ENDPOINT_URL_S3, else http://127.0.0.1:${DEFAULTS.s3Port})
+  --ca-bundle FILE      CA certificate to trust over HTTPS (default $AWS_CA_BUNDLE)
+  --json                print the decision records as JSON (GET /_sealbox/decisions/REQUEST_ID)
+`;
+
 /** `sealbox help COMMAND` prints what `sealbox COMMAND --help` prints. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
   start: START_HELP,
   seed: SEED_HELP,
   export: EXPORT_HELP,
   import: IMPORT_HELP,
+  explain: EXPLAIN_HELP,
   help: MAIN_HELP,
 };
 

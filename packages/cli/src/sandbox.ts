@@ -25,9 +25,11 @@ import {
   type ListenOptions,
   type RunningServer,
   type SnapshotInfo,
+  RequestLog,
 } from '@sealbox/runtime';
 import { DEFAULT_CREDENTIALS, StaticCredentialProvider, type Credentials } from '@sealbox/sigv4';
 import { consoleHandler } from './console/server';
+import { explainRequest, type Explanation } from './explain';
 import { fsReason } from './fs-errors';
 import type { ProgressSink } from './progress';
 import { DataDirLockedError, lockDataDir } from './lock';
@@ -105,6 +107,8 @@ export interface SealboxOptions {
    * Idle, header, keep-alive and TLS handshake timeouts, the minimum body rate and the connection
    * cap of every server (tests shorten them; AWS's timeouts are about 20 s).
    */
+  /** How many recent requests each service keeps with their decision records (10,000). */
+  requestLogSize?: number;
   timeouts?: Pick<ListenOptions, 'idleTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'handshakeTimeoutMs' | 'minBodyBytesPerSecond' | 'bodyGraceMs' | 'maxConnections'>;
 }
 
@@ -146,6 +150,14 @@ export interface Sealbox {
   restore(name: string): void;
   deleteSnapshot(name: string): void;
   listSnapshots(): { snapshots: SnapshotInfo[]; limits: { count: number; bytes: number } };
+  /** Each service's recent requests and their decision records (cleared by reset). */
+  requests: { kms?: RequestLog; s3?: RequestLog };
+  /**
+   * Why a request was allowed or denied: its decision records by request id (the
+   * `x-amz-request-id` or `x-amzn-RequestId` an SDK error carries), with the KMS requests an S3
+   * request made; undefined when neither service has it. `formatExplanation` prints it.
+   */
+  explain(requestId: string): Explanation | undefined;
 }
 
 /** An in-memory sandbox's whole state: what a snapshot holds. */
@@ -445,6 +457,11 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     for (const rule of seed.faults ?? []) faults.add(rule);
   };
   const kmsQuotas = options.kmsQuotas ?? seed.kmsQuotas;
+  // The request logs belong to the sandbox: a snapshot restore keeps them, a reset clears them.
+  const requests = {
+    kms: options.only === 's3' ? undefined : new RequestLog(options.requestLogSize),
+    s3: options.only === 'kms' ? undefined : new RequestLog(options.requestLogSize),
+  };
   // Filled in below, once the services exist; the admin routes of both services call it.
   let fixture: Fixture | undefined;
   const fixtureHooks: Fixture = {
@@ -466,6 +483,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     fixture: fixtureHooks,
     faults,
     quotas: kmsQuotas,
+    requests: requests.kms,
   });
   try {
     const kmsService = options.only === 's3' ? undefined : new Switchable(createKmsService({ ...kmsOptions(), image: archive?.kms }));
@@ -489,6 +507,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       adminHosts,
       fixture: fixtureHooks,
       faults,
+      requests: requests.s3,
     });
     // Each S3 state calls the KMS state current when it was made, and keeps it open until it
     // is itself closed (--kms-endpoint: another KMS, nothing to name).
@@ -551,6 +570,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
         inMemory();
         restoreImage(startImage);
         seedFaults();
+        requests.kms?.clear();
+        requests.s3?.clear();
       },
       saveSnapshot(name) {
         checkSnapshotName(name);
@@ -603,6 +624,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       restore: (name) => live.restoreSnapshot(name),
       deleteSnapshot: (name) => live.deleteSnapshot(name),
       listSnapshots: () => live.listSnapshots(),
+      requests,
+      explain: (requestId) => explainRequest(requests, requestId),
     };
   } catch (err) {
     await stop();

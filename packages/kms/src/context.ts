@@ -1,3 +1,4 @@
+import type { LazyDecision } from '@sealbox/runtime';
 import type { Credentials } from '@sealbox/sigv4';
 import type { ConditionKeys } from './access/condition-keys';
 import type { KmsCore } from './core';
@@ -32,4 +33,6 @@ export interface OperationContext {
   conditionKeys: ConditionKeys;
   /** Whether an IAM user or role ARN names a configured principal (key policy validation). */
   principalExists: (arn: string) => boolean;
+  /** The request's authorization decisions, kept in the request log (set by the server). */
+  decisions?: LazyDecision[];
 }

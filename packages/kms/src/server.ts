@@ -13,6 +13,8 @@ import {
   jsonRequestId,
   listenService,
   readBody,
+  RequestLog,
+  signatureDecision,
   sendAdminRefusal,
   silentAccessLog,
   type AccessLog,
@@ -20,6 +22,7 @@ import {
   isMotoReset,
   type ErrorResponse,
   FaultRules,
+  type LazyDecision,
   type Fixture,
   type RunningServer,
   type VirtualClock,
@@ -34,6 +37,7 @@ import {
   type VerifiedRequest,
 } from '@sealbox/sigv4';
 import { globalConditionKeys, requestConditionKeys } from './access/condition-keys';
+import { simulateKms } from './access/simulate';
 import { kmsAuthError } from './auth';
 import { CLOUDTRAIL_TARGET_PREFIX, lookupEvents } from './cloudtrail';
 import type { OperationContext } from './context';
@@ -84,6 +88,10 @@ export interface KmsServiceOptions {
   faults?: FaultRules;
   /** Request quotas (off by default). */
   quotas?: KmsQuotaConfig;
+  /** How many recent requests /_sealbox/requests and /_sealbox/decisions keep (10,000). */
+  requestLogSize?: number;
+  /** The request log to keep requests in (a sandbox's, which outlives a snapshot restore). */
+  requests?: RequestLog;
 }
 
 export interface KmsService {
@@ -91,6 +99,8 @@ export interface KmsService {
   /** What the server listens with: `app`, with KMS API calls taken straight to their handler. */
   listener: (req: IncomingMessage, res: ServerResponse) => void;
   core: KmsCore;
+  /** The recent requests and their decision records. */
+  requests: RequestLog;
   close(): void;
   errorResponse(kind: ClientErrorKind): ErrorResponse;
 }
@@ -134,7 +144,18 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
   app.disable('etag');
   const faults = options.faults ?? new FaultRules({ kms: kmsFaultErrors });
   const quotas = new KmsQuotas(options.quotas, options.clock);
-  app.use(adminRouter({ service: 'kms', clock: options.clock, hosts: options.adminHosts, fixture: options.fixture, faults }));
+  const requests = options.requests ?? new RequestLog(options.requestLogSize);
+  app.use(
+    adminRouter({
+      service: 'kms',
+      clock: options.clock,
+      hosts: options.adminHosts,
+      fixture: options.fixture,
+      faults,
+      requests: () => requests,
+      simulate: (input) => simulateKms(core, options.credentials, options.clock.now(), input),
+    }),
+  );
   const signingKeys = new SigningKeyCache();
   const accessLog = options.accessLog ?? silentAccessLog;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -199,7 +220,12 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
     let operation = 'Unknown';
     let accessKeyId: string | undefined;
     let record: ((error?: KmsError) => Promise<void>) | undefined;
-    const finish = (status: number, errorCode?: string) =>
+    let principal: string | null = null;
+    let decisions: LazyDecision[] | undefined;
+    let time: Date | undefined;
+    const finish = (status: number, errorCode?: string, message?: string) => {
+      // The request log: references only (the decisions explain themselves when asked).
+      requests.add({ requestId, service: 'kms', time: time ?? options.clock.now(), operation, principal, accessKeyId, status, errorCode, message, decisions });
       accessLog({
         service: 'kms',
         operation,
@@ -210,6 +236,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         errorCode,
         accessKeyId,
       });
+    };
 
     const run = async () => {
       if (req.method !== 'POST' || (req.url !== '/' && !req.url?.startsWith('/?'))) {
@@ -227,6 +254,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       operation = target.operation;
 
       const now = options.clock.now();
+      time = now;
       let verified: VerifiedRequest | null;
       try {
         verified = verifyRequest(signedRequestFromNode(req), {
@@ -239,12 +267,17 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
           maxSkewMs: KMS_MAX_SKEW_MS,
         });
       } catch (err) {
-        if (err instanceof SigV4Error) throw kmsAuthError(err);
+        if (err instanceof SigV4Error) {
+          const refused = kmsAuthError(err);
+          decisions = [signatureDecision(`kms:${operation}`, '*', `${refused.code}: ${refused.message}`)];
+          throw refused;
+        }
         throw err;
       }
       if (!verified) throw new MissingAuthenticationTokenException('Missing Authentication Token');
       accessKeyId = verified.credentials.accessKeyId;
       const { credentials, invokedBy } = actingFor(verified.credentials, req.headers[ON_BEHALF_OF], options.credentials);
+      principal = credentials.principalArn;
       if (target.service === 'cloudtrail') return lookupEvents(core, input, credentials.accountId, verified.scope.region);
 
       // The request is checked against the model before anything reads its members (condition
@@ -276,6 +309,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
           ...(operation === 'CreateGrant' ? { 'kms:GrantIsForAWSResource': String(invokedBy !== undefined) } : {}),
         },
         principalExists,
+        decisions: (decisions = []),
       };
       // Every authenticated call is recorded, successful or not.
       record = (error) => core.trail.commit(auditEvent(ctx, operation, input, error));
@@ -316,7 +350,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
           status = 500;
         }
         try {
-          finish(status, error?.code);
+          finish(status, error?.code, error?.hasMessage ? error.message : undefined);
         } catch (err) {
           report(err);
         }
@@ -354,6 +388,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
     // moto's reset path has no "sealbox" in it: sent to the admin routes by name.
     listener: options.fixture ? apiFastPath(app, api, (req) => !isMotoReset(req.url)) : apiFastPath(app, api),
     core,
+    requests,
     errorResponse: (kind) => clientErrorResponse(kind, options.clock.wallNow()),
     close() {
       clearInterval(timer);

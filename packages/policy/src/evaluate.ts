@@ -75,7 +75,7 @@ const ROOT_ARN = /^arn:[^:]+:iam::([^:]+):root$/;
 const ROLE_ARN = /^arn:([^:]+):iam::([^:]+):role\/(?:.*\/)?([^/]+)$/;
 const ASSUMED_ROLE_ARN = /^arn:([^:]+):sts::([^:]+):assumed-role\/([^/]+)\/.+$/;
 
-function compilePrincipal(block: PrincipalBlock): PrincipalMatcher {
+export function compilePrincipal(block: PrincipalBlock): PrincipalMatcher {
   const m: PrincipalMatcher = {
     everyone: false,
     accounts: new Set(),
@@ -132,7 +132,7 @@ function compilePrincipal(block: PrincipalBlock): PrincipalMatcher {
  * matches that role's sessions (`arn:aws:sts::…:assumed-role/name/session`). A service principal
  * matches only `Service` entries (and `*`).
  */
-function principalMatches(m: PrincipalMatcher, p: RequestPrincipal): boolean {
+export function principalMatches(m: PrincipalMatcher, p: RequestPrincipal): boolean {
   if (m.everyone) return true;
   if (p === 'anonymous') return false;
   if (p.service !== undefined && p.service !== '') return m.services.has(p.service.toLowerCase());
@@ -162,12 +162,12 @@ function compileResources(patterns: readonly string[], variables: boolean): Comp
   });
 }
 
-function list(value: unknown): string[] | undefined {
+export function list(value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
   return (Array.isArray(value) ? value : [value]).map((v) => String(v));
 }
 
-function principalBlock(value: unknown): PrincipalBlock | undefined {
+export function principalBlock(value: unknown): PrincipalBlock | undefined {
   if (value === undefined || value === '*') return value;
   const block: Record<string, string[]> = {};
   for (const [type, values] of Object.entries(value as Record<string, unknown>)) block[type] = list(values)!;
@@ -232,7 +232,7 @@ export function compiledPolicy(policy: PolicyDocument): CompiledPolicy {
 }
 
 /** Per-request state shared by all statements of one evaluation. */
-interface RequestState {
+export interface RequestState {
   ctx: RequestContext;
   actionLower: string;
   conditions: ConditionContext;
@@ -244,7 +244,7 @@ interface RequestState {
  * follow from the principal: aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalIsAWSService
  * and aws:PrincipalServiceName (AWS global condition context keys).
  */
-function requestState(ctx: RequestContext): RequestState {
+export function requestState(ctx: RequestContext): RequestState {
   const keys = new Map<string, readonly string[]>();
   for (const [name, value] of Object.entries(ctx.keys)) {
     if (value === undefined) continue;
@@ -275,7 +275,7 @@ function requestState(ctx: RequestContext): RequestState {
   };
 }
 
-function resourceMatches(r: CompiledResource, resource: string, conditions: ConditionContext): boolean | null {
+export function resourceMatches(r: CompiledResource, resource: string, conditions: ConditionContext): boolean | null {
   if (r.pattern !== null) return matchResourcePattern(r.pattern, resource);
   const pieces = resolveTemplate(r.template, conditions.lookup);
   if (pieces === null) return null;

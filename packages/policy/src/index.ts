@@ -17,3 +17,5 @@ export type { Cidr, IpAddress } from './ip';
 export { parseDate } from './date';
 export { CONDITION_OPERATORS, isConditionOperator } from './conditions';
 export { parsePolicyCached, isAccountRoot, namesPrincipal } from './shared';
+export { explainPolicy } from './explain';
+export type { ConditionTrace, ElementName, ElementTrace, PolicyExplanation, StatementTrace } from './explain';

@@ -14,7 +14,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
  */
-import { type Decision, type PolicyDocument, type RequestContext, PolicyError, evaluatePolicy, evaluatePolicyDetailed, parsePolicy } from '../src';
+import { type Decision, type PolicyDocument, type RequestContext, PolicyError, evaluatePolicy, evaluatePolicyDetailed, explainPolicy, parsePolicy } from '../src';
 import { Counters, type Rng, cases, forCases } from '../../e2e/test/fuzz-random';
 
 const ACCOUNT = '111122223333';
@@ -445,6 +445,27 @@ describe('policy documents from a grammar', () => {
     });
     expect(counters.get('parsed')).toBe(DOCUMENTS);
     for (const d of ['Allow', 'Deny', 'NotApplicable']) expect(counters.get(`decision ${d}`)).toBeGreaterThanOrEqual(DOCUMENTS / 10);
+  });
+
+  it('explainPolicy agrees with evaluatePolicy: the same decision and exactly the matched statements apply', () => {
+    forCases('explain', DOCUMENTS, (rng) => {
+      const g = generate(rng);
+      const doc = parse(g);
+      for (let c = 0; c < CONTEXTS; c++) {
+        const ctx = context(rng);
+        const explained = explainPolicy(doc, ctx);
+        const detailed = evaluatePolicyDetailed(doc, ctx);
+        counters.hit(`explained ${explained.decision}`);
+        expect({ decision: explained.decision, doc: g.doc, ctx }).toEqual({ decision: evaluatePolicy(doc, ctx), doc: g.doc, ctx });
+        expect(explained.statements.filter((s) => s.applies).map((s) => s.index)).toEqual(detailed.matched.map((m) => m.index));
+        for (const st of explained.statements) {
+          // A statement applies exactly when every element and condition it lists holds.
+          expect(st.applies).toBe(st.elements.every((e) => e.satisfied) && st.conditions.every((k) => k.result));
+          expect(st.conditions.length).toBe(Object.values(g.doc.Statement[st.index]!.Condition ?? {}).reduce((n, block) => n + Object.keys(block as object).length, 0));
+        }
+      }
+    });
+    for (const d of ['Allow', 'Deny', 'NotApplicable']) expect(counters.get(`explained ${d}`)).toBeGreaterThanOrEqual(DOCUMENTS / 10);
   });
 
   it('every operator family, qualifier and IfExists agrees with the reference, both true and false', () => {

@@ -4,6 +4,7 @@ import type { VirtualClock } from './clock';
 import { checkAdminRequest, sendAdminRefusal } from './admin-request';
 import { BodyTooLargeError, readBody } from './http';
 import { FaultRuleError, type FaultRules } from './faults';
+import { AdminInputError, decisionsDocument, requestSummary, type DecisionRecord, type RequestLog } from './request-log';
 
 export interface AdminOptions {
   service: string;
@@ -16,6 +17,10 @@ export interface AdminOptions {
   fixture?: Fixture;
   /** The sandbox's fault rules (both services share them): /_sealbox/faults. */
   faults?: FaultRules;
+  /** The service's recent requests and their decisions: /_sealbox/requests, /_sealbox/decisions. */
+  requests?: () => RequestLog;
+  /** POST /_sealbox/decisions/simulate: a hypothetical request decided against the current policies. */
+  simulate?: (input: Record<string, unknown>) => DecisionRecord;
 }
 
 /** A saved state, as `GET /_sealbox/snapshots` lists it. */
@@ -134,6 +139,7 @@ export function adminRouter(options: AdminOptions): Router {
     res.json(clockDocument());
   });
 
+  if (options.requests) decisionRoutes(router, options.requests, options.simulate, options.hosts);
   if (options.fixture) fixtureRoutes(router, options.fixture, options.hosts);
   if (options.faults) faultRoutes(router, options.faults, options.hosts, options.fixture?.allowRemote ?? false);
   // What express would answer with its HTML page and the stack (a path parameter that is not
@@ -297,5 +303,66 @@ function faultRoutes(router: Router, faults: FaultRules, hosts: readonly string[
     req.resume();
     if (faults.remove(String(req.params.id))) res.status(204).end();
     else res.status(404).json({ error: `there is no fault rule ${String(req.params.id).slice(0, 80)}` });
+  });
+}
+
+/**
+ * The request log and decision records (docs/debugging-access.md). Reads are GETs, as the other
+ * read endpoints; the simulation is a JSON POST under the admin request rule (it decides nothing,
+ * but takes a body, which only a page's preflighted request could send).
+ */
+function decisionRoutes(router: Router, requests: () => RequestLog, simulate: AdminOptions['simulate'], hosts: readonly string[] | undefined): void {
+  router.get('/_sealbox/requests', (req, res) => {
+    const log = requests();
+    const rawLimit = req.query.limit;
+    const limit = rawLimit === undefined ? 100 : Number(rawLimit);
+    if (!Number.isInteger(limit) || limit < 1) {
+      res.status(400).json({ error: 'InvalidInput', message: `limit must be a whole number >= 1; got ${JSON.stringify(String(rawLimit).slice(0, 40))}` });
+      return;
+    }
+    const failed = req.query.failed === '1' || req.query.failed === 'true';
+    res.json({ requests: log.list({ limit: Math.min(limit, log.capacity), failed }).map(requestSummary) });
+  });
+  router.get('/_sealbox/decisions/:id', (req, res) => {
+    const log = requests();
+    const id = String(req.params.id);
+    const record = log.get(id);
+    if (!record) {
+      res.status(404).json({ error: 'NotFound', message: `no request ${JSON.stringify(id.slice(0, 80))} among the last ${log.capacity} requests of this service (a reset clears them)` });
+      return;
+    }
+    res.json(decisionsDocument(record));
+  });
+  router.post('/_sealbox/decisions/simulate', (req, res) => {
+    const refusal = checkAdminRequest(req, { hosts, changesState: true });
+    if (refusal) {
+      sendAdminRefusal(req, res, refusal);
+      return;
+    }
+    readBody(req, 64 * 1024).then(
+      (body) => {
+        let input: unknown;
+        try {
+          input = JSON.parse(body.toString('utf8'));
+        } catch {
+          res.status(400).json({ error: 'InvalidInput', message: 'the body must be JSON: {"service", "principal", "action", "resource", "context"?}' });
+          return;
+        }
+        try {
+          if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new AdminInputError(400, 'InvalidInput', 'the body must be a JSON object');
+          if (!simulate) throw new AdminInputError(400, 'InvalidInput', 'this service cannot simulate requests');
+          res.json(simulate(input as Record<string, unknown>));
+        } catch (err) {
+          if (err instanceof AdminInputError) res.status(err.status).json({ error: err.code, message: err.message });
+          else {
+            process.stderr.write(`sealbox: POST /_sealbox/decisions/simulate failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+            res.status(500).json({ error: 'InternalError', message: 'internal error' });
+          }
+        }
+      },
+      (err: unknown) => {
+        res.status(400).json({ error: 'InvalidInput', message: err instanceof BodyTooLargeError ? err.message : 'the body could not be read' });
+      },
+    );
   });
 }

@@ -1,5 +1,7 @@
 import { combineDecisions, evaluatePolicy, evaluatePolicyDetailed, isAccountRoot, namesPrincipal, parsePolicyCached, type Decision, type PrincipalBlock, type RequestContext } from '@sealbox/policy';
-import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
+import { AdminInputError, principalType, ruleDecision, type DecisionRecord, type LazyDecision } from '@sealbox/runtime';
+import { credentialsFor, sessionRoleArn, type CredentialProvider, type Credentials } from '@sealbox/sigv4';
+import type { S3State } from './state';
 import { OPERATION_ACCESS, POLICY_OPERATIONS } from './actions';
 import type { S3Request } from './context';
 import { AccessDenied, MethodNotAllowed } from './errors';
@@ -7,6 +9,7 @@ import { header } from './http-util';
 import { effectiveBlock, isPublicPolicy } from './public-policy';
 import type { BucketRecord, ObjectVersion } from './store/model';
 import { aclGrants, aclPermission, aclsEnabled, cannedGrants } from './acl';
+import { S3Decision, type S3DecisionCode, type S3DecisionInputs } from './decision';
 
 /**
  * S3's authorization of one action, the way AWS evaluates it, in one place for every operation:
@@ -39,6 +42,8 @@ export interface AccessCheck {
   newObject?: boolean;
   /** CreateBucket's LocationConstraint, from its body (s3:LocationConstraint). */
   locationConstraint?: string;
+  /** Condition keys that replace the request's own (a simulated request's). */
+  keys?: Record<string, string | string[] | undefined>;
 }
 
 export type DenyReason =
@@ -71,16 +76,38 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
     resource: resourceArn(check),
     keys: conditionKeys(req, check),
   };
+  const root = credentials !== undefined && isAccountRoot(credentials.principalArn);
+  // The decision record: references and the code only; explained when someone asks.
+  let acl: S3DecisionInputs['acl'];
+  let restricted = false;
+  let crossAccount = false;
+  const decided = (code: S3DecisionCode): AccessOutcome => {
+    if (req.decisions !== undefined) {
+      req.decisions.push(
+        new S3Decision({
+          code,
+          evaluation,
+          identityPolicies: credentials ? (root ? undefined : (credentials.policies ?? [])) : null,
+          bucketPolicy: code === 'explicit-identity' ? undefined : bucket?.policy,
+          restricted,
+          acl,
+          crossAccount,
+          parse: parsePolicyCached,
+        }),
+      );
+    }
+    return ALLOWING.has(code) ? { allowed: true } : { allowed: false, reason: code as DenyReason };
+  };
 
   let identity: Decision = 'NotApplicable';
   if (credentials) {
-    identity = isAccountRoot(credentials.principalArn)
+    identity = root
       ? 'Allow'
       : combineDecisions((credentials.policies ?? []).map((p) => evaluatePolicy(parsePolicyCached(p, 'identity'), evaluation)));
   }
-  if (identity === 'Deny') return { allowed: false, reason: 'explicit-identity' };
+  if (identity === 'Deny') return decided('explicit-identity');
   // Account-level actions (and a bucket still to be created): identity-based policies alone.
-  if (!bucket) return identity === 'Allow' ? { allowed: true } : { allowed: false, reason: 'no-identity' };
+  if (!bucket) return decided(identity === 'Allow' ? 'identity-allow' : 'no-identity');
 
   // An object another account wrote into an ACL-enabled bucket (ObjectWriter) is that account's:
   // reading it or its ACL is decided by its owner's account and its ACL; the bucket owner's
@@ -90,14 +117,16 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
   const object = aclNeed?.on === 'object' && check.key !== undefined && !check.newObject ? existingObject(req, bucket, check) : undefined;
   const resourceAccount = aclNeed?.on === 'object' && object && object.ownerAccountId !== bucket.accountId ? object.ownerAccountId : bucket.accountId;
   const sameAccount = credentials !== undefined && credentials.accountId === resourceAccount;
+  crossAccount = credentials !== undefined && !sameAccount;
   let policyAllows = false;
   let policyNamesCaller = false;
+  let allowedBy: 'bucket-policy-allow' | 'acl-allow' = 'bucket-policy-allow';
   if (bucket.policy) {
     const doc = parsePolicyCached(bucket.policy, 'resource');
     const result = evaluatePolicyDetailed(doc, evaluation);
-    if (result.decision === 'Deny') return { allowed: false, reason: 'explicit-resource' };
+    if (result.decision === 'Deny') return decided('explicit-resource');
     const allows = result.matched.filter((m) => m.effect === 'Allow');
-    const restricted = !sameAccount && effectiveBlock(req.state.meta, bucket).restrictPublicBuckets && isPublicPolicy(doc);
+    restricted = allows.length > 0 && !sameAccount && effectiveBlock(req.state.meta, bucket).restrictPublicBuckets && isPublicPolicy(doc);
     if (allows.length > 0 && !restricted && resourceAccount === bucket.accountId) {
       policyAllows = true;
       policyNamesCaller = credentials === undefined || allows.some((m) => namesCaller(doc.Statement[m.index]!.Principal, credentials));
@@ -116,19 +145,26 @@ export function checkS3Access(req: S3Request, check: AccessCheck): AccessOutcome
             ? (object.meta.acl ?? cannedGrants('private', object.ownerAccountId, object.ownerAccountId))
             : [];
     const via = aclGrants(grants, credentials, aclNeed.permission, effectiveBlock(req.state.meta, bucket).ignorePublicAcls);
+    acl = { on: aclNeed.on, permission: aclNeed.permission, grants, via };
     if (via !== undefined) {
+      if (!policyAllows) allowedBy = 'acl-allow';
       policyAllows = true;
-      if (via === 'group') policyNamesCaller = true;
+      if (via === 'group' && !policyNamesCaller) {
+        policyNamesCaller = true;
+        allowedBy = 'acl-allow';
+      }
     }
   }
   if (sameAccount) {
-    return identity === 'Allow' || policyNamesCaller ? { allowed: true } : { allowed: false, reason: 'no-identity' };
+    return decided(identity === 'Allow' ? 'identity-allow' : policyNamesCaller ? allowedBy : 'no-identity');
   }
   // Another account (whose identity side must allow too), or anonymous (no identity side).
-  if (!policyAllows) return { allowed: false, reason: 'no-resource' };
-  if (credentials && identity !== 'Allow') return { allowed: false, reason: 'no-identity' };
-  return { allowed: true };
+  if (!policyAllows) return decided('no-resource');
+  if (credentials && identity !== 'Allow') return decided('no-identity');
+  return decided(allowedBy);
 }
+
+const ALLOWING = new Set<S3DecisionCode>(['identity-allow', 'bucket-policy-allow', 'acl-allow']);
 
 /** The version a check names (the latest without a versionId), if it exists and is not a delete marker. */
 function existingObject(req: S3Request, bucket: BucketRecord, check: AccessCheck): ObjectVersion | undefined {
@@ -153,6 +189,17 @@ const REASONS: Record<DenyReason, (action: string) => string> = {
  */
 export function accessDenied(req: S3Request, check: AccessCheck, reason: DenyReason): AccessDenied {
   const credentials = req.credentials;
+  // Block Public Access refusals are decided by the handlers (the document a request sends is
+  // public); the others were recorded by checkS3Access already.
+  if ((reason === 'block-public-policy' || reason === 'block-public-acls') && req.decisions !== undefined) {
+    const evaluation: RequestContext = {
+      principal: credentials ? { arn: credentials.principalArn, accountId: credentials.accountId } : 'anonymous',
+      action: check.action,
+      resource: resourceArn(check),
+      keys: conditionKeys(req, check),
+    };
+    req.decisions.push(new S3Decision({ code: reason, evaluation, identityPolicies: credentials ? (isAccountRoot(credentials.principalArn) ? undefined : (credentials.policies ?? [])) : null, parse: parsePolicyCached }));
+  }
   const owner = check.bucket?.accountId ?? credentials?.accountId;
   if (!credentials || credentials.accountId !== owner) return new AccessDenied();
   return new AccessDenied(`User: ${credentials.principalArn} is not authorized to perform: ${check.action} on resource: "${resourceArn(check)}" ${REASONS[reason](check.action)}`);
@@ -311,5 +358,81 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     const existing = existingObject(req, check.bucket, check);
     for (const tag of existing?.meta.tags ?? []) keys[`s3:ExistingObjectTag/${tag.key}`] = tag.value;
   }
+  if (check.keys) Object.assign(keys, check.keys);
   return keys;
+}
+
+/**
+ * POST /_sealbox/decisions/simulate on the S3 port: may this principal (an ARN, an access key id,
+ * or "anonymous") take this action on this bucket or object, with these condition keys? Decided
+ * by checkS3Access against the current identity policies, bucket policy, ACLs and Block Public
+ * Access, as a TLS, SigV4 header-signed request would be; nothing is done or logged. The IAM
+ * policy simulator's question: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html
+ */
+export function simulateS3(state: S3State, provider: CredentialProvider, now: Date, input: Record<string, unknown>): DecisionRecord {
+  const { principal, action, resource } = input;
+  if (typeof principal !== 'string' || typeof action !== 'string' || typeof resource !== 'string') {
+    throw new AdminInputError(400, 'InvalidInput', 'principal (an ARN, an access key id or "anonymous"), action (s3:GetObject) and resource (arn:aws:s3:::bucket/key) are required strings');
+  }
+  const credentials = principal === 'anonymous' ? undefined : credentialsFor(provider, principal);
+  if (principal !== 'anonymous' && !credentials) throw new AdminInputError(404, 'NotFound', `no configured principal or access key is ${JSON.stringify(principal.slice(0, 200))}`);
+  const keys: Record<string, string | string[] | undefined> = {};
+  if (input.context !== undefined) {
+    if (typeof input.context !== 'object' || input.context === null || Array.isArray(input.context)) throw new AdminInputError(400, 'InvalidInput', 'context must be an object of condition keys: {"s3:x-amz-server-side-encryption": "aws:kms"}');
+    for (const [k, v] of Object.entries(input.context as Record<string, unknown>)) {
+      if (typeof v === 'string') keys[k] = v;
+      else if (typeof v === 'number' || typeof v === 'boolean') keys[k] = String(v);
+      else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) keys[k] = v as string[];
+      else throw new AdminInputError(400, 'InvalidInput', `context key ${JSON.stringify(k)} must be a string or a list of strings`);
+    }
+  }
+  const path = resource.replace(/^arn:aws[\w-]*:s3:::/, '');
+  const slash = path.indexOf('/');
+  const bucketName = path === '*' || path === '' ? undefined : slash < 0 ? path : path.slice(0, slash);
+  const key = bucketName !== undefined && slash >= 0 ? path.slice(slash + 1) : undefined;
+  const bucket = bucketName !== undefined ? state.meta.getBucket(bucketName) : undefined;
+  if (bucketName !== undefined && !bucket && !/^s3:CreateBucket$/i.test(action)) throw new AdminInputError(404, 'NotFound', `there is no bucket ${JSON.stringify(bucketName.slice(0, 80))}`);
+  const req = {
+    operation: 'Simulated',
+    method: 'GET',
+    bucket: bucketName,
+    key,
+    query: new Map<string, string>(),
+    headers: {},
+    credentials,
+    authType: credentials ? 'REST-HEADER' : undefined,
+    signatureVersion: credentials ? 'AWS4-HMAC-SHA256' : undefined,
+    region: bucket?.region ?? 'us-east-1',
+    endpointRegion: bucket?.region ?? 'us-east-1',
+    state,
+    secure: true,
+    allowHttpSseKms: false,
+    requestId: 'simulated',
+    now,
+    sourceIp: '127.0.0.1',
+    decisions: [] as LazyDecision[],
+  } as unknown as S3Request;
+  checkS3Access(req, bucket ? { action, bucket, key, keys } : { action, bucketName, keys });
+  return req.decisions![0]!.explain();
+}
+
+/**
+ * Records a refusal by the SSE rules on transport and signature (SSE-KMS needs TLS and SigV4,
+ * SSE-C TLS), which no policy can override: the request log shows it as the deciding rule.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#aws-signature-version-4-sse-kms
+ */
+export function recordTransportRefusal(req: S3Request, rule: string, message: string): void {
+  if (req.decisions === undefined) return;
+  const arn = req.credentials?.principalArn ?? null;
+  const resource = req.bucket === undefined ? 'arn:aws:s3:::*' : `arn:aws:s3:::${req.bucket}${req.key !== undefined ? `/${req.key}` : ''}`;
+  req.decisions.push(
+    ruleDecision({
+      principal: { arn, accountId: req.credentials?.accountId ?? null, type: principalType(arn) },
+      action: `s3:${req.operation}`,
+      resource,
+      context: { 'aws:SecureTransport': [String(req.secure)], ...(req.credentials ? { 's3:signatureversion': [req.signatureVersion ?? 'AWS4-HMAC-SHA256'] } : {}) },
+      reason: { code: 'transport', text: `${rule}: ${message}`, source: 'transport' },
+      sources: [{ source: 'transport', name: rule, decision: 'Deny', statements: [], text: message }],
+    }),
+  );
 }

@@ -33,7 +33,7 @@ export class BucketKeyCache {
       cached.uses++;
       return cached;
     }
-    const out = await kms.generateDataKey(req.credentials!, req.region, keyId, context);
+    const out = await kms.generateDataKey(req.credentials!, req.region, keyId, context, req);
     const key = { plaintext: out.plaintext, ciphertextBlob: out.ciphertextBlob.toString('base64'), keyArn: out.keyArn, context, expires: now + this.ttlMs, uses: 1 };
     if (this.keys.size >= this.maxEntries) this.keys.delete(this.keys.keys().next().value as string);
     this.keys.set(id, key);

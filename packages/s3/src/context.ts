@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { LazyDecision } from '@sealbox/runtime';
 import type { Credentials } from '@sealbox/sigv4';
 import type { S3State } from './state';
 
@@ -35,6 +36,10 @@ export interface S3Request {
   requestId: string;
   now: Date;
   sourceIp: string;
+  /** The authorization decisions made for this request (the request log keeps them). */
+  decisions?: LazyDecision[];
+  /** The KMS requests made for this request (x-amzn-RequestId of each), for the request log. */
+  kmsRequestIds?: string[];
 }
 
 export interface S3Response {

@@ -4,10 +4,15 @@ import type { Credentials } from '@sealbox/sigv4';
 import aws4 from 'aws4';
 import { S3Error } from './errors';
 
+/** Where a KMS call's request id (x-amzn-RequestId) is noted: the S3 request it is made for. */
+export interface KmsCallTrace {
+  kmsRequestIds?: string[];
+}
+
 /** The KMS operations S3 needs, on behalf of the caller of an S3 request. */
 export interface KmsClient {
-  generateDataKey(caller: Credentials, region: string, keyId: string, context: Record<string, string>): Promise<{ plaintext: Buffer; ciphertextBlob: Buffer; keyArn: string }>;
-  decrypt(caller: Credentials, region: string, ciphertextBlob: Buffer, context: Record<string, string>, keyId: string): Promise<Buffer>;
+  generateDataKey(caller: Credentials, region: string, keyId: string, context: Record<string, string>, trace?: KmsCallTrace): Promise<{ plaintext: Buffer; ciphertextBlob: Buffer; keyArn: string }>;
+  decrypt(caller: Credentials, region: string, ciphertextBlob: Buffer, context: Record<string, string>, keyId: string, trace?: KmsCallTrace): Promise<Buffer>;
 }
 
 export interface HttpKmsClientOptions {
@@ -56,7 +61,7 @@ export class HttpKmsClient implements KmsClient {
     this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ca: options.ca }) : new HttpAgent({ keepAlive: true });
   }
 
-  private call(caller: Credentials, region: string, operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private call(caller: Credentials, region: string, operation: string, input: Record<string, unknown>, trace?: KmsCallTrace): Promise<Record<string, unknown>> {
     const body = JSON.stringify(input);
     const signer = this.options.serviceCredentials ?? caller;
     const headers: Record<string, string> = {
@@ -73,6 +78,9 @@ export class HttpKmsClient implements KmsClient {
       const r = send(
         { hostname: this.url.hostname, port: this.url.port, path: '/', method: 'POST', headers: req.headers as Record<string, string>, agent: this.agent, timeout: this.options.timeoutMs ?? 10_000 },
         (res) => {
+          // The S3 request log links the KMS request (its decision record) to the S3 request.
+          const kmsRequestId = res.headers['x-amzn-requestid'];
+          if (trace && typeof kmsRequestId === 'string') (trace.kmsRequestIds ??= []).push(kmsRequestId);
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
@@ -95,8 +103,8 @@ export class HttpKmsClient implements KmsClient {
     });
   }
 
-  async generateDataKey(caller: Credentials, region: string, keyId: string, context: Record<string, string>) {
-    const out = await this.call(caller, region, 'GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: context });
+  async generateDataKey(caller: Credentials, region: string, keyId: string, context: Record<string, string>, trace?: KmsCallTrace) {
+    const out = await this.call(caller, region, 'GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: context }, trace);
     return {
       plaintext: Buffer.from(out.Plaintext as string, 'base64'),
       ciphertextBlob: Buffer.from(out.CiphertextBlob as string, 'base64'),
@@ -104,8 +112,8 @@ export class HttpKmsClient implements KmsClient {
     };
   }
 
-  async decrypt(caller: Credentials, region: string, ciphertextBlob: Buffer, context: Record<string, string>, keyId: string) {
-    const out = await this.call(caller, region, 'Decrypt', { CiphertextBlob: ciphertextBlob.toString('base64'), EncryptionContext: context, KeyId: keyId });
+  async decrypt(caller: Credentials, region: string, ciphertextBlob: Buffer, context: Record<string, string>, keyId: string, trace?: KmsCallTrace) {
+    const out = await this.call(caller, region, 'Decrypt', { CiphertextBlob: ciphertextBlob.toString('base64'), EncryptionContext: context, KeyId: keyId }, trace);
     return Buffer.from(out.Plaintext as string, 'base64');
   }
 

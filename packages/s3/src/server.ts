@@ -17,6 +17,9 @@ import {
   type ErrorResponse,
   FaultRules,
   type Fixture,
+  type LazyDecision,
+  RequestLog,
+  signatureDecision,
   type RunningServer,
   type VirtualClock,
 } from '@sealbox/runtime';
@@ -35,7 +38,7 @@ import {
 } from '@sealbox/sigv4';
 import { DEFAULT_VIRTUAL_HOST_SUFFIXES, queryMap, resolveAddress, virtualHostBucket, type Address } from './addressing';
 import { s3AuthError } from './auth';
-import { authorizeOperation } from './authorization';
+import { authorizeOperation, simulateS3 } from './authorization';
 import type { S3Request, S3Response } from './context';
 import { InternalError, MethodNotAllowed, NotImplemented, S3Error } from './errors';
 import { HttpKmsClient } from './kms-client';
@@ -79,6 +82,10 @@ export interface S3ServiceOptions {
   image?: S3Image;
   /** The sandbox's fault rules (shared with KMS); an S3 of its own has its own. */
   faults?: FaultRules;
+  /** How many recent requests /_sealbox/requests and /_sealbox/decisions keep (10,000). */
+  requestLogSize?: number;
+  /** The request log to keep requests in (a sandbox's, which outlives a snapshot restore). */
+  requests?: RequestLog;
 }
 
 export interface S3Service {
@@ -86,6 +93,8 @@ export interface S3Service {
   /** What the server listens with: `app`, with S3 API requests taken straight to their handler. */
   listener: (req: IncomingMessage, res: ServerResponse) => void;
   state: S3State;
+  /** The recent requests and their decision records. */
+  requests: RequestLog;
   close(): void;
   errorResponse(kind: ClientErrorKind): ErrorResponse;
 }
@@ -102,6 +111,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
   const accessLog = options.accessLog ?? silentAccessLog;
   const faults = options.faults ?? new FaultRules({ s3: s3FaultErrors });
   const isVirtualHosted = (req: IncomingMessage) => virtualHostBucket(req.headers.host, suffixes) !== undefined;
+  const requests = options.requests ?? new RequestLog(options.requestLogSize);
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
@@ -110,6 +120,11 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
     let operation = 'Unknown';
     let accessKeyId: string | undefined;
     let bucketName: string | undefined;
+    let principal: string | null = null;
+    let time: Date | undefined;
+    // Filled by authorization (and the SSE-KMS rules, and S3's calls to KMS) as the request goes.
+    const trace: { decisions: LazyDecision[] } = { decisions: [] };
+    let s3Request: S3Request | undefined;
 
     const run = async (): Promise<S3Response> => {
       const signed = signedRequestFromNode(req);
@@ -129,11 +144,14 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       }
       operation = route.operation;
       const now = options.clock.now();
+      time = now;
       // Bucket requests must be signed for the bucket's region (a bucket being created: any
       // region, checked against its LocationConstraint); ListBuckets for any region.
       const bucketRegion = address.bucket !== undefined ? state.meta.getBucket(address.bucket)?.region : undefined;
       const region = operation === 'CreateBucket' && !bucketRegion ? undefined : (bucketRegion ?? (address.bucket !== undefined ? options.region : undefined));
-      const verified = verifyRequest(signed, {
+      let verified: ReturnType<typeof verifyRequest>;
+      try {
+        verified = verifyRequest(signed, {
         service: 's3',
         region,
         now,
@@ -144,7 +162,16 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         // change what a replayed request does: S3 refuses it.
         requireSignedAmzHeaders: true,
       });
+      } catch (err) {
+        if (err instanceof SigV4Error) {
+          const refused = s3AuthError(err, accessKeyId);
+          const resource = address.bucket === undefined ? 'arn:aws:s3:::*' : `arn:aws:s3:::${address.bucket}${address.key !== undefined ? `/${address.key}` : ''}`;
+          trace.decisions.push(signatureDecision(`s3:${operation}`, resource, `${refused.code}: ${refused.message}`));
+        }
+        throw err;
+      }
       accessKeyId = verified?.credentials.accessKeyId;
+      principal = verified?.credentials.principalArn ?? null;
       const verifier = verified ? payloadVerifier(verified, signed.headers) : null;
       const body: Readable = verifier ? pipeBody(req, verifier) : req;
       const trailers = () => (verifier instanceof AwsChunkedDecoder ? verifier.trailers : undefined);
@@ -172,7 +199,10 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         requestId: ids.requestId,
         now,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        decisions: trace.decisions,
       };
+      // S3's calls to KMS add their request ids to request.kmsRequestIds.
+      s3Request = request;
       authorizeOperation(request);
       await beforeDispatch(faults, request, req, () => res.destroy());
       // Authenticated and authorized on its headers: only now may the client send its body. A
@@ -182,9 +212,10 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       return handler(request);
     };
 
-    const finish = (status: number, errorCode?: string) => {
+    const finish = (status: number, errorCode?: string, message?: string) => {
       // A body nobody read must still be drained, or the connection cannot be reused.
       if (!req.readableEnded) req.resume();
+      requests.add({ requestId: ids.requestId, service: 's3', time: time ?? options.clock.now(), operation, principal, accessKeyId, status, errorCode, message, decisions: trace.decisions, kmsRequestIds: s3Request?.kmsRequestIds });
       accessLog({
         service: 's3',
         operation,
@@ -222,7 +253,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
           if (response.body instanceof Readable) response.body.destroy();
           const internal = toS3Error(err, accessKeyId, options.onInternalError);
           sendError(res, ids, method, internal);
-          finish(internal.status, internal.code);
+          finish(internal.status, internal.code, internal.message);
           return;
         }
         finish(response.status ?? 200);
@@ -231,20 +262,31 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         const s3Error = toS3Error(err, accessKeyId, options.onInternalError);
         if (s3Error.status === 400 && / must be made over a secure connection\.$/.test(s3Error.message)) options.onPlainHttpEncryption?.();
         if (!res.destroyed) sendError(res, ids, method, s3Error);
-        finish(s3Error.status, s3Error.code);
+        finish(s3Error.status, s3Error.code, s3Error.message);
       },
     );
   };
 
   // Virtual-hosted requests are all S3: `bucket.localhost/_sealbox/x` is an object key.
   app.use((req, res, next) => (isVirtualHosted(req) ? handle(req, res) : next()));
-  app.use(adminRouter({ service: 's3', clock: options.clock, health: () => ({ region: options.region }), hosts: options.adminHosts, fixture: options.fixture, faults }));
+  app.use(
+    adminRouter({
+      service: 's3',
+      clock: options.clock,
+      health: () => ({ region: options.region }),
+      hosts: options.adminHosts,
+      fixture: options.fixture,
+      faults,
+      requests: () => requests,
+      simulate: (input) => simulateS3(state, options.credentials, options.clock.now(), input),
+    }),
+  );
   app.use(handle);
   // Virtual-hosted requests are all S3, and so is every path that cannot be an admin endpoint.
   // moto's POST /moto-api/reset is one (a bucket named moto-api answers any other request to
   // it; a POST to an object's path with no query string is no S3 operation anyway).
   const listener = options.fixture ? apiFastPath(app, handle, (req) => !isMotoReset(req.url) || isVirtualHosted(req)) : apiFastPath(app, handle);
-  return { app, listener, state, close: () => state.close(), errorResponse };
+  return { app, listener, state, requests, close: () => state.close(), errorResponse };
 }
 
 /**

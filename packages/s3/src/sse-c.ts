@@ -1,3 +1,4 @@
+import { recordTransportRefusal } from './authorization';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { S3Request } from './context';
 import { AccessDenied, S3Error } from './errors';
@@ -40,6 +41,7 @@ export function customerKey(req: S3Request, prefix = 'x-amz-server-side-encrypti
     throw invalid('The calculated MD5 hash of the key did not match the hash that was provided.', `${prefix}key-MD5`, '');
   }
   if (!req.secure && !req.allowHttpSseKms) {
+    recordTransportRefusal(req, 'SSE-C requires TLS', 'the request came over plain HTTP');
     throw new S3Error('InvalidRequest', 400, 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
   }
   return key;

@@ -1,3 +1,4 @@
+import { recordTransportRefusal } from './authorization';
 import type { S3Request } from './context';
 import { objectArn } from './crypto/object-keys';
 import { S3Error } from './errors';
@@ -101,6 +102,7 @@ export function refuseSseHeaders(req: S3Request): void {
  */
 export function checkSseKmsTransport(req: S3Request, options: SseRequestOptions = {}): void {
   if (options.signedWithSigV2 || !req.credentials) {
+    recordTransportRefusal(req, 'SSE-KMS requires SigV4', req.credentials ? 'the request is signed with Signature Version 2' : 'the request is anonymous');
     // AWS's recorded answer (aws/aws-cli#1006): InvalidArgument, ArgumentName Authorization, ArgumentValue null.
     throw new S3Error('InvalidArgument', 400, 'Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.', [
       ['ArgumentName', 'Authorization'],
@@ -108,6 +110,7 @@ export function checkSseKmsTransport(req: S3Request, options: SseRequestOptions 
     ]);
   }
   if (!req.secure && !req.allowHttpSseKms) {
+    recordTransportRefusal(req, 'SSE-KMS requires TLS', 'the request came over plain HTTP (start Sealbox with --allow-http-sse-kms to accept it)');
     throw new S3Error('InvalidArgument', 400, 'Requests specifying Server Side Encryption with AWS KMS managed keys must be made over a secure connection.', [
       ['ArgumentName', 'Authorization'],
       ['ArgumentValue', 'null'],

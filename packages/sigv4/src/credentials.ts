@@ -94,3 +94,18 @@ export function roleArnOf(principalArn: string): string | undefined {
 export function sessionRoleArn(credentials: Credentials): string | undefined {
   return credentials.roleArn ?? roleArnOf(credentials.principalArn);
 }
+
+/**
+ * The credentials a principal is known by, for an IAM-policy-simulator style question (no request
+ * is signed): an access key id, a user's or role session's ARN, a role's ARN (its first session),
+ * or an account's root ARN (known or not: the root's rights come from its account, not a policy).
+ */
+export function credentialsFor(provider: CredentialProvider, principal: string): Credentials | undefined {
+  const byKey = provider.get(principal);
+  if (byKey && !byKey.service) return byKey;
+  const all = (provider as { list?: () => Credentials[] }).list?.() ?? [];
+  const found = all.find((c) => !c.service && c.principalArn === principal) ?? all.find((c) => !c.service && sessionRoleArn(c) === principal);
+  if (found) return found;
+  const root = /^arn:aws[\w-]*:iam::(\d{12}):root$/.exec(principal);
+  return root ? { accessKeyId: '', secretAccessKey: '', accountId: root[1]!, principalArn: principal } : undefined;
+}

@@ -1,4 +1,4 @@
-export { StaticCredentialProvider, DEFAULT_CREDENTIALS, DEFAULT_ACCOUNT_ID, parseUserSpec, roleArnOf, sessionRoleArn } from './credentials';
+export { StaticCredentialProvider, DEFAULT_CREDENTIALS, DEFAULT_ACCOUNT_ID, parseUserSpec, roleArnOf, sessionRoleArn, credentialsFor } from './credentials';
 export type { Credentials, CredentialProvider } from './credentials';
 export {
   ALGORITHM,

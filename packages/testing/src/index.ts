@@ -1,11 +1,12 @@
 import { Agent } from 'node:https';
-import { parseSeed, startSealbox, type Sealbox } from 'sealbox';
+import { formatExplanation, parseSeed, startSealbox, type Explanation, type Sealbox } from 'sealbox';
 import type { SealboxOptions } from 'sealbox';
 import type { FaultRule, FaultRuleInput, SnapshotInfo, VirtualClock } from '@sealbox/runtime';
 
 /** What addFault rejects with (a rule AWS's model does not allow), and the snapshot methods (a bad name, none of that name, over the limits). */
 export { FaultRuleError, FixtureError } from '@sealbox/runtime';
-export type { FaultRule, FaultRuleInput, SnapshotInfo } from '@sealbox/runtime';
+export type { FaultRule, FaultRuleInput, SnapshotInfo, DecisionRecord, RequestSummary } from '@sealbox/runtime';
+export type { Explanation } from 'sealbox';
 
 /**
  * A seed: the path of a YAML or JSON seed file, or the seed itself as an object, with the seed
@@ -99,6 +100,17 @@ export interface Sandbox {
   listFaults(): Promise<FaultRule[]>;
   /** Removes every rule (reset() does too). */
   clearFaults(): Promise<void>;
+  /**
+   * Why a request was allowed or denied, by the request id an SDK error carries
+   * (`err.$metadata.requestId`): its decision records (principal, action, resource, context keys,
+   * every policy considered, the deciding statement or grant), and the KMS requests an S3 request
+   * made. `text` is what `sealbox explain` prints, for a failing test's message:
+   *
+   *   catch (err) { throw new Error(sandbox.explain(err.$metadata.requestId)?.text ?? String(err)); }
+   *
+   * Undefined when neither service has the id (each keeps its last 10,000 requests; reset clears).
+   */
+  explain(requestId: string): (Explanation & { text: string }) | undefined;
   stop(): Promise<void>;
   /** The underlying Sealbox, for what the fixture does not wrap. */
   sealbox: Sealbox;
@@ -158,6 +170,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     removeFault: async (id) => sealbox.faults.remove(id),
     listFaults: async () => sealbox.faults.list(),
     clearFaults: async () => sealbox.faults.clear(),
+    explain: (requestId) => {
+      const found = sealbox.explain(requestId);
+      return found && { ...found, text: formatExplanation(found) };
+    },
     stop: async () => {
       agent?.destroy();
       await sealbox.stop();

@@ -2,8 +2,9 @@ import { combineDecisions, evaluatePolicy, evaluatePolicyDetailed, isAccountRoot
 import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
 import type { OperationContext } from '../context';
 import { AccessDeniedException } from '../errors';
-import type { KeyRecord } from '../model';
-import { grantAllows } from './grants';
+import type { GrantRecord, KeyRecord } from '../model';
+import { constraintsApply, findGrant, isPrincipal, satisfiesConstraints } from './grants';
+import { KmsDecision, type KmsDecisionCode } from './decision';
 import { keyConditionKeys, type ConditionKeys } from './condition-keys';
 
 /** One authorization question: may the caller do `kms:<action>` on this key (or resource)? */
@@ -71,26 +72,53 @@ export function checkAccess(ctx: OperationContext, request: AccessRequest): Acce
     resource,
     keys,
   };
+  // The decision record (a lockout check of a new policy decides nothing about this request).
+  // Only references and the reason code: the explanation is computed when asked.
+  const root = isAccountRoot(credentials.principalArn);
+  const decided = (code: KmsDecisionCode, result: AccessResult, grants?: { grants: readonly GrantRecord[]; grant?: GrantRecord }): AccessResult => {
+    if (ctx.decisions !== undefined && request.policy === undefined) {
+      ctx.decisions.push(
+        new KmsDecision({
+          code,
+          evaluation,
+          identityPolicies: root ? undefined : (credentials.policies ?? []),
+          keyPolicy: key && !request.identityOnly && code !== 'identity-deny' ? key.policy : undefined,
+          grants: grants?.grants,
+          grant: grants?.grant,
+          encryptionContext: request.context,
+          constraintsApply: constraintsApply(action),
+          isGrantee: (g) => isPrincipal(g.granteePrincipal, credentials),
+          parse: parsePolicyCached,
+          satisfies: (g, context) => satisfiesConstraints(g.constraints, context),
+        }),
+      );
+    }
+    return result;
+  };
 
-  const identity = isAccountRoot(credentials.principalArn)
+  const identity = root
     ? 'Allow'
     : combineDecisions((credentials.policies ?? []).map((p) => evaluatePolicy(parsePolicyCached(p, 'identity'), evaluation)));
-  if (identity === 'Deny') return deny(credentials, action, resource, 'with an explicit deny in an identity-based policy');
+  if (identity === 'Deny') return decided('identity-deny', deny(credentials, action, resource, 'with an explicit deny in an identity-based policy'));
   if (!key || request.identityOnly) {
-    return identity === 'Allow' ? { allowed: true } : deny(credentials, action, resource, `because no identity-based policy allows the kms:${action} action`);
+    return identity === 'Allow'
+      ? decided('identity-allow', { allowed: true })
+      : decided('no-identity-allow', deny(credentials, action, resource, `because no identity-based policy allows the kms:${action} action`));
   }
 
   const policy = parsePolicyCached(request.policy ?? key.policy, 'resource');
   const result = evaluatePolicyDetailed(policy, evaluation);
-  if (result.decision === 'Deny') return deny(credentials, action, resource, 'with an explicit deny in a resource-based policy');
+  if (result.decision === 'Deny') return decided('key-policy-deny', deny(credentials, action, resource, 'with an explicit deny in a resource-based policy'));
   const allows = result.matched.filter((m) => m.effect === 'Allow');
   const direct = allows.some((m) => namesCaller(policy.Statement[m.index]!.Principal, credentials));
   const sameAccount = key.accountId === credentials.accountId;
-  if (allows.length > 0 && ((sameAccount && direct) || identity === 'Allow')) return { allowed: true };
-  if (!request.withoutGrants && grantAllows(ctx, key, action, request.context)) return { allowed: true };
+  if (allows.length > 0 && sameAccount && direct) return decided('key-policy-allow', { allowed: true });
+  if (allows.length > 0 && identity === 'Allow') return decided('identity-allow', { allowed: true });
+  const grants = request.withoutGrants ? undefined : findGrant(ctx, key, action, request.context);
+  if (grants?.grant) return decided('grant-allow', { allowed: true }, grants);
   return allows.length > 0
-    ? deny(credentials, action, resource, `because no identity-based policy allows the kms:${action} action`)
-    : deny(credentials, action, resource, `because no resource-based policy allows the kms:${action} action`);
+    ? decided(sameAccount ? 'no-identity-allow' : 'cross-account-no-identity', deny(credentials, action, resource, `because no identity-based policy allows the kms:${action} action`), grants)
+    : decided('no-key-policy-allow', deny(credentials, action, resource, `because no resource-based policy allows the kms:${action} action`), grants);
 }
 
 /** Throws AccessDeniedException unless the request is allowed; nothing is checked when enforcement is off. */

@@ -39,13 +39,23 @@ export function satisfiesConstraints(constraints: GrantConstraints | undefined, 
 
 /** Whether a grant on the key lets the caller do `action` with this encryption context. */
 export function grantAllows(ctx: OperationContext, key: KeyRecord, action: string, context: Record<string, string> | undefined): boolean {
-  return ctx.core.store.grantsOfKey(key.keyId, key.region).some(
+  return findGrant(ctx, key, action, context).grant !== undefined;
+}
+
+/** The key's grants and the first that lets the caller do `action` (the decision record names it). */
+export function findGrant(ctx: OperationContext, key: KeyRecord, action: string, context: Record<string, string> | undefined): { grants: GrantRecord[]; grant?: GrantRecord } {
+  const grants = ctx.core.store.grantsOfKey(key.keyId, key.region);
+  const grant = grants.find(
     (g) =>
       isPrincipal(g.granteePrincipal, ctx.credentials) &&
       g.operations.includes(action) &&
       (!CONTEXT_OPERATIONS.has(action) || satisfiesConstraints(g.constraints, context)),
   );
+  return grant ? { grants, grant } : { grants };
 }
+
+/** Whether grant constraints apply to `action` (the operations that take an encryption context). */
+export const constraintsApply = (action: string): boolean => CONTEXT_OPERATIONS.has(action);
 
 /**
  * Grant tokens are opaque to callers. Sealbox's carry the grant id after a version byte and are

@@ -249,6 +249,46 @@ class Sealbox:
     def snapshots(self) -> List[Dict[str, Any]]:
         return self.request("GET", "/_sealbox/snapshots")["snapshots"]
 
+    def _get_from(self, base: str, path: str) -> Optional[Dict[str, Any]]:
+        """GET an admin path of one service; None on 404."""
+        req = urllib.request.Request(base + path, method="GET")
+        try:
+            with self._opener.open(req, timeout=30) as response:
+                return json.loads(response.read().decode("utf-8"))
+        except urllib.error.HTTPError as err:
+            if err.code == 404:
+                return None
+            text = err.read().decode("utf-8", "replace")
+            raise SealboxError(f"GET {path} answered {err.code}: {text}", err.code, text) from None
+
+    def requests(self, service: str = "s3", limit: int = 100, failed: bool = False) -> List[Dict[str, Any]]:
+        """The service's recent requests, newest first (`GET /_sealbox/requests`): request id, time,
+        operation, principal, status, error code and message, the decision."""
+        base = self.s3_url if service == "s3" else self.kms_url
+        if base is None:
+            raise SealboxError(f"this Sealbox has no {service} endpoint")
+        answer = self._get_from(base, f"/_sealbox/requests?limit={int(limit)}" + ("&failed=1" if failed else ""))
+        return (answer or {}).get("requests", [])
+
+    def explain(self, request_id: str) -> Optional[Dict[str, Any]]:
+        """Why a request was allowed or denied, by the request id boto3 reports
+        (`err.response["ResponseMetadata"]["RequestId"]`): its decision records, as
+        `GET /_sealbox/decisions/ID` answers them, with `kmsRequests` (the KMS calls an S3 request
+        made, explained). None when neither service has the id. `sealbox explain ID` prints it."""
+        path = "/_sealbox/decisions/" + _segment(request_id)
+        order = [self.kms_url, self.s3_url] if len(request_id) == 36 else [self.s3_url, self.kms_url]
+        for base in order:
+            if base is None:
+                continue
+            found = self._get_from(base, path)
+            if found is None:
+                continue
+            linked = [self._get_from(self.kms_url, "/_sealbox/decisions/" + _segment(i)) for i in found.get("kmsRequestIds", [])] if self.kms_url else []
+            if any(linked):
+                found["kmsRequests"] = [k for k in linked if k is not None]
+            return found
+        return None
+
     def add_fault(self, rule: Optional[Mapping[str, Any]] = None, **fields: Any) -> Dict[str, Any]:
         """Adds a fault rule (a mapping, keywords, or both) and answers it with its `id`:
         `add_fault(service="kms", operation="GenerateDataKey", error="ThrottlingException", count=2)`."""

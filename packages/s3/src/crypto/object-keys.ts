@@ -43,7 +43,7 @@ export async function newObjectKey(req: S3Request, sse: SseRequest, bucket: stri
   }
   if (sse.algorithm === 'aws:kms') {
     const context = { ...sse.context, 'aws:s3:arn': objectArn(bucket, key) };
-    const out = await kmsFor(req).generateDataKey(req.credentials!, req.region, sse.keyId ?? 'alias/aws/s3', context);
+    const out = await kmsFor(req).generateDataKey(req.credentials!, req.region, sse.keyId ?? 'alias/aws/s3', context, req);
     const encryption: ObjectEncryption = { algorithm: 'aws:kms', keyArn: out.keyArn, ciphertextBlob: out.ciphertextBlob.toString('base64'), context, region: req.region };
     if (!sse.dsse) return { dataKey: out.plaintext, encryption };
     // DSSE-KMS: an inner layer under a key of S3's own, an outer layer under the KMS data key.
@@ -69,7 +69,7 @@ export async function objectDataKey(req: S3Request, encryption: ObjectEncryption
   if (!encryption) return undefined;
   if (encryption.algorithm === 'AES256') return req.state.rootKey.unwrap(Buffer.from(encryption.wrappedKey, 'base64'), WRAP_CONTEXT);
   checkSseKmsTransport(req);
-  const opened = await kmsFor(req).decrypt(req.credentials!, encryption.region, Buffer.from(encryption.ciphertextBlob, 'base64'), encryption.context, encryption.keyArn);
+  const opened = await kmsFor(req).decrypt(req.credentials!, encryption.region, Buffer.from(encryption.ciphertextBlob, 'base64'), encryption.context, encryption.keyArn, req);
   if (encryption.bucketKeyWrappedKey) return unwrap(opened, encryption.bucketKeyWrappedKey, encryption.objectArn!);
   if (encryption.innerWrappedKey) return Buffer.concat([opened, req.state.rootKey.unwrap(Buffer.from(encryption.innerWrappedKey, 'base64'), WRAP_CONTEXT)]);
   return opened;

@@ -1,0 +1,160 @@
+import { explainPolicy, type PolicyDocument, type RequestContext } from '@sealbox/policy';
+import { contextValues, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
+import type { GrantRecord } from '../model';
+
+/**
+ * Why KMS decided as it did, in IAM's terms; the code alone is kept on the request path.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html
+ */
+export type KmsDecisionCode =
+  | 'identity-deny'
+  | 'key-policy-deny'
+  | 'identity-allow'
+  | 'key-policy-allow'
+  | 'grant-allow'
+  | 'no-identity-allow'
+  | 'no-key-policy-allow'
+  | 'cross-account-no-identity';
+
+/** What one KMS authorization had in hand: references only, the explanation is built on demand. */
+export interface KmsDecisionInputs {
+  code: KmsDecisionCode;
+  evaluation: RequestContext;
+  /** The caller's identity-based policies (texts); undefined for an account's root user. */
+  identityPolicies: readonly string[] | undefined;
+  /** The key policy evaluated; undefined when only identity policies decide. */
+  keyPolicy: string | undefined;
+  /** The key's grants, when they were consulted. */
+  grants: readonly GrantRecord[] | undefined;
+  /** The grant that allowed. */
+  grant: GrantRecord | undefined;
+  /** The encryption context grant constraints are checked against. */
+  encryptionContext: Record<string, string> | undefined;
+  /** Whether the grant's operations take an encryption context (constraints apply). */
+  constraintsApply: boolean;
+  /** Grantee test, as grantAllows makes it. */
+  isGrantee: (grant: GrantRecord) => boolean;
+  parse: (text: string, kind: 'resource' | 'identity') => PolicyDocument;
+  satisfies: (grant: GrantRecord, context: Record<string, string> | undefined) => boolean;
+}
+
+function constraintText(grant: GrantRecord): string {
+  const c = grant.constraints;
+  if (!c) return 'no constraints';
+  const parts: string[] = [];
+  if (c.EncryptionContextEquals) parts.push(`EncryptionContextEquals ${JSON.stringify(c.EncryptionContextEquals)}`);
+  if (c.EncryptionContextSubset) parts.push(`EncryptionContextSubset ${JSON.stringify(c.EncryptionContextSubset)}`);
+  return parts.join(', ');
+}
+
+const ALLOWING = new Set<KmsDecisionCode>(['identity-allow', 'key-policy-allow', 'grant-allow']);
+
+/** One KMS authorization, explained lazily (GET /_sealbox/decisions/<id>). */
+export class KmsDecision implements LazyDecision {
+  readonly outcome: 'Allow' | 'Deny';
+
+  constructor(private readonly inputs: KmsDecisionInputs) {
+    this.outcome = ALLOWING.has(inputs.code) ? 'Allow' : 'Deny';
+  }
+
+  explain(): DecisionRecord {
+    const { evaluation, code } = this.inputs;
+    const p = evaluation.principal;
+    const arn = p === 'anonymous' ? null : p.arn;
+    const sources: DecisionSourceTrace[] = [];
+    let identityDeciding: DecisionSourceTrace | undefined;
+    let identityAllowing: DecisionSourceTrace | undefined;
+    if (this.inputs.identityPolicies === undefined) {
+      const root: DecisionSourceTrace = { source: 'identity', name: "the account's root user", decision: 'Allow', statements: [], text: 'the root user may do anything its account may' };
+      sources.push(root);
+      identityAllowing = root;
+    } else {
+      this.inputs.identityPolicies.forEach((text, i) => {
+        const doc = this.inputs.parse(text, 'identity');
+        const explained = explainPolicy(doc, evaluation);
+        const trace: DecisionSourceTrace = { source: 'identity', name: doc.Id ? `identity policy '${doc.Id}'` : `identity policy ${i + 1}`, decision: explained.decision, statements: explained.statements };
+        sources.push(trace);
+        if (explained.decision === 'Deny' && !identityDeciding) identityDeciding = trace;
+        if (explained.decision === 'Allow' && !identityAllowing) identityAllowing = trace;
+      });
+      if (this.inputs.identityPolicies.length === 0) sources.push({ source: 'identity', name: 'identity policies', decision: 'NotApplicable', statements: [], text: 'the caller has no identity-based policies' });
+    }
+    let keyTrace: DecisionSourceTrace | undefined;
+    if (this.inputs.keyPolicy !== undefined) {
+      const explained = explainPolicy(this.inputs.parse(this.inputs.keyPolicy, 'resource'), evaluation);
+      keyTrace = { source: 'key-policy', name: 'key policy', decision: explained.decision, statements: explained.statements };
+      sources.push(keyTrace);
+    }
+    for (const g of this.inputs.grants ?? []) {
+      const grantee = this.inputs.isGrantee(g);
+      const operation = evaluation.action.replace(/^kms:/, '');
+      const hasOperation = g.operations.includes(operation);
+      const constraintsHold = !this.inputs.constraintsApply || this.inputs.satisfies(g, this.inputs.encryptionContext);
+      const allows = grantee && hasOperation && constraintsHold;
+      const text = !grantee
+        ? `grantee ${g.granteePrincipal} is not the caller`
+        : !hasOperation
+          ? `does not include ${operation} (${g.operations.join(', ')})`
+          : !constraintsHold
+            ? `constraint not met: ${constraintText(g)}; the request's encryption context is ${JSON.stringify(this.inputs.encryptionContext ?? {})}`
+            : `allows ${operation} to ${g.granteePrincipal} (${constraintText(g)})`;
+      sources.push({
+        source: 'grant',
+        name: g.name ? `grant ${g.grantId} ('${g.name}')` : `grant ${g.grantId}`,
+        decision: allows ? 'Allow' : 'NotApplicable',
+        statements: [],
+        grantId: g.grantId,
+        granteePrincipal: g.granteePrincipal,
+        operations: [...g.operations],
+        ...(g.constraints ? { constraints: g.constraints } : {}),
+        text,
+      });
+    }
+    const action = evaluation.action;
+    let reason: DecisionReason;
+    switch (code) {
+      case 'identity-deny':
+        reason = statementReason('explicit-deny', 'identity', identityDeciding?.name ?? 'identity-based policy', identityDeciding, 'Deny');
+        break;
+      case 'key-policy-deny':
+        reason = statementReason('explicit-deny', 'key-policy', 'key policy', keyTrace, 'Deny');
+        break;
+      case 'identity-allow':
+        reason = statementReason('allowed', 'identity', identityAllowing?.name ?? 'identity-based policy', identityAllowing, 'Allow');
+        if (keyTrace) reason.text += ', which the key policy lets decide';
+        break;
+      case 'key-policy-allow':
+        reason = statementReason('allowed', 'key-policy', 'key policy', keyTrace, 'Allow');
+        break;
+      case 'grant-allow': {
+        const g = this.inputs.grant!;
+        reason = { code: 'allowed', text: `allowed by grant ${g.grantId}${g.name ? ` ('${g.name}')` : ''}`, source: 'grant', grantId: g.grantId };
+        break;
+      }
+      case 'no-identity-allow':
+        reason = {
+          code: 'no-allow',
+          text: keyTrace ? `no identity-based policy allows ${action}: the key policy only lets the account's IAM policies decide, and no grant allows it` : `no identity-based policy allows ${action}`,
+          source: 'identity',
+        };
+        break;
+      case 'cross-account-no-identity':
+        reason = { code: 'no-allow', text: `the key policy allows ${action}, but the key is in another account: an identity-based policy must allow it too, and none does`, source: 'identity' };
+        break;
+      case 'no-key-policy-allow':
+      default:
+        reason = { code: 'no-allow', text: `no statement of the key policy allows ${action} for ${arn ?? 'the caller'}, no identity-based policy can (the key policy does not delegate to IAM), and no grant allows it`, source: 'key-policy', policy: 'key policy' };
+        break;
+    }
+    return {
+      principal: { arn, accountId: p === 'anonymous' ? null : p.accountId, type: arn === null ? 'Anonymous' : principalType(arn) },
+      action,
+      resource: evaluation.resource,
+      context: contextValues(evaluation.keys),
+      outcome: this.outcome,
+      reason,
+      sources,
+    };
+  }
+}
+

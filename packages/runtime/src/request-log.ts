@@ -1,0 +1,247 @@
+/**
+ * The recent requests of one service, with the authorization decisions each one made: what
+ * `GET /_sealbox/requests`, `GET /_sealbox/decisions/<id>` and `sealbox explain` read. CloudTrail
+ * keeps the error code and message of a refused call; the IAM policy simulator says which
+ * statement decided. Sealbox holds both, for every request.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html
+ *
+ * On the request path a record holds only what the request had anyway (references to the policy
+ * texts, the context keys object, the outcome and the deciding reason code); a decision's full
+ * explanation is computed by `explain()` when someone asks. The buffer is a fixed ring: the oldest
+ * record is overwritten, nothing grows. Nothing secret is kept: no signature, no secret key, no
+ * body.
+ */
+
+export type DecisionOutcome = 'Allow' | 'Deny';
+
+/** Where a decision's reason comes from. */
+export type DecisionSourceName = 'identity' | 'key-policy' | 'grant' | 'bucket-policy' | 'acl' | 'block-public-access' | 'transport' | 'signature';
+
+export interface DecisionReason {
+  /** `explicit-deny`, `no-allow`, `allowed`, `transport`, `signature`, `block-public-access`, `cross-account`. */
+  code: string;
+  /** In IAM's terms: "explicit deny in statement 'X' of the bucket policy". */
+  text: string;
+  source?: DecisionSourceName;
+  /** The policy's name: `key policy`, `bucket policy`, an identity policy's name. */
+  policy?: string;
+  statement?: { index: number; sid?: string };
+  grantId?: string;
+}
+
+export interface DecisionSourceTrace {
+  source: DecisionSourceName;
+  name: string;
+  decision: 'Allow' | 'Deny' | 'NotApplicable';
+  /** @sealbox/policy's StatementTrace for policies; empty for grants, ACLs and rules. */
+  statements: unknown[];
+  /** Anything else this source shows (a grant's constraints, an ACL's grants, a rule). */
+  [more: string]: unknown;
+}
+
+/** One authorization, explained (the JSON of `GET /_sealbox/decisions/<id>`). */
+export interface DecisionRecord {
+  principal: { arn: string | null; accountId: string | null; type: string };
+  action: string;
+  resource: string;
+  /** The condition keys as evaluated: name -> values. */
+  context: Record<string, string[]>;
+  outcome: DecisionOutcome;
+  reason: DecisionReason;
+  sources: DecisionSourceTrace[];
+}
+
+/** A decision as kept on the request path: its outcome now, its explanation when asked. */
+export interface LazyDecision {
+  readonly outcome: DecisionOutcome;
+  explain(): DecisionRecord;
+}
+
+export interface RequestRecord {
+  requestId: string;
+  service: 'kms' | 's3';
+  /** On the service's (virtual) clock. */
+  time: Date;
+  operation: string;
+  /** The authenticated caller's ARN; null when anonymous or not authenticated. */
+  principal: string | null;
+  /** The access key the request was signed with, verified or not (never the secret). */
+  accessKeyId?: string;
+  status: number;
+  errorCode?: string;
+  message?: string;
+  decisions?: LazyDecision[];
+  /** The KMS requests S3 made for this request (SSE-KMS), in order. */
+  kmsRequestIds?: string[];
+}
+
+/** What the request list shows of a record. */
+export interface RequestSummary {
+  requestId: string;
+  service: 'kms' | 's3';
+  time: string;
+  operation: string;
+  principal: string | null;
+  accessKeyId?: string;
+  status: number;
+  errorCode?: string;
+  message?: string;
+  decision?: DecisionOutcome;
+  kmsRequestIds?: string[];
+}
+
+export const DEFAULT_REQUEST_LOG_SIZE = 10_000;
+
+/** The deciding outcome of a request: a Deny if any authorization denied, else Allow if any. */
+export function requestDecision(record: RequestRecord): DecisionOutcome | undefined {
+  const decisions = record.decisions;
+  if (decisions === undefined || decisions.length === 0) return undefined;
+  return decisions.some((d) => d.outcome === 'Deny') ? 'Deny' : 'Allow';
+}
+
+export function requestSummary(record: RequestRecord): RequestSummary {
+  const summary: RequestSummary = {
+    requestId: record.requestId,
+    service: record.service,
+    time: record.time.toISOString(),
+    operation: record.operation,
+    principal: record.principal,
+    status: record.status,
+  };
+  if (record.accessKeyId !== undefined) summary.accessKeyId = record.accessKeyId;
+  if (record.errorCode !== undefined) summary.errorCode = record.errorCode;
+  if (record.message !== undefined) summary.message = record.message;
+  const decision = requestDecision(record);
+  if (decision !== undefined) summary.decision = decision;
+  if (record.kmsRequestIds !== undefined && record.kmsRequestIds.length > 0) summary.kmsRequestIds = [...record.kmsRequestIds];
+  return summary;
+}
+
+/** The JSON of `GET /_sealbox/decisions/<id>`. */
+export function decisionsDocument(record: RequestRecord): { requestId: string; service: 'kms' | 's3'; operation: string; decisions: DecisionRecord[]; request: RequestSummary; kmsRequestIds?: string[] } {
+  const doc: ReturnType<typeof decisionsDocument> = {
+    requestId: record.requestId,
+    service: record.service,
+    operation: record.operation,
+    decisions: (record.decisions ?? []).map((d) => d.explain()),
+    request: requestSummary(record),
+  };
+  if (record.kmsRequestIds !== undefined && record.kmsRequestIds.length > 0) doc.kmsRequestIds = [...record.kmsRequestIds];
+  return doc;
+}
+
+/** A fixed-size ring of the latest requests. */
+export class RequestLog {
+  private readonly slots: (RequestRecord | undefined)[];
+  private next = 0;
+  private count = 0;
+
+  constructor(readonly capacity: number = DEFAULT_REQUEST_LOG_SIZE) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('a request log holds at least 1 request');
+    this.slots = new Array<RequestRecord | undefined>(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(record: RequestRecord): void {
+    this.slots[this.next] = record;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.count < this.capacity) this.count++;
+  }
+
+  /** Newest first. */
+  *newest(): Generator<RequestRecord> {
+    for (let i = 1; i <= this.count; i++) yield this.slots[(this.next - i + this.capacity) % this.capacity]!;
+  }
+
+  /** A scan, newest first: asked for by a person debugging, never on a request's path. */
+  get(requestId: string): RequestRecord | undefined {
+    for (const r of this.newest()) if (r.requestId === requestId) return r;
+    return undefined;
+  }
+
+  list(options: { limit?: number; failed?: boolean } = {}): RequestRecord[] {
+    const limit = options.limit ?? 100;
+    const out: RequestRecord[] = [];
+    for (const r of this.newest()) {
+      if (out.length >= limit) break;
+      if (options.failed && r.status < 400) continue;
+      out.push(r);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.slots.fill(undefined);
+    this.next = 0;
+    this.count = 0;
+  }
+}
+
+/** The caller's type as IAM names it in aws:PrincipalType. */
+export function principalType(arn: string | null): string {
+  if (arn === null) return 'Anonymous';
+  return /^arn:aws[\w-]*:iam::\d{12}:root$/.test(arn) ? 'Account' : /:assumed-role\//.test(arn) ? 'AssumedRole' : /:user\//.test(arn) ? 'User' : /:role\//.test(arn) ? 'Role' : 'Unknown';
+}
+
+/** Condition keys as evaluated: name -> values (absent keys left out). */
+export function contextValues(keys: Record<string, string | readonly string[] | undefined>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(keys)) if (v !== undefined) out[k] = typeof v === 'string' ? [v] : [...v];
+  return out;
+}
+
+/** What a reason needs of @sealbox/policy's StatementTrace. */
+interface StatementLike {
+  index: number;
+  sid?: string;
+  effect: 'Allow' | 'Deny';
+  applies: boolean;
+}
+
+/**
+ * A reason naming the statement that decided a policy: its first applying statement of `effect`.
+ * "explicit deny in statement 'X' of the bucket policy", "allowed by statement 'Y' of the key policy".
+ */
+export function statementReason(code: string, source: DecisionSourceName, policy: string, trace: DecisionSourceTrace | undefined, effect: 'Allow' | 'Deny'): DecisionReason {
+  const st = trace ? (trace.statements as StatementLike[]).find((s) => s.applies && s.effect === effect) : undefined;
+  const what = effect === 'Deny' ? 'explicit deny in' : 'allowed by';
+  const named = st ? (st.sid !== undefined ? `statement '${st.sid}'` : `statement ${st.index}`) : undefined;
+  const reason: DecisionReason = { code, text: named ? `${what} ${named} of the ${policy}` : `${what} the ${policy}`, source, policy };
+  if (st) reason.statement = st.sid !== undefined ? { index: st.index, sid: st.sid } : { index: st.index };
+  return reason;
+}
+
+/**
+ * A decision made by a rule rather than a policy (a SigV4 failure, the SSE-KMS transport rule):
+ * small, and the same object explains it.
+ */
+export function ruleDecision(record: Omit<DecisionRecord, 'outcome'> & { outcome?: DecisionOutcome }): LazyDecision {
+  const full: DecisionRecord = { ...record, outcome: record.outcome ?? 'Deny' };
+  return { outcome: full.outcome, explain: () => full };
+}
+
+/** A request refused before any policy was read: its SigV4 signature did not verify. */
+export function signatureDecision(action: string, resource: string, text: string): LazyDecision {
+  return ruleDecision({
+    principal: { arn: null, accountId: null, type: 'Unauthenticated' },
+    action,
+    resource,
+    context: {},
+    reason: { code: 'signature', text: `the request was refused before authorization: ${text}`, source: 'signature' },
+    sources: [{ source: 'signature', name: 'SigV4 verification', decision: 'Deny', statements: [], text }],
+  });
+}
+
+/** A simulate request refused or naming nothing: answered `{"error": code, "message"}`. */
+export class AdminInputError extends Error {
+  constructor(
+    readonly status: 400 | 404,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
