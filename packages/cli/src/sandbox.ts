@@ -527,7 +527,13 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
               clock,
               host,
               allowedHosts: options.allowHosts,
-              endpoints: { kms: kmsEndpoint!, s3: s3.url, region },
+              endpoints: {
+                kms: kmsEndpoint!,
+                s3: s3.url,
+                region,
+                // What the empty console tells a user to run: the exports' endpoints (HTTPS when served).
+                cli: { kms: kmsListening?.httpsUrl ?? kmsEndpoint!, s3: s3.httpsUrl ?? s3.url, ...(tls ? { caBundle: tls.caPath } : {}) },
+              },
               credentials: () => credentials.list(),
               requests,
               simulate: (service, input) =>

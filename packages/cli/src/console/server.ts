@@ -26,7 +26,7 @@ export interface ConsoleSources {
   /** More Host names to accept (--allow-host). */
   allowedHosts?: readonly string[];
   /** Shown in the page's header. */
-  endpoints: { kms: string; s3: string; region: string };
+  endpoints: { kms: string; s3: string; region: string; cli?: { kms: string; s3: string; caBundle?: string } };
   /** The configured credentials (the console shows identities and their policies, never secrets). */
   credentials?: () => readonly Credentials[];
   /** Each service's request log (GET /_sealbox/requests): the Requests view. */
