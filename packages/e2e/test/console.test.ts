@@ -433,6 +433,9 @@ describe('console access-control API', () => {
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.every((r) => r.status >= 400)).toBe(true);
     expect(failed.length).toBeLessThan(requests.length);
+    // Denied: refused by an authorization (the 404s of HeadObject were allowed, then failed).
+    expect((await get<{ requests: typeof requests }>('/api/requests?failed=denied')).requests.map((r) => r.requestId)).toEqual([deniedPut]);
+    await get('/api/requests?failed=yes', 400);
     expect((await get<{ requests: typeof requests }>('/api/requests?service=kms')).requests.every((r) => r.service === 'kms')).toBe(true);
     expect((await get<{ requests: typeof requests }>('/api/requests?service=s3&q=accessdenied')).requests.map((r) => r.requestId)).toEqual([deniedPut]);
     expect((await get<{ requests: typeof requests }>('/api/requests?limit=1')).requests).toHaveLength(1);

@@ -62,7 +62,7 @@ function renderRows(el, data, rows) {
   const key = JSON.stringify(data);
   if (shown.get(el.id) === key) return;
   shown.set(el.id, key);
-  el.replaceChildren(...rows());
+  el.replaceChildren(...rows().flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false));
 }
 
 function setStatus(message) {
@@ -557,7 +557,7 @@ function requestRow(r) {
     h('td', { class: 'nowrap' }, time(Date.parse(r.time))),
     h('td', {}, badge(r.service === 's3' ? 'S3' : 'KMS', r.service)),
     h('td', {}, link(r.operation, 'requests', values, { class: 'request-link', title: 'open its decision record' }), h('div', { class: 'dim mono small' }, r.requestId)),
-    h('td', {}, h('div', { class: 'small' }, principalText(r)), r.accessKeyId ? h('div', { class: 'dim mono small' }, r.accessKeyId) : null),
+    h('td', {}, h('div', { class: 'small principal' }, principalText(r)), r.accessKeyId ? h('div', { class: 'dim mono small' }, r.accessKeyId) : null),
     h('td', {}, badge(String(r.status), failed ? 'bad' : 'ok'), r.errorCode ? badge(r.errorCode, 'bad') : null, r.message ? h('div', { class: 'small' }, r.message) : null),
     h('td', {}, r.decision ? badge(r.decision, r.decision === 'Allow' ? 'ok' : 'bad') : h('span', { class: 'dim small' }, 'none')),
   );

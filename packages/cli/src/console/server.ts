@@ -3,7 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { join } from 'node:path';
 import { inspectEvents, inspectKeys, type EventFilter, type KmsCore } from '@sealbox/kms';
 import { inspectBuckets, inspectObjects, type S3State } from '@sealbox/s3';
-import { AdminInputError, checkAdminRequest, decisionsDocument, requestSummary, type AdminRule, type Clock, type DecisionRecord, type RequestLog, type RequestRecord } from '@sealbox/runtime';
+import { AdminInputError, checkAdminRequest, decisionsDocument, requestDecision, requestSummary, type AdminRule, type Clock, type DecisionRecord, type RequestLog, type RequestRecord } from '@sealbox/runtime';
 import type { Credentials } from '@sealbox/sigv4';
 import { inspectBucketAccess, inspectIdentities, inspectKeyAccess, withMultiRegion } from './access';
 
@@ -105,7 +105,9 @@ export function consoleHandler(sources: ConsoleSources): RequestListener {
       const service = query.get('service') ?? '';
       if (service !== '' && service !== 'kms' && service !== 's3') throw new HttpError(400, 'service must be kms or s3');
       const limit = Math.min(count(query, 'limit') ?? DEFAULT_REQUESTS, MAX_EVENTS);
-      const failed = query.get('failed') === '1';
+      // failed=1: every failure (4xx and 5xx); failed=denied: the requests an authorization denied.
+      const failed = query.get('failed') ?? '';
+      if (failed !== '' && failed !== '1' && failed !== 'denied') throw new HttpError(400, 'failed must be 1 or denied');
       const text = query.get('q')?.trim().toLowerCase() ?? '';
       const logs = (['kms', 's3'] as const).filter((s) => (service === '' || service === s) && sources.requests?.[s]);
       const matches = (r: RequestRecord) =>
@@ -115,7 +117,7 @@ export function consoleHandler(sources: ConsoleSources): RequestListener {
         let taken = 0;
         for (const r of sources.requests![s]!.newest()) {
           if (taken >= limit) break;
-          if ((failed && r.status < 400) || !matches(r)) continue;
+          if ((failed === '1' && r.status < 400) || (failed === 'denied' && requestDecision(r) !== 'Deny') || !matches(r)) continue;
           found.push(r);
           taken++;
         }
