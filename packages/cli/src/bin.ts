@@ -86,6 +86,8 @@ async function start(args: string[]): Promise<void> {
       accessLog,
       progress: options.json || options.quiet ? undefined : stderrProgress(),
       hint: (line) => process.stderr.write(line + '\n'),
+      // One line per denied request, naming the deciding statement (docs/debugging-access.md).
+      onDenied: options.quiet ? undefined : (line) => process.stderr.write(line + '\n'),
     });
   } catch (err) {
     const busy = err instanceof PortsInUseError ? err.ports : err instanceof PortInUseError ? [err.port] : undefined;

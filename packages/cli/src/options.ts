@@ -94,7 +94,7 @@ const START_OPTIONS_HELP = `  --host HOST              address to listen on (def
   --allow-remote-admin     accept POST /_sealbox/reset, /moto-api/reset and the snapshot endpoints
                            from any address, not only loopback (a test container reaching Sealbox)
   --json                   print one JSON line with the endpoints once ready; logs go to stderr
-  --quiet                  no access log
+  --quiet                  no access log, and no line on stderr per denied request
   -h, --help               show this help
 `;
 

@@ -109,6 +109,8 @@ export interface SealboxOptions {
    */
   /** How many recent requests each service keeps with their decision records (10,000). */
   requestLogSize?: number;
+  /** Told one line for each request an authorization denied, naming the deciding statement (sealbox start: stderr, off with --quiet). */
+  onDenied?: (line: string) => void;
   timeouts?: Pick<ListenOptions, 'idleTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'handshakeTimeoutMs' | 'minBodyBytesPerSecond' | 'bodyGraceMs' | 'maxConnections'>;
 }
 
@@ -459,8 +461,8 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
   const kmsQuotas = options.kmsQuotas ?? seed.kmsQuotas;
   // The request logs belong to the sandbox: a snapshot restore keeps them, a reset clears them.
   const requests = {
-    kms: options.only === 's3' ? undefined : new RequestLog(options.requestLogSize),
-    s3: options.only === 'kms' ? undefined : new RequestLog(options.requestLogSize),
+    kms: options.only === 's3' ? undefined : new RequestLog(options.requestLogSize, options.onDenied),
+    s3: options.only === 'kms' ? undefined : new RequestLog(options.requestLogSize, options.onDenied),
   };
   // Filled in below, once the services exist; the admin routes of both services call it.
   let fixture: Fixture | undefined;

@@ -370,6 +370,37 @@ describe('secrets canary', () => {
     for (const path of ['/api/overview', '/api/keys', '/api/buckets', '/api/objects?bucket=canary', '/api/events?after=0&limit=1000']) {
       leaks.push(...found(`console ${path}`, Buffer.from(await get(`${box.ready.console}${path}`))));
     }
+    // The request log and every decision record of both services (issue 20), with a request
+    // signed with the wrong secret among them: no canary, no secret key, no signature.
+    const url = new URL(box.ready.kms);
+    const badBody = JSON.stringify({ KeyId: key, Plaintext: plaintext('wrongSecret').toString('base64') });
+    const bad = aws4.sign(
+      { host: url.host, path: '/', method: 'POST', service: 'kms', region: 'us-east-1', body: badBody, headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'TrentService.Encrypt' } },
+      { accessKeyId: 'AKIANOBODYCANARY', secretAccessKey: 'not-nobody-secret' },
+    );
+    const signature = /Signature=([0-9a-f]{64})/.exec(String((bad.headers as Record<string, string>).Authorization))![1]!;
+    await new Promise<void>((resolve, reject) => {
+      request({ host: url.hostname, port: url.port, path: '/', method: 'POST', headers: bad.headers as Record<string, string> }, (res) => {
+        expect(res.statusCode).toBe(400);
+        res.resume().on('end', () => resolve());
+      })
+        .on('error', reject)
+        .end(badBody);
+    });
+    let records = 0;
+    for (const endpoint of [box.ready.kms, box.ready.s3]) {
+      const log = await get(`${endpoint}/_sealbox/requests?limit=10000`);
+      const ids = (JSON.parse(log) as { requests: Array<{ requestId: string }> }).requests.map((r) => r.requestId);
+      const docs = [log];
+      for (const id of ids) docs.push(await get(`${endpoint}/_sealbox/decisions/${id}`));
+      records += ids.length;
+      for (const doc of docs) {
+        leaks.push(...found(`decision records ${endpoint}`, Buffer.from(doc)));
+        for (const secret of ['root-secret', 'nobody-secret', signature]) if (doc.includes(secret)) leaks.push(`decision records ${endpoint}: ${secret}`);
+      }
+    }
+    expect(records).toBeGreaterThan(40);
+
     // The data directory while running (the WAL files hold the latest writes).
     const running = files(dataDir);
     expect([...running.keys()]).toEqual(expect.arrayContaining(['kms.db-wal', 's3.db-wal', 'cloudtrail.jsonl']));

@@ -268,6 +268,9 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         });
       } catch (err) {
         if (err instanceof SigV4Error) {
+          // The access key the request named (not verified; never the secret), for the request log.
+          const named = (err.failure as { accessKeyId?: unknown }).accessKeyId;
+          if (typeof named === 'string') accessKeyId = named;
           const refused = kmsAuthError(err);
           decisions = [signatureDecision(`kms:${operation}`, '*', `${refused.code}: ${refused.message}`)];
           throw refused;

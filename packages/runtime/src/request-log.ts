@@ -130,13 +130,25 @@ export function decisionsDocument(record: RequestRecord): { requestId: string; s
   return doc;
 }
 
+/** One line naming what denied a request, and how to see the rest. */
+export function deniedLine(record: RequestRecord, decision: DecisionRecord): string {
+  return `sealbox: ${record.service} ${record.operation} ${record.requestId} denied: ${decision.reason.text} (sealbox explain ${record.requestId})`;
+}
+
 /** A fixed-size ring of the latest requests. */
 export class RequestLog {
   private readonly slots: (RequestRecord | undefined)[];
   private next = 0;
   private count = 0;
 
-  constructor(readonly capacity: number = DEFAULT_REQUEST_LOG_SIZE) {
+  /**
+   * @param onDenied told of each request an authorization denied (sealbox start's one line on
+   *   stderr); the decision is explained then, so only denied requests pay for it.
+   */
+  constructor(
+    readonly capacity: number = DEFAULT_REQUEST_LOG_SIZE,
+    private readonly onDenied?: (line: string, record: RequestRecord) => void,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('a request log holds at least 1 request');
     this.slots = new Array<RequestRecord | undefined>(capacity);
   }
@@ -146,6 +158,10 @@ export class RequestLog {
   }
 
   add(record: RequestRecord): void {
+    if (this.onDenied !== undefined && record.decisions !== undefined) {
+      const denied = record.decisions.find((d) => d.outcome === 'Deny');
+      if (denied) this.onDenied(deniedLine(record, denied.explain()), record);
+    }
     this.slots[this.next] = record;
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
@@ -199,14 +215,26 @@ interface StatementLike {
   sid?: string;
   effect: 'Allow' | 'Deny';
   applies: boolean;
+  elements?: Array<{ element: string; matched?: string }>;
+}
+
+const ACCOUNT_ENTRY = /^AWS: (\d{12}|arn:aws[\w-]*:iam::\d{12}:root)$/;
+
+/** A resource-policy statement whose Principal names the caller (or everyone), not just its account. */
+function namesCallerItself(st: StatementLike): boolean {
+  const principal = st.elements?.find((e) => e.element === 'Principal');
+  return principal === undefined || principal.matched === undefined || !ACCOUNT_ENTRY.test(principal.matched);
 }
 
 /**
  * A reason naming the statement that decided a policy: its first applying statement of `effect`.
  * "explicit deny in statement 'X' of the bucket policy", "allowed by statement 'Y' of the key policy".
  */
-export function statementReason(code: string, source: DecisionSourceName, policy: string, trace: DecisionSourceTrace | undefined, effect: 'Allow' | 'Deny'): DecisionReason {
-  const st = trace ? (trace.statements as StatementLike[]).find((s) => s.applies && s.effect === effect) : undefined;
+export function statementReason(code: string, source: DecisionSourceName, policy: string, trace: DecisionSourceTrace | undefined, effect: 'Allow' | 'Deny', preferDirect = false): DecisionReason {
+  const applying = trace ? (trace.statements as StatementLike[]).filter((s) => s.applies && s.effect === effect) : [];
+  // An Allow that names the caller itself decides over one that only names its account (which
+  // delegates to the account's IAM policies).
+  const st = (preferDirect ? applying.find(namesCallerItself) : undefined) ?? applying[0];
   const what = effect === 'Deny' ? 'explicit deny in' : 'allowed by';
   const named = st ? (st.sid !== undefined ? `statement '${st.sid}'` : `statement ${st.index}`) : undefined;
   const reason: DecisionReason = { code, text: named ? `${what} ${named} of the ${policy}` : `${what} the ${policy}`, source, policy };

@@ -114,7 +114,7 @@ export class S3Decision implements LazyDecision {
         reason = statementReason('allowed', 'identity', identityAllow?.name ?? 'identity-based policy', identityAllow, 'Allow');
         break;
       case 'bucket-policy-allow':
-        reason = statementReason('allowed', 'bucket-policy', 'bucket policy', bucketTrace, 'Allow');
+        reason = statementReason('allowed', 'bucket-policy', 'bucket policy', bucketTrace, 'Allow', !this.inputs.crossAccount);
         if (this.inputs.crossAccount && identityAllow) reason.text += ` and by the caller's ${identityAllow.name} (another account: both must allow)`;
         break;
       case 'acl-allow':

@@ -164,6 +164,9 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       });
       } catch (err) {
         if (err instanceof SigV4Error) {
+          // The access key the request named (not verified; never the secret), for the request log.
+          const named = (err.failure as { accessKeyId?: unknown }).accessKeyId;
+          if (typeof named === 'string') accessKeyId = named;
           const refused = s3AuthError(err, accessKeyId);
           const resource = address.bucket === undefined ? 'arn:aws:s3:::*' : `arn:aws:s3:::${address.bucket}${address.key !== undefined ? `/${address.key}` : ''}`;
           trace.decisions.push(signatureDecision(`s3:${operation}`, resource, `${refused.code}: ${refused.message}`));

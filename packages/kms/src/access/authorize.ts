@@ -3,7 +3,7 @@ import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
 import type { OperationContext } from '../context';
 import { AccessDeniedException } from '../errors';
 import type { GrantRecord, KeyRecord } from '../model';
-import { constraintsApply, findGrant, isPrincipal, satisfiesConstraints } from './grants';
+import { constraintsApply, findGrant, satisfiesConstraints } from './grants';
 import { KmsDecision, type KmsDecisionCode } from './decision';
 import { keyConditionKeys, type ConditionKeys } from './condition-keys';
 
@@ -87,7 +87,7 @@ export function checkAccess(ctx: OperationContext, request: AccessRequest): Acce
           grant: grants?.grant,
           encryptionContext: request.context,
           constraintsApply: constraintsApply(action),
-          isGrantee: (g) => isPrincipal(g.granteePrincipal, credentials),
+          roleArn: credentials.roleArn,
           parse: parsePolicyCached,
           satisfies: (g, context) => satisfiesConstraints(g.constraints, context),
         }),

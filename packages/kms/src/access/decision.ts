@@ -1,5 +1,6 @@
 import { explainPolicy, type PolicyDocument, type RequestContext } from '@sealbox/policy';
 import { contextValues, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
+import { roleArnOf } from '@sealbox/sigv4';
 import type { GrantRecord } from '../model';
 
 /**
@@ -32,8 +33,8 @@ export interface KmsDecisionInputs {
   encryptionContext: Record<string, string> | undefined;
   /** Whether the grant's operations take an encryption context (constraints apply). */
   constraintsApply: boolean;
-  /** Grantee test, as grantAllows makes it. */
-  isGrantee: (grant: GrantRecord) => boolean;
+  /** Credentials.roleArn of a role session (a grant naming the role names its sessions). */
+  roleArn: string | undefined;
   parse: (text: string, kind: 'resource' | 'identity') => PolicyDocument;
   satisfies: (grant: GrantRecord, context: Record<string, string> | undefined) => boolean;
 }
@@ -86,7 +87,8 @@ export class KmsDecision implements LazyDecision {
       sources.push(keyTrace);
     }
     for (const g of this.inputs.grants ?? []) {
-      const grantee = this.inputs.isGrantee(g);
+      const role = this.inputs.roleArn ?? (arn === null ? undefined : roleArnOf(arn));
+      const grantee = g.granteePrincipal === arn || (role !== undefined && g.granteePrincipal === role);
       const operation = evaluation.action.replace(/^kms:/, '');
       const hasOperation = g.operations.includes(operation);
       const constraintsHold = !this.inputs.constraintsApply || this.inputs.satisfies(g, this.inputs.encryptionContext);
@@ -124,7 +126,7 @@ export class KmsDecision implements LazyDecision {
         if (keyTrace) reason.text += ', which the key policy lets decide';
         break;
       case 'key-policy-allow':
-        reason = statementReason('allowed', 'key-policy', 'key policy', keyTrace, 'Allow');
+        reason = statementReason('allowed', 'key-policy', 'key policy', keyTrace, 'Allow', true);
         break;
       case 'grant-allow': {
         const g = this.inputs.grant!;
