@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
 import { createServer } from 'node:net';
-import { createKmsService, kmsFaultErrors, type KmsCore, type KmsImage, type KmsQuotaConfig } from '@sealbox/kms';
-import { blobFile, createS3Service, referencedBlobIds, s3FaultErrors, type S3Image } from '@sealbox/s3';
+import { createKmsService, kmsFaultErrors, simulateKms, type KmsCore, type KmsImage, type KmsQuotaConfig } from '@sealbox/kms';
+import { blobFile, createS3Service, referencedBlobIds, s3FaultErrors, simulateS3, type S3Image } from '@sealbox/s3';
 import {
   checkSnapshotName,
   FaultRules,
@@ -529,7 +529,17 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
               clock,
               host,
               allowedHosts: options.allowHosts,
-              endpoints: { kms: kmsEndpoint!, s3: s3.url, region },
+              endpoints: {
+                kms: kmsEndpoint!,
+                s3: s3.url,
+                region,
+                // What the empty console tells a user to run: the exports' endpoints (HTTPS when served).
+                cli: { kms: kmsListening?.httpsUrl ?? kmsEndpoint!, s3: s3.httpsUrl ?? s3.url, ...(tls ? { caBundle: tls.caPath } : {}) },
+              },
+              credentials: () => credentials.list(),
+              requests,
+              simulate: (service, input) =>
+                service === 'kms' ? simulateKms(kmsService.current.core, credentials, clock.now(), input) : simulateS3(s3Service.current.state, credentials, clock.now(), input),
             }),
             host,
             options.consolePort,

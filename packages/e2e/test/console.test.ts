@@ -4,11 +4,22 @@
  * as S3's calls on the caller's behalf, and never key material, data keys or object bytes.
  */
 import { request } from 'node:http';
-import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EnableKeyRotationCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
-import { CreateBucketCommand, GetObjectCommand, PutBucketEncryptionCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { Sealbox } from '@sealbox/cli';
+import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EnableKeyRotationCommand, RotateKeyOnDemandCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutBucketAclCommand,
+  PutBucketEncryptionCommand,
+  PutBucketOwnershipControlsCommand,
+  PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  type BucketCannedACL,
+} from '@aws-sdk/client-s3';
+import { parseSeed, SEED_EXAMPLE, type Sealbox } from '@sealbox/cli';
 import type { EventView, KeyView } from '@sealbox/kms';
-import { httpsCall, kmsClient, s3Client, startTestSealbox } from './helpers';
+import { failure, httpsCall, kmsClient, s3Client, startTestSealbox } from './helpers';
 
 /** The console's views of S3 (@sealbox/s3's BucketView and VersionView), as far as checked here. */
 interface BucketView {
@@ -212,6 +223,13 @@ describe('console API', () => {
       expect(res.status).toBe(405);
       expect(res.headers.get('allow')).toBe('GET, HEAD');
     }
+    // The one POST, "what if", takes JSON only (a form post from another page cannot send it
+    // without a preflight) and from no other origin; it answers nothing else.
+    expect((await fetch(`${url}/api/simulate`)).status).toBe(405);
+    const question = JSON.stringify({ principal: 'test', action: 'kms:DescribeKey', resource: keyArn });
+    expect((await fetch(`${url}/api/simulate`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: question })).status).toBe(415);
+    expect((await fetch(`${url}/api/simulate`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: question })).status).toBe(403);
+    expect((await fetch(`${url}/api/simulate`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url }, body: question })).status).toBe(200);
     const page = await fetch(`${url}/`);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
@@ -272,5 +290,211 @@ describe('console options', () => {
     } finally {
       await tls.stop();
     }
+  });
+});
+
+/** The access-control side and the request log, over the seed file `sealbox seed --example` prints. */
+describe('console access-control API', () => {
+  const PRIMARY_KEY = '0e1f3c4d-8a7b-4c2d-9e10-3f2a1b0c9d8e';
+  const SIGNING_KEY = 'f972a5cf-3280-443f-b623-7c84d4c27240';
+  const MRK = 'mrk-5d05b645e4a32845d94ae7a33df83c6f';
+  const REQUIRE_KMS = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'RequireKms',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::acl-bucket/*',
+        Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+      },
+    ],
+  });
+  /** Everything the seed and the process hold that must never reach the console. */
+  const SECRETS = ['root-secret', 'alice-secret', 'app-secret', 'app-token', '15781d237857841ad182290c689b593e3516a80a85b61fcc1d39ae2b95fa1787', 'GXrWgL7oNPA', 'BEGIN PRIVATE KEY', '752e9878e22a16296ba447dfef6a75a5d3d2cc3378b86aa3fb66a87aa35256fa', 's3cr3t'];
+  let seeded: Sealbox;
+  let deniedPut: string;
+
+  const get = async <T>(path: string, status = 200): Promise<T> => {
+    const res = await fetch(`${seeded.console!.url}${path}`);
+    expect(res.status).toBe(status);
+    return (await res.json()) as T;
+  };
+  const ask = (body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    fetch(`${seeded.console!.url}/api/simulate`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+  beforeAll(async () => {
+    seeded = await startTestSealbox({ consolePort: 0, allowHttpSseKms: true, seedData: parseSeed(SEED_EXAMPLE, 'example.yaml') });
+    const kms = kmsClient(seeded);
+    const s3 = s3Client(seeded);
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: SIGNING_KEY, PendingWindowInDays: 7 }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'acl-bucket', ObjectOwnership: 'ObjectWriter' }));
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: 'acl-bucket', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: false } }));
+    await s3.send(new PutBucketAclCommand({ Bucket: 'acl-bucket', ACL: 'log-delivery-write' as BucketCannedACL }));
+    await s3.send(new PutBucketOwnershipControlsCommand({ Bucket: 'acl-bucket', OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] } }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: 'acl-bucket', Policy: REQUIRE_KMS }));
+    const denied = await failure(s3.send(new PutObjectCommand({ Bucket: 'acl-bucket', Key: 'plain.txt', Body: 'not encrypted' })));
+    expect(denied.name).toBe('AccessDenied');
+    deniedPut = (denied as unknown as { $metadata: { requestId: string } }).$metadata.requestId;
+  }, 30_000);
+
+  afterAll(() => seeded?.stop());
+
+  it("shows a key's policy, grants with their constraints, tags and aliases", async () => {
+    const arn = `arn:aws:kms:us-east-1:000000000000:key/${PRIMARY_KEY}`;
+    const key = await get<Record<string, unknown>>(`/api/key?arn=${encodeURIComponent(arn)}`);
+    expect(key).toMatchObject({
+      arn,
+      aliases: ['alias/app-data', 'alias/app-data-current'],
+      tags: expect.arrayContaining([
+        { TagKey: 'team', TagValue: 'payments' },
+        { TagKey: 'env', TagValue: 'dev' },
+      ]),
+      grants: [
+        {
+          name: 'app-decrypt',
+          grantId: expect.any(String),
+          granteePrincipal: 'arn:aws:iam::000000000000:role/app',
+          retiringPrincipal: 'arn:aws:iam::000000000000:root',
+          operations: ['Decrypt', 'Encrypt', 'GenerateDataKey'],
+          constraints: { EncryptionContextSubset: { app: 'payments' } },
+        },
+      ],
+    });
+    expect(JSON.parse(key.policy as string)).toMatchObject({ Statement: [{ Sid: 'Enable IAM policies', Action: 'kms:*' }] });
+    await get(`/api/key?arn=${encodeURIComponent(arn.replace('0e1f', '0e1e'))}`, 404);
+    await get('/api/key?arn=not-an-arn', 404);
+    await get('/api/key', 400);
+  });
+
+  it('tells multi-Region primaries from replicas, and dates a pending deletion', async () => {
+    const { keys } = await get<{ keys: (KeyView & { multiRegionConfiguration?: unknown })[] }>('/api/keys');
+    const mrk = keys.filter((k) => k.keyId === MRK).map((k) => [k.region, k.multiRegionConfiguration]);
+    expect(mrk.sort()).toEqual([
+      ['eu-west-1', { role: 'REPLICA', primaryRegion: 'us-east-1', replicaRegions: ['eu-west-1'] }],
+      ['us-east-1', { role: 'PRIMARY', primaryRegion: 'us-east-1', replicaRegions: ['eu-west-1'] }],
+    ]);
+    expect(keys.find((k) => k.keyId === PRIMARY_KEY)!.multiRegionConfiguration).toBeUndefined();
+    const pending = keys.find((k) => k.keyId === SIGNING_KEY)!;
+    expect(pending.state).toBe('PendingDeletion');
+    expect(pending.deletionDate! - seeded.clock.now().getTime()).toBeGreaterThan(6.9 * 86_400_000);
+  });
+
+  it("shows a bucket's policy, Block Public Access, ownership, ACL, CORS and default encryption", async () => {
+    const appData = await get<Record<string, unknown>>('/api/bucket?name=app-data');
+    expect(appData).toMatchObject({
+      name: 'app-data',
+      accountId: '000000000000',
+      encryption: { algorithm: 'aws:kms', kmsMasterKeyId: 'alias/app-data', bucketKeyEnabled: true },
+      tags: [{ key: 'team', value: 'payments' }],
+      aclsEnabled: false,
+      acl: [{ grantee: 'account 000000000000', granteeType: 'CanonicalUser', permission: 'FULL_CONTROL' }],
+    });
+    expect(JSON.parse(appData.policy as string)).toMatchObject({ Statement: [{ Effect: 'Deny', Action: 's3:DeleteBucket' }] });
+    expect(JSON.stringify(appData.cors)).toContain('http://localhost:3000');
+
+    const acl = await get<Record<string, unknown>>('/api/bucket?name=acl-bucket');
+    expect(acl).toMatchObject({
+      objectOwnership: 'BucketOwnerPreferred',
+      aclsEnabled: true,
+      publicAccessBlock: { blockPublicAcls: true, ignorePublicAcls: false, blockPublicPolicy: true, restrictPublicBuckets: false },
+      policy: REQUIRE_KMS,
+      encryption: { algorithm: 'AES256', bucketKeyEnabled: false },
+    });
+    expect(acl.acl).toEqual(
+      expect.arrayContaining([
+        { grantee: 'account 000000000000', granteeType: 'CanonicalUser', permission: 'FULL_CONTROL' },
+        { grantee: 'LogDelivery', granteeType: 'Group', permission: 'WRITE' },
+        { grantee: 'LogDelivery', granteeType: 'Group', permission: 'READ_ACP' },
+      ]),
+    );
+    expect(acl.cors).toBeUndefined();
+    await get('/api/bucket?name=no-such-bucket', 404);
+  });
+
+  it('lists the identities with their policies, and no secret', async () => {
+    const { accounts } = await get<{ accounts: { accountId: string; identities: Record<string, unknown>[] }[] }>('/api/identities');
+    expect(accounts.map((a) => a.accountId)).toEqual(['000000000000', '111122223333']);
+    expect(accounts[0]!.identities).toEqual([{ kind: 'root', arn: 'arn:aws:iam::000000000000:root', accessKeyId: 'test', sessionToken: false, policies: [] }]);
+    const [root, alice, app] = accounts[1]!.identities;
+    expect(root).toMatchObject({ kind: 'root', accessKeyId: 'AKIAROOT1111' });
+    expect(alice).toMatchObject({ kind: 'user', arn: 'arn:aws:iam::111122223333:user/dev/alice', accessKeyId: 'AKIAALICE', sessionToken: false });
+    expect(JSON.parse((alice!.policies as string[])[0]!)).toMatchObject({ Statement: [{ Effect: 'Allow', Action: ['kms:*', 's3:*'] }] });
+    expect(app).toMatchObject({ kind: 'role', arn: 'arn:aws:iam::111122223333:role/app', sessionArn: 'arn:aws:sts::111122223333:assumed-role/app/app-session', sessionToken: true, policies: [] });
+    for (const identity of accounts.flatMap((a) => a.identities)) expect(Object.keys(identity).sort()).toEqual(expect.arrayContaining(['accessKeyId', 'arn', 'kind', 'policies', 'sessionToken']));
+  });
+
+  it("lists both services' requests, newest first, failures filterable, and opens a denied PutObject's decision", async () => {
+    const { requests } = await get<{ requests: { requestId: string; service: string; operation: string; status: number; errorCode?: string; decision?: string }[] }>('/api/requests');
+    expect(new Set(requests.map((r) => r.service))).toEqual(new Set(['kms', 's3']));
+    expect(requests[0]).toMatchObject({ requestId: deniedPut, service: 's3', operation: 'PutObject', status: 403, errorCode: 'AccessDenied', decision: 'Deny' });
+    const failed = (await get<{ requests: typeof requests }>('/api/requests?failed=1')).requests;
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((r) => r.status >= 400)).toBe(true);
+    expect(failed.length).toBeLessThan(requests.length);
+    // Denied: refused by an authorization (the 404s of HeadObject were allowed, then failed).
+    expect((await get<{ requests: typeof requests }>('/api/requests?failed=denied')).requests.map((r) => r.requestId)).toEqual([deniedPut]);
+    await get('/api/requests?failed=yes', 400);
+    expect((await get<{ requests: typeof requests }>('/api/requests?service=kms')).requests.every((r) => r.service === 'kms')).toBe(true);
+    expect((await get<{ requests: typeof requests }>('/api/requests?service=s3&q=accessdenied')).requests.map((r) => r.requestId)).toEqual([deniedPut]);
+    expect((await get<{ requests: typeof requests }>('/api/requests?limit=1')).requests).toHaveLength(1);
+    await get('/api/requests?service=ec2', 400);
+
+    const doc = await get<{ requestId: string; operation: string; decisions: { outcome: string; reason: Record<string, unknown>; sources: { source: string; statements: { sid?: string; applies: boolean; conditions: Record<string, unknown>[] }[] }[] }[] }>(
+      `/api/decisions?id=${deniedPut}`,
+    );
+    expect(doc).toMatchObject({ requestId: deniedPut, operation: 'PutObject' });
+    const decision = doc.decisions[0]!;
+    expect(decision).toMatchObject({ outcome: 'Deny', reason: { code: 'explicit-deny', source: 'bucket-policy', statement: { index: 0, sid: 'RequireKms' } } });
+    const statement = decision.sources.find((s) => s.source === 'bucket-policy')!.statements[0]!;
+    expect(statement).toMatchObject({ sid: 'RequireKms', applies: true });
+    expect(statement.conditions).toEqual([expect.objectContaining({ operator: 'StringNotEquals', key: 's3:x-amz-server-side-encryption', policyValues: ['aws:kms'], requestValues: null, result: true })]);
+    await get('/api/decisions?id=no-such-request', 404);
+  });
+
+  it('evaluates a request without making it ("what if")', async () => {
+    const question = { service: 's3', principal: 'test', action: 's3:PutObject', resource: 'arn:aws:s3:::acl-bucket/plain.txt' };
+    const denied = await ask(question);
+    expect(denied.status).toBe(200);
+    expect(await denied.json()).toMatchObject({ outcome: 'Deny', reason: { code: 'explicit-deny', statement: { sid: 'RequireKms' } } });
+    // The service follows from the action when not named.
+    const allowed = await ask({ ...question, service: undefined, context: { 's3:x-amz-server-side-encryption': 'aws:kms' } });
+    expect(await allowed.json()).toMatchObject({ outcome: 'Allow' });
+    const kms = await ask({ principal: 'AKIAALICE', action: 'kms:Decrypt', resource: `arn:aws:kms:us-east-1:000000000000:key/${PRIMARY_KEY}` });
+    expect(kms.status).toBe(200);
+    // Alice is another account's user: the key policy names only its own account.
+    expect(await kms.json()).toMatchObject({ outcome: 'Deny', principal: { arn: 'arn:aws:iam::111122223333:user/dev/alice' }, reason: { code: 'no-allow' } });
+    const before = (await get<{ requests: unknown[] }>('/api/requests?limit=1000')).requests.length;
+
+    const unknown = await ask({ ...question, principal: 'AKIANOBODY' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toContain('AKIANOBODY');
+    expect((await ask('{not json')).status).toBe(400);
+    expect((await ask({ principal: 'test', action: 'ec2:RunInstances' })).status).toBe(400);
+    expect((await ask('x'.repeat(70_000))).status).toBe(413);
+    // Nothing was made: the request log did not grow.
+    expect((await get<{ requests: unknown[] }>('/api/requests?limit=1000')).requests).toHaveLength(before);
+  });
+
+  it('never shows a secret access key, a session token or key material', async () => {
+    const service = seeded.credentials.list().find((c) => c.service)!;
+    const everything = JSON.stringify(
+      await Promise.all([
+        get('/api/keys'),
+        get(`/api/key?arn=${encodeURIComponent(`arn:aws:kms:us-east-1:000000000000:key/${PRIMARY_KEY}`)}`),
+        get(`/api/key?arn=${encodeURIComponent(`arn:aws:kms:us-east-1:000000000000:key/${MRK}`)}`),
+        get('/api/buckets'),
+        get('/api/bucket?name=app-data'),
+        get('/api/objects?bucket=app-data'),
+        get('/api/identities'),
+        get('/api/requests?limit=1000'),
+        get(`/api/decisions?id=${deniedPut}`),
+        get('/api/events?limit=1000'),
+        get('/api/overview'),
+      ]),
+    );
+    for (const secret of [...SECRETS, service.secretAccessKey]) expect(everything).not.toContain(secret);
+    expect(everything).not.toMatch(/secretAccessKey|sessionToken"\s*:\s*"/);
   });
 });

@@ -15,3 +15,4 @@ export type { KmsDatabaseCounts } from './store/snapshot';
 export { kmsFaultErrors, THROTTLING_MESSAGE } from './faults';
 export { AWS_QUOTAS, CRYPTO_QUOTAS, KmsQuotas, quotaProblem } from './quotas';
 export type { KmsQuotaConfig } from './quotas';
+export { simulateKms } from './access/simulate';

@@ -15,3 +15,5 @@ export { OPERATION_ACCESS, POLICY_OPERATIONS } from './actions';
 export type { OperationAccess } from './actions';
 export { isPublicPolicy } from './public-policy';
 export { s3FaultErrors } from './faults';
+export { canonicalUserId } from './owner';
+export { simulateS3 } from './authorization';
