@@ -264,7 +264,7 @@ describe('the access-control side and the request log', () => {
     await page.fill('#whatif-form textarea[name="context"]', '{"s3:x-amz-server-side-encryption": "aws:kms"}');
     await page.click('#whatif-form button[type="submit"]');
     await page.locator('#whatif-result .decision.allow').waitFor();
-    await expect(page.locator('#whatif-result .reason-text').textContent()).resolves.toMatch(/^allowed by (the )+account's root user$/);
+    await expect(page.locator('#whatif-result .reason-text').textContent()).resolves.toBe("allowed by the account's root user");
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

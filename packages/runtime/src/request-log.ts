@@ -237,7 +237,9 @@ export function statementReason(code: string, source: DecisionSourceName, policy
   const st = (preferDirect ? applying.find(namesCallerItself) : undefined) ?? applying[0];
   const what = effect === 'Deny' ? 'explicit deny in' : 'allowed by';
   const named = st ? (st.sid !== undefined ? `statement '${st.sid}'` : `statement ${st.index}`) : undefined;
-  const reason: DecisionReason = { code, text: named ? `${what} ${named} of the ${policy}` : `${what} the ${policy}`, source, policy };
+  // Sources named with their article already ("the account's root user") keep it.
+  const the = policy.startsWith('the ') ? policy : `the ${policy}`;
+  const reason: DecisionReason = { code, text: named ? `${what} ${named} of ${the}` : `${what} ${the}`, source, policy };
   if (st) reason.statement = st.sid !== undefined ? { index: st.index, sid: st.sid } : { index: st.index };
   return reason;
 }

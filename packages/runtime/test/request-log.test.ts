@@ -1,4 +1,4 @@
-import { RequestLog, requestSummary, ruleDecision, type RequestRecord } from '../src';
+import { RequestLog, requestSummary, ruleDecision, statementReason, type RequestRecord } from '../src';
 
 const record = (n: number, status = 200): RequestRecord => ({ requestId: `r${n}`, service: 'kms', time: new Date(n * 1000), operation: 'Encrypt', principal: null, status });
 
@@ -37,5 +37,12 @@ describe('RequestLog', () => {
     log.add(record(1));
     log.add({ ...record(2, 400), decisions: [deny] });
     expect(lines).toEqual(['sealbox: kms Encrypt r2 denied: SSE-KMS requires TLS (sealbox explain r2)']);
+  });
+});
+
+describe('statementReason', () => {
+  it("names a policy with its article once: 'allowed by the key policy', 'allowed by the account's root user'", () => {
+    expect(statementReason('allowed', 'key-policy', 'key policy', undefined, 'Allow').text).toBe('allowed by the key policy');
+    expect(statementReason('allowed', 'identity', "the account's root user", undefined, 'Allow').text).toBe("allowed by the account's root user");
   });
 });
