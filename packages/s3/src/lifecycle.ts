@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { S3Error } from './errors';
 import { httpDate } from './http-util';
+import { calendarFieldsValid } from './iso-date';
 import { childrenNamed, malformedXml, parseXml, type XmlNode } from './xml-parse';
 import { el, s3Document } from './xml';
 
@@ -127,6 +128,8 @@ function midnightDate(node: XmlNode, name: string): string | undefined {
   const t = text(node, name)?.trim();
   if (t === undefined) return undefined;
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) throw malformedXml();
+  // 2031-02-30 does not validate as a date (Date.parse would roll it over into March).
+  if (!calendarFieldsValid(t)) throw malformedXml();
   const ms = Date.parse(/T/.test(t) && !/(Z|[+-]\d{2}:?\d{2})$/.test(t) ? `${t}Z` : t);
   if (Number.isNaN(ms)) throw malformedXml();
   if (ms % DAY_MS !== 0) throw invalidArgument("'Date' must be at midnight GMT", 'Date', t);
