@@ -101,13 +101,22 @@ function text(node: XmlNode, name: string): string | undefined {
   return e.text;
 }
 
-/** xs:int / xs:long after white-space collapse; anything else does not validate (MalformedXML). */
-function integer(node: XmlNode, name: string): number | undefined {
+/** The day and count fields are xs:int (the model's Integer): a wider number does not validate. */
+const INT_MAX = 2 ** 31 - 1;
+
+/**
+ * xs:int (or, for the object sizes, xs:long) after white-space collapse; anything else does not
+ * validate (MalformedXML). Days beyond xs:int (2147483648) would otherwise become due dates no
+ * HTTP date can carry.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html (Days: Integer)
+ */
+function integer(node: XmlNode, name: string, long = false): number | undefined {
   const t = text(node, name);
   if (t === undefined) return undefined;
   const v = t.trim();
   if (!/^[+-]?[0-9]{1,16}$/.test(v)) throw malformedXml();
   const n = Number(v);
+  if (!long && (n > INT_MAX || n < -INT_MAX - 1)) throw malformedXml();
   return n === 0 ? 0 : n;
 }
 
@@ -149,7 +158,7 @@ function tagOf(node: XmlNode): LifecycleTag {
 }
 
 function size(node: XmlNode, name: string): number | undefined {
-  const n = integer(node, name);
+  const n = integer(node, name, true);
   // Guess: AWS's wording for a size out of range is not documented; the limits are
   // (intro-lifecycle-filters.html: sizes in bytes, at most 5 TB).
   if (n !== undefined && (n < 0 || n > MAX_FILTER_SIZE)) throw invalidRequest(`'${name}' must be between 0 and ${MAX_FILTER_SIZE} bytes`);
