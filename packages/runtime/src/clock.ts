@@ -6,7 +6,8 @@ export interface Clock {
   now(): Date;
 }
 
-export type ClockListener = (now: Date) => void;
+/** Called when the clock is advanced; the advance resolves once every returned promise has settled. */
+export type ClockListener = (now: Date) => unknown;
 
 /**
  * The latest virtual time: the end of year 9999. Every date Sealbox writes (ISO 8601 in event
@@ -76,7 +77,8 @@ export class VirtualClock implements Clock {
     // Advances that were each within bounds when asked may not be together.
     this.offsetMs = Math.max(this.offsetMs, Math.min(this.offsetMs + Math.round(seconds * 1000), MAX_VIRTUAL_TIME_MS - boundary - 2000));
     this.history.push({ atWallMs: boundary, offsetMs: this.offsetMs });
-    for (const listener of this.listeners) listener(this.now());
+    // Work that runs when time passes (lifecycle rules) may yield; the advance waits for it.
+    await Promise.all([...this.listeners].map((listener) => listener(this.now())));
     await this.waitUntil(boundary + 1000);
     return this.now();
   }

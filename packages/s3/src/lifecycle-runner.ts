@@ -36,41 +36,81 @@ const subject = (v: ObjectVersion) => ({ key: v.key, tags: v.meta.tags, size: v.
  */
 export function runLifecycle(state: S3State, now: Date, report: (err: unknown) => void = (err) => { throw err; }): LifecycleEvent[] {
   const events: LifecycleEvent[] = [];
-  for (const bucket of state.meta.allBuckets()) {
-    const config = bucket.lifecycle;
-    if (!config?.rules.some((r) => r.status === 'Enabled')) continue;
-    try {
-      runObjects(state, bucket, config, now, events);
-      runUploads(state, bucket, config, now, events);
-    } catch (err) {
-      report(err);
-    }
+  for (const _ of lifecycleSteps(state, now, events, report));
+  return events;
+}
+
+/** How long a run may hold the event loop before it lets other requests in. */
+const SLICE_MS = 20;
+
+/**
+ * The same run in slices of SLICE_MS, letting requests in between: ten thousand expirations in
+ * one advance would otherwise hold every other request for a second or more. Each key is
+ * decided and changed in one transaction on its versions as they are then (see runKey), so
+ * writes that land between slices are never undone.
+ */
+export async function runLifecycleSliced(state: S3State, now: Date, report: (err: unknown) => void): Promise<LifecycleEvent[]> {
+  const events: LifecycleEvent[] = [];
+  let sliceStart = performance.now();
+  for (const _ of lifecycleSteps(state, now, events, report)) {
+    if (performance.now() - sliceStart < SLICE_MS) continue;
+    await new Promise((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
   }
   return events;
 }
 
+/** The run as steps: one per key (or upload) handled. */
+function* lifecycleSteps(state: S3State, now: Date, events: LifecycleEvent[], report: (err: unknown) => void): Generator<void> {
+  for (const bucket of state.meta.allBuckets()) {
+    try {
+      // The configuration as it is now: it may have been changed or removed between slices.
+      const config = state.meta.getBucket(bucket.name)?.lifecycle;
+      if (!config?.rules.some((r) => r.status === 'Enabled')) continue;
+      yield* runObjects(state, bucket, config, now, events);
+      yield* runUploads(state, bucket, config, now, events);
+    } catch (err) {
+      report(err);
+    }
+  }
+}
+
 /** Every key's versions, newest first, a key at a time. */
-function runObjects(state: S3State, bucket: BucketRecord, config: LifecycleConfiguration, now: Date, events: LifecycleEvent[]): void {
+function* runObjects(state: S3State, bucket: BucketRecord, config: LifecycleConfiguration, now: Date, events: LifecycleEvent[]): Generator<void> {
   let cursor = { key: '', seq: Infinity };
-  let group: ObjectVersion[] = [];
+  let lastKey: string | undefined;
   for (;;) {
     const page = state.meta.listVersions(bucket.name, cursor, PAGE);
     for (const v of page) {
-      if (group.length && group[0]!.key !== v.key) {
-        runKey(state, bucket, config, group, now, events);
-        group = [];
-      }
-      group.push(v);
+      if (v.key === lastKey) continue;
+      lastKey = v.key;
+      runKey(state, bucket, config, v.key, now, events);
+      yield;
     }
     if (page.length < PAGE) break;
     const last = page[page.length - 1]!;
-    cursor = { key: last.key, seq: last.seq };
+    // Past every version of the last key seen (its versions were all read by runKey).
+    cursor = { key: last.key, seq: 0 };
   }
-  if (group.length) runKey(state, bucket, config, group, now, events);
+}
+
+/** A key's versions, newest first, as they are now. */
+function versionsOf(state: S3State, bucket: string, key: string): ObjectVersion[] {
+  // Small pages: the listing runs on past the key into the next ones, which are not wanted here.
+  const size = 8;
+  const out: ObjectVersion[] = [];
+  let cursor = { key, seq: Infinity };
+  for (;;) {
+    const page = state.meta.listVersions(bucket, cursor, size);
+    const own = page.filter((v) => v.key === key);
+    out.push(...own);
+    if (own.length < size) return out;
+    cursor = { key, seq: own[own.length - 1]!.seq };
+  }
 }
 
 /** One key: expire the current version, then noncurrent versions, then a lone delete marker. */
-function runKey(state: S3State, bucket: BucketRecord, config: LifecycleConfiguration, versions: ObjectVersion[], now: Date, events: LifecycleEvent[]): void {
+function runKey(state: S3State, bucket: BucketRecord, config: LifecycleConfiguration, key: string, now: Date, events: LifecycleEvent[]): void {
   const meta = state.meta;
   const t = now.getTime();
   const removedBlobs: string[] = [];
@@ -86,8 +126,10 @@ function runKey(state: S3State, bucket: BucketRecord, config: LifecycleConfigura
   const blocked = (v: ObjectVersion) => isDeletionBlocked(state, bucket, v, now);
 
   meta.transaction(() => {
-    let group = versions;
-    const current = group[0]!;
+    // Read in the transaction that acts on them: a write between two slices of a run is seen.
+    let group = versionsOf(state, bucket.name, key);
+    const current = group[0];
+    if (!current) return;
 
     // 1. The current version, past its expiration.
     if (current.isLatest && !current.deleteMarker) {
@@ -191,9 +233,13 @@ function markerDue(rule: LifecycleRule, marker: ObjectVersion, t: number): boole
 }
 
 /** AbortIncompleteMultipartUpload: uploads started DaysAfterInitiation days ago (rounded to midnight UTC). */
-function runUploads(state: S3State, bucket: BucketRecord, config: LifecycleConfiguration, now: Date, events: LifecycleEvent[]): void {
+function* runUploads(state: S3State, bucket: BucketRecord, config: LifecycleConfiguration, now: Date, events: LifecycleEvent[]): Generator<void> {
   const t = now.getTime();
-  for (const upload of state.meta.listUploads(bucket.name)) {
+  for (const listed of state.meta.listUploads(bucket.name)) {
+    yield;
+    // Completed or aborted since it was listed: nothing to do.
+    const upload = state.meta.getUpload(listed.uploadId);
+    if (!upload) continue;
     const abort = uploadAbort(config, upload.key, upload.initiated);
     if (!abort || t < abort.due) continue;
     const parts = state.meta.listParts(upload.uploadId);
@@ -212,18 +258,32 @@ function runUploads(state: S3State, bucket: BucketRecord, config: LifecycleConfi
  * that stops it (before the state is closed).
  */
 export function startLifecycle(state: S3State, clock: VirtualClock, report: (err: unknown) => void): () => void {
-  const run = () => {
-    try {
-      runLifecycle(state, clock.now(), report);
-    } catch (err) {
-      report(err);
-    }
+  let stopped = false;
+  // Runs never overlap: an advance during the minute's run waits for it, then runs as of its own time.
+  let queue: Promise<unknown> = Promise.resolve();
+  const run = (): Promise<unknown> => {
+    queue = queue.then(async () => {
+      if (stopped) return;
+      try {
+        await runLifecycleSliced(state, clock.now(), report);
+      } catch (err) {
+        report(err);
+      }
+    });
+    return queue;
   };
-  const unsubscribe = clock.onAdvance(run);
-  const timer = setInterval(run, INTERVAL_MS);
+  // The advance answers once this run is over (VirtualClock awaits its listeners).
+  const unsubscribe = clock.onAdvance(() => run());
+  const timer = setInterval(() => void run(), INTERVAL_MS);
   timer.unref();
-  run();
+  // At start nothing else runs yet: what fell due while Sealbox was stopped goes at once.
+  try {
+    runLifecycle(state, clock.now(), report);
+  } catch (err) {
+    report(err);
+  }
   return () => {
+    stopped = true;
     clearInterval(timer);
     unsubscribe();
   };

@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { S3Error } from './errors';
 import { httpDate } from './http-util';
+import { calendarFieldsValid } from './iso-date';
 import { childrenNamed, malformedXml, parseXml, type XmlNode } from './xml-parse';
 import { el, s3Document } from './xml';
 
@@ -100,13 +101,22 @@ function text(node: XmlNode, name: string): string | undefined {
   return e.text;
 }
 
-/** xs:int / xs:long after white-space collapse; anything else does not validate (MalformedXML). */
-function integer(node: XmlNode, name: string): number | undefined {
+/** The day and count fields are xs:int (the model's Integer): a wider number does not validate. */
+const INT_MAX = 2 ** 31 - 1;
+
+/**
+ * xs:int (or, for the object sizes, xs:long) after white-space collapse; anything else does not
+ * validate (MalformedXML). Days beyond xs:int (2147483648) would otherwise become due dates no
+ * HTTP date can carry.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html (Days: Integer)
+ */
+function integer(node: XmlNode, name: string, long = false): number | undefined {
   const t = text(node, name);
   if (t === undefined) return undefined;
   const v = t.trim();
   if (!/^[+-]?[0-9]{1,16}$/.test(v)) throw malformedXml();
   const n = Number(v);
+  if (!long && (n > INT_MAX || n < -INT_MAX - 1)) throw malformedXml();
   return n === 0 ? 0 : n;
 }
 
@@ -127,6 +137,8 @@ function midnightDate(node: XmlNode, name: string): string | undefined {
   const t = text(node, name)?.trim();
   if (t === undefined) return undefined;
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) throw malformedXml();
+  // 2031-02-30 does not validate as a date (Date.parse would roll it over into March).
+  if (!calendarFieldsValid(t)) throw malformedXml();
   const ms = Date.parse(/T/.test(t) && !/(Z|[+-]\d{2}:?\d{2})$/.test(t) ? `${t}Z` : t);
   if (Number.isNaN(ms)) throw malformedXml();
   if (ms % DAY_MS !== 0) throw invalidArgument("'Date' must be at midnight GMT", 'Date', t);
@@ -146,7 +158,7 @@ function tagOf(node: XmlNode): LifecycleTag {
 }
 
 function size(node: XmlNode, name: string): number | undefined {
-  const n = integer(node, name);
+  const n = integer(node, name, true);
   // Guess: AWS's wording for a size out of range is not documented; the limits are
   // (intro-lifecycle-filters.html: sizes in bytes, at most 5 TB).
   if (n !== undefined && (n < 0 || n > MAX_FILTER_SIZE)) throw invalidRequest(`'${name}' must be between 0 and ${MAX_FILTER_SIZE} bytes`);

@@ -3,6 +3,7 @@ import { accessDenied, checkS3Access } from './authorization';
 import type { S3Request } from './context';
 import { S3Error } from './errors';
 import { header, readSmallBody } from './http-util';
+import { calendarFieldsValid } from './iso-date';
 import { requestChecksum } from './request-checksum';
 import type { BucketRecord, ObjectLockMode, ObjectLockState, ObjectMeta, ObjectVersion } from './store/model';
 
@@ -55,7 +56,7 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2
 
 export function parseIsoDate(value: string): number | undefined {
   const text = value.trim();
-  if (!ISO_8601.test(text)) return undefined;
+  if (!ISO_8601.test(text) || !calendarFieldsValid(text)) return undefined;
   const t = Date.parse(text);
   return Number.isNaN(t) ? undefined : t;
 }

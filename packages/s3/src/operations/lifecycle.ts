@@ -65,6 +65,15 @@ export function deleteBucketLifecycleConfiguration(req: S3Request): S3Response {
 const EXPIRATION_OPERATIONS = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'GetObject', 'HeadObject']);
 
 /**
+ * The last instant an HTTP date can name (RFC 9110 IMF-fixdate has a four-digit year), which is
+ * also as far as Sealbox's clock goes. A rule of two billion days falls due after it: no date is
+ * sent then (toUTCString would write "Invalid Date", or a five-digit year the SDKs cannot parse),
+ * and nothing can ever fall due. AWS does not say what it sends for such a date.
+ * https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
+ */
+const LAST_HTTP_DATE = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+/**
  * Adds what the bucket's lifecycle rules say about the object a response is about:
  * x-amz-expiration on PutObject, CopyObject, CompleteMultipartUpload, GetObject and HeadObject
  * for a current version an enabled expiration rule selects (the earliest such rule), and
@@ -81,7 +90,7 @@ export function addLifecycleHeaders(req: S3Request, response: S3Response): S3Res
   const headers = { ...response.headers };
   if (req.operation === 'CreateMultipartUpload') {
     const abort = uploadAbort(config, req.key, req.now.getTime());
-    if (!abort) return response;
+    if (!abort || abort.due > LAST_HTTP_DATE) return response;
     headers['x-amz-abort-date'] = new Date(abort.due).toUTCString();
     // Guess: AWS does not say how it writes a rule id no header can carry; URL-encoded as in x-amz-expiration.
     headers['x-amz-abort-rule-id'] = cannotBeHeader(abort.ruleId) ? encodeURIComponent(abort.ruleId) : abort.ruleId;
@@ -92,7 +101,7 @@ export function addLifecycleHeaders(req: S3Request, response: S3Response): S3Res
   const v = req.state.meta.version(req.bucket, req.key, typeof versionId === 'string' ? versionId : 'null');
   if (!v || !v.isLatest || v.deleteMarker) return response;
   const expiration = objectExpiration(config, { key: v.key, tags: v.meta.tags, size: v.size, lastModified: v.lastModified });
-  if (!expiration) return response;
+  if (!expiration || expiration.due > LAST_HTTP_DATE) return response;
   headers['x-amz-expiration'] = expirationHeader(expiration);
   return { ...response, headers };
 }

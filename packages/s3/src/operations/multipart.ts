@@ -214,6 +214,9 @@ export async function completeMultipartUpload(req: S3Request): Promise<S3Respons
   const conditional = hasWriteConditions(req);
   if (conditional) checkWriteConditions(req, req.state.meta.latest(bucket.name, upload.key));
   const doc = parseCompleteMultipartUpload(await readSmallBody(req.body, 10 * 1024 * 1024));
+  // The upload may have gone while the body arrived (aborted, or removed by a lifecycle
+  // AbortIncompleteMultipartUpload rule when the clock moved): NoSuchUpload, not InvalidPart.
+  requireUpload(req);
   const stored = new Map(req.state.meta.listParts(upload.uploadId).map((p) => [p.partNumber, p]));
   const chosen: PartRecord[] = [];
   let previous = 0;
