@@ -227,8 +227,12 @@ export function parseCommandArgs<T extends ParseArgsConfig>(config: T): ReturnTy
       // Node's own message goes on about positionals after '--'; a typo is far more likely.
       const known = Object.keys(config.options ?? {}).map((name) => `--${name}`);
       const name = unknown.split('=')[0]!;
-      const guess = closest(name, known);
-      throw new UsageError(`Unknown option '${unknown}'${guess ? ` (did you mean ${guess}?)` : ''}`);
+      // A part of several names (`--port`, as moto and most servers call it) names them all.
+      const bare = name.replace(/^-+/, '');
+      const ending = bare.length >= 3 ? known.filter((k) => k.endsWith(`-${bare}`)) : [];
+      const guesses = ending.length > 1 ? ending : [closest(name, known)].filter((g) => g !== undefined);
+      const list = guesses.length > 1 ? `${guesses.slice(0, -1).join(', ')} or ${guesses[guesses.length - 1]}` : guesses[0];
+      throw new UsageError(`Unknown option '${unknown}'${list ? ` (did you mean ${list}?)` : ''}`);
     }
     throw new UsageError(e.message);
   }
