@@ -91,8 +91,9 @@ const START_OPTIONS_HELP = `  --host HOST              address to listen on (def
                            --in-memory in ~/.sealbox/tls), printed as AWS_CA_BUNDLE
   --tls                    the default; still accepted, for scripts written when TLS was opt-in
   --allow-http-sse-kms     accept SSE-KMS and SSE-C requests over plain HTTP (AWS refuses them without TLS)
-  --allow-remote-admin     accept POST /_sealbox/reset, /moto-api/reset and the snapshot endpoints
-                           from any address, not only loopback (a test container reaching Sealbox)
+  --allow-remote-admin     accept POST /_sealbox/reset, /moto-api/reset, the snapshot endpoints and
+                           the fault rules from any address, not only loopback (a test container
+                           reaching Sealbox)
   --json                   print one JSON line with the endpoints once ready; logs go to stderr
   --quiet                  no access log
   -h, --help               show this help
