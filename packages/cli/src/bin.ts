@@ -53,6 +53,27 @@ function banner(sealbox: Sealbox, options: StartOptions): string {
   return lines.join('\n');
 }
 
+/** The parent of a process, from /proc (Linux); undefined elsewhere or once it is gone. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the name, which is in parentheses and may hold anything: state, then ppid.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process is a POSIX shell (from /proc, Linux). */
+function isShell(pid: number): boolean {
+  try {
+    return ['sh', 'dash', 'bash', 'ash', 'zsh', 'ksh', 'mksh'].includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+  } catch {
+    return false;
+  }
+}
+
 /** One message for every busy port, naming the options that chose them. */
 function busyPortsMessage(options: StartOptions, ports: number[]): string {
   // Name the option that chose each port: the error alone cannot tell KMS's from S3's.
@@ -118,8 +139,13 @@ async function start(args: string[]): Promise<void> {
   // leaving nothing that holds the ports and the data directory.
   if (process.env.npm_command !== undefined) {
     const parent = process.ppid;
+    // `npx sealbox start`: npm runs this through `sh -c`, and a shell that does not exec its
+    // command (Debian's dash) stays between npm and this process. When npm is killed outright
+    // (SIGKILL passes nothing on), that shell lives on, and with it this process: so the shell's
+    // own parent is watched too.
+    const npm = isShell(parent) ? parentOf(parent) : undefined;
     setInterval(() => {
-      if (process.ppid !== parent) shutdown('parent exited');
+      if (process.ppid !== parent || (npm !== undefined && parentOf(parent) !== npm)) shutdown('parent exited');
     }, 500).unref();
   }
   if (options.json) {

@@ -91,8 +91,9 @@ const START_OPTIONS_HELP = `  --host HOST              address to listen on (def
                            --in-memory in ~/.sealbox/tls), printed as AWS_CA_BUNDLE
   --tls                    the default; still accepted, for scripts written when TLS was opt-in
   --allow-http-sse-kms     accept SSE-KMS and SSE-C requests over plain HTTP (AWS refuses them without TLS)
-  --allow-remote-admin     accept POST /_sealbox/reset, /moto-api/reset and the snapshot endpoints
-                           from any address, not only loopback (a test container reaching Sealbox)
+  --allow-remote-admin     accept POST /_sealbox/reset, /moto-api/reset, the snapshot endpoints and
+                           the fault rules from any address, not only loopback (a test container
+                           reaching Sealbox)
   --json                   print one JSON line with the endpoints once ready; logs go to stderr
   --quiet                  no access log, and no line on stderr per denied request
   -h, --help               show this help
@@ -228,8 +229,12 @@ export function parseCommandArgs<T extends ParseArgsConfig>(config: T): ReturnTy
       // Node's own message goes on about positionals after '--'; a typo is far more likely.
       const known = Object.keys(config.options ?? {}).map((name) => `--${name}`);
       const name = unknown.split('=')[0]!;
-      const guess = closest(name, known);
-      throw new UsageError(`Unknown option '${unknown}'${guess ? ` (did you mean ${guess}?)` : ''}`);
+      // A part of several names (`--port`, as moto and most servers call it) names them all.
+      const bare = name.replace(/^-+/, '');
+      const ending = bare.length >= 3 ? known.filter((k) => k.endsWith(`-${bare}`)) : [];
+      const guesses = ending.length > 1 ? ending : [closest(name, known)].filter((g) => g !== undefined);
+      const list = guesses.length > 1 ? `${guesses.slice(0, -1).join(', ')} or ${guesses[guesses.length - 1]}` : guesses[0];
+      throw new UsageError(`Unknown option '${unknown}'${list ? ` (did you mean ${list}?)` : ''}`);
     }
     throw new UsageError(e.message);
   }

@@ -503,7 +503,7 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
       serviceCredentials: options.kmsEndpoint ? undefined : serviceCredentials,
       allowHttpSseKms: options.allowHttpSseKms,
       onPlainHttpEncryption: plainHttpEncryption,
-      kmsCa: tls?.ca,
+      kmsCa: kmsTrust(tls?.ca, options.kmsEndpoint),
       kmsTimeoutMs: options.kmsTimeoutMs,
       kmsServiceHeaders: kmsService && !options.kmsEndpoint ? { [STATE_HEADER]: kmsService.token } : undefined,
       adminHosts,
@@ -644,4 +644,19 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     removeCreated();
     throw err;
   }
+}
+
+/**
+ * The CAs S3 trusts for its KMS besides the public roots: this Sealbox's own, and for another KMS
+ * (`--kms-endpoint`, perhaps another Sealbox with its own local CA) the bundle the user's AWS
+ * clients trust, `AWS_CA_BUNDLE`, as the printed exports set it.
+ */
+export function kmsTrust(ownCa: string | undefined, kmsEndpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  const cas = ownCa ? [ownCa] : [];
+  const bundle = env.AWS_CA_BUNDLE;
+  if (kmsEndpoint?.startsWith('https:') && bundle) {
+    // Unreadable: S3 then reports the untrusted certificate on its first call (cannot reach KMS).
+    if (existsSync(bundle)) cas.push(readFileSync(bundle, 'utf8'));
+  }
+  return cas;
 }

@@ -1,11 +1,12 @@
 /**
  * The rough edges of `sealbox start`, as users meet them through the built command: help that
  * agrees with itself, every busy port in one message, a failed start that leaves nothing behind,
- * --host 0.0.0.0 printing an address clients can reach.
+ * --host 0.0.0.0 printing an address clients can reach, a stale data-directory lock whose pid was
+ * reused, and npx's process tree when npx itself is killed.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,6 +40,13 @@ describe('sealbox help', () => {
     expect(command.code).toBe(2);
     expect(command.stderr).toContain("unknown command 'strat' (did you mean start?)");
     expect((await sealbox('help', 'strat')).stderr).toContain('(did you mean start?)');
+  });
+
+  it('--port, as moto and most servers spell it, names every port option', async () => {
+    const r = await sealbox('start', '--port', '5000');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Unknown option '--port' (did you mean --kms-port, --s3-port or --console-port?)");
+    expect((await sealbox('start', '--endpoint', 'http://x')).stderr).toContain('(did you mean --kms-endpoint?)');
   });
 });
 
@@ -112,4 +120,82 @@ describe('sealbox start --host 0.0.0.0', () => {
     child.kill('SIGTERM');
     expect(out).toContain('  export AWS_REGION=eu-west-3\n  export AWS_DEFAULT_REGION=eu-west-3\n');
   });
+});
+
+const linux = existsSync('/proc/self/stat');
+
+/** Field 22 of /proc/PID/stat, the start time, as the lock records it with the boot id. */
+function identity(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+}
+
+(linux ? describe : describe.skip)('the data-directory lock', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sealbox-stale-lock-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  // After a reboot, or when a killed container starts again, the pid in a lock left by kill -9
+  // names another live process, often the new Sealbox itself: the start time tells them apart.
+  it('takes over a lock whose pid now belongs to another process', async () => {
+    writeFileSync(join(dir, 'sealbox.lock'), `${process.pid}\n${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:1\n`);
+    const child = spawn(process.execPath, [BIN, 'start', '--json', '--quiet', '--data-dir', dir, '--kms-port', '0', '--s3-port', '0', '--no-console']);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    try {
+      const ready = await new Promise<{ dataDir: string }>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line) as { dataDir: string }));
+        child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+      });
+      expect(ready.dataDir).toBe(dir);
+      expect(readFileSync(join(dir, 'sealbox.lock'), 'utf8')).toBe(`${child.pid}\n${identity(child.pid!)}\n`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('still refuses a lock held by the process it names', async () => {
+    writeFileSync(join(dir, 'sealbox.lock'), `${process.pid}\n${identity(process.pid)}\n`);
+    const r = await sealbox('start', '--data-dir', dir, '--kms-port', '0', '--s3-port', '0', '--no-console');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`sealbox: data directory ${dir} is in use by another Sealbox (pid ${process.pid}); stop it or choose another --data-dir\n`);
+  });
+});
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+(linux ? describe : describe.skip)('started the way npx starts it', () => {
+  // npx runs `sh -c 'sealbox' start ...`, and Debian's dash does not exec the command: npm, a
+  // shell, then Sealbox. SIGKILL to npx (a harness giving up on it) passes nothing on and leaves
+  // the shell alive, so Sealbox's own parent does not change. The outer sh stands for npm here.
+  it('stops when npm is killed and the shell between them lives on', async () => {
+    const inner = `${process.execPath} ${BIN} start --json --quiet --in-memory --kms-port 0 --s3-port 0 --no-console; exit $?`;
+    const npm = spawn('sh', ['-c', `sh -c '${inner}'; exit $?`], { env: { ...process.env, npm_command: 'exec' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const ready = await new Promise<{ kms: string }>((resolve, reject) => {
+        createInterface({ input: npm.stdout! }).once('line', (line) => resolve(JSON.parse(line) as { kms: string }));
+        npm.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+      });
+      npm.kill('SIGKILL');
+      const deadline = Date.now() + 10_000;
+      while (groupAlive(npm.pid!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(groupAlive(npm.pid!)).toBe(false);
+      const { hostname, port } = new URL(ready.kms);
+      const refused = await new Promise<boolean>((resolve) => {
+        const socket = connect(Number(port), hostname);
+        socket.once('connect', () => (socket.destroy(), resolve(false)));
+        socket.once('error', () => resolve(true));
+      });
+      expect(refused).toBe(true);
+    } finally {
+      if (groupAlive(npm.pid!)) process.kill(-npm.pid!, 'SIGKILL');
+    }
+  }, 30_000);
 });

@@ -280,3 +280,48 @@ describe('sealbox start', () => {
     expect(both.stderr).toContain('--tls and --no-tls cannot be used together');
   }, 60_000);
 });
+
+describe('S3 alone, against another Sealbox KMS over HTTPS (--kms-endpoint)', () => {
+  it("trusts that KMS's local CA through AWS_CA_BUNDLE, and without it says on stderr why SSE-KMS answers 503", async () => {
+    // The KMS keeps its own CA in its data directory; the S3-only instance has another.
+    const kmsDir = mkdtempSync(join(tmpdir(), 'sealbox-kms-ca-'));
+    const kmsOnly = await startTestSealbox({ tls: true, only: 'kms', dataDir: kmsDir });
+    const previous = process.env.AWS_CA_BUNDLE;
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { KeyId } = (await kmsClient(kmsOnly, { requestHandler: { httpsAgent: new Agent({ ca: kmsOnly.ca }) } }).send(new CreateKeyCommand({}))).KeyMetadata!;
+      const put = (s3: ReturnType<typeof s3Client>, key: string) =>
+        s3.send(new PutObjectCommand({ Bucket: 'split', Key: key, Body: 'sealed elsewhere', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KeyId }));
+
+      delete process.env.AWS_CA_BUNDLE;
+      const untrusting = await startTestSealbox({ tls: true, only: 's3', kmsEndpoint: kmsOnly.kms!.url });
+      try {
+        const s3 = s3Client(untrusting, { requestHandler: { httpsAgent: new Agent({ ca: untrusting.ca }) } });
+        await s3.send(new CreateBucketCommand({ Bucket: 'split' }));
+        await expect(put(s3, 'refused')).rejects.toMatchObject({ $metadata: { httpStatusCode: 503 } });
+        const lines = stderr.mock.calls.map(([chunk]) => String(chunk)).filter((l) => l.includes('cannot reach KMS'));
+        expect(lines).toHaveLength(1);
+        // The two local CAs share a subject: OpenSSL names the failure CERT_SIGNATURE_FAILURE (or SELF_SIGNED_CERT_IN_CHAIN).
+        expect(lines[0]).toMatch(new RegExp(`^sealbox s3: cannot reach KMS at ${kmsOnly.kms!.url}: [A-Z_]*CERT[A-Z_]*; SSE-KMS requests answer 503`));
+      } finally {
+        await untrusting.stop();
+      }
+
+      process.env.AWS_CA_BUNDLE = kmsOnly.caBundle;
+      const trusting = await startTestSealbox({ tls: true, only: 's3', kmsEndpoint: kmsOnly.kms!.url });
+      try {
+        const s3 = s3Client(trusting, { requestHandler: { httpsAgent: new Agent({ ca: trusting.ca }) } });
+        await s3.send(new CreateBucketCommand({ Bucket: 'split' }));
+        expect((await put(s3, 'k')).SSEKMSKeyId).toMatch(/^arn:aws:kms:/);
+        expect(await (await s3.send(new GetObjectCommand({ Bucket: 'split', Key: 'k' }))).Body!.transformToString()).toBe('sealed elsewhere');
+      } finally {
+        await trusting.stop();
+      }
+    } finally {
+      stderr.mockRestore();
+      if (previous === undefined) delete process.env.AWS_CA_BUNDLE;
+      else process.env.AWS_CA_BUNDLE = previous;
+      await kmsOnly.stop();
+    }
+  });
+});

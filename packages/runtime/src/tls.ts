@@ -59,10 +59,12 @@ function covers(cert: string, names: string[]): boolean {
   return names.every((name) => (isIp(name) ? x509.checkIP(name) !== undefined : dns.has(name.toLowerCase())));
 }
 
-function serverCertificate(names: string[], caName: forge.pki.CertificateField[], caKey: forge.pki.rsa.PrivateKey): { key: string; cert: string } {
+function serverCertificate(names: string[], caCert: forge.pki.Certificate, caKey: forge.pki.rsa.PrivateKey): { key: string; cert: string } {
   const serverKeys = rsaKeyPair();
   const unique = [...new Set(names)];
-  const cert = certificate([{ name: 'commonName', value: 'localhost' }], caName, serverKeys.publicKey, caKey, 2, [
+  const issuer = caCert.subject.attributes as forge.pki.CertificateField[];
+  const cert = certificate([{ name: 'commonName', value: 'localhost' }], issuer, serverKeys.publicKey, caKey, 2, [
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
@@ -71,7 +73,16 @@ function serverCertificate(names: string[], caName: forge.pki.CertificateField[]
   return { key: serverKeys.pem, cert };
 }
 
-const CA_NAME = [{ name: 'commonName', value: 'Sealbox Local CA' }, { name: 'organizationName', value: 'Sealbox' }];
+/**
+ * Each CA gets a name of its own (and a key identifier its certificates point at): a client that
+ * trusts two Sealboxes' CAs (S3 alone against another Sealbox's KMS, a trust store holding both)
+ * finds the issuer by name, and two CAs named alike make OpenSSL try the wrong one
+ * (CERT_SIGNATURE_FAILURE).
+ */
+const caName = (): forge.pki.CertificateField[] => [
+  { name: 'commonName', value: `Sealbox Local CA ${randomBytes(4).toString('hex')}` },
+  { name: 'organizationName', value: 'Sealbox' },
+];
 
 /**
  * Each file written whole under a temporary name, then renamed, in the order given (ca.pem last):
@@ -93,11 +104,13 @@ function writeFiles(dir: string, files: Record<string, string>): void {
 /** A new CA and a server certificate it signs, written to `dir`. */
 function createAll(dir: string, names: string[]): TlsMaterial {
   const caKeys = rsaKeyPair();
-  const ca = certificate(CA_NAME, CA_NAME, caKeys.publicKey, caKeys.privateKey, 10, [
+  const name = caName();
+  const ca = certificate(name, name, caKeys.publicKey, caKeys.privateKey, 10, [
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
   ]);
-  const server = serverCertificate(names, CA_NAME, caKeys.privateKey);
+  const server = serverCertificate(names, forge.pki.certificateFromPem(ca), caKeys.privateKey);
   writeFiles(dir, { [CA_KEY_FILE]: caKeys.pem, [KEY_FILE]: server.key, [CERT_FILE]: server.cert, [CA_FILE]: ca });
   return { ...server, ca, caPath: join(dir, CA_FILE) };
 }
@@ -115,8 +128,7 @@ function loadFrom(dir: string, names: string[], persist: boolean): TlsMaterial {
   const kept = { key: readFileSync(path(KEY_FILE), 'utf8'), cert: readFileSync(path(CERT_FILE), 'utf8'), ca, caPath: path(CA_FILE) };
   if (covers(kept.cert, names)) return kept;
   const caKey = forge.pki.privateKeyFromPem(readFileSync(path(CA_KEY_FILE), 'utf8'));
-  const caName = forge.pki.certificateFromPem(ca).subject.attributes as forge.pki.CertificateField[];
-  const server = serverCertificate(names, caName, caKey);
+  const server = serverCertificate(names, forge.pki.certificateFromPem(ca), caKey);
   if (persist) writeFiles(dir, { [KEY_FILE]: server.key, [CERT_FILE]: server.cert });
   return { ...server, ca, caPath: kept.caPath };
 }

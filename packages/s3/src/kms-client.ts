@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import type { Credentials } from '@sealbox/sigv4';
 import aws4 from 'aws4';
 import { S3Error } from './errors';
@@ -29,9 +30,16 @@ export interface HttpKmsClientOptions {
    */
   serviceHeaders?: Record<string, string>;
   timeoutMs?: number;
-  /** CA certificate (PEM) to trust for an HTTPS endpoint. */
-  ca?: string;
+  /**
+   * CA certificates (PEM) to trust for an HTTPS endpoint, beside the public roots: this Sealbox's
+   * own local CA, and for another KMS (`--kms-endpoint`) the bundle its user trusts.
+   */
+  ca?: string | readonly string[];
+  /** Told when KMS cannot be reached at all (refused, reset, untrusted certificate), at most every 10 s. */
+  onUnreachable?: (endpoint: string, err: Error) => void;
 }
+
+const UNREACHABLE_REPORT_MS = 10_000;
 
 /** KMS's JSON errors as S3 reports them: KMS.<code> with KMS's message; access denial is 403. */
 function s3ErrorFromKms(type: string, message: string | undefined): S3Error {
@@ -55,10 +63,23 @@ function s3ErrorFromKms(type: string, message: string | undefined): S3Error {
 export class HttpKmsClient implements KmsClient {
   private readonly url: URL;
   private readonly agent: HttpAgent | HttpsAgent;
+  private lastUnreachableReport = -Infinity;
 
   constructor(private readonly options: HttpKmsClientOptions) {
     this.url = new URL(options.endpoint);
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ca: options.ca }) : new HttpAgent({ keepAlive: true });
+    // A `ca` list replaces Node's roots, so they are added back: a KMS with a public certificate
+    // stays trusted beside the local CAs.
+    const extra = options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : options.ca;
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ca: extra.length ? [...rootCertificates, ...extra] : undefined }) : new HttpAgent({ keepAlive: true });
+  }
+
+  /** A KMS that cannot be reached fails every SSE-KMS request; the operator gets one line saying why. */
+  private unreachable(err: Error): void {
+    const now = Date.now();
+    if (now - this.lastUnreachableReport < UNREACHABLE_REPORT_MS) return;
+    this.lastUnreachableReport = now;
+    const report = this.options.onUnreachable ?? ((endpoint: string, e: Error) => process.stderr.write(`sealbox s3: cannot reach KMS at ${endpoint}: ${(e as NodeJS.ErrnoException).code ?? e.message}; SSE-KMS requests answer 503 until it answers\n`));
+    report(this.options.endpoint, err);
   }
 
   private call(caller: Credentials, region: string, operation: string, input: Record<string, unknown>, trace?: KmsCallTrace): Promise<Record<string, unknown>> {
@@ -98,7 +119,11 @@ export class HttpKmsClient implements KmsClient {
         },
       );
       r.on('timeout', () => r.destroy(new S3Error('KMS.DependencyTimeoutException', 500, 'KMS did not answer in time')));
-      r.on('error', (err) => reject(err instanceof S3Error ? err : new S3Error('ServiceUnavailable', 503, 'Please reduce your request rate.')));
+      r.on('error', (err) => {
+        if (err instanceof S3Error) return reject(err);
+        this.unreachable(err);
+        reject(new S3Error('ServiceUnavailable', 503, 'Please reduce your request rate.'));
+      });
       r.end(body);
     });
   }

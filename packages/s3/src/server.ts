@@ -68,7 +68,7 @@ export interface S3ServiceOptions {
   /** Told when an SSE-KMS or SSE-C request is refused for coming over plain HTTP (sealbox start's hint). */
   onPlainHttpEncryption?: () => void;
   /** A CA certificate (PEM) to trust for an HTTPS KMS endpoint. */
-  kmsCa?: string;
+  kmsCa?: string | readonly string[];
   /** How long a KMS call may stay silent before S3 gives up (KMS.DependencyTimeoutException); 10 s. */
   kmsTimeoutMs?: number;
   /** Sent with S3's own calls to KMS (HttpKmsClientOptions.serviceHeaders). */
