@@ -240,6 +240,8 @@ describe('condition refusals (path Statement[i].Condition...)', () => {
     ['a Condition that is an array', [], 'Condition must be an object', 'Statement[0].Condition'],
     ['a Condition that is a string', 'x', 'Condition must be an object', 'Statement[0].Condition'],
     ['an unknown operator', { StringEqual: { k: 'v' } }, 'Invalid Condition type : StringEqual', 'Statement[0].Condition.StringEqual'],
+    // The operator is judged before its block: an unknown one with a malformed block names the operator.
+    ['an unknown operator with a block that is no object', { StringEqual: 'k' }, 'Invalid Condition type : StringEqual', 'Statement[0].Condition.StringEqual'],
     ['NullIfExists', { NullIfExists: { k: 'true' } }, 'Invalid Condition type : NullIfExists', 'Statement[0].Condition.NullIfExists'],
     ['ForAnyValue:Null', { 'ForAnyValue:Null': { k: 'true' } }, 'Invalid Condition type : ForAnyValue:Null', 'Statement[0].Condition.ForAnyValue:Null'],
     ['a block that is a string', { StringEquals: 'k' }, 'Condition StringEquals must map condition keys to values', 'Statement[0].Condition.StringEquals'],
