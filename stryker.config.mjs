@@ -68,7 +68,7 @@ const config = {
   jest: {
     projectType: 'custom',
     configFile: 'jest.config.js',
-    // Overrides testMatch only: the target's unit test files, never the e2e suites.
+    // Overrides testMatch (and roots): the target's unit test files, never the e2e suites.
     config: {
       testMatch: target.tests.map((glob) => `<rootDir>/${glob}`),
       testPathIgnorePatterns: ['/node_modules/', ...without],
