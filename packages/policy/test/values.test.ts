@@ -87,7 +87,7 @@ describe('CIDR blocks', () => {
     expect(parseCidr(textValue)).toEqual(cidr);
   });
 
-  it.each(['10.0.0.0/33', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/1000', '10.0.0.0/a', '10.0.0.0/ 8', '::/129', 'x/8', '10.0.0/8', '/8', ''])(
+  it.each(['10.0.0.0/8x', '10.0.0.0/33', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/1000', '10.0.0.0/a', '10.0.0.0/ 8', '::/129', 'x/8', '10.0.0/8', '/8', ''])(
     '%j is not a block',
     (bad) => {
       expect(parseCidr(bad)).toBeNull();
@@ -137,7 +137,23 @@ describe('dates', () => {
     expect(parseDate(textValue)).toBe(ms);
   });
 
+  it('years 0000-0099 are those years, not 1900-1999 (Date.UTC reads two-digit years so)', () => {
+    const year = (y: number, month = 0, day = 1) => {
+      const d = new Date(0);
+      d.setUTCFullYear(y, month, day);
+      return d.getTime();
+    };
+    expect(parseDate('0099')).toBe(year(99));
+    expect(parseDate('0000')).toBe(year(0));
+    expect(parseDate('0050-06')).toBe(year(50, 5));
+    expect(parseDate('0099-12-31T00:00:00Z')).toBe(year(99, 11, 31));
+    expect(parseDate('0004-02-29')).toBe(year(4, 1, 29));
+    expect(parseDate('0099')).toBeLessThan(parseDate('1999')!);
+  });
+
   it.each([
+    '2024-99',
+    '2024-01-99',
     '2024-00',
     '2024-13',
     '2024-01-00',
