@@ -14,14 +14,23 @@
 const ISO =
   /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?)?$/;
 
+/**
+ * `Date.UTC` without its two-digit-year rule (years 0-99 would become 1900-1999): months and days
+ * out of range roll over, as with `Date.UTC`.
+ */
+function utc(year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0, millis = 0): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  date.setUTCHours(hour, minute, second, millis);
+  return date.getTime();
+}
+
 /** Milliseconds since the epoch, or null when `text` is not a valid date. */
 export function parseDate(text: string): number | null {
   const trimmed = text.trim();
+  // Digits are epoch seconds, except exactly four, the W3C year form (read by ISO below).
   if (/^-?\d+(?:\.\d+)?$/.test(trimmed) && !/^\d{4}$/.test(trimmed)) {
     return Number(trimmed) * 1000;
-  }
-  if (/^\d{4}$/.test(trimmed)) {
-    return Date.UTC(Number(trimmed), 0, 1);
   }
   const m = ISO.exec(trimmed);
   if (m === null) return null;
@@ -32,11 +41,11 @@ export function parseDate(text: string): number | null {
   const minute = m[5] === undefined ? 0 : Number(m[5]);
   const second = m[6] === undefined ? 0 : Number(m[6]);
   const millis = m[7] === undefined ? 0 : Math.floor(Number('0.' + m[7]) * 1000);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return null;
-  let time = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  // Reject 2024-02-30 and friends (Date.UTC would roll them over).
-  const check = new Date(Date.UTC(year, month - 1, day));
-  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return null;
+  if (hour > 24 || minute > 59 || second > 60) return null;
+  let time = utc(year, month - 1, day, hour, minute, second, millis);
+  // Reject month 13, day 32, 2024-02-30 and friends, which roll over into another month (a day
+  // of 00-99 never rolls a whole year, so the month alone tells).
+  if (new Date(utc(year, month - 1, day)).getUTCMonth() !== month - 1) return null;
   const zone = m[8];
   if (zone !== undefined && zone !== 'Z' && zone !== 'z') {
     const sign = zone.startsWith('-') ? -1 : 1;
