@@ -89,11 +89,12 @@ function parsePrincipal(value: unknown, field: string, path: string): PrincipalB
     for (const v of values) {
       if (v === '') throw new PolicyError(`Invalid principal in policy: empty ${type} principal`, path);
       if (type === 'AWS' && v !== '*') {
-        if (!ACCOUNT_ID.test(v) && !PRINCIPAL_ARN.test(v)) {
-          throw new PolicyError(`Invalid principal in policy: "${v}"`, path);
-        }
+        // The wildcard first: its message says what to do instead.
         if (v.includes('*') || v.includes('?')) {
           throw new PolicyError(`Invalid principal in policy: "${v}" (wildcards are not allowed in principal ARNs)`, path);
+        }
+        if (!ACCOUNT_ID.test(v) && !PRINCIPAL_ARN.test(v)) {
+          throw new PolicyError(`Invalid principal in policy: "${v}"`, path);
         }
       }
     }
