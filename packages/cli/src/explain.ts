@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { decisionsDocument, type DecisionRecord, type DecisionSourceTrace, type RequestLog, type RequestSummary } from '@sealbox/runtime';
+import { decisionsDocument, terminalSafe, type DecisionRecord, type DecisionSourceTrace, type RequestLog, type RequestSummary } from '@sealbox/runtime';
 
 /** A request's decision records, as `GET /_sealbox/decisions/<id>` answers them. */
 export interface DecisionsDocument {
@@ -82,10 +82,12 @@ export function formatExplanation(e: Explanation, indent = ''): string {
   }
   for (const k of e.kmsRequests ?? []) {
     lines.push(`${indent}  via KMS:`);
-    lines.push(formatExplanation(k, `${indent}    `));
+    lines.push(...formatExplanation(k, `${indent}    `).split('\n'));
   }
   if (e.kmsRequestIds && !e.kmsRequests) lines.push(`${indent}  KMS requests made for it: ${e.kmsRequestIds.join(', ')}`);
-  return lines.join('\n');
+  // Much of the text is the request's own (object keys, condition values, messages quoting them)
+  // or a policy writer's (Sids): no line may carry a terminal escape or start a forged line.
+  return lines.map(terminalSafe).join('\n');
 }
 
 /** GETs a JSON document from an admin endpoint (https with the given CA); undefined on a 404. */

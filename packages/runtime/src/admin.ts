@@ -312,7 +312,17 @@ function faultRoutes(router: Router, faults: FaultRules, hosts: readonly string[
  * but takes a body, which only a page's preflighted request could send).
  */
 function decisionRoutes(router: Router, requests: () => RequestLog, simulate: AdminOptions['simulate'], hosts: readonly string[] | undefined): void {
+  // The request log names every caller, resource and condition value, and a decision record every
+  // policy considered: unlike health and clock, a page must not read them. Without the Host rule a
+  // page whose name was rebound to 127.0.0.1 reads them as its own origin (DNS rebinding); without
+  // the Origin rule, a page of Sealbox's own origin (an HTML object S3 serves) could.
+  const readable = (req: Request, res: Response): boolean => {
+    const refusal = checkAdminRequest(req, { hosts, changesState: false });
+    if (refusal) sendAdminRefusal(req, res, refusal);
+    return refusal === undefined;
+  };
   router.get('/_sealbox/requests', (req, res) => {
+    if (!readable(req, res)) return;
     const log = requests();
     const rawLimit = req.query.limit;
     const limit = rawLimit === undefined ? 100 : Number(rawLimit);
@@ -324,6 +334,7 @@ function decisionRoutes(router: Router, requests: () => RequestLog, simulate: Ad
     res.json({ requests: log.list({ limit: Math.min(limit, log.capacity), failed }).map(requestSummary) });
   });
   router.get('/_sealbox/decisions/:id', (req, res) => {
+    if (!readable(req, res)) return;
     const log = requests();
     const id = String(req.params.id);
     const record = log.get(id);

@@ -54,6 +54,8 @@ export interface DecisionRecord {
 /** A decision as kept on the request path: its outcome now, its explanation when asked. */
 export interface LazyDecision {
   readonly outcome: DecisionOutcome;
+  /** About how many bytes it keeps that no other record shares (its condition key values). */
+  readonly weight?: number;
   explain(): DecisionRecord;
 }
 
@@ -91,6 +93,32 @@ export interface RequestSummary {
 }
 
 export const DEFAULT_REQUEST_LOG_SIZE = 10_000;
+/**
+ * The most a request log keeps, about, in bytes of its own (condition key values, messages):
+ * 10,000 records of requests with a 1 MB encryption context would otherwise hold 10 GB. Past it,
+ * the oldest records go first, as when the log is full.
+ */
+export const DEFAULT_REQUEST_LOG_BYTES = 64 * 1024 * 1024;
+/** What a record costs besides its decisions' weights: ids, time, operation, principal. */
+const RECORD_OVERHEAD = 400;
+
+/** About the bytes of a context's values (strings are counted at 2 bytes a character, the worst case). */
+export function contextWeight(keys: Record<string, string | readonly string[] | undefined>): number {
+  let n = 0;
+  for (const k in keys) {
+    const v = keys[k];
+    n += 2 * k.length + 16;
+    if (typeof v === 'string') n += 2 * v.length;
+    else if (v !== undefined) for (const x of v) n += 2 * x.length + 16;
+  }
+  return n;
+}
+
+function recordWeight(record: RequestRecord): number {
+  let n = RECORD_OVERHEAD + 2 * ((record.message?.length ?? 0) + (record.accessKeyId?.length ?? 0) + (record.principal?.length ?? 0));
+  for (const d of record.decisions ?? []) n += d.weight ?? RECORD_OVERHEAD;
+  return n;
+}
 
 /** The deciding outcome of a request: a Deny if any authorization denied, else Allow if any. */
 export function requestDecision(record: RequestRecord): DecisionOutcome | undefined {
@@ -130,16 +158,37 @@ export function decisionsDocument(record: RequestRecord): { requestId: string; s
   return doc;
 }
 
-/** One line naming what denied a request, and how to see the rest. */
+/**
+ * Characters a terminal acts on rather than prints: C0 controls (ESC starts a sequence that can
+ * recolour, retitle, hide or rewrite the screen; CR and LF forge lines), DEL, C1 controls (U+009B
+ * is a one-character CSI), the Unicode line separators and the bidirectional overrides (which
+ * reorder what the operator reads).
+ */
+const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from a request (an object key, a Sid, an encryption context value, a message quoting
+ * them) made inert for a terminal: each unsafe character is written as `\xNN` or `\uNNNN`.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** One line naming what denied a request, and how to see the rest (one line: nothing in it can start another). */
 export function deniedLine(record: RequestRecord, decision: DecisionRecord): string {
-  return `sealbox: ${record.service} ${record.operation} ${record.requestId} denied: ${decision.reason.text} (sealbox explain ${record.requestId})`;
+  return terminalSafe(`sealbox: ${record.service} ${record.operation} ${record.requestId} denied: ${decision.reason.text} (sealbox explain ${record.requestId})`);
 }
 
 /** A fixed-size ring of the latest requests. */
 export class RequestLog {
   private readonly slots: (RequestRecord | undefined)[];
+  private readonly weights: Float64Array;
   private next = 0;
   private count = 0;
+  private bytes = 0;
 
   /**
    * @param onDenied told of each request an authorization denied (sealbox start's one line on
@@ -148,9 +197,16 @@ export class RequestLog {
   constructor(
     readonly capacity: number = DEFAULT_REQUEST_LOG_SIZE,
     private readonly onDenied?: (line: string, record: RequestRecord) => void,
+    readonly maxBytes: number = DEFAULT_REQUEST_LOG_BYTES,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('a request log holds at least 1 request');
     this.slots = new Array<RequestRecord | undefined>(capacity);
+    this.weights = new Float64Array(capacity);
+  }
+
+  /** About the bytes the kept records hold of their own. */
+  get weight(): number {
+    return this.bytes;
   }
 
   get size(): number {
@@ -162,9 +218,23 @@ export class RequestLog {
       const denied = record.decisions.find((d) => d.outcome === 'Deny');
       if (denied) this.onDenied(deniedLine(record, denied.explain()), record);
     }
+    if (this.count === this.capacity) this.dropOldest();
+    const weight = recordWeight(record);
     this.slots[this.next] = record;
+    this.weights[this.next] = weight;
+    this.bytes += weight;
     this.next = (this.next + 1) % this.capacity;
-    if (this.count < this.capacity) this.count++;
+    this.count++;
+    // The newest record stays, however heavy.
+    while (this.bytes > this.maxBytes && this.count > 1) this.dropOldest();
+  }
+
+  private dropOldest(): void {
+    const oldest = (this.next - this.count + this.capacity) % this.capacity;
+    this.bytes -= this.weights[oldest]!;
+    this.weights[oldest] = 0;
+    this.slots[oldest] = undefined;
+    this.count--;
   }
 
   /** Newest first. */
@@ -191,8 +261,10 @@ export class RequestLog {
 
   clear(): void {
     this.slots.fill(undefined);
+    this.weights.fill(0);
     this.next = 0;
     this.count = 0;
+    this.bytes = 0;
   }
 }
 

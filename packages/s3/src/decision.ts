@@ -1,5 +1,5 @@
 import { explainPolicy, type PolicyDocument, type RequestContext } from '@sealbox/policy';
-import { contextValues, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
+import { contextValues, contextWeight, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
 import type { Grant } from './acl';
 
 /**
@@ -48,9 +48,17 @@ function granteeText(g: Grant): string {
 /** One S3 authorization, explained lazily (GET /_sealbox/decisions/<id>). */
 export class S3Decision implements LazyDecision {
   readonly outcome: 'Allow' | 'Deny';
+  readonly weight: number;
+  private readonly inputs: Omit<S3DecisionInputs, 'bucketPolicy'> & { bucketPolicy: PolicyDocument | undefined };
 
-  constructor(private readonly inputs: S3DecisionInputs) {
+  constructor(inputs: S3DecisionInputs) {
     this.outcome = ALLOWING.has(inputs.code) ? 'Allow' : 'Deny';
+    // The store parses a bucket's record afresh for every request, so its policy text is a new
+    // string each time (up to 20 KB): the record keeps the parsed document, which the policy
+    // cache shares between all requests that saw the same text, and which a later
+    // PutBucketPolicy does not change.
+    this.inputs = { ...inputs, bucketPolicy: inputs.bucketPolicy ? inputs.parse(inputs.bucketPolicy, 'resource') : undefined };
+    this.weight = contextWeight(inputs.evaluation.keys) + (inputs.acl?.grants.length ?? 0) * 200;
   }
 
   explain(): DecisionRecord {
@@ -80,7 +88,7 @@ export class S3Decision implements LazyDecision {
     }
     let bucketTrace: DecisionSourceTrace | undefined;
     if (this.inputs.bucketPolicy !== undefined) {
-      const explained = explainPolicy(this.inputs.parse(this.inputs.bucketPolicy, 'resource'), evaluation);
+      const explained = explainPolicy(this.inputs.bucketPolicy, evaluation);
       bucketTrace = { source: 'bucket-policy', name: 'bucket policy', decision: explained.decision, statements: explained.statements };
       sources.push(bucketTrace);
     } else if (evaluation.resource !== 'arn:aws:s3:::*') {

@@ -3,7 +3,7 @@ import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
 import type { OperationContext } from '../context';
 import { AccessDeniedException } from '../errors';
 import type { GrantRecord, KeyRecord } from '../model';
-import { constraintsApply, findGrant, satisfiesConstraints } from './grants';
+import { constraintsApply, findGrant } from './grants';
 import { KmsDecision, type KmsDecisionCode } from './decision';
 import { keyConditionKeys, type ConditionKeys } from './condition-keys';
 
@@ -89,7 +89,6 @@ export function checkAccess(ctx: OperationContext, request: AccessRequest): Acce
           constraintsApply: constraintsApply(action),
           roleArn: credentials.roleArn,
           parse: parsePolicyCached,
-          satisfies: (g, context) => satisfiesConstraints(g.constraints, context),
         }),
       );
     }

@@ -1,7 +1,8 @@
 import { explainPolicy, type PolicyDocument, type RequestContext } from '@sealbox/policy';
-import { contextValues, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
+import { contextValues, contextWeight, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
 import { roleArnOf } from '@sealbox/sigv4';
 import type { GrantRecord } from '../model';
+import { satisfiesConstraints } from './grants';
 
 /**
  * Why KMS decided as it did, in IAM's terms; the code alone is kept on the request path.
@@ -35,8 +36,8 @@ export interface KmsDecisionInputs {
   constraintsApply: boolean;
   /** Credentials.roleArn of a role session (a grant naming the role names its sessions). */
   roleArn: string | undefined;
+  /** A module-level function: a record keeps it, and a closure would keep its whole scope (the key record, its policy text). */
   parse: (text: string, kind: 'resource' | 'identity') => PolicyDocument;
-  satisfies: (grant: GrantRecord, context: Record<string, string> | undefined) => boolean;
 }
 
 function constraintText(grant: GrantRecord): string {
@@ -50,12 +51,40 @@ function constraintText(grant: GrantRecord): string {
 
 const ALLOWING = new Set<KmsDecisionCode>(['identity-allow', 'key-policy-allow', 'grant-allow']);
 
+/**
+ * Grants a record keeps of a key's (AWS allows 50,000 per key): read afresh from the store on
+ * every request, 10,000 records of a key with many grants would hold millions of them.
+ */
+export const GRANTS_KEPT = 25;
+
+/** What a record keeps: the inputs, with the key policy as its shared parsed document and at most GRANTS_KEPT grants. */
+type KeptInputs = Omit<KmsDecisionInputs, 'keyPolicy'> & { keyPolicy: PolicyDocument | undefined; grantsLeftOut: number };
+
 /** One KMS authorization, explained lazily (GET /_sealbox/decisions/<id>). */
 export class KmsDecision implements LazyDecision {
   readonly outcome: 'Allow' | 'Deny';
+  readonly weight: number;
+  private readonly inputs: KeptInputs;
 
-  constructor(private readonly inputs: KmsDecisionInputs) {
+  constructor(inputs: KmsDecisionInputs) {
     this.outcome = ALLOWING.has(inputs.code) ? 'Allow' : 'Deny';
+    // The store parses a key's record afresh for every request, so its policy text is a new
+    // string each time (up to 32 KB): the record keeps the parsed document, which the policy
+    // cache shares between all requests that saw the same text, and which a later
+    // PutKeyPolicy does not change.
+    const grants = inputs.grants;
+    let kept = grants;
+    if (grants !== undefined && grants.length > GRANTS_KEPT) {
+      kept = grants.slice(0, GRANTS_KEPT);
+      if (inputs.grant !== undefined && !kept.includes(inputs.grant)) kept = [...kept, inputs.grant];
+    }
+    this.inputs = {
+      ...inputs,
+      keyPolicy: inputs.keyPolicy === undefined ? undefined : inputs.parse(inputs.keyPolicy, 'resource'),
+      grants: kept,
+      grantsLeftOut: grants === undefined ? 0 : grants.length - kept!.length,
+    };
+    this.weight = contextWeight(inputs.evaluation.keys) + (kept?.length ?? 0) * 300;
   }
 
   explain(): DecisionRecord {
@@ -82,7 +111,7 @@ export class KmsDecision implements LazyDecision {
     }
     let keyTrace: DecisionSourceTrace | undefined;
     if (this.inputs.keyPolicy !== undefined) {
-      const explained = explainPolicy(this.inputs.parse(this.inputs.keyPolicy, 'resource'), evaluation);
+      const explained = explainPolicy(this.inputs.keyPolicy, evaluation);
       keyTrace = { source: 'key-policy', name: 'key policy', decision: explained.decision, statements: explained.statements };
       sources.push(keyTrace);
     }
@@ -91,7 +120,7 @@ export class KmsDecision implements LazyDecision {
       const grantee = g.granteePrincipal === arn || (role !== undefined && g.granteePrincipal === role);
       const operation = evaluation.action.replace(/^kms:/, '');
       const hasOperation = g.operations.includes(operation);
-      const constraintsHold = !this.inputs.constraintsApply || this.inputs.satisfies(g, this.inputs.encryptionContext);
+      const constraintsHold = !this.inputs.constraintsApply || satisfiesConstraints(g.constraints, this.inputs.encryptionContext);
       const allows = grantee && hasOperation && constraintsHold;
       const text = !grantee
         ? `grantee ${g.granteePrincipal} is not the caller`
@@ -111,6 +140,9 @@ export class KmsDecision implements LazyDecision {
         ...(g.constraints ? { constraints: g.constraints } : {}),
         text,
       });
+    }
+    if (this.inputs.grantsLeftOut > 0) {
+      sources.push({ source: 'grant', name: `${this.inputs.grantsLeftOut} more grants`, decision: 'NotApplicable', statements: [], text: `the key has ${this.inputs.grantsLeftOut} more grants, not kept with the request (a record keeps ${GRANTS_KEPT}); none of them allowed it` });
     }
     const action = evaluation.action;
     let reason: DecisionReason;
