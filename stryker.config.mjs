@@ -39,7 +39,8 @@ export const MUTATION_TARGETS = {
       'packages/s3/src/checksums.ts',
       'packages/s3/src/request-checksum.ts',
     ],
-    tests: ['packages/s3/test/{actions,authorization,acl,request-checksum,checksums,xml-fuzz}.test.ts'],
+    // *-mutants.test.ts: cases written to kill the survivors of this target.
+    tests: ['packages/s3/test/{actions,authorization,acl,request-checksum,checksums,xml-fuzz}.test.ts', 'packages/s3/test/*-mutants.test.ts'],
   },
 };
 

@@ -74,8 +74,8 @@ export function hasAclHeaders(headers: IncomingHttpHeaders): boolean {
   return header(headers, 'x-amz-acl') !== undefined || GRANT_HEADERS.some(([name]) => header(headers, name) !== undefined);
 }
 
-const invalidArgument = (message: string, name?: string, value?: string) =>
-  new S3Error('InvalidArgument', 400, message, name !== undefined ? [['ArgumentName', name], ...(value !== undefined ? ([['ArgumentValue', value]] as [string, string][]) : [])] : []);
+const invalidArgument = (message: string, name: string, value: string) =>
+  new S3Error('InvalidArgument', 400, message, [['ArgumentName', name], ['ArgumentValue', value]]);
 
 /**
  * The ACL a request sets through its headers, or undefined: a canned x-amz-acl or

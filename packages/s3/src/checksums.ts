@@ -195,6 +195,7 @@ const CRC32C_POLY = 0x82f63b78; // reflected 0x1EDC6F41
 const CRC64_POLY_HI = 0x9a6c9329;
 const CRC64_POLY_LO = 0xac4bc9b5;
 
+// Stryker disable next-line ConditionalExpression,EqualityOperator,ArrayDeclaration: equivalent because both loops give the same CRC (the byte loop is the fallback for big-endian hosts)
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Below this many bytes the CRCs go byte by byte rather than creating an aligned 32-bit view. */
 const VIEW_THRESHOLD = 64;
@@ -339,6 +340,7 @@ class Crc64Checksum implements Checksum {
 
   update(b: Buffer): void {
     const n = b.length;
+    // Stryker disable next-line BlockStatement,ConditionalExpression,EqualityOperator,LogicalOperator: equivalent because WebAssembly and JavaScript run the same tables to the same CRC at any length (checksums.test.ts compares both with a reference)
     if (crc64Wasm && n >= WASM_THRESHOLD) {
       [this.hi, this.lo] = crc64Wasm.update(this.hi, this.lo, b);
       return;

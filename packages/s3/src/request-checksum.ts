@@ -24,7 +24,8 @@ export function requestChecksum(headers: IncomingHttpHeaders, fallback?: Checksu
   if (sent.length > 1) {
     throw new S3Error('InvalidRequest', 400, 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
   }
-  const trailer = header(headers, 'x-amz-trailer')?.split(',')[0]?.trim();
+  // split() always gives at least one element.
+  const trailer = header(headers, 'x-amz-trailer')?.split(',')[0]!.trim();
   const fromHeader = sent[0] ? parseChecksumAlgorithm(sent[0].slice('x-amz-checksum-'.length)) : undefined;
   if (sent[0] && !fromHeader) throw new S3Error('InvalidRequest', 400, 'The algorithm type you specified in x-amz-checksum- header is invalid.');
   const fromTrailer = trailer?.startsWith('x-amz-checksum-') ? parseChecksumAlgorithm(trailer.slice('x-amz-checksum-'.length)) : undefined;
