@@ -261,6 +261,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
           service: target.service,
           now,
           clientTime: (t) => options.clock.fromWallClock(t),
+          clientTimeLatest: (t) => options.clock.fromWallClockLatest(t),
           credentials: options.credentials,
           bodySha256: createHash('sha256').update(body).digest('hex'),
           signingKeys,

@@ -15,6 +15,9 @@ export type ClockListener = (now: Date) => unknown;
  * 275760 a JavaScript Date is invalid: an advance beyond this would leave every later request of
  * both services failing on a date it cannot write.
  */
+/** How far behind the true time a client may sign: a whole second of Date header, and one of transit. */
+const SIGNING_LAG_MS = 2000;
+
 export const MAX_VIRTUAL_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 /** What `VirtualClock.state()` saves and `restore()` puts back: the offset and its history. */
@@ -102,6 +105,16 @@ export class VirtualClock implements Clock {
       }
     }
     return new Date(t + offset);
+  }
+
+  /**
+   * Like `fromWallClock`, for a timestamp that may have been written up to two seconds late: the
+   * SDKs sign with their clock set from the whole-second Date header, so a request signed just after
+   * an advance can carry a time from just before it. Used for the skew of header-signed requests
+   * only (a presigned URL's age keeps the earliest reading).
+   */
+  fromWallClockLatest(wallTime: Date): Date {
+    return new Date(this.fromWallClock(new Date(wallTime.getTime() + SIGNING_LAG_MS)).getTime() - SIGNING_LAG_MS);
   }
 
   /**

@@ -43,6 +43,15 @@ describe('VirtualClock', () => {
     expect(clock.wallNow().getTime()).toBe(state.wall);
   });
 
+  it('reads a timestamp from the two seconds before an advance as possibly after it (fromWallClockLatest), and no other', async () => {
+    const { clock } = fakeClock(1_000_500);
+    await clock.advance(3600); // took effect at 1_001_000
+    expect(clock.fromWallClockLatest(new Date(1_000_000)).getTime()).toBe(1_000_000 + 3_600_000);
+    expect(clock.fromWallClock(new Date(1_000_000)).getTime()).toBe(1_000_000);
+    expect(clock.fromWallClockLatest(new Date(998_999)).getTime()).toBe(998_999);
+    expect(clock.fromWallClockLatest(new Date(999_000)).getTime()).toBe(999_000 + 3_600_000);
+  });
+
   it('waits again when a timer fires early', async () => {
     const state = { wall: 2_000_100, calls: 0 };
     const clock = new VirtualClock(

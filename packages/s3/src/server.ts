@@ -158,6 +158,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
           region,
           now,
           clientTime: (t) => options.clock.fromWallClock(t),
+          clientTimeLatest: (t) => options.clock.fromWallClockLatest(t),
           credentials: options.credentials,
           signingKeys,
           // An x-amz-* header outside SignedHeaders (x-amz-copy-source, x-amz-meta-*, ...) would

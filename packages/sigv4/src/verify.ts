@@ -43,6 +43,14 @@ export interface VerifyOptions {
    * identity when absent.
    */
   clientTime?: (signed: Date) => Date;
+  /**
+   * For header auth only: the latest place on the server's timeline the signed time may stand for
+   * (default: `clientTime`'s). A timestamp from the second or two before a clock advance may have
+   * been signed after it by a client whose clock lags (the SDKs set theirs from the whole-second
+   * Date header); within the skew window on either reading, the request is current. Presigned
+   * URLs keep the earliest reading: one signed before an advance has aged by it.
+   */
+  clientTimeLatest?: (signed: Date) => Date;
   credentials: CredentialProvider;
   /** Hex SHA-256 of a body already read (JSON services). S3 bodies are checked while streaming. */
   bodySha256?: string;
@@ -297,7 +305,8 @@ function checkTime(signedTime: Date, requestTime: Date, expires: number | undefi
   const serverTime = new Date(now - (requestTime.getTime() - signedTime.getTime()));
   const maxSkewMs = options.maxSkewMs ?? MAX_SKEW_MS;
   if (expires === undefined) {
-    if (Math.abs(now - requestTime.getTime()) > maxSkewMs) {
+    const latest = options.clientTimeLatest ? options.clientTimeLatest(signedTime).getTime() : requestTime.getTime();
+    if (Math.abs(now - requestTime.getTime()) > maxSkewMs && Math.abs(now - latest) > maxSkewMs) {
       fail({ kind: 'RequestTimeTooSkewed', requestTime: signedTime, requestTimeText: dateText, serverTime, maxSkewMs });
     }
     return;

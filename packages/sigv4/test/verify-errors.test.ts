@@ -169,6 +169,21 @@ describe('dates and time', () => {
     expect(failure(req, { ...kms, maxSkewMs: 0, now: new Date(NOW.getTime() + 1000) })).toMatchObject({ kind: 'RequestTimeTooSkewed', maxSkewMs: 0 });
   });
 
+  it('a timestamp from just before a clock advance: header auth is current on the later reading, a presigned URL keeps the earlier', async () => {
+    const hour = 3600 * 1000;
+    // The server's clock was advanced an hour a moment after NOW (the signed second): on the
+    // timeline NOW stands for NOW, but a lagging client may have signed it after the advance.
+    const advanced = { clientTime: (d: Date) => d, clientTimeLatest: (d: Date) => new Date(d.getTime() + hour), now: new Date(NOW.getTime() + hour + 500) };
+    const req = await signHeader({ service: 'kms', body: '{}' });
+    expect(verifyRequest(req, { ...kms, ...advanced })).not.toBeNull();
+    // Without the later reading, the same request is an hour skewed.
+    expect(failure(req, { ...kms, ...advanced, clientTimeLatest: undefined })).toMatchObject({ kind: 'RequestTimeTooSkewed' });
+    // Beyond the skew window on both readings: refused.
+    expect(failure(req, { ...kms, ...advanced, now: new Date(NOW.getTime() + 2 * hour) })).toMatchObject({ kind: 'RequestTimeTooSkewed' });
+    const url = await presign(300);
+    expect(failure(url, { ...s3, ...advanced })).toMatchObject({ kind: 'Expired' });
+  });
+
   it('presigned URLs: valid until expiry inclusive, not dated in the future, X-Amz-Expires well-formed', async () => {
     const url = await presign(300);
     const atTime = (ms: number) => ({ ...s3, now: new Date(NOW.getTime() + ms) });
