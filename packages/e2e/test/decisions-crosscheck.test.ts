@@ -74,6 +74,7 @@ beforeAll(async () => {
   keys.private = await newKey(policyOf(enableIam));
   keys.shared = await newKey(policyOf(enableIam, { Sid: 'AccountB', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${B}:root` }, Action: 'kms:*', Resource: '*' }));
   await root.send(new CreateAliasCommand({ AliasName: 'alias/xc-app', TargetKeyId: keys.private }));
+  await root.send(new CreateAliasCommand({ AliasName: 'alias/xc-shared', TargetKeyId: keys.shared }));
   keys.west = await newKey(policyOf(enableIam), tlsKmsClient(sealbox, { region: 'us-west-2' }));
   keys.disabled = await newKey(policyOf(enableIam));
   await root.send(new DisableKeyCommand({ KeyId: keys.disabled }));
@@ -159,6 +160,7 @@ interface Case {
 const encrypt = (who: string, keyId: () => string, region?: string) => () => kmsAs(who, region).send(new EncryptCommand({ KeyId: keyId(), Plaintext: Buffer.from('x') }));
 const getObject = (who: string, bucket: string, key = 'obj', http = false) => () => s3As(who, http).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
 const A_ALIAS_ARN = `arn:aws:kms:us-east-1:${A}:alias/xc-app`;
+const A_SHARED_ALIAS_ARN = `arn:aws:kms:us-east-1:${A}:alias/xc-shared`;
 
 const CASES: Case[] = [
   // KMS
@@ -176,7 +178,10 @@ const CASES: Case[] = [
   },
   { name: 'an alias, allowed by IAM', service: 'kms', call: encrypt('alice', () => 'alias/xc-app'), ask: () => ({ principal: 'XCALICE', action: 'kms:Encrypt', resource: 'alias/xc-app' }), want: 'Allow' },
   { name: 'an alias, no permission', service: 'kms', call: encrypt('bob', () => 'alias/xc-app'), ask: () => ({ principal: 'XCBOB', action: 'kms:Encrypt', resource: 'alias/xc-app' }), want: 'Deny' },
-  { name: "another account's alias ARN", service: 'kms', call: encrypt('carol', () => A_ALIAS_ARN), ask: () => ({ principal: 'XCCAROL', action: 'kms:Encrypt', resource: A_ALIAS_ARN }), want: 'refused' },
+  // Another account's alias ARN names its key (alias-using.html); that key's policy decides.
+  { name: "another account's alias ARN, its key's policy not naming the caller", service: 'kms', call: encrypt('carol', () => A_ALIAS_ARN), ask: () => ({ principal: 'XCCAROL', action: 'kms:Encrypt', resource: A_ALIAS_ARN }), want: 'Deny' },
+  { name: "another account's alias ARN, its key's policy naming the caller's account", service: 'kms', call: encrypt('carol', () => A_SHARED_ALIAS_ARN), ask: () => ({ principal: 'XCCAROL', action: 'kms:Encrypt', resource: A_SHARED_ALIAS_ARN }), want: 'Allow' },
+  { name: "another account's alias by name: the caller's own account's", service: 'kms', call: encrypt('carol', () => 'alias/xc-app'), ask: () => ({ principal: 'XCCAROL', action: 'kms:Encrypt', resource: 'alias/xc-app' }), want: 'refused' },
   {
     name: 'a key in another region, asked in us-east-1',
     service: 'kms',
