@@ -344,9 +344,11 @@ describe('cross-account use', () => {
     expect(KeyId).toBe(key.Arn);
     expect(Buffer.from((await rootB.send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString()).toBe('cross');
     expect((await erin.send(new DescribeKeyCommand({ KeyId: key.Arn }))).KeyMetadata!.AWSAccountId).toBe(A);
-    // Aliases and bare key ids do not cross accounts.
+    // A bare key id or alias name is the caller's own account's; the alias ARN names the other
+    // account's key (https://docs.aws.amazon.com/kms/latest/developerguide/alias-using.html).
     expect((await failure(erin.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })))).name).toBe('NotFoundException');
-    expect((await failure(erin.send(new EncryptCommand({ KeyId: `arn:aws:kms:us-east-1:${A}:alias/shared`, Plaintext: Buffer.from('x') })))).name).toBe('NotFoundException');
+    expect((await failure(erin.send(new EncryptCommand({ KeyId: 'alias/shared', Plaintext: Buffer.from('x') })))).name).toBe('NotFoundException');
+    expect((await erin.send(new EncryptCommand({ KeyId: `arn:aws:kms:us-east-1:${A}:alias/shared`, Plaintext: Buffer.from('x') }))).KeyId).toBe(key.Arn);
     // The key policy does not allow GenerateDataKey to account B.
     await expectDenied(rootB.send(new GenerateDataKeyCommand({ KeyId: key.Arn, KeySpec: 'AES_256' })), denied(`arn:aws:iam::${B}:root`, 'GenerateDataKey', key.Arn!, 'resource'));
     // A key whose policy does not name account B.

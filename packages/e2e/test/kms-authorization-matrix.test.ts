@@ -63,6 +63,7 @@ import {
 } from '@aws-sdk/client-kms';
 import type { Sealbox } from '@sealbox/cli';
 import { KMS_OPERATIONS } from '@sealbox/kms';
+import { kmsDecisionProblems, takeRequestId, trackRequestIds } from './decision-checks';
 import { kmsClient, startTestSealbox } from './helpers';
 
 /**
@@ -477,7 +478,7 @@ afterAll(async () => {
 const clients = new Map<string, KMSClient>();
 function callerClient(scenario: Scenario): KMSClient {
   const [accessKeyId, secretAccessKey] = CALLER[scenario];
-  if (!clients.has(accessKeyId)) clients.set(accessKeyId, kmsClient(sealbox, { credentials: { accessKeyId, secretAccessKey } }));
+  if (!clients.has(accessKeyId)) clients.set(accessKeyId, trackRequestIds(kmsClient(sealbox, { credentials: { accessKeyId, secretAccessKey } })));
   return clients.get(accessKeyId)!;
 }
 
@@ -540,6 +541,8 @@ describe.each(cells)('%s, %s', (op, scenario, row) => {
   it(title, async () => {
     const f = await setUp(row, scenario);
     const got = await outcomeOf(row.call(callerClient(scenario), f));
+    // The request's decision record agrees with the answer (decision-checks.ts).
+    expect(kmsDecisionProblems(sealbox, takeRequestId(), { scenario, caller: CALLER[scenario][2], want, action: (row.actions ?? [op])[0]!, grantId: f.grantId }, got)).toEqual([]);
     if (want === 'allowed') {
       expect(got).toEqual({ ok: true });
       return;

@@ -75,6 +75,7 @@ import type { Sealbox } from '@sealbox/cli';
 import { OPERATION_ACCESS } from '@sealbox/s3';
 import { deriveSigningKey, toAmzDate, type Credentials } from '@sealbox/sigv4';
 import aws4 from 'aws4';
+import { noteRequestId, s3DecisionProblems, takeRequestId, trackRequestIds } from './decision-checks';
 import { s3Client, startTestSealbox } from './helpers';
 
 const OWNER = '000000000000';
@@ -341,8 +342,8 @@ beforeAll(async () => {
   for (const p of PRINCIPALS) {
     if (p === 'anonymous') {
       // Unsigned requests, as a browser or curl sends them.
-      clients.set(p, s3Client(sealbox, { signer: { sign: async (request) => request } }));
-    } else clients.set(p, s3Client(sealbox, { credentials: CREDENTIALS[p] }));
+      clients.set(p, trackRequestIds(s3Client(sealbox, { signer: { sign: async (request) => request } })));
+    } else clients.set(p, trackRequestIds(s3Client(sealbox, { credentials: CREDENTIALS[p] })));
   }
 });
 
@@ -431,6 +432,11 @@ describe.each(SCENARIOS)('policy source: %s', (scenario) => {
       const got = await outcome(() => row.call(ctx));
       const want = expected(row, scenario, principal);
       if (got !== want) mismatches.push(`${row.operation}#${OPERATIONS.indexOf(row)}: expected ${want}, got ${got}`);
+      // The request's decision record agrees with the answer (decision-checks.ts); a preflight makes no request.
+      else if (row.operation !== 'PreflightRequest') {
+        const cell = { scenario, principal, got, service: row.service, aclGranted: scenario === 'acl' && row.aclGrantable };
+        mismatches.push(...s3DecisionProblems(sealbox, takeRequestId(), cell).map((p) => `${row.operation}#${OPERATIONS.indexOf(row)}: ${p}`));
+      }
     }
     expect(mismatches).toEqual([]);
   });
@@ -456,6 +462,7 @@ async function controlCall(ctx: Ctx, method: string, body?: string): Promise<voi
   const request = { host: url.host, method, path: '/v20180820/configuration/publicAccessBlock', service: 's3', region: 'us-east-1', headers: { 'x-amz-account-id': account } as Record<string, string>, body };
   if (ctx.principal !== 'anonymous') aws4.sign(request, CREDENTIALS[ctx.principal]);
   const res = await fetch(`${sealbox.s3!.url}${request.path}`, { method, headers: request.headers, body });
+  noteRequestId(res.headers.get('x-amz-request-id'));
   const text = await res.text();
   if (res.status >= 300) throw Object.assign(new Error(text), { name: /<Code>(\w+)<\/Code>/.exec(text)?.[1] ?? 'Unknown', $metadata: { httpStatusCode: res.status } });
 }
@@ -478,6 +485,7 @@ async function postForm(ctx: Ctx): Promise<void> {
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append('file', new Blob([body]), 'file.txt');
   const res = await fetch(`${sealbox.s3!.url}/${ctx.bucket}`, { method: 'POST', body: form });
+  noteRequestId(res.headers.get('x-amz-request-id'));
   const text = await res.text();
   if (res.status === 403) throw Object.assign(new Error(text), { name: /<Code>(\w+)<\/Code>/.exec(text)?.[1] ?? 'Forbidden', $metadata: { httpStatusCode: 403 } });
   if (res.status >= 300) throw Object.assign(new Error(text), { name: 'Unexpected', $metadata: { httpStatusCode: res.status } });

@@ -8,10 +8,12 @@ import type { KeyRecord } from './model';
 
 /**
  * Finds the key a KeyId parameter names, accepting exactly what AWS accepts: key id and key ARN
- * always, alias name and alias ARN only where `aliases` is true, another account's key ARN only
- * where `crossAccount` is true (aliases never cross accounts). Messages quote full ARNs, built
- * from the caller's region and account when a bare id was given.
+ * always, alias name and alias ARN only where `aliases` is true, another account's key ARN or
+ * alias ARN only where `crossAccount` is true (an alias name is always the caller's account's).
+ * Messages quote full ARNs, built from the caller's region and account when a bare id was given.
  * https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id
+ * https://docs.aws.amazon.com/kms/latest/developerguide/alias-using.html ("If the KMS key is in a
+ * different AWS account, you must use a key ARN or alias ARN in these operations.")
  */
 export function resolveKey(ctx: OperationContext, value: string, options: { aliases: boolean; crossAccount?: boolean }): KeyRecord {
   const { core, accountId, region } = ctx;
@@ -23,14 +25,14 @@ export function resolveKey(ctx: OperationContext, value: string, options: { alia
     if (arn.region !== region) throw new NotFoundException(`Invalid arn ${arn.region}`);
     if (arn.resourceType === 'alias') {
       if (!options.aliases) throw new InvalidArnException('Key Aliases are not supported for this operation.');
-      return resolveAlias(ctx, arn.resource, arn.accountId);
+      return resolveAlias(ctx, arn.resource, arn.accountId, options.crossAccount === true);
     }
     if (!KEY_ID.test(arn.resource.toLowerCase()) && !MRK_ID.test(arn.resource)) throw new NotFoundException(`Invalid keyId ${arn.resource}`);
     keyId = arn.resource;
     account = arn.accountId;
   } else if (value.startsWith('alias/')) {
     if (!options.aliases) throw new InvalidArnException('Key Aliases are not supported for this operation.');
-    return resolveAlias(ctx, value, accountId);
+    return resolveAlias(ctx, value, accountId, false);
   } else {
     if (!KEY_ID.test(value.toLowerCase()) && !MRK_ID.test(value)) throw new NotFoundException(`Invalid keyId '${value}'`);
     keyId = value;
@@ -53,12 +55,15 @@ function withConnection(ctx: OperationContext, key: KeyRecord): KeyRecord {
   return ctx.core.store.getKey(key.keyId, key.region) ?? key;
 }
 
-function resolveAlias(ctx: OperationContext, aliasName: string, account: string): KeyRecord {
+function resolveAlias(ctx: OperationContext, aliasName: string, account: string, crossAccount: boolean): KeyRecord {
   const { core, region } = ctx;
-  const alias = account === ctx.accountId ? core.store.getAlias(account, region, aliasName) : undefined;
+  const own = account === ctx.accountId;
+  // Another account's alias ARN names its key for the operations that work across accounts; the
+  // key policy then decides. AWS managed keys are made on first use by their own account only.
+  const alias = own || crossAccount ? core.store.getAlias(account, region, aliasName) : undefined;
   const key = alias
     ? core.store.getKey(alias.targetKeyId, region)
-    : aliasName.startsWith('alias/aws/') && account === ctx.accountId
+    : aliasName.startsWith('alias/aws/') && own
       ? core.awsManagedKey(account, region, aliasName.slice('alias/aws/'.length))
       : undefined;
   if (!key) throw new NotFoundException(`Alias ${aliasArn(region, account, aliasName)} is not found.`);

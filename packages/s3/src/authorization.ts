@@ -249,7 +249,7 @@ export function authorizeOperation(req: S3Request): void {
   const actions = versionId !== undefined && access.versionActions ? access.versionActions : access.actions;
   const extra = extraActions(req);
   if (access.resource === 'service') {
-    if (!req.credentials) throw new AccessDenied();
+    if (!req.credentials) refuseAnonymous(req, actions[0]!);
     // CreateBucket is decided once its body is read: s3:LocationConstraint comes from it
     // (authorizeCreateBucket, called by the handler).
     if (req.operation === 'CreateBucket') return;
@@ -274,13 +274,23 @@ export function authorizeOperation(req: S3Request): void {
 }
 
 /**
+ * Account-level operations are never anonymous: refused with "Access Denied", with the decision
+ * recorded like any other (no identity-based policy can allow an anonymous caller), so the
+ * request log and `sealbox explain` say why.
+ */
+function refuseAnonymous(req: S3Request, action: string): never {
+  authorize(req, { action });
+  throw new AccessDenied();
+}
+
+/**
  * CreateBucket's authorization, with the region its body asks for as s3:LocationConstraint, the
  * key of AWS's "restrict bucket creation to a Region" policies (without it a Deny on another
  * Region let every bucket through, and a Deny unless the allowed Region refused every bucket).
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html
  */
 export function authorizeCreateBucket(req: S3Request, locationConstraint: string | undefined): void {
-  if (!req.credentials) throw new AccessDenied();
+  if (!req.credentials) refuseAnonymous(req, OPERATION_ACCESS.CreateBucket!.actions[0]!);
   for (const action of [...OPERATION_ACCESS.CreateBucket!.actions, ...extraActions(req)]) authorize(req, { action, bucketName: req.bucket, locationConstraint });
 }
 

@@ -51,7 +51,9 @@ export function simulateKms(core: KmsCore, provider: CredentialProvider, now: Da
   let key;
   if (typeof resource === 'string' && resource !== '*') {
     try {
-      key = resolveKey(ctx, resource, { aliases: true, crossAccount: true });
+      // Another account's key is reachable only by the operations that work across accounts:
+      // for the others it does not exist for the caller (NotFoundException), whatever its policy says.
+      key = resolveKey(ctx, resource, { aliases: true, crossAccount: CROSS_ACCOUNT_ACTIONS.has(operation.toLowerCase()) });
     } catch (err) {
       if (err instanceof KmsError) throw new AdminInputError(404, 'NotFound', err.message);
       throw err;
@@ -60,6 +62,18 @@ export function simulateKms(core: KmsCore, provider: CredentialProvider, now: Da
   checkAccess(ctx, { action: operation, key, context: Object.keys(encryptionContext).length > 0 ? encryptionContext : undefined });
   return ctx.decisions![0]!.explain();
 }
+
+/**
+ * The actions usable on another account's key (the "Cross-account use" column), as the operations
+ * resolve their key: https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html
+ */
+const CROSS_ACCOUNT_ACTIONS = new Set(
+  [
+    'Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair',
+    'GenerateDataKeyPairWithoutPlaintext', 'Sign', 'Verify', 'GetPublicKey', 'GenerateMac', 'VerifyMac', 'DeriveSharedSecret', 'DescribeKey',
+    'CreateGrant', 'ListGrants', 'RevokeGrant', 'RetireGrant', 'GetKeyRotationStatus',
+  ].map((a) => a.toLowerCase()),
+);
 
 /** `{"key": "value" | ["values"]}`: condition keys the simulated request carries. */
 function parseContext(value: unknown): ConditionKeys {

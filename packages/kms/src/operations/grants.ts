@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { DecisionOutcome, DecisionReason, LazyDecision } from '@sealbox/runtime';
 import { authorize, checkAccess } from '../access/authorize';
 import { grantIdOfToken, grantToken, GRANT_OPERATIONS, isPrincipal } from '../access/grants';
 import type { OperationContext } from '../context';
@@ -127,6 +128,19 @@ function authorizeCreateGrant(ctx: OperationContext, key: KeyRecord, operations:
         atLeastAsStrict(constraints, g.constraints),
     );
   if (!parent) throw new AccessDeniedException(direct.message);
+  overrideDecision(ctx, 'Allow', { code: 'allowed', source: 'grant', grantId: parent.grantId, text: `allowed by grant ${parent.grantId}: its grantee may pass on CreateGrant with its own operations (or fewer) under constraints at least as strict` });
+}
+
+/**
+ * The grant rules of CreateGrant and RetireGrant decide after a policy check: the record of that
+ * check is replaced by the rule's outcome (its sources kept), so the record says what the answer
+ * said. Explained lazily, like every decision.
+ */
+function overrideDecision(ctx: OperationContext, outcome: DecisionOutcome, reason: DecisionReason): void {
+  const before = ctx.decisions?.pop();
+  if (!before) return;
+  const decision: LazyDecision = { outcome, weight: before.weight, explain: () => ({ ...before.explain(), outcome, reason }) };
+  ctx.decisions!.push(decision);
 }
 
 /** Whether a child grant's constraint allows no more than its parent's. */
@@ -250,6 +264,17 @@ export function retireGrant(input: ValidatedInput, ctx: OperationContext) {
     const access = checkAccess(ctx, { action: 'RetireGrant', key, identityOnly: true });
     const explicitDeny = !access.allowed && access.message.endsWith('with an explicit deny in an identity-based policy');
     const delegated = access.allowed && (caller.accountId === grant.issuingAccount || grant.retiringPrincipal === `arn:aws:iam::${caller.accountId}:root`);
+    if (!explicitDeny && byGrant && !access.allowed) {
+      const who = isPrincipal(grant.retiringPrincipal, caller) ? 'its retiring principal' : caller.principalArn.endsWith(':root') && caller.accountId === grant.issuingAccount ? 'the account that issued it' : 'its grantee, and it allows RetireGrant';
+      overrideDecision(ctx, 'Allow', { code: 'allowed', source: 'grant', grantId: grant.grantId, text: `allowed by grant ${grant.grantId}: the caller is ${who}` });
+    }
+    if (!explicitDeny && !byGrant && !delegated && access.allowed) {
+      overrideDecision(ctx, 'Deny', {
+        code: 'no-allow',
+        source: 'identity',
+        text: `an identity-based policy allows kms:RetireGrant, but it can only delegate the right of the grant's issuing account or of an account the grant names as retiring principal, and the caller's account ${caller.accountId} is neither`,
+      });
+    }
     if (explicitDeny || (!byGrant && !delegated)) {
       throw new AccessDeniedException(
         access.allowed
