@@ -210,9 +210,10 @@ describe('filters', () => {
 });
 
 describe('scale and races', () => {
-  it('expires 10,000 objects in one advance without blocking the event loop for seconds, and loses none', async () => {
+  it('expires 4,000 objects in one advance without blocking the event loop, and loses none', async () => {
     const Bucket = await bucket();
-    const total = 10_000;
+    // Unsliced, 4,000 expirations blocked the loop for about 0.5 s here (10,000: 1.35 s); sliced, under 0.1 s.
+    const total = 4_000;
     const names = Array.from({ length: total }, (_, i) => `bulk/${String(i).padStart(5, '0')}`);
     for (let i = 0; i < total; i += 100) {
       await Promise.all(names.slice(i, i + 100).map((Key) => s3.send(new PutObjectCommand({ Bucket, Key, Body: 'x' }))));
@@ -241,12 +242,11 @@ describe('scale and races', () => {
     const maxBlockMs = delay.max / 1e6;
     // Measured on the shared 2-core machine: see docs/s3-lifecycle.md.
     console.log(`lifecycle: ${total} expirations, advance answered in ${took} ms, longest event-loop block ${maxBlockMs.toFixed(0)} ms, ${reads} reads served meanwhile`);
-    expect(maxBlockMs).toBeLessThan(500);
+    expect(maxBlockMs).toBeLessThan(250);
     expect(reads).toBeGreaterThan(3);
-    // Open (see the issue 19 review report): now and then one read signed in the very second the
-    // advance takes effect is answered 403; it is the clock's boundary, not the lifecycle run.
-    if (failures.length) console.log('reads refused during the advance', failures);
-    expect(failures.length).toBeLessThanOrEqual(1);
+    // A read signed in the second before the advance takes effect and answered after it is
+    // current (clock.fromWallClockLatest): none is refused.
+    expect(failures).toEqual([]);
     expect(await keys(Bucket)).toEqual(['keep/me']);
   }, 240_000);
 
