@@ -18,5 +18,5 @@ export { loadOrCreateTls, sharedTlsDir } from './tls';
 export type { TlsMaterial } from './tls';
 export { FaultRules, FaultRuleError, faultDelay } from './faults';
 export type { FaultAction, FaultErrorCatalog, FaultRule, FaultRuleInput, FaultService, FaultTarget, FiredFault } from './faults';
-export { AdminInputError, contextValues, contextWeight, DEFAULT_REQUEST_LOG_BYTES, DEFAULT_REQUEST_LOG_SIZE, decisionsDocument, deniedLine, principalType, requestDecision, requestSummary, RequestLog, ruleDecision, signatureDecision, statementReason, terminalSafe } from './request-log';
-export type { DecisionOutcome, DecisionReason, DecisionRecord, DecisionSourceName, DecisionSourceTrace, LazyDecision, RequestRecord, RequestSummary } from './request-log';
+export { AdminInputError, contextValues, contextWeight, DEFAULT_REQUEST_LOG_BYTES, DEFAULT_REQUEST_LOG_SIZE, decisionsDocument, deniedLine, identitySources, principalType, requestDecision, requestSummary, RequestLog, ruleDecision, signatureDecision, statementReason, terminalSafe } from './request-log';
+export type { DecisionOutcome, DecisionReason, DecisionRecord, DecisionSourceName, DecisionSourceTrace, ExplainedPolicy, LazyDecision, RequestRecord, RequestSummary } from './request-log';

@@ -298,6 +298,32 @@ function namesCallerItself(st: StatementLike): boolean {
   return principal === undefined || principal.matched === undefined || !ACCOUNT_ENTRY.test(principal.matched);
 }
 
+/** What one policy's explanation says, as `explainPolicy` of @sealbox/policy returns it. */
+export interface ExplainedPolicy {
+  decision: 'Allow' | 'Deny' | 'NotApplicable';
+  statements: unknown[];
+}
+
+/**
+ * The identity side of a decision record, the same for KMS and S3: the account's root user (allowed
+ * everything its account may), no identity side at all (an anonymous S3 request), or each identity
+ * policy explained; with the first policy that denies and the first that allows.
+ */
+export function identitySources(side: 'root' | 'anonymous' | readonly { id?: string; explained: ExplainedPolicy }[]): {
+  sources: DecisionSourceTrace[];
+  deny?: DecisionSourceTrace;
+  allow?: DecisionSourceTrace;
+} {
+  if (side === 'root') {
+    const root: DecisionSourceTrace = { source: 'identity', name: "the account's root user", decision: 'Allow', statements: [], text: 'the root user may do anything its account may' };
+    return { sources: [root], allow: root };
+  }
+  if (side === 'anonymous') return { sources: [{ source: 'identity', name: 'identity policies', decision: 'NotApplicable', statements: [], text: 'an anonymous request has no identity side' }] };
+  if (side.length === 0) return { sources: [{ source: 'identity', name: 'identity policies', decision: 'NotApplicable', statements: [], text: 'the caller has no identity-based policies' }] };
+  const sources = side.map(({ id, explained }, i): DecisionSourceTrace => ({ source: 'identity', name: id ? `identity policy '${id}'` : `identity policy ${i + 1}`, decision: explained.decision, statements: explained.statements }));
+  return { sources, deny: sources.find((t) => t.decision === 'Deny'), allow: sources.find((t) => t.decision === 'Allow') };
+}
+
 /**
  * A reason naming the statement that decided a policy: its first applying statement of `effect`.
  * "explicit deny in statement 'X' of the bucket policy", "allowed by statement 'Y' of the key policy".

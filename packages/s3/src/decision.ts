@@ -1,5 +1,5 @@
 import { explainPolicy, type PolicyDocument, type RequestContext } from '@sealbox/policy';
-import { contextValues, contextWeight, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
+import { contextValues, contextWeight, identitySources, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
 import type { Grant } from './acl';
 
 /**
@@ -67,25 +67,13 @@ export class S3Decision implements LazyDecision {
     const arn = p === 'anonymous' ? null : p.arn;
     const action = evaluation.action;
     const sources: DecisionSourceTrace[] = [];
-    let identityDeny: DecisionSourceTrace | undefined;
-    let identityAllow: DecisionSourceTrace | undefined;
     const policies = this.inputs.identityPolicies;
-    if (policies === undefined) {
-      identityAllow = { source: 'identity', name: "the account's root user", decision: 'Allow', statements: [], text: 'the root user may do anything its account may' };
-      sources.push(identityAllow);
-    } else if (policies === null) {
-      sources.push({ source: 'identity', name: 'identity policies', decision: 'NotApplicable', statements: [], text: 'an anonymous request has no identity side' });
-    } else {
-      policies.forEach((text, i) => {
-        const doc = this.inputs.parse(text, 'identity');
-        const explained = explainPolicy(doc, evaluation);
-        const trace: DecisionSourceTrace = { source: 'identity', name: doc.Id ? `identity policy '${doc.Id}'` : `identity policy ${i + 1}`, decision: explained.decision, statements: explained.statements };
-        sources.push(trace);
-        if (explained.decision === 'Deny') identityDeny ??= trace;
-        if (explained.decision === 'Allow') identityAllow ??= trace;
-      });
-      if (policies.length === 0) sources.push({ source: 'identity', name: 'identity policies', decision: 'NotApplicable', statements: [], text: 'the caller has no identity-based policies' });
-    }
+    const identity = identitySources(
+      policies === undefined ? 'root' : policies === null ? 'anonymous' : policies.map((text) => { const doc = this.inputs.parse(text, 'identity'); return { id: doc.Id, explained: explainPolicy(doc, evaluation) }; }),
+    );
+    sources.push(...identity.sources);
+    const identityDeny = identity.deny;
+    const identityAllow = identity.allow;
     let bucketTrace: DecisionSourceTrace | undefined;
     if (this.inputs.bucketPolicy !== undefined) {
       const explained = explainPolicy(this.inputs.bucketPolicy, evaluation);

@@ -1,5 +1,5 @@
 import { explainPolicy, type PolicyDocument, type RequestContext } from '@sealbox/policy';
-import { contextValues, contextWeight, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
+import { contextValues, contextWeight, identitySources, principalType, statementReason, type DecisionReason, type DecisionRecord, type DecisionSourceTrace, type LazyDecision } from '@sealbox/runtime';
 import { roleArnOf } from '@sealbox/sigv4';
 import type { GrantRecord } from '../model';
 import { satisfiesConstraints } from './grants';
@@ -92,23 +92,11 @@ export class KmsDecision implements LazyDecision {
     const p = evaluation.principal;
     const arn = p === 'anonymous' ? null : p.arn;
     const sources: DecisionSourceTrace[] = [];
-    let identityDeciding: DecisionSourceTrace | undefined;
-    let identityAllowing: DecisionSourceTrace | undefined;
-    if (this.inputs.identityPolicies === undefined) {
-      const root: DecisionSourceTrace = { source: 'identity', name: "the account's root user", decision: 'Allow', statements: [], text: 'the root user may do anything its account may' };
-      sources.push(root);
-      identityAllowing = root;
-    } else {
-      this.inputs.identityPolicies.forEach((text, i) => {
-        const doc = this.inputs.parse(text, 'identity');
-        const explained = explainPolicy(doc, evaluation);
-        const trace: DecisionSourceTrace = { source: 'identity', name: doc.Id ? `identity policy '${doc.Id}'` : `identity policy ${i + 1}`, decision: explained.decision, statements: explained.statements };
-        sources.push(trace);
-        if (explained.decision === 'Deny' && !identityDeciding) identityDeciding = trace;
-        if (explained.decision === 'Allow' && !identityAllowing) identityAllowing = trace;
-      });
-      if (this.inputs.identityPolicies.length === 0) sources.push({ source: 'identity', name: 'identity policies', decision: 'NotApplicable', statements: [], text: 'the caller has no identity-based policies' });
-    }
+    const policies = this.inputs.identityPolicies;
+    const identity = identitySources(policies === undefined ? 'root' : policies.map((text) => { const doc = this.inputs.parse(text, 'identity'); return { id: doc.Id, explained: explainPolicy(doc, evaluation) }; }));
+    sources.push(...identity.sources);
+    const identityDeciding = identity.deny;
+    const identityAllowing = identity.allow;
     let keyTrace: DecisionSourceTrace | undefined;
     if (this.inputs.keyPolicy !== undefined) {
       const explained = explainPolicy(this.inputs.keyPolicy, evaluation);
