@@ -7,3 +7,4 @@ export { runBench, selectScenarios, type BenchOptions, type BenchReport, type Sc
 export { SCENARIOS, FULL_SIZES, QUICK_SIZES, scenarioNames, createBucket, createKey, sseKmsHeaders, type Scenario, type Sizes } from './scenarios';
 export { percentile, summarise, type Stats } from './stats';
 export { startSealbox, startMoto, startCeiling, processCpuMs, rssBytes, sampleRss, type Target, type RssSummary } from './targets';
+export { GOALS, checkGoals, goalsMarkdown, type Goal, type GoalOutcome } from './goals';

@@ -4,7 +4,8 @@ import { scenarioNames } from './scenarios';
 
 export const HELP = `Usage: npm run bench -- [options]
 
-Runs each scenario against Sealbox (the built CLI, in memory, in a child process), then moto_server,
+Runs each scenario against Sealbox (the built CLI in a child process, its state in a fresh data
+directory as \`sealbox start\` keeps it), then moto_server,
 then a bare Node HTTP server answering 200 with an empty body (this machine's ceiling), with the same
 SigV4 client, and prints a markdown table.
 
@@ -15,6 +16,7 @@ Options:
   --concurrency 1,16  requests in flight (parallel parts for the multipart upload) (default 1,16)
   --quick             smoke test: 1 s measured, 0.5 s warm-up, 64 MiB multipart, 1,000 keys to list
   --no-moto           skip moto_server
+  --in-memory         run Sealbox with --in-memory instead of a data directory
   --out DIR           where results go (default bench-results): results-<time>.json/.md, latest.json/.md
   -h, --help          this help
 `;
@@ -46,6 +48,7 @@ export function parseOptions(args: string[]): CliOptions | 'help' {
         concurrency: { type: 'string' },
         quick: { type: 'boolean' },
         'no-moto': { type: 'boolean' },
+        'in-memory': { type: 'boolean' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -70,6 +73,7 @@ export function parseOptions(args: string[]): CliOptions | 'help' {
     only,
     quick,
     moto: !values['no-moto'],
+    storage: values['in-memory'] ? 'in-memory' : 'data-dir',
     concurrency,
     outDir: values.out ?? 'bench-results',
   };

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { goalsMarkdown } from './goals';
 import { formatSize } from './scenarios';
 import type { BenchReport, ScenarioResult, TargetStats } from './run';
 
@@ -86,7 +87,7 @@ export function markdownReport(report: BenchReport): string {
   out.push(
     `Machine: ${m.cpus} × ${m.cpuModel}, ${Math.round(m.totalMemoryMiB / 1024)} GiB, ${m.platform} ${m.release}, Node ${m.node}; ` +
       `load average ${m.loadavgStart.join(' / ')} at the start, ${m.loadavgEnd.join(' / ')} at the end. ` +
-      `Sealbox ${report.versions.sealbox ?? '?'}` +
+      `Sealbox ${report.versions.sealbox ?? '?'} (${report.options.storage === 'in-memory' ? 'in memory' : 'state in a fresh data directory'})` +
       (report.options.moto ? `, moto ${report.versions.moto ?? '(version unknown)'}` : ', moto not run (--no-moto)') +
       '.',
     '',
@@ -97,6 +98,8 @@ export function markdownReport(report: BenchReport): string {
     '',
   );
   out.push(markdownTable(report.results));
+  const goals = goalsMarkdown(report);
+  if (goals) out.push(goals);
 
   const multipart = report.results.filter((r) => r.kind === 'multipart');
   if (multipart.length) {

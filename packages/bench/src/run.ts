@@ -4,7 +4,7 @@ import { runLoad } from './load';
 import { runMultipart, type MultipartStats } from './multipart';
 import { FULL_SIZES, QUICK_SIZES, SCENARIOS, type MultipartPrepared, type Scenario, type Sizes, type SteadyPrepared } from './scenarios';
 import type { Stats } from './stats';
-import { startCeiling, startMoto, startSealbox, type Target, type TargetName } from './targets';
+import { startCeiling, startMoto, startSealbox, type SealboxStorage, type Target, type TargetName } from './targets';
 
 export interface BenchOptions {
   durationSeconds: number;
@@ -20,6 +20,8 @@ export interface BenchOptions {
   command?: string;
   /** moto_server command (tests may point elsewhere). */
   motoCommand?: string;
+  /** Sealbox's state on disk in a fresh data directory (default, as `sealbox start`) or in memory. */
+  storage?: SealboxStorage;
 }
 
 export type TargetStats = Stats | MultipartStats;
@@ -54,7 +56,7 @@ export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   command: string;
-  options: { durationSeconds: number; warmupSeconds: number; quick: boolean; moto: boolean; concurrency: number[]; only: string[] | null };
+  options: { durationSeconds: number; warmupSeconds: number; quick: boolean; moto: boolean; concurrency: number[]; only: string[] | null; storage: SealboxStorage };
   sizes: Sizes;
   machine: MachineInfo;
   versions: { sealbox: string | null; moto: string | null; node: string };
@@ -103,8 +105,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   };
   const results: ScenarioResult[] = [];
   try {
-    log('starting Sealbox (built CLI, in memory, child process)...');
-    const sealbox = await startSealbox();
+    const storage = options.storage ?? 'data-dir';
+    log(`starting Sealbox (built CLI, ${storage === 'in-memory' ? 'in memory' : 'in a fresh data directory'}, child process)...`);
+    const sealbox = await startSealbox(storage);
     targets.push(sealbox);
     let moto: Target | null = null;
     if (options.moto) {
@@ -189,6 +192,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         moto: options.moto,
         concurrency: options.concurrency,
         only: options.only ?? null,
+        storage: options.storage ?? 'data-dir',
       },
       sizes,
       machine,

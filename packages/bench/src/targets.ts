@@ -28,26 +28,42 @@ export function sealboxBin(): string {
   return join(dirname(require.resolve('@sealbox/cli/package.json')), 'dist', 'bin.js');
 }
 
+/** Where the Sealbox under test keeps its state. */
+export type SealboxStorage = 'data-dir' | 'in-memory';
+
 /**
- * Starts the built CLI as a child process: in memory, free ports, no access log, SSE-KMS over
- * plain HTTP (the bench does not pay for TLS). Resolves with the endpoints of its --json line.
+ * Starts the built CLI as a child process: free ports, no access log, SSE-KMS over plain HTTP
+ * (the bench does not pay for TLS). By default its state is on disk in a fresh data directory,
+ * as `sealbox start` keeps it (objects in files, metadata and the KMS event log in SQLite), removed
+ * when it stops; `in-memory` runs it with --in-memory. Resolves with the endpoints of its --json line.
  */
-export async function startSealbox(): Promise<Target> {
+export async function startSealbox(storage: SealboxStorage = 'data-dir'): Promise<Target> {
   const bin = sealboxBin();
   const version = (JSON.parse(readFileSync(join(dirname(bin), '..', 'package.json'), 'utf8')) as { version: string }).version;
   // SEALBOX_BENCH_NODE_OPTIONS adds Node flags to the server only (e.g. "--cpu-prof
   // --cpu-prof-dir=prof" to profile it under load); the client is not affected.
   const nodeFlags = (process.env.SEALBOX_BENCH_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  const dataDir = storage === 'data-dir' ? mkdtempSync(join(tmpdir(), 'sealbox-bench-data-')) : undefined;
+  const where = dataDir ? ['--data-dir', dataDir] : ['--in-memory'];
   const child = spawn(
     process.execPath,
-    [...nodeFlags, bin, 'start', '--json', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--quiet', '--allow-http-sse-kms'],
+    [...nodeFlags, bin, 'start', '--json', ...where, '--kms-port', '0', '--s3-port', '0', '--no-console', '--quiet', '--allow-http-sse-kms'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  const cleanup = () => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000);
   });
-  const line = await firstLine(child, 30_000, () => stderr);
+  let line: string;
+  try {
+    line = await firstLine(child, 30_000, () => stderr);
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
   const ready = JSON.parse(line) as { kms: string; s3: string; region: string; accessKeyId: string; secretAccessKey: string };
   return {
     name: 'sealbox',
@@ -57,7 +73,7 @@ export async function startSealbox(): Promise<Target> {
     region: ready.region,
     pid: child.pid!,
     version,
-    stop: () => stopChild(child),
+    stop: () => stopChild(child).finally(cleanup),
   };
 }
 

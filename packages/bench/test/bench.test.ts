@@ -72,6 +72,8 @@ test('options: defaults, --quick, explicit values over --quick, unknown scenario
   expect(parseOptions([])).toMatchObject({ durationSeconds: 10, warmupSeconds: 2, quick: false, moto: true, concurrency: [1, 16], outDir: 'bench-results' });
   expect(parseOptions(['--quick', '--no-moto', '--duration', '0.5'])).toMatchObject({ durationSeconds: 0.5, warmupSeconds: 0.5, quick: true, moto: false });
   expect(parseOptions(['--only', 'kms-encrypt,s3-get-4k'])).toMatchObject({ only: ['kms-encrypt', 's3-get-4k'] });
+  expect(parseOptions([])).toMatchObject({ storage: 'data-dir' });
+  expect(parseOptions(['--in-memory'])).toMatchObject({ storage: 'in-memory' });
   expect(() => parseOptions(['--only', 'kms-nope'])).toThrow(/unknown scenario kms-nope/);
   expect(() => parseOptions(['--concurrency', '0'])).toThrow(/--concurrency/);
 });
