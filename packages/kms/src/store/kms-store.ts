@@ -101,6 +101,12 @@ export interface KmsStore {
   consoleEvents(query: ConsoleEventQuery): { seq: number; event: StoredEvent }[];
   /** The sequence number of the newest event (0 when there is none). */
   lastEventSeq(): number;
+  /**
+   * The records (cloudtrail.jsonl lines, without the newline) of the events stored after the one
+   * with this id, oldest first; every event's when `eventId` is undefined; none when no stored
+   * event has that id. How cloudtrail.jsonl is made whole again after a power cut (Trail).
+   */
+  eventRecordsAfter(eventId: string | undefined): Iterable<string>;
 
   /** Every key of every account and Region (the console), ordered by account, Region and key id. */
   allKeys(): KeyRecord[];

@@ -332,6 +332,17 @@ export class SqliteKmsStore implements KmsStore {
     return this.stmt.aliasesOfKey.all(keyId, region).map(aliasFromRow);
   }
 
+  *eventRecordsAfter(eventId: string | undefined): Iterable<string> {
+    let after = 0;
+    if (eventId !== undefined) {
+      const row = this.db.prepare<[string], { seq: number }>('SELECT seq FROM events WHERE event_id = ?').get(eventId);
+      if (!row) return;
+      after = row.seq;
+    }
+    const rows = this.db.prepare<[number], { record: string }>('SELECT record FROM events WHERE seq > ? ORDER BY seq').iterate(after);
+    for (const row of rows) yield row.record;
+  }
+
   appendEvents(events: StoredEvent[]): void {
     this.transaction(() => {
       for (const e of events) {

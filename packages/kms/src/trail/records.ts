@@ -4,8 +4,17 @@ import type { KeyRecord } from '../model';
 import type { StoredEvent } from '../store/kms-store';
 import { operationShapes, recordedErrorMessage, recordedRequest, withoutHidden } from './hidden-members';
 
-/** CloudTrail writes times to the second: 2026-11-27T10:00:00Z. */
-export const trailTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** CloudTrail writes times to the second: 2026-11-27T10:00:00Z (formatted once a second, not once a record). */
+export const trailTime = (ms: number): string => {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastTime = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastSecond = second;
+  }
+  return lastTime;
+};
+let lastSecond = NaN;
+let lastTime = '';
 
 const EVENT_VERSION = '1.11';
 
@@ -27,6 +36,29 @@ export type UserIdentity = Record<string, unknown>;
 
 /** userIdentity of a caller: Root, IAMUser or AssumedRole, from its principal ARN. */
 export function userIdentity(credentials: Credentials): { identity: UserIdentity; username: string } {
+  return identityOf(credentials.principalArn, credentials.accountId, credentials.accessKeyId);
+}
+
+/**
+ * userIdentity as JSON, worked out once per principal and access key (a pure function of the
+ * two: nothing to invalidate; bounded, since seeds and tests may make many).
+ */
+function identityJson(credentials: Credentials): { json: string; username: string } {
+  const id = `${credentials.principalArn}\n${credentials.accountId}\n${credentials.accessKeyId}`;
+  let known = identities.get(id);
+  if (!known) {
+    const { identity, username } = userIdentity(credentials);
+    known = { json: JSON.stringify(identity), username };
+    if (identities.size >= IDENTITIES_MAX) identities.delete(identities.keys().next().value as string);
+    identities.set(id, known);
+  }
+  return known;
+}
+const identities = new Map<string, { json: string; username: string }>();
+const IDENTITIES_MAX = 4096;
+
+function identityOf(principalArn: string, accountId: string, accessKeyId: string): { identity: UserIdentity; username: string } {
+  const credentials = { principalArn, accountId, accessKeyId };
   const arn = credentials.principalArn;
   const base = { principalId: credentials.accountId, arn, accountId: credentials.accountId, accessKeyId: credentials.accessKeyId };
   if (/^arn:aws:iam::\d{12}:root$/.test(arn)) return { identity: { type: 'Root', ...base }, username: 'root' };
@@ -77,14 +109,11 @@ export interface ApiCall {
 const MAX_RECORD_DEPTH = 32;
 const TOO_DEEP = '(nested too deeply to record)';
 
-function nestsDeeper(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
-  }
+/** Whether an object or array lies deeper than `max` levels (recursion at most max + 2 deep). */
+function nestsDeeper(value: unknown, max: number, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth > max) return true;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) if (nestsDeeper(child, max, depth + 1)) return true;
   return false;
 }
 
@@ -106,12 +135,16 @@ function cut(value: unknown, max: number): unknown {
  */
 const MAX_FIELD_CHARS = 100 * 1024;
 
-/** A field as recorded: `{"omitted": true}` in place of one whose JSON is larger than MAX_FIELD_CHARS. */
-function bounded(field: Record<string, unknown> | null): unknown {
-  if (field === null) return null;
-  // Measured as it will be written: cut first when too deep (JSON.stringify would overflow).
-  const shallow = nestsDeeper(field, MAX_RECORD_DEPTH - 1) ? cut(field, MAX_RECORD_DEPTH - 1) : field;
-  return JSON.stringify(shallow).length > MAX_FIELD_CHARS ? { omitted: true } : shallow;
+/**
+ * A field's JSON as recorded: `{"omitted":true}` in place of one whose JSON is larger than
+ * MAX_FIELD_CHARS. Serialized once, measured, and that text goes into the record.
+ */
+function boundedJson(field: Record<string, unknown> | null): string {
+  if (field === null) return 'null';
+  // Measured as it will be written: cut first when too deep (JSON.stringify would overflow). A
+  // field is one level below the record, so it keeps one level fewer than a record does.
+  const json = JSON.stringify(nestsDeeper(field, MAX_RECORD_DEPTH - 1) ? cut(field, MAX_RECORD_DEPTH - 1) : field);
+  return json.length > MAX_FIELD_CHARS ? '{"omitted":true}' : json;
 }
 
 /** JSON of a record, with whatever a caller sent nested too deeply replaced by a note. */
@@ -125,38 +158,31 @@ export function recordJson(record: Record<string, unknown>): string {
  * from the request, from what the operation wrote, and from the error message.
  */
 export function apiCallEvent(call: ApiCall): StoredEvent {
-  const { identity, username } = userIdentity(call.credentials);
+  const { json: identity, username } = identityJson(call.credentials);
   const shapes = operationShapes(call.eventName);
   const params = call.requestParameters ? withoutHidden(shapes.input, call.requestParameters) : recordedRequest(call.eventName, call.request);
-  const requestParameters = bounded(Object.keys(params).length > 0 ? params : null);
-  const responseElements = bounded(call.responseElements ? withoutHidden(shapes.output, call.responseElements) : null);
+  const requestParameters = boundedJson(Object.keys(params).length > 0 ? params : null);
+  const responseElements = boundedJson(call.responseElements ? withoutHidden(shapes.output, call.responseElements) : null);
   const recordedMessage = recordedErrorMessage(call.eventName, call.request, call.errorMessage);
   const errorMessage = recordedMessage && recordedMessage.length > MAX_FIELD_CHARS ? recordedMessage.slice(0, MAX_FIELD_CHARS) : recordedMessage;
-  if (call.invokedBy) identity.invokedBy = call.invokedBy;
   const eventId = randomUUID();
   const recipient = call.resources[0]?.accountId ?? call.credentials.accountId;
-  const record = {
-    eventVersion: EVENT_VERSION,
-    userIdentity: identity,
-    eventTime: trailTime(call.time),
-    eventSource: 'kms.amazonaws.com',
-    eventName: call.eventName,
-    awsRegion: call.region,
-    sourceIPAddress: call.invokedBy ?? call.sourceIp,
-    userAgent: call.invokedBy ?? call.userAgent,
-    ...(call.errorCode ? { errorCode: call.errorCode, ...(errorMessage ? { errorMessage } : {}) } : {}),
-    requestParameters,
-    responseElements,
-    ...(call.additionalEventData ? { additionalEventData: call.additionalEventData } : {}),
-    requestID: call.requestId,
-    eventID: eventId,
-    readOnly: call.readOnly,
-    resources: call.resources.map((r) => ({ accountId: r.accountId, type: 'AWS::KMS::Key', ARN: r.arn })),
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    recipientAccountId: recipient,
-    eventCategory: 'Management',
-  };
+  const extra = call.additionalEventData;
+  // The record's JSON in CloudTrail's field order, each field serialized once: the same text
+  // JSON.stringify gives for the record object (records.test.ts holds the two side by side).
+  // Only the caller's fields may nest deeply; each is cut on its own (boundedJson), as a cut of
+  // the whole record at MAX_RECORD_DEPTH would cut them.
+  const record =
+    `{"eventVersion":"${EVENT_VERSION}","userIdentity":` +
+    (call.invokedBy ? `${identity.slice(0, -1)},"invokedBy":${JSON.stringify(call.invokedBy)}}` : identity) +
+    `,"eventTime":"${trailTime(call.time)}","eventSource":"kms.amazonaws.com","eventName":${JSON.stringify(call.eventName)}` +
+    `,"awsRegion":${JSON.stringify(call.region)},"sourceIPAddress":${JSON.stringify(call.invokedBy ?? call.sourceIp)},"userAgent":${JSON.stringify(call.invokedBy ?? call.userAgent)}` +
+    (call.errorCode ? `,"errorCode":${JSON.stringify(call.errorCode)}${errorMessage ? `,"errorMessage":${JSON.stringify(errorMessage)}` : ''}` : '') +
+    `,"requestParameters":${requestParameters},"responseElements":${responseElements}` +
+    (extra ? `,"additionalEventData":${JSON.stringify(nestsDeeper(extra, MAX_RECORD_DEPTH - 1) ? cut(extra, MAX_RECORD_DEPTH - 1) : extra)}` : '') +
+    `,"requestID":${JSON.stringify(call.requestId)},"eventID":"${eventId}","readOnly":${call.readOnly}` +
+    `,"resources":${JSON.stringify(call.resources.map((r) => ({ accountId: r.accountId, type: 'AWS::KMS::Key', ARN: r.arn })))}` +
+    `,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":${JSON.stringify(recipient)},"eventCategory":"Management"}`;
   return {
     eventId,
     time: call.time,
@@ -169,7 +195,7 @@ export function apiCallEvent(call: ApiCall): StoredEvent {
     readOnly: call.readOnly,
     errorCode: call.errorCode,
     resources: call.resources.map((r) => r.arn),
-    record: recordJson(record),
+    record,
   };
 }
 

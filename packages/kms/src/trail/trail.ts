@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { openPrivate } from '@sealbox/runtime';
 import type { KmsStore, StoredEvent } from '../store/kms-store';
 
@@ -17,12 +17,19 @@ interface Waiter {
 /**
  * The CloudTrail-style event log, written by group commit. A call's record is collected with
  * those of the calls answered in the same turn of the event loop; the batch is written in one
- * SQLite transaction and one append to `cloudtrail.jsonl`, then both files are flushed to disk
- * (fdatasync of kms.db's WAL and of cloudtrail.jsonl, in the thread pool), and only then are
- * those calls answered (`commit`). So every acknowledged call has its record on disk before its
- * response is sent: a kill -9, or a power cut, can lose only records of calls whose answers were
- * never sent. One flush runs at a time, off the event loop: the calls answered while it runs form
- * the next batch, so the more concurrent calls, the larger the batches, one flush each.
+ * SQLite transaction and one append to `cloudtrail.jsonl`, then kms.db's write-ahead log is
+ * flushed to disk (fdatasync, in the thread pool), and only then are those calls answered
+ * (`commit`). So every acknowledged call has its record on disk before its response is sent: a
+ * kill -9, or a power cut, can lose only records of calls whose answers were never sent. One
+ * flush runs at a time, off the event loop: the calls answered while it runs form the next batch,
+ * so the more concurrent calls, the larger the batches, one flush each.
+ *
+ * One flush per batch, not two: kms.db holds every record (the same line cloudtrail.jsonl gets),
+ * so cloudtrail.jsonl is appended without a flush of its own (a kill -9 loses nothing the kernel
+ * was given; a flush of a file that grows also commits the file system's journal, the dearer of
+ * the two) and is made whole from kms.db when the log is opened: a torn last line is cut, and the
+ * records stored after its last whole line are appended (`repairLog`). It is flushed on close.
+ * Without a write-ahead log to flush (`durable` without `walFile`), cloudtrail.jsonl is flushed.
  *
  * Without a data directory (`durable` false) nothing outlives the process anyway: calls are
  * answered at once and records are written in batches off their path (at most `maxDelayMs`
@@ -66,6 +73,8 @@ export class Trail {
      */
     private readonly durable: false | { walFile?: string } = logFile === undefined ? false : {},
   ) {
+    // kms.db has what cloudtrail.jsonl may lack after a power cut: put back before appending more.
+    if (logFile !== undefined && durable && durable.walFile !== undefined) repairLog(logFile, store);
     this.fd = logFile === undefined ? undefined : openPrivate(logFile, 'a');
   }
 
@@ -156,9 +165,11 @@ export class Trail {
     }
   }
 
-  private filesToSync(): number[] {
+  /** What a batch is durable by: kms.db's write-ahead log (or cloudtrail.jsonl when there is none); `all` adds cloudtrail.jsonl (close). */
+  private filesToSync(all = false): number[] {
     const fds: number[] = [];
-    if (this.fd !== undefined) fds.push(this.fd);
+    const wal = this.durable && this.durable.walFile !== undefined;
+    if (this.fd !== undefined && (all || !wal)) fds.push(this.fd);
     if (this.durable && this.durable.walFile !== undefined) {
       // Any descriptor of the file flushes what SQLite wrote through its own (fsync works on the
       // file, not the descriptor). SQLite keeps the file while the database is open (a
@@ -298,7 +309,7 @@ export class Trail {
       this.unsynced = [];
       let synced: unknown;
       try {
-        for (const fd of this.filesToSync()) fdatasyncSync(fd);
+        for (const fd of this.filesToSync(true)) fdatasyncSync(fd);
       } catch (err) {
         synced = err;
       }
@@ -313,6 +324,74 @@ export class Trail {
       // A flush in the thread pool still uses the descriptors: they are closed when it ends.
       if (!this.syncing) this.closeFiles();
     }
+  }
+}
+
+/**
+ * Makes cloudtrail.jsonl whole again from kms.db, which a batch is durable by: after a power cut
+ * the file may end in a torn line (cut, since it cannot be completed) and lack the records of the
+ * last batches (appended from kms.db, after the record of the file's last whole line, oldest
+ * first; every record when the file has no whole line). A file whose last record kms.db does not
+ * know (not this data directory's log) is left as it is. Runs once, when the log is opened.
+ */
+export function repairLog(logFile: string, store: KmsStore): void {
+  // a+ creates a missing file; the only writes are at its end (after the cut, if any).
+  const fd = openPrivate(logFile, 'a+');
+  try {
+    const size = fstatSync(fd).size;
+    const { end, line } = lastWholeLine(fd, size);
+    let lastId: string | undefined;
+    if (line !== undefined) {
+      let id: unknown;
+      try {
+        id = (JSON.parse(line) as { eventID?: unknown }).eventID;
+      } catch {
+        // not a record: not a log this store wrote
+      }
+      if (typeof id !== 'string') return;
+      lastId = id;
+    }
+    if (end < size) ftruncateSync(fd, end);
+    let pending: string[] = [];
+    let bytes = 0;
+    let written = 0;
+    const write = () => {
+      const buf = Buffer.from(pending.join(''), 'utf8');
+      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+      written += buf.length;
+      pending = [];
+      bytes = 0;
+    };
+    for (const record of store.eventRecordsAfter(lastId)) {
+      pending.push(record + '\n');
+      bytes += record.length;
+      if (bytes > 1024 * 1024) write();
+    }
+    if (pending.length > 0) write();
+    if (end < size || written > 0) fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Where the file's last whole line ends (0: it has none), and that line, read from the end. */
+function lastWholeLine(fd: number, size: number): { end: number; line?: string } {
+  for (let chunk = 64 * 1024; ; chunk *= 2) {
+    const start = Math.max(0, size - chunk);
+    const text = Buffer.alloc(size - start);
+    for (let got = 0; got < text.length; ) {
+      const n = readSync(fd, text, got, text.length - got, start + got);
+      if (n === 0) throw new Error('cloudtrail.jsonl shrank while it was read');
+      got += n;
+    }
+    const nl = text.lastIndexOf(0x0a);
+    if (nl < 0) {
+      if (start === 0) return { end: 0 };
+      continue;
+    }
+    const previous = nl === 0 ? -1 : text.lastIndexOf(0x0a, nl - 1);
+    if (previous < 0 && start > 0) continue;
+    return { end: start + nl + 1, line: text.subarray(previous + 1, nl).toString('utf8') };
   }
 }
 
