@@ -18,6 +18,7 @@ export const TABLE_COLUMNS = [
   'Sealbox/ceiling',
   'Sealbox CPU µs/op',
   'moto CPU µs/op',
+  'ceiling CPU µs/op',
 ];
 
 export function formatRate(n: number): string {
@@ -68,6 +69,7 @@ export function tableRow(r: ScenarioResult): string[] {
     formatRatio(r.sealboxToCeiling),
     formatCpu(s.serverCpuUsPerOp),
     formatCpu(r.moto?.serverCpuUsPerOp ?? null),
+    formatCpu(r.ceiling.serverCpuUsPerOp),
   ];
 }
 
