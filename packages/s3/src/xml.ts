@@ -4,8 +4,11 @@ export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
 
+const NEEDS_ESCAPE = /[&<>"'\r]/;
+
+/** Most text (keys, dates, ids) needs no escaping: one scan answers it, and the string is kept. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"'\r]/g, (c) => ESCAPES[c]!);
+  return NEEDS_ESCAPE.test(text) ? text.replace(/[&<>"'\r]/g, (c) => ESCAPES[c]!) : text;
 }
 
 /** An element; content is escaped text, or already-built child elements (an array). */
