@@ -126,21 +126,13 @@ function ownerXml(accountId: string): string {
   return xml;
 }
 
-/** One `<Contents>`, built in one pass: the same bytes as el('Contents', [el('Key', ...), ...]). */
-function contents(v: ListingEntry, enc: (s: string) => string, owner: boolean): string {
-  let xml = `<Contents><Key>${escapeXml(enc(v.key))}</Key><LastModified>${lastModified(v.lastModified)}</LastModified><ETag>&quot;${escapeXml(v.etag)}&quot;</ETag>`;
-  if (v.checksumAlgorithm !== null) xml += `<ChecksumAlgorithm>${escapeXml(v.checksumAlgorithm)}</ChecksumAlgorithm>`;
-  if (v.checksumType !== null) xml += `<ChecksumType>${escapeXml(v.checksumType)}</ChecksumType>`;
-  xml += `<Size>${v.size}</Size>`;
-  if (owner) xml += ownerXml(v.ownerAccountId);
-  return `${xml}<StorageClass>${escapeXml(v.storageClass ?? 'STANDARD')}</StorageClass></Contents>`;
-}
-
-function allContents(entries: ListingEntry[], enc: (s: string) => string, owner: boolean): string {
+/** The `<Contents>` of a page, in one pass: the same bytes as el('Contents', [el('Key', ...), ...]). */
+function allContents(entries: ListingEntry[], enc: (s: string) => string): string {
   let xml = '';
-  for (const v of entries) xml += contents(v, enc, owner);
+  for (const v of entries) xml += `<Contents><Key>${escapeXml(enc(v.key))}</Key><LastModified>${lastModified(v.lastModified)}</LastModified>${v.rest}`;
   return xml;
 }
+
 const token = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html */
@@ -160,7 +152,8 @@ export function listObjectsV2(req: S3Request): S3Response {
     }
     after = decoded > after ? decoded : after;
   }
-  const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n), prefix, delimiter, after, maxKeys);
+  const owners = req.query.get('fetch-owner') === 'true' ? ownerXml : undefined;
+  const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n, owners), prefix, delimiter, after, maxKeys);
   return {
     body: s3Document('ListBucketResult', [
       el('Name', bucket.name),
@@ -169,7 +162,7 @@ export function listObjectsV2(req: S3Request): S3Response {
       el('MaxKeys', maxKeys),
       el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
       el('IsTruncated', result.truncated),
-      allContents(result.entries, enc, req.query.get('fetch-owner') === 'true'),
+      allContents(result.entries, enc),
       ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
       el('ContinuationToken', continuation),
       result.truncated && result.last !== undefined ? el('NextContinuationToken', token(result.last)) : '',
@@ -187,7 +180,7 @@ export function listObjects(req: S3Request): S3Response {
   const marker = req.query.get('marker') ?? '';
   const maxKeys = maxKeysOf(req);
   const enc = encoder(req);
-  const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n), prefix, delimiter, marker, maxKeys);
+  const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n, ownerXml), prefix, delimiter, marker, maxKeys);
   return {
     body: s3Document('ListBucketResult', [
       el('Name', bucket.name),
@@ -197,7 +190,7 @@ export function listObjects(req: S3Request): S3Response {
       el('MaxKeys', maxKeys),
       el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
       el('IsTruncated', result.truncated),
-      allContents(result.entries, enc, true),
+      allContents(result.entries, enc),
       ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
       el('EncodingType', req.query.get('encoding-type')),
     ]),
