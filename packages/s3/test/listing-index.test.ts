@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { lastModified } from '../src/operations/listing';
 import { type ListingEntry, MetadataStore } from '../src/store/metadata-store';
 import type { ObjectVersion } from '../src/store/model';
-import { el, escapeXml } from '../src/xml';
+import { TextBuffer, el, escapeXml } from '../src/xml';
 
 /**
  * Listings read each object's LastModified and the rest of its `<Contents>` (ETag, checksum, Size,
@@ -204,5 +204,24 @@ describe('listing text', () => {
     expect(escapeXml(`a&b<c>d"e'f\rg`)).toBe('a&amp;b&lt;c&gt;d&quot;e&apos;f&#13;g');
     expect(escapeXml('key-000123/é𝄞\t\n')).toBe('key-000123/é𝄞\t\n');
     expect(escapeXml('')).toBe('');
+  });
+});
+
+describe('TextBuffer', () => {
+  it('gives back exactly the text added, in the bytes Buffer.from would encode (ASCII, other scripts, lone surrogates), across growth', () => {
+    const pieces = ['<a>', 'key-000001', 'é', '日本', '𝄞', '\ud800', 'x\udc00y', '\r&', 'ÿ', '', 'z'.repeat(5000)];
+    for (let round = 0; round < 200; round++) {
+      const out = new TextBuffer(round % 2 ? 1 : 64);
+      let expectedText = '';
+      const count = 1 + (round % 17);
+      for (let i = 0; i < count; i++) {
+        const piece = round < 20 ? 'ascii-only/' + i : pieces[(round * 7 + i * 3) % pieces.length]!;
+        out.add(piece);
+        expectedText += piece;
+      }
+      const text = out.toString();
+      expect(Buffer.from(text, 'utf8').equals(Buffer.from(expectedText, 'utf8'))).toBe(true);
+      if (!/[\ud800-\udfff]/.test(expectedText)) expect(text).toBe(expectedText);
+    }
   });
 });

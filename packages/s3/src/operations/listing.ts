@@ -5,7 +5,7 @@ import { xmlDate } from '../http-util';
 import { ownerElements } from '../owner';
 import type { ListingEntry } from '../store/metadata-store';
 import type { ObjectVersion } from '../store/model';
-import { el, escapeXml, s3Document } from '../xml';
+import { S3_XMLNS, TextBuffer, XML_DECLARATION, el, escapeXml, s3Document } from '../xml';
 
 /** The greatest string with a given prefix sorts below prefix + U+10FFFF (UTF-8 F4 8F BF BF). */
 const AFTER_PREFIX = '\u{10FFFF}';
@@ -126,11 +126,25 @@ function ownerXml(accountId: string): string {
   return xml;
 }
 
-/** The `<Contents>` of a page, in one pass: the same bytes as el('Contents', [el('Key', ...), ...]). */
-function allContents(entries: ListingEntry[], enc: (s: string) => string): string {
-  let xml = '';
-  for (const v of entries) xml += `<Contents><Key>${escapeXml(enc(v.key))}</Key><LastModified>${lastModified(v.lastModified)}</LastModified>${v.rest}`;
-  return xml;
+/**
+ * A ListBucketResult document, the same bytes as s3Document('ListBucketResult', children), written
+ * in one pass: each page's `<Contents>` (as el('Contents', [el('Key', ...), ...]) built them)
+ * where the children hold the page's entries.
+ */
+function listBucketResult(children: (string | ListingEntry[])[], enc: (s: string) => string): string {
+  const entries = children.find((c): c is ListingEntry[] => Array.isArray(c))!;
+  const out = new TextBuffer(4096 + 320 * entries.length);
+  out.add(`${XML_DECLARATION}<ListBucketResult xmlns="${S3_XMLNS}">`);
+  for (const child of children) {
+    if (typeof child === 'string') out.add(child);
+    else
+      for (const v of child) {
+        out.add(`<Contents><Key>${escapeXml(enc(v.key))}</Key><LastModified>${lastModified(v.lastModified)}</LastModified>`);
+        out.add(v.rest);
+      }
+  }
+  out.add('</ListBucketResult>');
+  return out.toString();
 }
 
 const token = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
@@ -155,20 +169,23 @@ export function listObjectsV2(req: S3Request): S3Response {
   const owners = req.query.get('fetch-owner') === 'true' ? ownerXml : undefined;
   const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n, owners), prefix, delimiter, after, maxKeys);
   return {
-    body: s3Document('ListBucketResult', [
-      el('Name', bucket.name),
-      el('Prefix', enc(prefix)),
-      el('KeyCount', result.entries.length + result.commonPrefixes.length),
-      el('MaxKeys', maxKeys),
-      el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
-      el('IsTruncated', result.truncated),
-      allContents(result.entries, enc),
-      ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
-      el('ContinuationToken', continuation),
-      result.truncated && result.last !== undefined ? el('NextContinuationToken', token(result.last)) : '',
-      el('StartAfter', startAfter === undefined ? undefined : enc(startAfter)),
-      el('EncodingType', req.query.get('encoding-type')),
-    ]),
+    body: listBucketResult(
+      [
+        el('Name', bucket.name),
+        el('Prefix', enc(prefix)),
+        el('KeyCount', result.entries.length + result.commonPrefixes.length),
+        el('MaxKeys', maxKeys),
+        el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
+        el('IsTruncated', result.truncated),
+        result.entries,
+        ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
+        el('ContinuationToken', continuation),
+        result.truncated && result.last !== undefined ? el('NextContinuationToken', token(result.last)) : '',
+        el('StartAfter', startAfter === undefined ? undefined : enc(startAfter)),
+        el('EncodingType', req.query.get('encoding-type')),
+      ],
+      enc,
+    ),
   };
 }
 
@@ -182,18 +199,21 @@ export function listObjects(req: S3Request): S3Response {
   const enc = encoder(req);
   const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n, ownerXml), prefix, delimiter, marker, maxKeys);
   return {
-    body: s3Document('ListBucketResult', [
-      el('Name', bucket.name),
-      el('Prefix', enc(prefix)),
-      el('Marker', enc(marker)),
-      result.truncated && delimiter !== undefined && result.last !== undefined ? el('NextMarker', enc(result.last)) : '',
-      el('MaxKeys', maxKeys),
-      el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
-      el('IsTruncated', result.truncated),
-      allContents(result.entries, enc),
-      ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
-      el('EncodingType', req.query.get('encoding-type')),
-    ]),
+    body: listBucketResult(
+      [
+        el('Name', bucket.name),
+        el('Prefix', enc(prefix)),
+        el('Marker', enc(marker)),
+        result.truncated && delimiter !== undefined && result.last !== undefined ? el('NextMarker', enc(result.last)) : '',
+        el('MaxKeys', maxKeys),
+        el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
+        el('IsTruncated', result.truncated),
+        result.entries,
+        ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
+        el('EncodingType', req.query.get('encoding-type')),
+      ],
+      enc,
+    ),
   };
 }
 
