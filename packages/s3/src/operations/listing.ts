@@ -3,8 +3,9 @@ import type { S3Request, S3Response } from '../context';
 import { S3Error } from '../errors';
 import { xmlDate } from '../http-util';
 import { ownerElements } from '../owner';
+import type { ListingEntry } from '../store/metadata-store';
 import type { ObjectVersion } from '../store/model';
-import { el, s3Document } from '../xml';
+import { S3_XMLNS, TextBuffer, XML_DECLARATION, el, escapeXml, s3Document } from '../xml';
 
 /** The greatest string with a given prefix sorts below prefix + U+10FFFF (UTF-8 F4 8F BF BF). */
 const AFTER_PREFIX = '\u{10FFFF}';
@@ -85,24 +86,67 @@ function encoder(req: S3Request): (s: string) => string {
   if (type !== 'url') {
     throw new S3Error('InvalidArgument', 400, 'Invalid Encoding Method specified in Request', [['ArgumentName', 'encoding-type'], ['ArgumentValue', type]]);
   }
-  // S3 encodes like application/x-www-form-urlencoded but keeps '/' readable.
-  return (s) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  // S3 encodes like application/x-www-form-urlencoded but keeps '/' readable. A key made only of
+  // characters that encoding keeps (the usual case) is its own encoding.
+  return (s) =>
+    URL_SAFE.test(s) ? s : encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+const URL_SAFE = /^[A-Za-z0-9\-_.~/]*$/;
+
+/**
+ * The LastModified of a timestamp: `new Date(ms).toISOString()`, whose text up to the seconds is
+ * formatted once per second (a page's objects mostly share few seconds: written together), the
+ * milliseconds appended. A pure function's memo, bounded; nothing ever makes an entry wrong.
+ */
+const seconds = new Map<number, string>();
+export function lastModified(ms: number): string {
+  // Fractions and values beyond the Date range take the plain path (which truncates or throws).
+  if (!Number.isInteger(ms) || Math.abs(ms) > 8.64e15) return xmlDate(ms);
+  const second = Math.floor(ms / 1000);
+  let prefix = seconds.get(second);
+  if (prefix === undefined) {
+    // toISOString of the second's start: "<date>T<hh:mm:ss>.000Z" (years beyond 9999 included).
+    prefix = xmlDate(second * 1000).slice(0, -4);
+    if (seconds.size >= 4096) seconds.clear();
+    seconds.set(second, prefix);
+  }
+  return prefix + MILLIS[ms - second * 1000];
+}
+const MILLIS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '0')}Z`);
+
+/** `<Owner>` of an account, hashed once per account (the canonical id is a pure function of it). */
+const owners = new Map<string, string>();
+function ownerXml(accountId: string): string {
+  let xml = owners.get(accountId);
+  if (xml === undefined) {
+    xml = el('Owner', ownerElements(accountId));
+    if (owners.size >= 1024) owners.clear();
+    owners.set(accountId, xml);
+  }
+  return xml;
 }
 
-function contents(v: ObjectVersion, enc: (s: string) => string, owner: boolean): string {
-  return el('Contents', [
-    el('Key', enc(v.key)),
-    el('LastModified', xmlDate(v.lastModified)),
-    el('ETag', `"${v.etag}"`),
-    v.meta.checksum ? el('ChecksumAlgorithm', v.meta.checksum.algorithm) : '',
-    v.meta.checksum ? el('ChecksumType', v.meta.checksum.type) : '',
-    el('Size', v.size),
-    owner ? ownerXml(v.ownerAccountId) : '',
-    el('StorageClass', v.meta.storageClass ?? 'STANDARD'),
-  ]);
+/**
+ * A ListBucketResult document, the same bytes as s3Document('ListBucketResult', children), written
+ * in one pass: each page's `<Contents>` (as el('Contents', [el('Key', ...), ...]) built them)
+ * where the children hold the page's entries.
+ */
+function listBucketResult(children: (string | ListingEntry[])[], enc: (s: string) => string): string {
+  const entries = children.find((c): c is ListingEntry[] => Array.isArray(c))!;
+  const out = new TextBuffer(4096 + 320 * entries.length);
+  out.add(`${XML_DECLARATION}<ListBucketResult xmlns="${S3_XMLNS}">`);
+  for (const child of children) {
+    if (typeof child === 'string') out.add(child);
+    else
+      for (const v of child) {
+        out.add(`<Contents><Key>${escapeXml(enc(v.key))}</Key><LastModified>${lastModified(v.lastModified)}</LastModified>`);
+        out.add(v.rest);
+      }
+  }
+  out.add('</ListBucketResult>');
+  return out.toString();
 }
 
-const ownerXml = (accountId: string) => el('Owner', ownerElements(accountId));
 const token = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html */
@@ -122,22 +166,26 @@ export function listObjectsV2(req: S3Request): S3Response {
     }
     after = decoded > after ? decoded : after;
   }
-  const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n), prefix, delimiter, after, maxKeys);
+  const owners = req.query.get('fetch-owner') === 'true' ? ownerXml : undefined;
+  const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n, owners), prefix, delimiter, after, maxKeys);
   return {
-    body: s3Document('ListBucketResult', [
-      el('Name', bucket.name),
-      el('Prefix', enc(prefix)),
-      el('KeyCount', result.entries.length + result.commonPrefixes.length),
-      el('MaxKeys', maxKeys),
-      el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
-      el('IsTruncated', result.truncated),
-      ...result.entries.map((v) => contents(v, enc, req.query.get('fetch-owner') === 'true')),
-      ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
-      el('ContinuationToken', continuation),
-      result.truncated && result.last !== undefined ? el('NextContinuationToken', token(result.last)) : '',
-      el('StartAfter', startAfter === undefined ? undefined : enc(startAfter)),
-      el('EncodingType', req.query.get('encoding-type')),
-    ]),
+    body: listBucketResult(
+      [
+        el('Name', bucket.name),
+        el('Prefix', enc(prefix)),
+        el('KeyCount', result.entries.length + result.commonPrefixes.length),
+        el('MaxKeys', maxKeys),
+        el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
+        el('IsTruncated', result.truncated),
+        result.entries,
+        ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
+        el('ContinuationToken', continuation),
+        result.truncated && result.last !== undefined ? el('NextContinuationToken', token(result.last)) : '',
+        el('StartAfter', startAfter === undefined ? undefined : enc(startAfter)),
+        el('EncodingType', req.query.get('encoding-type')),
+      ],
+      enc,
+    ),
   };
 }
 
@@ -149,20 +197,23 @@ export function listObjects(req: S3Request): S3Response {
   const marker = req.query.get('marker') ?? '';
   const maxKeys = maxKeysOf(req);
   const enc = encoder(req);
-  const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n), prefix, delimiter, marker, maxKeys);
+  const result = walk((b, n) => req.state.meta.listLatest(bucket.name, b, n, ownerXml), prefix, delimiter, marker, maxKeys);
   return {
-    body: s3Document('ListBucketResult', [
-      el('Name', bucket.name),
-      el('Prefix', enc(prefix)),
-      el('Marker', enc(marker)),
-      result.truncated && delimiter !== undefined && result.last !== undefined ? el('NextMarker', enc(result.last)) : '',
-      el('MaxKeys', maxKeys),
-      el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
-      el('IsTruncated', result.truncated),
-      ...result.entries.map((v) => contents(v, enc, true)),
-      ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
-      el('EncodingType', req.query.get('encoding-type')),
-    ]),
+    body: listBucketResult(
+      [
+        el('Name', bucket.name),
+        el('Prefix', enc(prefix)),
+        el('Marker', enc(marker)),
+        result.truncated && delimiter !== undefined && result.last !== undefined ? el('NextMarker', enc(result.last)) : '',
+        el('MaxKeys', maxKeys),
+        el('Delimiter', delimiter === undefined ? undefined : enc(delimiter)),
+        el('IsTruncated', result.truncated),
+        result.entries,
+        ...result.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))])),
+        el('EncodingType', req.query.get('encoding-type')),
+      ],
+      enc,
+    ),
   };
 }
 
@@ -196,12 +247,12 @@ export function listObjectVersions(req: S3Request): S3Response {
       el('IsTruncated', result.truncated),
       ...result.entries.map((v) =>
         v.deleteMarker
-          ? el('DeleteMarker', [el('Key', enc(v.key)), el('VersionId', v.versionId), el('IsLatest', v.isLatest), el('LastModified', xmlDate(v.lastModified)), ownerXml(v.ownerAccountId)])
+          ? el('DeleteMarker', [el('Key', enc(v.key)), el('VersionId', v.versionId), el('IsLatest', v.isLatest), el('LastModified', lastModified(v.lastModified)), ownerXml(v.ownerAccountId)])
           : el('Version', [
               el('Key', enc(v.key)),
               el('VersionId', v.versionId),
               el('IsLatest', v.isLatest),
-              el('LastModified', xmlDate(v.lastModified)),
+              el('LastModified', lastModified(v.lastModified)),
               el('ETag', `"${v.etag}"`),
               v.meta.checksum ? el('ChecksumAlgorithm', v.meta.checksum.algorithm) : '',
               v.meta.checksum ? el('ChecksumType', v.meta.checksum.type) : '',

@@ -18,7 +18,6 @@ CREATE TABLE IF NOT EXISTS objects (
   doc TEXT NOT NULL,
   PRIMARY KEY (bucket, key, version_id)
 );
-CREATE INDEX IF NOT EXISTS objects_latest ON objects (bucket, is_latest, key);
 CREATE INDEX IF NOT EXISTS objects_versions ON objects (bucket, key, seq);
 CREATE TABLE IF NOT EXISTS uploads (
   upload_id TEXT PRIMARY KEY,
@@ -37,6 +36,68 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS lifecycle_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
 `;
+
+/**
+ * What a listing (ListObjects, ListObjectsV2) shows of an object, computed from its document by
+ * SQLite and kept in the objects_listing index beside the key, so that a page is read from the
+ * index alone: no table row, no whole document parsed in JavaScript. SQLite keeps an index on
+ * expressions up to date on every write of the row (json_set included) and in the same
+ * transaction, so what a listing shows can never differ from the document, on the very next call.
+ *
+ * Beside LastModified (a number, formatted by the listing), the text of `<Contents>` after it, in
+ * two parts around the Owner that only some listings show: from `<ETag>` to `</Size>`, and from
+ * `<StorageClass>` to `</Contents>`. As el() builds them: escaped text, ChecksumAlgorithm and
+ * ChecksumType only when there is a checksum, the STANDARD storage class when none is set. A page
+ * then costs SQLite three values a row to hand over, instead of a whole document or seven fields.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html (Contents, in order)
+ */
+const escapeSql = (x: string) =>
+  `replace(replace(replace(replace(replace(replace(${x}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&apos;'), char(13), '&#13;')`;
+const field = (path: string) => `json_extract(doc, '${path}')`;
+const LISTED_AT = field('$.lastModified');
+const LISTED_HEAD =
+  `'<ETag>&quot;' || ${escapeSql(field('$.etag'))} || '&quot;</ETag>'` +
+  ` || coalesce('<ChecksumAlgorithm>' || ${escapeSql(field('$.meta.checksum.algorithm'))} || '</ChecksumAlgorithm>', '')` +
+  ` || coalesce('<ChecksumType>' || ${escapeSql(field('$.meta.checksum.type'))} || '</ChecksumType>', '')` +
+  ` || coalesce('<Size>' || ${field('$.size')} || '</Size>', '')`;
+const LISTED_TAIL = `'<StorageClass>' || ${escapeSql(`coalesce(${field('$.meta.storageClass')}, 'STANDARD')`)} || '</StorageClass></Contents>'`;
+const LISTED_OWNER = field('$.ownerAccountId');
+/** Replaces objects_latest (bucket, is_latest, key), of which it is an extension. */
+const LISTING_INDEX = `CREATE INDEX objects_listing ON objects (bucket, is_latest, key, delete_marker, ${LISTED_AT}, ${LISTED_HEAD}, ${LISTED_TAIL}, ${LISTED_OWNER})`;
+// Each expression exactly as in the index (parenthesized: `a || b` alone would parse into other
+// subexpressions), so that SQLite reads its value from the index instead of computing it.
+const LISTING_COLUMNS = `key, ${LISTED_AT}, (${LISTED_HEAD}) || (${LISTED_TAIL})`;
+const LISTING_COLUMNS_WITH_OWNER = `key, ${LISTED_AT}, ${LISTED_HEAD}, ${LISTED_OWNER}, ${LISTED_TAIL}`;
+const LISTING_AFTER = 'FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0 AND key > ? ORDER BY key LIMIT ?';
+const LISTING_FROM = 'FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0 AND key >= ? ORDER BY key LIMIT ?';
+
+/** One current object as a listing shows it. */
+export interface ListingEntry {
+  key: string;
+  /** Milliseconds since the epoch. */
+  lastModified: number;
+  /** The `<Contents>` text after `</LastModified>`: `<ETag>` to `</Contents>`, the Owner included when asked for. */
+  rest: string;
+}
+
+type ListingRow = [key: string, lastModified: number, rest: string];
+type ListingRowWithOwner = [key: string, lastModified: number, head: string, owner: string, tail: string];
+
+/**
+ * Data directories (and snapshot images) made before the listing index have objects_latest
+ * instead: the index is built once when they open. One whose objects_listing is not this one
+ * (another release's, or an imported archive's) gets this one, so listings are always read whole
+ * from the index.
+ */
+function migrateListingIndex(db: Database.Database): void {
+  const row = db.prepare<[], { sql: string | null }>("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'objects_listing'").get();
+  if (row?.sql === LISTING_INDEX) return;
+  db.transaction(() => {
+    if (row) db.exec('DROP INDEX objects_listing');
+    db.exec('DROP INDEX IF EXISTS objects_latest');
+    db.exec(LISTING_INDEX);
+  })();
+}
 
 /** The lifecycle log keeps the newest removals only. */
 const MAX_LIFECYCLE_EVENTS = 10_000;
@@ -68,6 +129,7 @@ export class MetadataStore {
       this.db.pragma('synchronous = NORMAL');
     }
     this.db.exec(SCHEMA);
+    migrateListingIndex(this.db);
     const db = this.db;
     this.stmt = {
       getBucket: db.prepare<[string], { doc: string }>('SELECT doc FROM buckets WHERE name = ?'),
@@ -88,12 +150,12 @@ export class MetadataStore {
       deleteVersion: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ? AND version_id = ?'),
       newestVersion: db.prepare<[string, string], { version_id: string }>('SELECT version_id FROM objects WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1'),
       setLatest: db.prepare("UPDATE objects SET is_latest = 1, doc = json_set(doc, '$.isLatest', json('true')) WHERE bucket = ? AND key = ? AND version_id = ?"),
-      listLatest: db.prepare<[string, string, number], { doc: string }>(
-        'SELECT doc FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0 AND key > ? ORDER BY key LIMIT ?',
-      ),
-      listLatestFrom: db.prepare<[string, string, number], { doc: string }>(
-        'SELECT doc FROM objects WHERE bucket = ? AND is_latest = 1 AND delete_marker = 0 AND key >= ? ORDER BY key LIMIT ?',
-      ),
+      // Raw rows (arrays): better-sqlite3 builds a row object property by property, several times
+      // slower than the arrays plus listingEntry's object literal.
+      listLatest: db.prepare<[string, string, number], ListingRow>(`SELECT ${LISTING_COLUMNS} ${LISTING_AFTER}`).raw(),
+      listLatestFrom: db.prepare<[string, string, number], ListingRow>(`SELECT ${LISTING_COLUMNS} ${LISTING_FROM}`).raw(),
+      listLatestOwners: db.prepare<[string, string, number], ListingRowWithOwner>(`SELECT ${LISTING_COLUMNS_WITH_OWNER} ${LISTING_AFTER}`).raw(),
+      listLatestOwnersFrom: db.prepare<[string, string, number], ListingRowWithOwner>(`SELECT ${LISTING_COLUMNS_WITH_OWNER} ${LISTING_FROM}`).raw(),
       listVersions: db.prepare<[string, string, string, number, number], { doc: string }>(
         'SELECT doc FROM objects WHERE bucket = ? AND (key > ? OR (key = ? AND seq < ?)) ORDER BY key, seq DESC LIMIT ?',
       ),
@@ -218,11 +280,31 @@ export class MetadataStore {
       if (next) this.stmt.setLatest.run(v.bucket, v.key, next.version_id);
     }
   }
-  /** Current (non-deleted) objects with key > after (or >= from), in key order. */
-  listLatest(bucket: string, bound: { after?: string; from?: string }, limit: number): ObjectVersion[] {
-    const rows =
-      bound.from !== undefined ? this.stmt.listLatestFrom.all(bucket, bound.from, limit) : this.stmt.listLatest.all(bucket, bound.after ?? '', limit);
-    return rows.map((r) => JSON.parse(r.doc) as ObjectVersion);
+  /**
+   * Current (non-deleted) objects with key > after (or >= from), in key order, as a listing shows
+   * them (read from the listing index alone); `owner` renders the Owner element, for listings
+   * that show owners.
+   */
+  listLatest(bucket: string, bound: { after?: string; from?: string }, limit: number, owner?: (accountId: string) => string): ListingEntry[] {
+    const from = bound.from !== undefined;
+    const start = bound.from ?? bound.after ?? '';
+    if (owner === undefined) {
+      const rows = (from ? this.stmt.listLatestFrom : this.stmt.listLatest).all(bucket, start, limit);
+      return rows.map((r) => ({ key: r[0], lastModified: r[1], rest: r[2] }));
+    }
+    const rows = (from ? this.stmt.listLatestOwnersFrom : this.stmt.listLatestOwners).all(bucket, start, limit);
+    return rows.map((r) => ({ key: r[0], lastModified: r[1], rest: r[2] + owner(r[3]) + r[4] }));
+  }
+  /** The query plans of the listing statements (a test checks that they read the covering index alone). */
+  listLatestPlans(): string[] {
+    const { listLatest, listLatestFrom, listLatestOwners, listLatestOwnersFrom } = this.stmt;
+    return [listLatest, listLatestFrom, listLatestOwners, listLatestOwnersFrom].map((st) =>
+      this.db
+        .prepare<[string, string, number], { detail: string }>(`EXPLAIN QUERY PLAN ${st.source}`)
+        .all('', '', 1)
+        .map((r) => r.detail)
+        .join('\n'),
+    );
   }
   /**
    * Every version and delete marker, by key then newest first, after the cursor: the versions of
