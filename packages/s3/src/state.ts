@@ -39,12 +39,14 @@ export class S3State {
       privateTree(join(dataDir, 's3'));
       this.rootKey = RootKey.inDirectory(dataDir, 's3.key', join(dataDir, 's3.db'));
       this.meta = new MetadataStore(join(dataDir, 's3.db'));
-      this.blobs = new BlobStore(join(dataDir, 's3'));
-      this.blobs.removeOrphans(this.meta.referencedBlobs());
+      this.blobs = new BlobStore(join(dataDir, 's3'), false, this.meta);
+      const referenced = this.meta.referencedBlobs();
+      this.blobs.removeOrphans(referenced);
+      this.meta.removeInlineOrphans(referenced);
     } else {
       this.rootKey = image?.rootKey ?? RootKey.ephemeral();
       this.meta = new MetadataStore(image?.db ?? ':memory:');
-      this.blobs = new BlobStore(mkdtempSync(join(tmpdir(), 'sealbox-s3-')), true);
+      this.blobs = new BlobStore(mkdtempSync(join(tmpdir(), 'sealbox-s3-')), true, this.meta);
       if (image) this.blobs.copyIn(image.blobs);
     }
   }
