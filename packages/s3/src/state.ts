@@ -56,7 +56,26 @@ export class S3State {
     return { db: this.meta.serialize(), rootKey: this.rootKey, blobs: this.blobs.copyOut(this.meta.referencedBlobs()) };
   }
 
+  /**
+   * SSE-S3 data keys by their wrapped form: unwrapped (AES-GCM under the root key) once, not on
+   * every read of the object. The root key never changes within a state (a reset or a restored
+   * snapshot makes a new state, with an empty cache), so an entry never goes stale; the map is
+   * bounded and holds nothing that reaches the disk.
+   */
+  private readonly dataKeys = new Map<string, Buffer>();
+  unwrapDataKey(wrappedKey: string, context: string): Buffer {
+    const cacheKey = `${context}\n${wrappedKey}`;
+    let key = this.dataKeys.get(cacheKey);
+    if (key === undefined) {
+      key = this.rootKey.unwrap(Buffer.from(wrappedKey, 'base64'), context);
+      if (this.dataKeys.size >= 4096) this.dataKeys.clear();
+      this.dataKeys.set(cacheKey, key);
+    }
+    return key;
+  }
+
   close(): void {
+    this.dataKeys.clear();
     this.kms?.close?.();
     this.meta.close();
     this.blobs.close();

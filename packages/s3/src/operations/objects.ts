@@ -149,7 +149,7 @@ export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omi
   const committed = meta.transaction(() => {
     check?.(meta.latest(bucket.name, version.key));
     const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
-    if (versionId === 'null') replaced = meta.version(bucket.name, version.key, 'null');
+    if (versionId === 'null') replaced = nullVersion(req, bucket.name, version.key);
     const v: ObjectVersion = { ...version, versionId, seq: meta.nextSeq(), isLatest: true };
     if (!v.deleteMarker) applyDefaultRetention(bucket, v.meta, v.lastModified);
     meta.putLatest(v, replaced?.isLatest === true);
@@ -157,6 +157,20 @@ export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omi
   });
   for (const part of replaced?.parts ?? []) req.state.blobs.delete(part.blobId);
   return committed;
+}
+
+/**
+ * The key's null version. When the latest version this request looked up (authorization's
+ * lookupVersion) is still current (no object written since) and is the null version, or there is
+ * no version at all, that answers without a second query.
+ */
+function nullVersion(req: S3Request, bucket: string, key: string): ObjectVersion | undefined {
+  const memo = req.lookup;
+  if (memo && memo.generation === req.state.meta.objectsGeneration && memo.bucket === bucket && memo.key === key && memo.versionId === undefined) {
+    // No latest version means no version at all: one of a key's versions is always the latest.
+    if (memo.version === undefined || memo.version.versionId === 'null') return memo.version;
+  }
+  return req.state.meta.version(bucket, key, 'null');
 }
 
 /**
