@@ -27,17 +27,19 @@ export function requireBucketView(req: S3Request): BucketRecord {
 }
 
 /**
- * The version a request names (the latest without a versionId), as the metadata store holds it,
- * looked up once per request: authorization (s3:ExistingObjectTag, an object's ACL) and the GET
- * handler ask for the same one. The memo holds only while no object was written since
- * (MetadataStore.objectsGeneration), so a write between the two, by this request or another, is
- * seen. Callers must not change the version they get.
+ * The version a request names, as the metadata store holds it, looked up once: authorization
+ * (s3:ExistingObjectTag, an object's ACL) and the GET handler ask for the same one. The latest
+ * version comes from the store's shared view (MetadataStore.latestView), a named version from a
+ * memo on the request; both hold only while no object was written since
+ * (MetadataStore.objectsGeneration), so a write between two lookups, by this request or another,
+ * is seen. Callers must not change the version they get (it may be frozen).
  */
 export function lookupVersion(req: S3Request, bucket: string, key: string, versionId: string | undefined): ObjectVersion | undefined {
   const meta = req.state.meta;
+  if (versionId === undefined) return meta.latestView(bucket, key) as ObjectVersion | undefined;
   const memo = req.lookup;
   if (memo && memo.generation === meta.objectsGeneration && memo.bucket === bucket && memo.key === key && memo.versionId === versionId) return memo.version;
-  const version = versionId !== undefined ? meta.version(bucket, key, versionId) : meta.latest(bucket, key);
+  const version = meta.version(bucket, key, versionId);
   req.lookup = { generation: meta.objectsGeneration, bucket, key, versionId, version };
   return version;
 }

@@ -178,12 +178,20 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       }
       accessKeyId = verified?.credentials.accessKeyId;
       principal = verified?.credentials.principalArn ?? null;
-      const verifier = verified ? payloadVerifier(verified, signed.headers) : null;
-      // A GET or HEAD without a body (no Content-Length, no Transfer-Encoding) is piped through
-      // its verifier only if a handler reads the body (none of theirs does): no streams wired per read.
+      // A GET or HEAD without a body (no Content-Length, no Transfer-Encoding) gets its payload
+      // hash verifier, and is piped through it, only if a handler reads the body (none of theirs
+      // does): no hash and no streams wired per read. Other payload kinds are checked at once, as
+      // before (an aws-chunked declaration without its decoded length is refused).
       const bodyless = (method === 'GET' || method === 'HEAD') && req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+      const lazyVerifier = bodyless && verified?.payload.type === 'sha256';
+      let verifier = verified && !lazyVerifier ? payloadVerifier(verified, signed.headers) : null;
       let piped: Readable | undefined = bodyless ? undefined : verifier ? pipeBody(req, verifier) : req;
-      const body = (): Readable => (piped ??= verifier ? pipeBody(req, verifier) : req);
+      const body = (): Readable => {
+        if (piped) return piped;
+        if (lazyVerifier) verifier = payloadVerifier(verified!, signed.headers);
+        piped = verifier ? pipeBody(req, verifier) : req;
+        return piped;
+      };
       const trailers = () => (verifier instanceof AwsChunkedDecoder ? verifier.trailers : undefined);
 
       const handler = IMPLEMENTED[operation];

@@ -27,6 +27,7 @@ function request(overrides: Partial<S3Request> = {}, world: World = {}): S3Reque
     objectsGeneration: 0,
     getAccount: () => ({}),
     latest: (b: string, key: string) => objects.filter((o) => o.bucket === b && o.key === key).at(-1),
+    latestView: (b: string, key: string) => objects.filter((o) => o.bucket === b && o.key === key).at(-1),
     version: (b: string, key: string, versionId: string) => objects.find((o) => o.bucket === b && o.key === key && o.versionId === versionId),
   };
   return {

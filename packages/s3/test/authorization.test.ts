@@ -53,6 +53,7 @@ function request(credentials: Credentials | undefined, world: World = {}, overri
     objectsGeneration: 0,
     getAccount: (id: string) => (id === OWNER ? { publicAccessBlock: world.accountBlock } : {}),
     latest: (b: string, key: string) => objects.filter((o) => o.bucket === b && o.key === key).at(-1),
+    latestView: (b: string, key: string) => objects.filter((o) => o.bucket === b && o.key === key).at(-1),
     version: (b: string, key: string, versionId: string) => objects.find((o) => o.bucket === b && o.key === key && o.versionId === versionId),
   };
   return {

@@ -84,6 +84,13 @@ describe('lookupVersion (one object lookup per request)', () => {
     // Another key or version is another lookup.
     expect(lookupVersion(req, 'b', 'other', undefined)).toBeUndefined();
     expect(lookupVersion(req, 'b', 'k', 'v1')?.versionId).toBe('v1');
+    // The latest version is shared between requests, frozen; a write by another request shows.
+    const other = { state } as S3Request;
+    const shared = lookupVersion(other, 'b', 'k', undefined)!;
+    expect(lookupVersion(req, 'b', 'k', undefined)).toBe(shared);
+    expect(Object.isFrozen(shared.meta)).toBe(true);
+    meta.transaction(() => meta.putLatest(version('k', 'v3', meta.nextSeq())));
+    expect(lookupVersion(other, 'b', 'k', undefined)?.versionId).toBe('v3');
     // A failed transaction (which may have changed rows before rolling back) ends the memo too.
     lookupVersion(req, 'b', 'k', undefined);
     const before = meta.objectsGeneration;

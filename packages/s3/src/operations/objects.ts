@@ -160,16 +160,14 @@ export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omi
 }
 
 /**
- * The key's null version. When the latest version this request looked up (authorization's
- * lookupVersion) is still current (no object written since) and is the null version, or there is
- * no version at all, that answers without a second query.
+ * The key's null version (read only). When the latest version (the store's shared view, which
+ * authorization looked up already) is the null version, or there is no version at all, that
+ * answers without a second query.
  */
 function nullVersion(req: S3Request, bucket: string, key: string): ObjectVersion | undefined {
-  const memo = req.lookup;
-  if (memo && memo.generation === req.state.meta.objectsGeneration && memo.bucket === bucket && memo.key === key && memo.versionId === undefined) {
-    // No latest version means no version at all: one of a key's versions is always the latest.
-    if (memo.version === undefined || memo.version.versionId === 'null') return memo.version;
-  }
+  const latest = req.state.meta.latestView(bucket, key) as ObjectVersion | undefined;
+  // No latest version means no version at all: one of a key's versions is always the latest.
+  if (latest === undefined || latest.versionId === 'null') return latest;
   return req.state.meta.version(bucket, key, 'null');
 }
 

@@ -310,6 +310,30 @@ export class MetadataStore {
     const row = this.stmt.latest.get(bucket, key);
     return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
   }
+  /**
+   * The latest version of a key (delete markers included), shared by every reader until any
+   * object is written (objectsGeneration): parsed once, frozen so that no reader can change it for
+   * the others. For readers that change nothing (authorization, GetObject, HeadObject).
+   */
+  latestView(bucket: string, key: string): Readonly<ObjectVersion> | undefined {
+    if (this.latestViewsGeneration !== this.objectsGeneration) {
+      this.latestViews.clear();
+      this.latestViewsGeneration = this.objectsGeneration;
+    }
+    // Bucket names hold no "/": bucket/key names one key.
+    const name = `${bucket}/${key}`;
+    let v = this.latestViews.get(name);
+    if (v === undefined) {
+      v = this.latest(bucket, key) ?? null;
+      if (v) deepFreeze(v);
+      if (this.latestViews.size >= 10_000) this.latestViews.clear();
+      this.latestViews.set(name, v);
+    }
+    return v ?? undefined;
+  }
+  private readonly latestViews = new Map<string, ObjectVersion | null>();
+  private latestViewsGeneration = -1;
+
   version(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
     const row = this.stmt.version.get(bucket, key, versionId);
     return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
