@@ -5,11 +5,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { randomBytesFast } from '@sealbox/runtime';
-import { INLINE_BLOB_PREFIX, isInlineBlob } from './metadata-store';
+import { isInlineBlob } from './metadata-store';
 
 /** Where inline blobs live: the metadata database (MetadataStore), beside the rows that refer to them. */
 export interface InlineBlobs {
-  stageInline(blobId: string, bytes: Buffer): void;
+  /** Keeps the bytes until the row that refers to them is written; their blob id. */
+  stageInline(bytes: Buffer): string;
   readInline(blobId: string, from: number, to: number): Buffer;
   deleteInline(blobId: string): void;
 }
@@ -102,9 +103,7 @@ export class BlobStore {
     // Inline: only for a caller whose row is written by MetadataStore.putLatest, which inserts
     // the staged bytes in the row's own transaction (see MetadataStore.stageInline).
     if (inline && this.inline && bytes.length <= INLINE_BLOB_BYTES) {
-      const blobId = INLINE_BLOB_PREFIX + randomBytesFast(16).toString('hex');
-      this.inline.stageInline(blobId, bytes);
-      return blobId;
+      return this.inline.stageInline(bytes);
     }
     const blobId = randomBytesFast(16).toString('hex');
     const path = this.path(blobId);

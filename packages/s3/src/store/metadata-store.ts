@@ -36,12 +36,20 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS lifecycle_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS inline_blobs (id TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS inline_blobs (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
 `;
 
-/** Blob ids of bytes kept in the database (inline_blobs) start with this; file blobs are 32 hex digits. */
+/**
+ * Blob ids of bytes kept in the database (inline_blobs) are "i" and the row's id in hex; file
+ * blobs are 32 hex digits. The row id is the table's rowid (one B-tree, no index to keep).
+ */
 export const INLINE_BLOB_PREFIX = 'i';
 export const isInlineBlob = (blobId: string) => blobId.startsWith(INLINE_BLOB_PREFIX);
+const inlineRow = (blobId: string) => {
+  const n = Number.parseInt(blobId.slice(1), 16);
+  if (!/^i[0-9a-f]{1,13}$/.test(blobId) || !Number.isSafeInteger(n)) throw Object.assign(new Error(`ENOENT: not an inline blob id ${JSON.stringify(blobId)}`), { code: 'ENOENT' });
+  return n;
+};
 
 /** The lifecycle log keeps the newest removals only. */
 const MAX_LIFECYCLE_EVENTS = 10_000;
@@ -118,11 +126,13 @@ export class MetadataStore {
       allBlobRefs: db.prepare<[], { doc: string }>('SELECT doc FROM objects WHERE delete_marker = 0 UNION ALL SELECT doc FROM parts'),
       putInline: db.prepare('INSERT OR REPLACE INTO inline_blobs (id, bytes) VALUES (?, ?)'),
       // substr on a BLOB counts bytes, from 1.
-      readInline: db.prepare<[number, number, string], { b: Buffer }>('SELECT substr(bytes, ?, ?) AS b FROM inline_blobs WHERE id = ?'),
+      readInline: db.prepare<[number, number, number], { b: Buffer }>('SELECT substr(bytes, ?, ?) AS b FROM inline_blobs WHERE id = ?'),
       deleteInline: db.prepare('DELETE FROM inline_blobs WHERE id = ?'),
-      inlineIds: db.prepare<[], { id: string }>('SELECT id FROM inline_blobs'),
+      inlineIds: db.prepare<[], { id: number }>('SELECT id FROM inline_blobs'),
+      maxInlineId: db.prepare<[], { n: number | null }>('SELECT max(id) AS n FROM inline_blobs'),
     };
     this.seq = this.stmt.getCounter.get('seq')?.value ?? 0;
+    this.lastInlineId = this.stmt.maxInlineId.get()?.n ?? 0;
     this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
 
@@ -165,15 +175,21 @@ export class MetadataStore {
   private readonly deletedInTx: string[] = [];
   private deleteFlushScheduled = false;
 
-  /** Keeps a new inline blob's bytes until the row that refers to it is committed. */
-  stageInline(blobId: string, bytes: Buffer): void {
+  /**
+   * Keeps a new inline blob's bytes until the row that refers to it is committed; its id. Ids
+   * only grow within a process, and start past every row there is, so none is used twice.
+   */
+  stageInline(bytes: Buffer): string {
+    const blobId = INLINE_BLOB_PREFIX + (++this.lastInlineId).toString(16);
     this.stagedInline.set(blobId, bytes);
+    return blobId;
   }
+  private lastInlineId: number;
   /** Stored bytes [from, to] inclusive of an inline blob; throws ENOENT when there is none. */
   readInline(blobId: string, from: number, to: number): Buffer {
     const staged = this.stagedInline.get(blobId);
     if (staged) return staged.subarray(from, to + 1);
-    const row = this.stmt.readInline.get(from + 1, to - from + 1, blobId);
+    const row = this.stmt.readInline.get(from + 1, to - from + 1, inlineRow(blobId));
     if (!row) throw Object.assign(new Error(`ENOENT: no inline blob ${blobId}`), { code: 'ENOENT' });
     return row.b ?? Buffer.alloc(0);
   }
@@ -194,14 +210,14 @@ export class MetadataStore {
     for (const { blobId } of parts) {
       const bytes = this.stagedInline.get(blobId);
       if (!bytes) continue;
-      this.stmt.putInline.run(blobId, bytes);
+      this.stmt.putInline.run(inlineRow(blobId), bytes);
       this.insertedInTx.push(blobId);
     }
     if (!this.db.inTransaction) this.settleInline();
   }
   private flushInlineDeletes(): void {
     for (const id of this.inlineDeletes) {
-      this.stmt.deleteInline.run(id);
+      this.stmt.deleteInline.run(inlineRow(id));
       this.deletedInTx.push(id);
     }
   }
@@ -217,7 +233,7 @@ export class MetadataStore {
     let removed = 0;
     this.inTransaction(() => {
       for (const { id } of this.stmt.inlineIds.all()) {
-        if (!referenced.has(id)) {
+        if (!referenced.has(INLINE_BLOB_PREFIX + id.toString(16))) {
           this.stmt.deleteInline.run(id);
           removed++;
         }
