@@ -259,7 +259,9 @@ async function collectBody(body: Readable, maxBytes: number): Promise<{ chunks: 
  * Streams the request body into a blob encrypted under `dataKey`, verifying Content-MD5 and the
  * flexible checksum over the plaintext. Bodies up to SMALL_OBJECT_BYTES are taken whole and
  * written at once. `withMd5: false` skips the MD5 when nothing needs it (no Content-MD5 and an
- * ETag that is not the MD5); the result's md5 is then undefined.
+ * ETag that is not the MD5); the result's md5 is then undefined. `inline`: a small body may be
+ * kept in the metadata database (BlobStore.writeNow), for a caller that commits it with
+ * commitBlob (MetadataStore.putLatest writes it in the version's transaction).
  */
 export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME', withMd5 = true, inline = false) {
   const declared = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length');
