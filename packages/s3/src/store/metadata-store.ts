@@ -51,6 +51,9 @@ const inlineRow = (blobId: string) => {
   return n;
 };
 
+/** How many version numbers one write of the counter reserves (nextSeq). */
+const SEQ_BLOCK = 1024;
+
 /** The lifecycle log keeps the newest removals only. */
 const MAX_LIFECYCLE_EVENTS = 10_000;
 
@@ -143,7 +146,18 @@ export class MetadataStore {
   objectsGeneration = 0;
 
   transaction<T>(fn: () => T): T {
-    if (this.db.inTransaction) return this.inTransaction(fn) as T;
+    if (this.db.inTransaction) {
+      // Nested (a savepoint): its failure undoes its own writes, the counter's too.
+      try {
+        return this.inTransaction(fn) as T;
+      } catch (err) {
+        this.bucketDocs.clear();
+        this.bucketViews.clear();
+        this.objectsGeneration++;
+        this.seqReserved = 0;
+        throw err;
+      }
+    }
     let result: T;
     try {
       result = this.inTransaction(() => {
@@ -154,6 +168,8 @@ export class MetadataStore {
       this.bucketDocs.clear();
       this.bucketViews.clear();
       this.objectsGeneration++;
+      // A reservation of version numbers it wrote is undone: written again by the next nextSeq.
+      this.seqReserved = 0;
       // Rolled back: the staged bytes written in it stay staged; the deletes stay queued.
       this.insertedInTx.length = 0;
       this.deletedInTx.length = 0;
@@ -242,11 +258,21 @@ export class MetadataStore {
     return removed;
   }
 
+  /**
+   * Version order numbers: increasing, not necessarily dense. The stored counter reserves a block
+   * ahead (written once per SEQ_BLOCK versions, in the transaction of the first, rather than a
+   * page of WAL per write), so a restart continues past every number handed out.
+   */
   nextSeq(): number {
     this.seq += 1;
-    this.stmt.setCounter.run('seq', this.seq);
+    if (this.seq > this.seqReserved) {
+      this.seqReserved = this.seq + SEQ_BLOCK - 1;
+      this.stmt.setCounter.run('seq', this.seqReserved);
+    }
     return this.seq;
   }
+  /** The counter as stored (committed or in the open transaction); 0: write it at the next nextSeq. */
+  private seqReserved = 0;
 
   // Account-level settings (S3 Control): read on every request that weighs public access.
   private readonly accountDocs = new Map<string, AccountSettings>();
