@@ -51,6 +51,9 @@ const inlineRow = (blobId: string) => {
   return n;
 };
 
+/** The most bytes of inline blobs MetadataStore keeps in memory (a read cache). */
+const INLINE_CACHE_BYTES = 32 * 1024 * 1024;
+
 /** How many version numbers one write of the counter reserves (nextSeq). */
 const SEQ_BLOCK = 1024;
 
@@ -203,15 +206,38 @@ export class MetadataStore {
   private lastInlineId: number;
   /** Stored bytes [from, to] inclusive of an inline blob; throws ENOENT when there is none. */
   readInline(blobId: string, from: number, to: number): Buffer {
-    const staged = this.stagedInline.get(blobId);
-    if (staged) return staged.subarray(from, to + 1);
-    const row = this.stmt.readInline.get(from + 1, to - from + 1, inlineRow(blobId));
+    const held = this.stagedInline.get(blobId) ?? this.inlineCache.get(blobId);
+    if (held) return held.subarray(from, to + 1);
+    const row = this.stmt.readInline.get(1, INLINE_CACHE_BYTES, inlineRow(blobId));
     if (!row) throw Object.assign(new Error(`ENOENT: no inline blob ${blobId}`), { code: 'ENOENT' });
-    return row.b ?? Buffer.alloc(0);
+    const bytes = row.b ?? Buffer.alloc(0);
+    this.cacheInline(blobId, bytes);
+    return bytes.subarray(from, to + 1);
+  }
+  /**
+   * The stored bytes of recently written or read inline blobs. A blob's bytes never change and
+   * its id is never given to another within a process, so an entry is only ever removed: by the
+   * blob's deletion (deleteInline), or to stay within INLINE_CACHE_BYTES.
+   */
+  private readonly inlineCache = new Map<string, Buffer>();
+  private inlineCacheBytes = 0;
+  private cacheInline(blobId: string, bytes: Buffer): void {
+    if (bytes.length > INLINE_CACHE_BYTES / 64) return;
+    if (this.inlineCacheBytes + bytes.length > INLINE_CACHE_BYTES) {
+      this.inlineCache.clear();
+      this.inlineCacheBytes = 0;
+    }
+    this.inlineCache.set(blobId, bytes);
+    this.inlineCacheBytes += bytes.length;
   }
   /** Removes an inline blob (staged, or stored: then in the next transaction). */
   deleteInline(blobId: string): void {
     this.stagedInline.delete(blobId);
+    const cached = this.inlineCache.get(blobId);
+    if (cached) {
+      this.inlineCache.delete(blobId);
+      this.inlineCacheBytes -= cached.length;
+    }
     this.inlineDeletes.add(blobId);
     if (!this.deleteFlushScheduled) {
       this.deleteFlushScheduled = true;
@@ -239,7 +265,12 @@ export class MetadataStore {
   }
   /** After a commit: what it inserted is no longer staged, what it deleted no longer queued. */
   private settleInline(): void {
-    for (const id of this.insertedInTx) this.stagedInline.delete(id);
+    for (const id of this.insertedInTx) {
+      // Committed: from the staging map to the cache (a new object is often read soon).
+      const bytes = this.stagedInline.get(id);
+      if (bytes) this.cacheInline(id, bytes);
+      this.stagedInline.delete(id);
+    }
     for (const id of this.deletedInTx) this.inlineDeletes.delete(id);
     this.insertedInTx.length = 0;
     this.deletedInTx.length = 0;
