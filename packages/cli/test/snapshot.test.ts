@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 // The package's public entry point (what '@sealbox/cli' exports); a package cannot import itself by name here.
 import { DataDirLockedError, SnapshotError, exportSnapshot, importSnapshot, parseSeed, startSealbox, type SnapshotManifest } from '../src';
-import { Progress } from '../src/progress';
+import { Progress, formatBytes } from '../src/progress';
 import { TAR_END, readTar, tarHeader, tarPadding } from '../src/snapshot/tar';
 
 let root: string;
@@ -283,10 +283,12 @@ describe('progress lines', () => {
     const lines: string[] = [];
     const sink = { write: (t: string) => lines.push(t), tty: false, intervalMs: 0 };
     const dir = join(root, 'progress');
-    const seed = parseSeed(`buckets:\n  - name: progress\n    objects:\n      - { key: a, text: "${'a'.repeat(1000)}" }\n      - { key: b, text: bb }\n`);
+    // Bodies past 64 KiB, so that each has a blob file (smaller ones are kept in s3.db).
+    const seed = parseSeed(`buckets:\n  - name: progress\n    objects:\n      - { key: a, text: "${'a'.repeat(70_000)}" }\n      - { key: b, text: "${'b'.repeat(70_002)}" }\n`);
     const sealbox = await startSealbox({ dataDir: dir, seedData: seed, progress: sink });
     await sealbox.stop();
-    expect(lines).toEqual(['seeding: 1/2 objects, 1000 bytes of 1002 bytes\n', 'seeding: 2/2 objects, 1002 bytes of 1002 bytes\n', 'seeding: 2/2 objects, 1002 bytes of 1002 bytes\n']);
+    const total = formatBytes(140_002);
+    expect(lines).toEqual([`seeding: 1/2 objects, ${formatBytes(70_000)} of ${total}\n`, `seeding: 2/2 objects, ${total} of ${total}\n`, `seeding: 2/2 objects, ${total} of ${total}\n`]);
     lines.length = 0;
     await exportSnapshot({ dataDir: dir, file: join(root, 'progress.tgz'), sealboxVersion: 'test', progress: sink });
     expect(lines.at(-1)).toMatch(/^exporting: 2\/2 object blobs, (.+) of \1\n$/);

@@ -49,6 +49,8 @@ async function workload(sealbox: Sealbox): Promise<void> {
   });
   // A small object is written whole, a large one streamed through a temporary file: both paths.
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'small', Body: 'small object' }));
+  // Past 64 KiB but written whole: a blob file of its own (smaller bodies are kept in s3.db).
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'medium', Body: Buffer.alloc(100 * 1024, 3) }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'large', Body: Buffer.alloc(2 * 1024 * 1024, 7), ContentLength: 2 * 1024 * 1024 }));
   kms.destroy();
   s3.destroy();

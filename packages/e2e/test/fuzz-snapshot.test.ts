@@ -18,7 +18,7 @@ import { join, relative } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SnapshotError, exportSnapshot, importSnapshot, parseSeed } from '@sealbox/cli';
 import { TAR_END, tarHeader, tarPadding } from '../../cli/src/snapshot/tar';
 import { Counters, FUZZ_SEED, type Rng, cases, forCasesAsync } from './fuzz-random';
@@ -132,7 +132,9 @@ buckets:
   const s3 = s3Client(sealbox);
   try {
     ciphertext = (await kms.send(new EncryptCommand({ KeyId: 'alias/app', Plaintext: Buffer.from('before the export') }))).CiphertextBlob!;
-    for (const [bucket, key] of [['app-data', 'a.txt'], ['app-data', 'b/c.json'], ['plain-data', 'd.txt']] as const) {
+    // Small bodies live in the database (inline); one past that size has a blob file of its own.
+    await s3.send(new PutObjectCommand({ Bucket: 'plain-data', Key: 'big.txt', Body: 'a file of its own '.repeat(8000) }));
+    for (const [bucket, key] of [['app-data', 'a.txt'], ['app-data', 'b/c.json'], ['plain-data', 'd.txt'], ['plain-data', 'big.txt']] as const) {
       objects[`${bucket}/${key}`] = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
     }
   } finally {

@@ -4,6 +4,7 @@ import { credentialsFor, sessionRoleArn, type CredentialProvider, type Credentia
 import type { S3State } from './state';
 import { OPERATION_ACCESS, POLICY_OPERATIONS } from './actions';
 import type { S3Request } from './context';
+import { lookupVersion } from './access';
 import { AccessDenied, MethodNotAllowed } from './errors';
 import { header } from './http-util';
 import { effectiveBlock, isPublicPolicy } from './public-policy';
@@ -168,8 +169,7 @@ const ALLOWING = new Set<S3DecisionCode>(['identity-allow', 'bucket-policy-allow
 
 /** The version a check names (the latest without a versionId), if it exists and is not a delete marker. */
 function existingObject(req: S3Request, bucket: BucketRecord, check: AccessCheck): ObjectVersion | undefined {
-  const meta = req.state.meta;
-  const v = check.versionId !== undefined ? meta.version(bucket.name, check.key!, check.versionId) : meta.latest(bucket.name, check.key!);
+  const v = lookupVersion(req, bucket.name, check.key!, check.versionId);
   return v && !v.deleteMarker ? v : undefined;
 }
 
@@ -256,7 +256,7 @@ export function authorizeOperation(req: S3Request): void {
     for (const action of [...actions, ...extra]) authorize(req, { action });
     return;
   }
-  const bucket = req.state.meta.getBucket(req.bucket!);
+  const bucket = req.state.meta.bucketView(req.bucket!);
   if (!bucket) return;
   const key = access.resource === 'object' ? req.key : undefined;
   const owner = req.credentials !== undefined && req.credentials.accountId === bucket.accountId;

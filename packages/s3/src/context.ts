@@ -38,6 +38,8 @@ export interface S3Request {
   sourceIp: string;
   /** The authorization decisions made for this request (the request log keeps them). */
   decisions?: LazyDecision[];
+  /** The last version lookupVersion (access.ts) found for this request, and under which objects generation. */
+  lookup?: { generation: number; bucket: string; key: string; versionId: string | undefined; version: import('./store/model').ObjectVersion | undefined };
   /** The KMS requests made for this request (x-amzn-RequestId of each), for the request log. */
   kmsRequestIds?: string[];
 }

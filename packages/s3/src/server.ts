@@ -149,7 +149,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       time = now;
       // Bucket requests must be signed for the bucket's region (a bucket being created: any
       // region, checked against its LocationConstraint); ListBuckets for any region.
-      const bucketRegion = address.bucket !== undefined ? state.meta.getBucket(address.bucket)?.region : undefined;
+      const bucketRegion = address.bucket !== undefined ? state.meta.bucketView(address.bucket)?.region : undefined;
       const region = operation === 'CreateBucket' && !bucketRegion ? undefined : (bucketRegion ?? (address.bucket !== undefined ? options.region : undefined));
       let verified: ReturnType<typeof verifyRequest>;
       try {
@@ -178,8 +178,20 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
       }
       accessKeyId = verified?.credentials.accessKeyId;
       principal = verified?.credentials.principalArn ?? null;
-      const verifier = verified ? payloadVerifier(verified, signed.headers) : null;
-      const body: Readable = verifier ? pipeBody(req, verifier) : req;
+      // A GET or HEAD without a body (no Content-Length, no Transfer-Encoding) gets its payload
+      // hash verifier, and is piped through it, only if a handler reads the body (none of theirs
+      // does): no hash and no streams wired per read. Other payload kinds are checked at once, as
+      // before (an aws-chunked declaration without its decoded length is refused).
+      const bodyless = (method === 'GET' || method === 'HEAD') && req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+      const lazyVerifier = bodyless && verified?.payload.type === 'sha256';
+      let verifier = verified && !lazyVerifier ? payloadVerifier(verified, signed.headers) : null;
+      let piped: Readable | undefined = bodyless ? undefined : verifier ? pipeBody(req, verifier) : req;
+      const body = (): Readable => {
+        if (piped) return piped;
+        if (lazyVerifier) verifier = payloadVerifier(verified!, signed.headers);
+        piped = verifier ? pipeBody(req, verifier) : req;
+        return piped;
+      };
       const trailers = () => (verifier instanceof AwsChunkedDecoder ? verifier.trailers : undefined);
 
       const handler = IMPLEMENTED[operation];
@@ -191,7 +203,9 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         key: address.key,
         query,
         headers: req.headers,
-        body,
+        get body() {
+          return body();
+        },
         credentials: verified?.credentials,
         authType: verified ? (verified.mechanism === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING') : undefined,
         signatureVersion: verified ? 'AWS4-HMAC-SHA256' : undefined,
@@ -239,7 +253,7 @@ export function createS3Service(options: S3ServiceOptions): S3Service {
         // Requests from a browser origin the bucket's CORS rules allow get the CORS headers.
         const origin = req.headers.origin;
         if (origin && method !== 'OPTIONS' && bucketName !== undefined) {
-          const bucket = state.meta.getBucket(bucketName);
+          const bucket = state.meta.bucketView(bucketName);
           const cors = bucket && corsHeaders(bucket, origin, method, []);
           if (cors) response.headers = { ...response.headers, ...cors };
         }

@@ -39,12 +39,14 @@ export class S3State {
       privateTree(join(dataDir, 's3'));
       this.rootKey = RootKey.inDirectory(dataDir, 's3.key', join(dataDir, 's3.db'));
       this.meta = new MetadataStore(join(dataDir, 's3.db'));
-      this.blobs = new BlobStore(join(dataDir, 's3'));
-      this.blobs.removeOrphans(this.meta.referencedBlobs());
+      this.blobs = new BlobStore(join(dataDir, 's3'), false, this.meta);
+      const referenced = this.meta.referencedBlobs();
+      this.blobs.removeOrphans(referenced);
+      this.meta.removeInlineOrphans(referenced);
     } else {
       this.rootKey = image?.rootKey ?? RootKey.ephemeral();
       this.meta = new MetadataStore(image?.db ?? ':memory:');
-      this.blobs = new BlobStore(mkdtempSync(join(tmpdir(), 'sealbox-s3-')), true);
+      this.blobs = new BlobStore(mkdtempSync(join(tmpdir(), 'sealbox-s3-')), true, this.meta);
       if (image) this.blobs.copyIn(image.blobs);
     }
   }
@@ -54,7 +56,26 @@ export class S3State {
     return { db: this.meta.serialize(), rootKey: this.rootKey, blobs: this.blobs.copyOut(this.meta.referencedBlobs()) };
   }
 
+  /**
+   * SSE-S3 data keys by their wrapped form: unwrapped (AES-GCM under the root key) once, not on
+   * every read of the object. The root key never changes within a state (a reset or a restored
+   * snapshot makes a new state, with an empty cache), so an entry never goes stale; the map is
+   * bounded and holds nothing that reaches the disk.
+   */
+  private readonly dataKeys = new Map<string, Buffer>();
+  unwrapDataKey(wrappedKey: string, context: string): Buffer {
+    const cacheKey = `${context}\n${wrappedKey}`;
+    let key = this.dataKeys.get(cacheKey);
+    if (key === undefined) {
+      key = this.rootKey.unwrap(Buffer.from(wrappedKey, 'base64'), context);
+      if (this.dataKeys.size >= 4096) this.dataKeys.clear();
+      this.dataKeys.set(cacheKey, key);
+    }
+    return key;
+  }
+
   close(): void {
+    this.dataKeys.clear();
     this.kms?.close?.();
     this.meta.close();
     this.blobs.close();

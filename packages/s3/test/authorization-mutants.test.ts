@@ -23,8 +23,11 @@ function request(overrides: Partial<S3Request> = {}, world: World = {}): S3Reque
   const objects = (world.objects ?? []).map((o) => ({ bucket: 'data', key: 'notes.txt', versionId: 'null', deleteMarker: false, ownerAccountId: OWNER, meta: {}, ...o }) as ObjectVersion);
   const meta = {
     getBucket: (name: string) => (name === bucket.name ? bucket : undefined),
+    bucketView: (name: string) => (name === bucket.name ? bucket : undefined),
+    objectsGeneration: 0,
     getAccount: () => ({}),
     latest: (b: string, key: string) => objects.filter((o) => o.bucket === b && o.key === key).at(-1),
+    latestView: (b: string, key: string) => objects.filter((o) => o.bucket === b && o.key === key).at(-1),
     version: (b: string, key: string, versionId: string) => objects.find((o) => o.bucket === b && o.key === key && o.versionId === versionId),
   };
   return {

@@ -49,8 +49,11 @@ function request(credentials: Credentials | undefined, world: World = {}, overri
   const objects = (world.objects ?? []).map((o) => ({ bucket: 'data', versionId: 'null', deleteMarker: false, ownerAccountId: OWNER, meta: {}, ...o }) as ObjectVersion);
   const meta = {
     getBucket: (name: string) => (name === bucket.name ? bucket : undefined),
+    bucketView: (name: string) => (name === bucket.name ? bucket : undefined),
+    objectsGeneration: 0,
     getAccount: (id: string) => (id === OWNER ? { publicAccessBlock: world.accountBlock } : {}),
     latest: (b: string, key: string) => objects.filter((o) => o.bucket === b && o.key === key).at(-1),
+    latestView: (b: string, key: string) => objects.filter((o) => o.bucket === b && o.key === key).at(-1),
     version: (b: string, key: string, versionId: string) => objects.find((o) => o.bucket === b && o.key === key && o.versionId === versionId),
   };
   return {

@@ -67,7 +67,7 @@ export async function objectDataKey(req: S3Request, encryption: ObjectEncryption
   if (encryption?.algorithm === 'SSE-C') return checkCustomerKey(encryption, presented);
   if (presented) throw new S3Error('InvalidRequest', 400, 'The encryption parameters are not applicable to this object.');
   if (!encryption) return undefined;
-  if (encryption.algorithm === 'AES256') return req.state.rootKey.unwrap(Buffer.from(encryption.wrappedKey, 'base64'), WRAP_CONTEXT);
+  if (encryption.algorithm === 'AES256') return req.state.unwrapDataKey(encryption.wrappedKey, WRAP_CONTEXT);
   checkSseKmsTransport(req);
   const opened = await kmsFor(req).decrypt(req.credentials!, encryption.region, Buffer.from(encryption.ciphertextBlob, 'base64'), encryption.context, encryption.keyArn, req);
   if (encryption.bucketKeyWrappedKey) return unwrap(opened, encryption.bucketKeyWrappedKey, encryption.objectArn!);

@@ -85,7 +85,8 @@ export function addLifecycleHeaders(req: S3Request, response: S3Response): S3Res
   if (req.bucket === undefined || req.key === undefined) return response;
   if (response.status !== undefined && response.status !== 200 && response.status !== 206) return response;
   if (!EXPIRATION_OPERATIONS.has(req.operation) && req.operation !== 'CreateMultipartUpload') return response;
-  const config = req.state.meta.getBucket(req.bucket)?.lifecycle;
+  // Read only: the shared record (bucketView), not a fresh parse of the bucket per response.
+  const config = req.state.meta.bucketView(req.bucket)?.lifecycle;
   if (!config) return response;
   const headers = { ...response.headers };
   if (req.operation === 'CreateMultipartUpload') {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { requireBucket } from '../access';
+import { lookupVersion, requireBucket, requireBucketView } from '../access';
 import { accessDenied, authorize, checkS3Access } from '../authorization';
 import type { S3Request, S3Response } from '../context';
 import { parseDelete, parseTagging } from '../documents';
@@ -52,10 +52,12 @@ export function requestedVersion(req: S3Request): string | undefined {
  * The version a GET, HEAD or copy names: the latest, or ?versionId. Missing keys, missing
  * versions and delete markers fail as S3 answers them.
  */
-export function findVersion(req: S3Request, bucket: BucketRecord, key: string, versionId: string | undefined, method: string): ObjectVersion {
+export function findVersion(req: S3Request, bucket: BucketRecord, key: string, versionId: string | undefined, method: string, readOnly = false): ObjectVersion {
   const meta = req.state.meta;
+  // readOnly: the caller changes nothing in the version, so the one authorization looked up will do.
+  const find = readOnly ? (id: string | undefined) => lookupVersion(req, bucket.name, key, id) : (id: string | undefined) => (id !== undefined ? meta.version(bucket.name, key, id) : meta.latest(bucket.name, key));
   if (versionId !== undefined) {
-    const v = meta.version(bucket.name, key, versionId);
+    const v = find(versionId);
     if (!v) throw new S3Error('NoSuchVersion', 404, 'The specified version does not exist.', [['Key', key], ['VersionId', versionId]]);
     if (v.deleteMarker) {
       throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.', [['Method', method], ['ResourceType', 'DeleteMarker']], {
@@ -67,7 +69,7 @@ export function findVersion(req: S3Request, bucket: BucketRecord, key: string, v
     }
     return v;
   }
-  const v = meta.latest(bucket.name, key);
+  const v = find(undefined);
   if (!v || v.deleteMarker) {
     const headers: Record<string, string> = v ? { 'x-amz-delete-marker': 'true', 'x-amz-version-id': v.versionId } : {};
     throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', [['Key', key]], headers);
@@ -82,7 +84,7 @@ export function findVersion(req: S3Request, bucket: BucketRecord, key: string, v
  */
 function findReadableVersion(req: S3Request, bucket: BucketRecord, key: string): ObjectVersion {
   try {
-    return findVersion(req, bucket, key, requestedVersion(req), req.method);
+    return findVersion(req, bucket, key, requestedVersion(req), req.method, true);
   } catch (err) {
     if (err instanceof S3Error && err.code === 'NoSuchKey') {
       const outcome = checkS3Access(req, { action: 's3:ListBucket', bucket });
@@ -147,7 +149,7 @@ export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omi
   const committed = meta.transaction(() => {
     check?.(meta.latest(bucket.name, version.key));
     const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
-    if (versionId === 'null') replaced = meta.version(bucket.name, version.key, 'null');
+    if (versionId === 'null') replaced = nullVersion(req, bucket.name, version.key);
     const v: ObjectVersion = { ...version, versionId, seq: meta.nextSeq(), isLatest: true };
     if (!v.deleteMarker) applyDefaultRetention(bucket, v.meta, v.lastModified);
     meta.putLatest(v, replaced?.isLatest === true);
@@ -155,6 +157,18 @@ export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omi
   });
   for (const part of replaced?.parts ?? []) req.state.blobs.delete(part.blobId);
   return committed;
+}
+
+/**
+ * The key's null version (read only). When the latest version (the store's shared view, which
+ * authorization looked up already) is the null version, or there is no version at all, that
+ * answers without a second query.
+ */
+function nullVersion(req: S3Request, bucket: string, key: string): ObjectVersion | undefined {
+  const latest = req.state.meta.latestView(bucket, key) as ObjectVersion | undefined;
+  // No latest version means no version at all: one of a key's versions is always the latest.
+  if (latest === undefined || latest.versionId === 'null') return latest;
+  return req.state.meta.version(bucket, key, 'null');
 }
 
 /**
@@ -245,9 +259,11 @@ async function collectBody(body: Readable, maxBytes: number): Promise<{ chunks: 
  * Streams the request body into a blob encrypted under `dataKey`, verifying Content-MD5 and the
  * flexible checksum over the plaintext. Bodies up to SMALL_OBJECT_BYTES are taken whole and
  * written at once. `withMd5: false` skips the MD5 when nothing needs it (no Content-MD5 and an
- * ETag that is not the MD5); the result's md5 is then undefined.
+ * ETag that is not the MD5); the result's md5 is then undefined. `inline`: a small body may be
+ * kept in the metadata database (BlobStore.writeNow), for a caller that commits it with
+ * commitBlob (MetadataStore.putLatest writes it in the version's transaction).
  */
-export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME', withMd5 = true) {
+export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_PUT_BYTES, fallback: ChecksumAlgorithm = 'CRC64NVME', withMd5 = true, inline = false) {
   const declared = header(req.headers, 'x-amz-decoded-content-length') ?? header(req.headers, 'content-length');
   // HTTP's own chunked framing (not aws-chunked, which declares x-amz-decoded-content-length) is
   // a header S3 does not implement for uploads: 501 NotImplemented naming Transfer-Encoding, as
@@ -283,7 +299,7 @@ export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_
         observe(chunk);
         hash?.update(chunk);
       }
-      written = { blobId: req.state.blobs.writeNow(seal(chunks)), size, md5: hash?.digest() };
+      written = { blobId: req.state.blobs.writeNow(seal(chunks), inline), size, md5: hash?.digest() };
     } else {
       written = await req.state.blobs.write(req.body, observe, maxBytes, encrypt, md5Wanted);
     }
@@ -312,7 +328,7 @@ export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
  */
 export async function putObject(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
+  const bucket = requireBucketView(req);
   const key = req.key!;
   checkKey(key);
   const meta = metaFromHeaders(req.headers);
@@ -323,7 +339,8 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   const conditional = hasWriteConditions(req);
   if (conditional) checkWriteConditions(req, req.state.meta.latest(bucket.name, key));
   const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
-  const written = await writeBody(req, dataKey, MAX_PUT_BYTES, 'CRC64NVME', encryption.algorithm === 'AES256');
+  // inline: a small body may be kept in the database, written with the version's row (commitBlob).
+  const written = await writeBody(req, dataKey, MAX_PUT_BYTES, 'CRC64NVME', encryption.algorithm === 'AES256', true);
   if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
   const v = commitBlob(req, bucket, key, written, meta, acl.owner, encryption, conditional ? (current) => checkWriteConditions(req, current) : undefined);
   return { headers: putObjectHeaders(bucket, v) };
@@ -390,7 +407,7 @@ const RESPONSE_OVERRIDES: [string, string][] = [
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
  */
 export async function getObject(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
+  const bucket = requireBucketView(req);
   // Reads name no encryption (except an SSE-C key): S3 refuses the write-side headers on GET and HEAD.
   for (const name of ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-context']) {
     if (header(req.headers, name) !== undefined) {

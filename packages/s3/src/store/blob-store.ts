@@ -5,6 +5,23 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { randomBytesFast } from '@sealbox/runtime';
+import { isInlineBlob } from './metadata-store';
+
+/** Where inline blobs live: the metadata database (MetadataStore), beside the rows that refer to them. */
+export interface InlineBlobs {
+  /** Keeps the bytes until the row that refers to them is written; their blob id. */
+  stageInline(bytes: Buffer): string;
+  readInline(blobId: string, from: number, to: number): Buffer;
+  deleteInline(blobId: string): void;
+}
+
+/**
+ * Whole blobs up to this size may be kept in the database rather than in a file of their own:
+ * creating, opening, closing and unlinking a file per small object cost more than the rest of
+ * a small PUT or GET on ext4; a row in the same transaction as the object's costs a few pages of
+ * WAL. Larger bodies go to files, which do not grow the database.
+ */
+export const INLINE_BLOB_BYTES = 64 * 1024;
 
 export interface WrittenBlob {
   blobId: string;
@@ -38,6 +55,8 @@ export class BlobStore {
   constructor(
     private readonly root: string,
     private readonly ephemeral = false,
+    /** The metadata database, for blobs kept inline (writeNow's `inline`) and to read those it holds. */
+    private readonly inline?: InlineBlobs,
   ) {
     this.blobs = join(root, 'blobs');
     this.tmp = join(root, 'tmp');
@@ -75,12 +94,18 @@ export class BlobStore {
    * process (the page cache keeps them), not a power cut of the machine, which is out of scope
    * for a local emulator.
    */
-  writeNow(bytes: Buffer): string {
-    const blobId = randomBytesFast(16).toString('hex');
+  writeNow(bytes: Buffer, inline = false): string {
     if (this.ephemeral) {
+      const blobId = randomBytesFast(16).toString('hex');
       this.held.set(blobId, bytes);
       return blobId;
     }
+    // Inline: only for a caller whose row is written by MetadataStore.putLatest, which inserts
+    // the staged bytes in the row's own transaction (see MetadataStore.stageInline).
+    if (inline && this.inline && bytes.length <= INLINE_BLOB_BYTES) {
+      return this.inline.stageInline(bytes);
+    }
+    const blobId = randomBytesFast(16).toString('hex');
     const path = this.path(blobId);
     try {
       this.inShard(blobId, () => writeFileSync(path, bytes, { mode: 0o600, flag: 'wx' }));
@@ -95,6 +120,7 @@ export class BlobStore {
   readNow(blobId: string, from: number, to: number): Buffer {
     const held = this.held.get(blobId);
     if (held) return held.subarray(from, to + 1);
+    if (isInlineBlob(blobId)) return this.inlineStore().readInline(blobId, from, to);
     const fd = openSync(this.path(blobId), 'r');
     try {
       const out = Buffer.allocUnsafe(to - from + 1);
@@ -152,11 +178,27 @@ export class BlobStore {
   read(blobId: string, start?: number, end?: number): Readable {
     const held = this.held.get(blobId);
     if (held) return Readable.from([held.subarray(start ?? 0, end === undefined ? held.length : end + 1)], { objectMode: false });
+    if (isInlineBlob(blobId)) {
+      let bytes: Buffer;
+      try {
+        bytes = this.inlineStore().readInline(blobId, start ?? 0, end ?? Number.MAX_SAFE_INTEGER - 1);
+      } catch (err) {
+        // As a missing file fails its stream: when read, not when asked for.
+        const failed = new Readable({ read() {} });
+        process.nextTick(() => failed.destroy(err as Error));
+        return failed;
+      }
+      return Readable.from([bytes], { objectMode: false });
+    }
     return createReadStream(this.path(blobId), { start, end, highWaterMark: 256 * 1024 });
   }
 
   delete(blobId: string): void {
     if (this.held.delete(blobId)) return;
+    if (isInlineBlob(blobId)) {
+      this.inline?.deleteInline(blobId);
+      return;
+    }
     try {
       unlinkSync(this.path(blobId));
     } catch (err) {
@@ -170,7 +212,8 @@ export class BlobStore {
    */
   copyOut(ids: Iterable<string>): Map<string, Buffer> {
     const out = new Map<string, Buffer>();
-    for (const id of ids) out.set(id, this.held.get(id) ?? readFileSync(this.path(id)));
+    // Inline blobs (from an archive of a data directory) are in the database image already.
+    for (const id of ids) if (!isInlineBlob(id)) out.set(id, this.held.get(id) ?? readFileSync(this.path(id)));
     return out;
   }
 
@@ -178,6 +221,11 @@ export class BlobStore {
   copyIn(blobs: ReadonlyMap<string, Buffer>): void {
     if (!this.ephemeral) throw new Error('copyIn is for an in-memory blob store');
     for (const [id, bytes] of blobs) this.held.set(id, bytes);
+  }
+
+  private inlineStore(): InlineBlobs {
+    if (!this.inline) throw Object.assign(new Error('ENOENT: no database for inline blobs'), { code: 'ENOENT' });
+    return this.inline;
   }
 
   /** Removes blobs no metadata row refers to (left by a crash between rename and commit). */

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS lifecycle_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inline_blobs (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
 `;
 
 /**
@@ -98,6 +99,24 @@ function migrateListingIndex(db: Database.Database): void {
     db.exec(LISTING_INDEX);
   })();
 }
+
+/**
+ * Blob ids of bytes kept in the database (inline_blobs) are "i" and the row's id in hex; file
+ * blobs are 32 hex digits. The row id is the table's rowid (one B-tree, no index to keep).
+ */
+export const INLINE_BLOB_PREFIX = 'i';
+export const isInlineBlob = (blobId: string) => blobId.startsWith(INLINE_BLOB_PREFIX);
+const inlineRow = (blobId: string) => {
+  const n = Number.parseInt(blobId.slice(1), 16);
+  if (!/^i[0-9a-f]{1,13}$/.test(blobId) || !Number.isSafeInteger(n)) throw Object.assign(new Error(`ENOENT: not an inline blob id ${JSON.stringify(blobId)}`), { code: 'ENOENT' });
+  return n;
+};
+
+/** The most bytes of inline blobs MetadataStore keeps in memory (a read cache). */
+const INLINE_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** How many version numbers one write of the counter reserves (nextSeq). */
+const SEQ_BLOCK = 1024;
 
 /** The lifecycle log keeps the newest removals only. */
 const MAX_LIFECYCLE_EVENTS = 10_000;
@@ -173,25 +192,180 @@ export class MetadataStore {
       trimLifecycleEvents: db.prepare<[number]>('DELETE FROM lifecycle_events WHERE seq <= (SELECT max(seq) FROM lifecycle_events) - ?'),
       lifecycleEvents: db.prepare<[number, number], { seq: number; doc: string }>('SELECT seq, doc FROM lifecycle_events WHERE seq > ? ORDER BY seq LIMIT ?'),
       allBlobRefs: db.prepare<[], { doc: string }>('SELECT doc FROM objects WHERE delete_marker = 0 UNION ALL SELECT doc FROM parts'),
+      putInline: db.prepare('INSERT OR REPLACE INTO inline_blobs (id, bytes) VALUES (?, ?)'),
+      // substr on a BLOB counts bytes, from 1.
+      readInline: db.prepare<[number, number, number], { b: Buffer }>('SELECT substr(bytes, ?, ?) AS b FROM inline_blobs WHERE id = ?'),
+      deleteInline: db.prepare('DELETE FROM inline_blobs WHERE id = ?'),
+      inlineIds: db.prepare<[], { id: number }>('SELECT id FROM inline_blobs'),
+      maxInlineId: db.prepare<[], { n: number | null }>('SELECT max(id) AS n FROM inline_blobs'),
     };
     this.seq = this.stmt.getCounter.get('seq')?.value ?? 0;
+    this.lastInlineId = this.stmt.maxInlineId.get()?.n ?? 0;
     this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
 
+  /**
+   * Bumped by every write to the objects table (and every failed transaction): a lookup memoized
+   * under one generation (lookupVersion, access.ts) is stale under any other.
+   */
+  objectsGeneration = 0;
+
   transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) {
+      // Nested (a savepoint): its failure undoes its own writes, the counter's too.
+      try {
+        return this.inTransaction(fn) as T;
+      } catch (err) {
+        this.bucketDocs.clear();
+        this.bucketViews.clear();
+        this.objectsGeneration++;
+        this.seqReserved = 0;
+        throw err;
+      }
+    }
+    let result: T;
     try {
-      return this.inTransaction(fn) as T;
+      result = this.inTransaction(() => {
+        this.flushInlineDeletes();
+        return fn();
+      }) as T;
     } catch (err) {
       this.bucketDocs.clear();
+      this.bucketViews.clear();
+      this.objectsGeneration++;
+      // A reservation of version numbers it wrote is undone: written again by the next nextSeq.
+      this.seqReserved = 0;
+      // Rolled back: the staged bytes written in it stay staged; the deletes stay queued.
+      this.insertedInTx.length = 0;
+      this.deletedInTx.length = 0;
       throw err;
     }
+    this.settleInline();
+    return result;
   }
 
+  // Small object bodies kept in the database (inline_blobs), beside their rows: no file to create,
+  // open, close and unlink per object. A body is staged in memory (stageInline) until the row that
+  // refers to it is written (putLatest), which inserts it in the same transaction: a crash leaves
+  // both or neither, and an acknowledged PUT has its bytes in the WAL (which survives kill -9, as
+  // the page cache kept blob files). Deletes are queued and done in the next transaction (or
+  // within the tick): a crash before leaves an unreferenced row, removed at the next start.
+  private readonly stagedInline = new Map<string, Buffer>();
+  private readonly inlineDeletes = new Set<string>();
+  private readonly insertedInTx: string[] = [];
+  private readonly deletedInTx: string[] = [];
+  private deleteFlushScheduled = false;
+
+  /**
+   * Keeps a new inline blob's bytes until the row that refers to it is committed; its id. Ids
+   * only grow within a process, and start past every row there is, so none is used twice.
+   */
+  stageInline(bytes: Buffer): string {
+    const blobId = INLINE_BLOB_PREFIX + (++this.lastInlineId).toString(16);
+    this.stagedInline.set(blobId, bytes);
+    return blobId;
+  }
+  private lastInlineId: number;
+  /** Stored bytes [from, to] inclusive of an inline blob; throws ENOENT when there is none. */
+  readInline(blobId: string, from: number, to: number): Buffer {
+    const held = this.stagedInline.get(blobId) ?? this.inlineCache.get(blobId);
+    if (held) return held.subarray(from, to + 1);
+    const row = this.stmt.readInline.get(1, INLINE_CACHE_BYTES, inlineRow(blobId));
+    if (!row) throw Object.assign(new Error(`ENOENT: no inline blob ${blobId}`), { code: 'ENOENT' });
+    const bytes = row.b ?? Buffer.alloc(0);
+    this.cacheInline(blobId, bytes);
+    return bytes.subarray(from, to + 1);
+  }
+  /**
+   * The stored bytes of recently written or read inline blobs. A blob's bytes never change and
+   * its id is never given to another within a process, so an entry is only ever removed: by the
+   * blob's deletion (deleteInline), or to stay within INLINE_CACHE_BYTES.
+   */
+  private readonly inlineCache = new Map<string, Buffer>();
+  private inlineCacheBytes = 0;
+  private cacheInline(blobId: string, bytes: Buffer): void {
+    if (bytes.length > INLINE_CACHE_BYTES / 64) return;
+    if (this.inlineCacheBytes + bytes.length > INLINE_CACHE_BYTES) {
+      this.inlineCache.clear();
+      this.inlineCacheBytes = 0;
+    }
+    this.inlineCache.set(blobId, bytes);
+    this.inlineCacheBytes += bytes.length;
+  }
+  /** Removes an inline blob (staged, or stored: then in the next transaction). */
+  deleteInline(blobId: string): void {
+    this.stagedInline.delete(blobId);
+    const cached = this.inlineCache.get(blobId);
+    if (cached) {
+      this.inlineCache.delete(blobId);
+      this.inlineCacheBytes -= cached.length;
+    }
+    this.inlineDeletes.add(blobId);
+    if (!this.deleteFlushScheduled) {
+      this.deleteFlushScheduled = true;
+      setImmediate(() => {
+        this.deleteFlushScheduled = false;
+        if (this.inlineDeletes.size > 0 && this.db.open) this.transaction(() => undefined);
+      }).unref();
+    }
+  }
+  /** Inserts the staged bytes of the blobs a row being written refers to. */
+  private writeStaged(parts: readonly { blobId: string }[]): void {
+    for (const { blobId } of parts) {
+      const bytes = this.stagedInline.get(blobId);
+      if (!bytes) continue;
+      this.stmt.putInline.run(inlineRow(blobId), bytes);
+      this.insertedInTx.push(blobId);
+    }
+    if (!this.db.inTransaction) this.settleInline();
+  }
+  private flushInlineDeletes(): void {
+    for (const id of this.inlineDeletes) {
+      this.stmt.deleteInline.run(inlineRow(id));
+      this.deletedInTx.push(id);
+    }
+  }
+  /** After a commit: what it inserted is no longer staged, what it deleted no longer queued. */
+  private settleInline(): void {
+    for (const id of this.insertedInTx) {
+      // Committed: from the staging map to the cache (a new object is often read soon).
+      const bytes = this.stagedInline.get(id);
+      if (bytes) this.cacheInline(id, bytes);
+      this.stagedInline.delete(id);
+    }
+    for (const id of this.deletedInTx) this.inlineDeletes.delete(id);
+    this.insertedInTx.length = 0;
+    this.deletedInTx.length = 0;
+  }
+  /** Removes inline blobs no row refers to (a crash between a delete's commit and its blob's removal). */
+  removeInlineOrphans(referenced: Set<string>): number {
+    let removed = 0;
+    this.inTransaction(() => {
+      for (const { id } of this.stmt.inlineIds.all()) {
+        if (!referenced.has(INLINE_BLOB_PREFIX + id.toString(16))) {
+          this.stmt.deleteInline.run(id);
+          removed++;
+        }
+      }
+    });
+    return removed;
+  }
+
+  /**
+   * Version order numbers: increasing, not necessarily dense. The stored counter reserves a block
+   * ahead (written once per SEQ_BLOCK versions, in the transaction of the first, rather than a
+   * page of WAL per write), so a restart continues past every number handed out.
+   */
   nextSeq(): number {
     this.seq += 1;
-    this.stmt.setCounter.run('seq', this.seq);
+    if (this.seq > this.seqReserved) {
+      this.seqReserved = this.seq + SEQ_BLOCK - 1;
+      this.stmt.setCounter.run('seq', this.seqReserved);
+    }
     return this.seq;
   }
+  /** The counter as stored (committed or in the open transaction); 0: write it at the next nextSeq. */
+  private seqReserved = 0;
 
   // Account-level settings (S3 Control): read on every request that weighs public access.
   private readonly accountDocs = new Map<string, AccountSettings>();
@@ -221,11 +395,29 @@ export class MetadataStore {
     // Parsed each time: callers may change the record they get.
     return doc === null ? undefined : (JSON.parse(doc) as BucketRecord);
   }
+  /**
+   * A bucket's record shared by every reader until the bucket changes: parsed once per write
+   * rather than once per request, frozen so that no reader can change it for the others. Readers
+   * that change the record (configuration handlers) use getBucket.
+   */
+  bucketView(name: string): Readonly<BucketRecord> | undefined {
+    const cached = this.bucketViews.get(name);
+    if (cached !== undefined) return cached ?? undefined;
+    const record = this.getBucket(name);
+    if (record) deepFreeze(record);
+    if (this.bucketViews.size >= 10_000) this.bucketViews.clear();
+    this.bucketViews.set(name, record ?? null);
+    return record;
+  }
+  private readonly bucketViews = new Map<string, BucketRecord | null>();
+
   putBucket(b: BucketRecord): void {
+    this.bucketViews.delete(b.name);
     this.bucketDocs.delete(b.name);
     this.stmt.putBucket.run(b.name, b.accountId, JSON.stringify(b));
   }
   deleteBucket(name: string): void {
+    this.bucketViews.delete(name);
     this.bucketDocs.delete(name);
     this.stmt.deleteBucket.run(name);
   }
@@ -253,6 +445,30 @@ export class MetadataStore {
     const row = this.stmt.latest.get(bucket, key);
     return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
   }
+  /**
+   * The latest version of a key (delete markers included), shared by every reader until any
+   * object is written (objectsGeneration): parsed once, frozen so that no reader can change it for
+   * the others. For readers that change nothing (authorization, GetObject, HeadObject).
+   */
+  latestView(bucket: string, key: string): Readonly<ObjectVersion> | undefined {
+    if (this.latestViewsGeneration !== this.objectsGeneration) {
+      this.latestViews.clear();
+      this.latestViewsGeneration = this.objectsGeneration;
+    }
+    // Bucket names hold no "/": bucket/key names one key.
+    const name = `${bucket}/${key}`;
+    let v = this.latestViews.get(name);
+    if (v === undefined) {
+      v = this.latest(bucket, key) ?? null;
+      if (v) deepFreeze(v);
+      if (this.latestViews.size >= 10_000) this.latestViews.clear();
+      this.latestViews.set(name, v);
+    }
+    return v ?? undefined;
+  }
+  private readonly latestViews = new Map<string, ObjectVersion | null>();
+  private latestViewsGeneration = -1;
+
   version(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
     const row = this.stmt.version.get(bucket, key, versionId);
     return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
@@ -264,16 +480,20 @@ export class MetadataStore {
   putLatest(v: ObjectVersion, replacesLatest = false): void {
     // When the row being replaced is itself the latest (a "null" version overwritten), no other
     // row is, and the upsert below sets the flag: nothing to clear.
+    this.objectsGeneration++;
     if (!replacesLatest) this.stmt.clearLatest.run(v.bucket, v.key);
     v.isLatest = true;
+    if (this.stagedInline.size > 0) this.writeStaged(v.parts);
     this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, 1, v.deleteMarker ? 1 : 0, JSON.stringify(v));
   }
   /** Rewrites a version's document in place (tags). */
   updateVersion(v: ObjectVersion): void {
+    this.objectsGeneration++;
     this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, v.isLatest ? 1 : 0, v.deleteMarker ? 1 : 0, JSON.stringify(v));
   }
   /** Removes one version; if it was the latest, the next newest becomes the latest. */
   deleteVersion(v: ObjectVersion): void {
+    this.objectsGeneration++;
     this.stmt.deleteVersion.run(v.bucket, v.key, v.versionId);
     if (v.isLatest) {
       const next = this.stmt.newestVersion.get(v.bucket, v.key);
@@ -368,6 +588,13 @@ export class MetadataStore {
   }
 
   close(): void {
+    if (this.inlineDeletes.size > 0) this.transaction(() => undefined);
     this.db.close();
   }
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
 }

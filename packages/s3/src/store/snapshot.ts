@@ -20,7 +20,7 @@ export interface S3DatabaseCounts {
   blobs: number;
 }
 
-/** Blob ids are 32 hex digits (BlobStore.write); anything else read from a database is refused. */
+/** File blob ids are 32 hex digits (BlobStore.write); anything else read from a database is refused. */
 const BLOB_ID = /^[0-9a-f]{32}$/;
 
 /**
@@ -34,10 +34,13 @@ export function blobFile(blobId: string): string {
 
 // Every blob a row refers to, once: objects (not delete markers) through their parts, and the
 // parts of uploads in progress. UNION removes duplicates inside SQLite, so memory stays flat.
+// Blobs kept in the database itself (inline_blobs, ids starting with "i") travel with it: not files.
 const BLOB_IDS = `
+SELECT id FROM (
 SELECT json_extract(part.value, '$.blobId') AS id FROM objects, json_each(objects.doc, '$.parts') AS part WHERE objects.delete_marker = 0
 UNION SELECT json_extract(doc, '$.blobId') FROM objects WHERE delete_marker = 0 AND json_extract(doc, '$.blobId') IS NOT NULL
 UNION SELECT json_extract(doc, '$.blobId') FROM parts
+) WHERE id NOT LIKE 'i%'
 ORDER BY 1`;
 
 /**
