@@ -78,13 +78,23 @@ function openSegment(key: Buffer, index: number, segment: Buffer, last: boolean)
  * encryptSegments over data already in memory (small objects): the same bytes, without a stream.
  */
 export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
-  // The plaintext may come as the chunks it arrived in (no copy to join them); the output is one
-  // buffer, each segment's ciphertext and tag copied in once.
+  const pieces = encryptAllPieces(key, data);
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
+/**
+ * encryptAll's bytes as the pieces the cipher gave them (each segment's ciphertext, then its
+ * tag), not joined: a caller that writes them out (writev) needs no buffer of the whole blob. A
+ * fresh buffer of a megabyte is a fresh mapping of memory (page faults, then unmapping) and
+ * external memory that brings V8's collector round sooner: it cost about as much as the
+ * encryption itself.
+ */
+export function encryptAllPieces(key: Buffer, data: Buffer | Buffer[]): Buffer[] {
+  // The plaintext may come as the chunks it arrived in (no copy to join them).
   const chunks = Array.isArray(data) ? data : [data];
   let size = 0;
   for (const c of chunks) size += c.length;
-  const out = Buffer.allocUnsafe(storedSize(size));
-  let to = 0;
+  const out: Buffer[] = [];
   let chunk = 0;
   let offset = 0;
   for (let index = 0, at = 0; at < size; index++, at += SEGMENT) {
@@ -93,7 +103,10 @@ export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
     for (let need = Math.min(SEGMENT, size - at); need > 0; ) {
       const c = chunks[chunk]!;
       const take = Math.min(need, c.length - offset);
-      if (take > 0) to += cipher.update(c.subarray(offset, offset + take)).copy(out, to);
+      if (take > 0) {
+        const sealed = cipher.update(offset === 0 && take === c.length ? c : c.subarray(offset, offset + take));
+        if (sealed.length > 0) out.push(sealed);
+      }
       need -= take;
       offset += take;
       if (offset === c.length) {
@@ -101,8 +114,9 @@ export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
         offset = 0;
       }
     }
-    to += cipher.final().copy(out, to);
-    to += cipher.getAuthTag().copy(out, to);
+    const rest = cipher.final();
+    if (rest.length > 0) out.push(rest);
+    out.push(cipher.getAuthTag());
   }
   return out;
 }
@@ -112,12 +126,20 @@ export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
  * bytes from the start of the segment holding `start` (as storedRange gives them).
  */
 export function decryptAll(stored: Buffer, key: Buffer, size: number, start: number, end: number): Buffer {
+  const pieces = decryptAllPieces(stored, key, size, start, end);
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
+/**
+ * decryptAll's plaintext as one buffer per segment, not joined (the response writes them out
+ * as they are: no buffer of the whole object, no copy). Every piece is a buffer of its own, so
+ * `stored` may be a scratch buffer the caller reuses as soon as this returns.
+ */
+export function decryptAllPieces(stored: Buffer, key: Buffer, size: number, start: number, end: number): Buffer[] {
   const lastIndex = Math.ceil(size / SEGMENT) - 1;
   const first = Math.floor(start / SEGMENT);
   const final = Math.floor(end / SEGMENT);
-  // Whole segments are opened into one output buffer; only the first and last may be cut.
-  const whole = Buffer.allocUnsafe(Math.min(size, (final + 1) * SEGMENT) - first * SEGMENT);
-  let to = 0;
+  const out: Buffer[] = [];
   for (let index = first, at = 0; index <= final; index++, at += STORED) {
     const segment = stored.subarray(at, Math.min(at + STORED, stored.length));
     const last = index === lastIndex;
@@ -126,16 +148,21 @@ export function decryptAll(stored: Buffer, key: Buffer, size: number, start: num
     const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
     decipher.setAAD(aad(index, last));
     decipher.setAuthTag(segment.subarray(segment.length - TAG));
+    let opened: Buffer;
     try {
-      const opened = to + decipher.update(segment.subarray(0, segment.length - TAG)).copy(whole, to);
+      opened = decipher.update(segment.subarray(0, segment.length - TAG));
+      // GCM gives every byte from update(); final() only checks the tag (and gives nothing).
       decipher.final();
-      to = opened;
     } catch {
       throw new SegmentAuthError();
     }
+    // Only the first and the last segment may be cut by the range.
+    const segStart = index * SEGMENT;
+    const from = Math.max(start, segStart) - segStart;
+    const to = Math.min(end, segStart + opened.length - 1) - segStart + 1;
+    out.push(from === 0 && to === opened.length ? opened : opened.subarray(from, to));
   }
-  const from = start - first * SEGMENT;
-  return whole.subarray(from, from + end - start + 1);
+  return out;
 }
 
 /** Stored bytes [from, to] (inclusive) that hold plaintext bytes [start, end]. */
