@@ -74,6 +74,44 @@ describe('segment encryption', () => {
     expect(() => decryptAllPieces(flipped, key, size, 0, size - 1)).toThrow('failed authentication');
   });
 
+  it('streams the same bytes whatever the chunks: empty, tiny, straddling segments, larger than a segment', async () => {
+    const size = 5 * SEGMENT + 333;
+    const data = randomBytes(size);
+    const stored = encryptAll(key, data);
+    // Cut points that fall just before, on and after segment and stored-segment boundaries.
+    const cutsOf = (total: number, sizes: number[]) => {
+      const out: Buffer[] = [];
+      for (let at = 0, i = 0; at < total; i++) {
+        const n = Math.min(sizes[i % sizes.length]!, total - at);
+        out.push(Buffer.alloc(0));
+        out.push(Buffer.from(data.length === total ? data.subarray(at, at + n) : stored.subarray(at, at + n)));
+        at += n;
+      }
+      return out;
+    };
+    for (const sizes of [[1, 7, 4093], [SEGMENT + 16], [SEGMENT - 1, 2], [3 * SEGMENT + 5], [SEGMENT + 17, 15, 1]]) {
+      const sealed = Buffer.concat(await Readable.from(cutsOf(size, sizes)).pipe(encryptSegments(key)).toArray());
+      expect(sealed.equals(stored)).toBe(true);
+      const chunked = (from: number, to: number) => {
+        const bytes = stored.subarray(from, to + 1);
+        const out: Buffer[] = [];
+        for (let at = 0, i = 0; at < bytes.length; i++) {
+          const n = Math.min(sizes[i % sizes.length]!, bytes.length - at);
+          out.push(Buffer.alloc(0), bytes.subarray(at, at + n));
+          at += n;
+        }
+        return Readable.from(out);
+      };
+      for (const [s, e] of [[0, size - 1], [SEGMENT - 1, SEGMENT], [2 * SEGMENT + 5, size - 2], [size - 1, size - 1]]) {
+        const got = Buffer.concat(await decryptRange(chunked, key, size, s!, e!).toArray());
+        expect(got.equals(data.subarray(s!, e! + 1))).toBe(true);
+      }
+      // Cut short inside the last segment: an error, never a short body that looks whole.
+      const short = (from: number, to: number) => chunked(from, to - 3);
+      await expect(decryptRange(short, key, size, 0, size - 1).toArray()).rejects.toThrow('failed authentication');
+    }
+  });
+
   it('detects tampering, reordering and truncation', async () => {
     const size = 2 * SEGMENT + 100;
     const data = randomBytes(size);

@@ -55,23 +55,37 @@ export function storedSize(size: number): number {
   return size + Math.ceil(size / SEGMENT) * TAG;
 }
 
-/** One sealed segment: ciphertext || tag. */
-function sealSegment(key: Buffer, index: number, plain: Buffer, last: boolean): Buffer {
-  const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
-  cipher.setAAD(aad(index, last));
-  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-}
-
 /** The plaintext of one stored segment, or SegmentAuthError. */
 function openSegment(key: Buffer, index: number, segment: Buffer, last: boolean): Buffer {
   const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
   decipher.setAAD(aad(index, last));
   decipher.setAuthTag(segment.subarray(segment.length - TAG));
   try {
-    return Buffer.concat([decipher.update(segment.subarray(0, segment.length - TAG)), decipher.final()]);
+    const opened = decipher.update(segment.subarray(0, segment.length - TAG));
+    // GCM gives every byte from update(); final() checks the tag (no join of an empty tail).
+    decipher.final();
+    return opened;
   } catch {
     throw new SegmentAuthError();
   }
+}
+
+/** Takes the first `bytes` bytes off `pieces` (views, never copies), as the pieces that hold them. */
+function takeFront(pieces: Buffer[], bytes: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let need = bytes; need > 0; ) {
+    const c = pieces[0]!;
+    if (c.length <= need) {
+      out.push(c);
+      pieces.shift();
+      need -= c.length;
+    } else {
+      out.push(c.subarray(0, need));
+      pieces[0] = c.subarray(need);
+      need = 0;
+    }
+  }
+  return out;
 }
 
 /**
@@ -170,27 +184,39 @@ export function storedRange(size: number, start: number, end: number): [number, 
   return [Math.floor(start / SEGMENT) * STORED, Math.min(storedSize(size), (Math.floor(end / SEGMENT) + 1) * STORED) - 1];
 }
 
-/** Encrypts a stream into segments, holding at most one segment. */
+/**
+ * Encrypts a stream into segments, holding at most one segment (and the chunk past it). The
+ * plaintext is kept as the chunks it came in and fed to the cipher from there, and the sealed
+ * bytes go out as the cipher gives them (ciphertext, then the tag): no chunk is joined or copied.
+ */
 export function encryptSegments(key: Buffer): Transform {
-  let pending: Buffer[] = [];
+  const pending: Buffer[] = [];
   let pendingBytes = 0;
   let index = 0;
-  const seal = (plain: Buffer, last: boolean) => sealSegment(key, index++, plain, last);
+  function sealFront(stream: Transform, bytes: number, last: boolean): void {
+    const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
+    cipher.setAAD(aad(index, last));
+    index++;
+    for (const piece of takeFront(pending, bytes)) {
+      const sealed = cipher.update(piece);
+      if (sealed.length > 0) stream.push(sealed);
+    }
+    pendingBytes -= bytes;
+    const rest = cipher.final();
+    if (rest.length > 0) stream.push(rest);
+    stream.push(cipher.getAuthTag());
+  }
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
+      if (chunk.length === 0) return done();
       pending.push(chunk);
       pendingBytes += chunk.length;
       // Keep back a full segment: only at the end is it known to be the last one.
-      while (pendingBytes > SEGMENT) {
-        const all = Buffer.concat(pending, pendingBytes);
-        this.push(seal(all.subarray(0, SEGMENT), false));
-        pending = [all.subarray(SEGMENT)];
-        pendingBytes -= SEGMENT;
-      }
+      while (pendingBytes > SEGMENT) sealFront(this, SEGMENT, false);
       done();
     },
     flush(done: TransformCallback) {
-      if (pendingBytes > 0) this.push(seal(Buffer.concat(pending, pendingBytes), true));
+      if (pendingBytes > 0) sealFront(this, pendingBytes, true);
       done();
     },
   });
@@ -210,29 +236,32 @@ export function decryptRange(read: (from: number, to: number) => Readable, key: 
   const lastIndex = Math.ceil(size / SEGMENT) - 1;
   const first = Math.floor(start / SEGMENT);
   const final = Math.floor(end / SEGMENT);
+  const segmentBytes = (index: number) => (index === lastIndex ? storedSize(size) - lastIndex * STORED : STORED);
   async function* plain() {
-    let buffered: Buffer[] = [];
+    // Stored bytes not yet opened, as the chunks the read gave (views): a segment inside one
+    // chunk is opened where it lies; only one that straddles two chunks is joined.
+    const buffered: Buffer[] = [];
     let bufferedBytes = 0;
     let index = first;
-    const open = (segment: Buffer) => openSegment(key, index, segment, index === lastIndex);
     const emit = (data: Buffer) => {
       const segStart = index * SEGMENT;
       index++;
       const from = Math.max(start, segStart) - segStart;
       const to = Math.min(end, segStart + data.length - 1) - segStart;
-      return data.subarray(from, to + 1);
+      return from === 0 && to === data.length - 1 ? data : data.subarray(from, to + 1);
     };
     for await (const chunk of read(first * STORED, Math.min(storedSize(size), (final + 1) * STORED) - 1)) {
+      if ((chunk as Buffer).length === 0) continue;
       buffered.push(chunk as Buffer);
       bufferedBytes += (chunk as Buffer).length;
-      while (bufferedBytes >= STORED || (index === lastIndex && bufferedBytes === storedSize(size) - lastIndex * STORED)) {
-        const all = Buffer.concat(buffered, bufferedBytes);
-        const take = index === lastIndex ? bufferedBytes : STORED;
-        yield emit(open(all.subarray(0, take)));
-        buffered = [all.subarray(take)];
+      while (index <= final && bufferedBytes >= segmentBytes(index)) {
+        const take = segmentBytes(index);
+        const pieces = takeFront(buffered, take);
         bufferedBytes -= take;
-        if (index > final) return;
+        const segment = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, take);
+        yield emit(openSegment(key, index, segment, index === lastIndex));
       }
+      if (index > final) return;
     }
     if (index <= final) throw new SegmentAuthError();
   }
