@@ -14,7 +14,8 @@ import { Crc64Checksum, crc64Wasm, type Checksum } from '../checksums';
  */
 export const OFFLOAD_MIN_BYTES = 256 * 1024;
 const SLOT_BYTES = 1024 * 1024;
-const POOL_MAX = 16;
+/** At most this many bodies at the helper at once (16 MiB of shared slots); more are folded inline. */
+const SLOTS_MAX = 16;
 
 const WORKER_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -24,8 +25,13 @@ const fold = instance.exports.update;
 const words = new Int32Array(instance.exports.memory.buffer);
 const bytes = new Uint8Array(instance.exports.memory.buffer);
 words.set(tables, 0);
+const slots = [];
 parentPort.on('message', (m) => {
-  const data = new Uint8Array(m.slot, 0, m.length);
+  if (m.slot) {
+    slots[m.index] = m.slot;
+    return;
+  }
+  const data = new Uint8Array(slots[m.index], 0, m.length);
   words[crcAt >> 2] = -1;
   words[(crcAt >> 2) + 1] = -1;
   for (let at = 0; at < m.length; at += chunk) {
@@ -37,10 +43,16 @@ parentPort.on('message', (m) => {
 });
 `;
 
+interface Slot {
+  /** The slot's number, as the helper knows it (each slot is sent to it once, when made). */
+  index: number;
+  view: Buffer;
+}
+
 interface Pending {
   hasher: Crc64Checksum;
   chunks: Buffer[];
-  slot: SharedArrayBuffer;
+  slot: Slot;
   resolve: () => void;
 }
 
@@ -51,7 +63,8 @@ let worker: Worker | undefined;
 let broken = false;
 let nextId = 1;
 const pending = new Map<number, Pending>();
-const slots: SharedArrayBuffer[] = [];
+const slots: Slot[] = [];
+let slotCount = 0;
 
 function fail(): void {
   broken = true;
@@ -73,7 +86,7 @@ function helper(): Worker | undefined {
       if (!p) return;
       pending.delete(m.id);
       p.hasher.setRegister(m.hi, m.lo);
-      if (slots.length < POOL_MAX) slots.push(p.slot);
+      slots.push(p.slot);
       p.resolve();
       if (pending.size === 0) w.unref();
     });
@@ -95,21 +108,25 @@ function helper(): Worker | undefined {
  */
 export function foldCrc64(hasher: Checksum, chunks: Buffer[], size: number): Promise<void> {
   const w = size >= OFFLOAD_MIN_BYTES && size <= SLOT_BYTES && hasher instanceof Crc64Checksum && hasher.fresh ? helper() : undefined;
-  if (!w) {
+  if (!w || (slots.length === 0 && slotCount >= SLOTS_MAX)) {
     for (const c of chunks) hasher.update(c);
     return Promise.resolve();
   }
-  const slot = slots.pop() ?? new SharedArrayBuffer(SLOT_BYTES);
-  const view = Buffer.from(slot);
+  let slot = slots.pop();
+  if (!slot) {
+    const shared = new SharedArrayBuffer(SLOT_BYTES);
+    slot = { index: slotCount++, view: Buffer.from(shared) };
+    w.postMessage({ index: slot.index, slot: shared });
+  }
   let at = 0;
-  for (const c of chunks) at += c.copy(view, at);
+  for (const c of chunks) at += c.copy(slot.view, at);
   const id = nextId++;
   offloadStats.offloaded++;
   return new Promise<void>((resolve) => {
-    pending.set(id, { hasher: hasher as Crc64Checksum, chunks, slot, resolve });
+    pending.set(id, { hasher: hasher as Crc64Checksum, chunks, slot: slot!, resolve });
     // Held while an answer is awaited: a request waits on it.
     w.ref();
-    w.postMessage({ id, slot, length: size });
+    w.postMessage({ id, index: slot!.index, length: size });
   });
 }
 
