@@ -14,8 +14,7 @@ import { Crc64Checksum, crc64Wasm, type Checksum } from '../checksums';
  */
 export const OFFLOAD_MIN_BYTES = 256 * 1024;
 const SLOT_BYTES = 1024 * 1024;
-/** At most this many bodies at the helper at once (16 MiB of shared slots); more are folded inline. */
-const SLOTS_MAX = 16;
+const POOL_MAX = 16;
 
 const WORKER_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -25,13 +24,8 @@ const fold = instance.exports.update;
 const words = new Int32Array(instance.exports.memory.buffer);
 const bytes = new Uint8Array(instance.exports.memory.buffer);
 words.set(tables, 0);
-const slots = [];
 parentPort.on('message', (m) => {
-  if (m.slot) {
-    slots[m.index] = m.slot;
-    return;
-  }
-  const data = new Uint8Array(slots[m.index], 0, m.length);
+  const data = new Uint8Array(m.slot, 0, m.length);
   words[crcAt >> 2] = -1;
   words[(crcAt >> 2) + 1] = -1;
   for (let at = 0; at < m.length; at += chunk) {
@@ -43,16 +37,10 @@ parentPort.on('message', (m) => {
 });
 `;
 
-interface Slot {
-  /** The slot's number, as the helper knows it (each slot is sent to it once, when made). */
-  index: number;
-  view: Buffer;
-}
-
 interface Pending {
   hasher: Crc64Checksum;
   chunks: Buffer[];
-  slot: Slot;
+  slot: SharedArrayBuffer;
   resolve: () => void;
 }
 
@@ -63,8 +51,7 @@ let worker: Worker | undefined;
 let broken = false;
 let nextId = 1;
 const pending = new Map<number, Pending>();
-const slots: Slot[] = [];
-let slotCount = 0;
+const slots: SharedArrayBuffer[] = [];
 
 function fail(): void {
   broken = true;
@@ -86,7 +73,7 @@ function helper(): Worker | undefined {
       if (!p) return;
       pending.delete(m.id);
       p.hasher.setRegister(m.hi, m.lo);
-      slots.push(p.slot);
+      if (slots.length < POOL_MAX) slots.push(p.slot);
       p.resolve();
       if (pending.size === 0) w.unref();
     });
@@ -108,25 +95,21 @@ function helper(): Worker | undefined {
  */
 export function foldCrc64(hasher: Checksum, chunks: Buffer[], size: number): Promise<void> {
   const w = size >= OFFLOAD_MIN_BYTES && size <= SLOT_BYTES && hasher instanceof Crc64Checksum && hasher.fresh ? helper() : undefined;
-  if (!w || (slots.length === 0 && slotCount >= SLOTS_MAX)) {
+  if (!w) {
     for (const c of chunks) hasher.update(c);
     return Promise.resolve();
   }
-  let slot = slots.pop();
-  if (!slot) {
-    const shared = new SharedArrayBuffer(SLOT_BYTES);
-    slot = { index: slotCount++, view: Buffer.from(shared) };
-    w.postMessage({ index: slot.index, slot: shared });
-  }
+  const slot = slots.pop() ?? new SharedArrayBuffer(SLOT_BYTES);
+  const view = Buffer.from(slot);
   let at = 0;
-  for (const c of chunks) at += c.copy(slot.view, at);
+  for (const c of chunks) at += c.copy(view, at);
   const id = nextId++;
   offloadStats.offloaded++;
   return new Promise<void>((resolve) => {
-    pending.set(id, { hasher: hasher as Crc64Checksum, chunks, slot: slot!, resolve });
+    pending.set(id, { hasher: hasher as Crc64Checksum, chunks, slot, resolve });
     // Held while an answer is awaited: a request waits on it.
     w.ref();
-    w.postMessage({ id, index: slot!.index, length: size });
+    w.postMessage({ id, slot, length: size });
   });
 }
 
