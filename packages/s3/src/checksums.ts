@@ -329,25 +329,14 @@ const [H0, H1, H2, H3, H4, H5, H6, H7, L0, L1, L2, L3, L4, L5, L6, L7] = makeTab
 ];
 
 /** The same tables driving a WebAssembly loop (native 64-bit), used for all but short inputs. */
-export const crc64Wasm = createCrc64Wasm([H0, H1, H2, H3, H4, H5, H6, H7], [L0, L1, L2, L3, L4, L5, L6, L7]);
+const crc64Wasm = createCrc64Wasm([H0, H1, H2, H3, H4, H5, H6, H7], [L0, L1, L2, L3, L4, L5, L6, L7]);
 /** Below this many bytes, copying into WebAssembly memory costs more than it saves. */
 const WASM_THRESHOLD = 512;
 
-export class Crc64Checksum implements Checksum {
+class Crc64Checksum implements Checksum {
   // register, init all ones
   private hi = ~0;
   private lo = ~0;
-
-  /** Whether nothing has been folded in yet (crc64-offload folds a whole body elsewhere). */
-  get fresh(): boolean {
-    return this.hi === ~0 && this.lo === ~0;
-  }
-
-  /** Takes a register computed elsewhere from the same start (crc64-offload's helper thread). */
-  setRegister(hi: number, lo: number): void {
-    this.hi = hi;
-    this.lo = lo;
-  }
 
   update(b: Buffer): void {
     const n = b.length;

@@ -124,11 +124,6 @@ const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 export interface Crc64Wasm {
   /** Folds `data` into the register (hi, lo halves, as the JavaScript code keeps them); returns the new halves. */
   update(hi: number, lo: number, data: Uint8Array): [number, number];
-  /**
-   * What another thread needs to run the same loop (crypto/crc64-offload.ts): the compiled
-   * module, the table words for memory [0, CRC_AT), and the layout.
-   */
-  parts: { module: object; tables: Int32Array; crcAt: number; dataAt: number; chunk: number };
 }
 
 /**
@@ -137,8 +132,7 @@ export interface Crc64Wasm {
  */
 export function createCrc64Wasm(hiTables: Int32Array[], loTables: Int32Array[]): Crc64Wasm | undefined {
   if (!wasmApi) return undefined;
-  const module = new wasmApi.Module(moduleBytes());
-  const instance = new wasmApi.Instance(module, {});
+  const instance = new wasmApi.Instance(new wasmApi.Module(moduleBytes()), {});
   const memory = instance.exports.memory as { buffer: ArrayBuffer };
   const fold = instance.exports.update as (p: number, n: number) => void;
   const words = new Int32Array(memory.buffer);
@@ -151,7 +145,6 @@ export function createCrc64Wasm(hiTables: Int32Array[], loTables: Int32Array[]):
     }
   }
   return {
-    parts: { module, tables: words.slice(0, CRC_AT >> 2), crcAt: CRC_AT, dataAt: WASM_DATA, chunk: WASM_CHUNK },
     update(hi, lo, data) {
       words[CRC_AT >> 2] = lo;
       words[(CRC_AT >> 2) + 1] = hi;

@@ -9,7 +9,6 @@ import { cannotBeHeader, header, httpDate, parseHttpDate, readSmallBody, xmlDate
 import { checkObjectTags, metaFromHeaders, objectHeaders } from '../object-headers';
 import { createChecksum, type ChecksumAlgorithm } from '../checksums';
 import { requestChecksum } from '../request-checksum';
-import { foldCrc64 } from '../crypto/crc64-offload';
 import { BlobTooLargeError, type WrittenBlob } from '../store/blob-store';
 import { COPY_SOURCE_CUSTOMER_KEY, blobEncryption, newObjectKey, objectDataKey, readBlob, readBlobNow } from '../crypto/object-keys';
 import { checkSseKmsTransport, encryptionHeaders, sseRequest } from '../sse';
@@ -280,15 +279,11 @@ export async function writeBody(req: S3Request, dataKey: Buffer, maxBytes = MAX_
     if (Number(declared) <= SMALL_OBJECT_BYTES) {
       const { chunks, size } = await collectBody(req.body, maxBytes);
       const hash = md5Wanted ? createHash('md5') : undefined;
-      // The CRC64NVME (of every object) of a large body runs on a helper thread meanwhile.
-      const crcHasher = checksum?.algorithm === 'CRC64NVME' ? checksum.hasher : crc64!;
-      const crcDone = foldCrc64(crcHasher, chunks, size);
       for (const chunk of chunks) {
-        if (checksum && checksum.hasher !== crcHasher) checksum.hasher.update(chunk);
+        observe(chunk);
         hash?.update(chunk);
       }
       written = { blobId: req.state.blobs.writeNow(seal(chunks)), size, md5: hash?.digest() };
-      await crcDone;
     } else {
       written = await req.state.blobs.write(req.body, observe, maxBytes, encrypt, md5Wanted);
     }
