@@ -47,8 +47,11 @@ export interface S3Request {
 export interface S3Response {
   status?: number;
   headers?: Record<string, string | number>;
-  /** An XML document, raw bytes, or a stream of bytes. */
-  body?: string | Buffer | Readable;
+  /**
+   * An XML document, raw bytes (one buffer, or several sent one after the other: a decrypted
+   * object's segments, never joined), or a stream of bytes.
+   */
+  body?: string | Buffer | Buffer[] | Readable;
 }
 
 export type S3Operation = (req: S3Request) => S3Response | Promise<S3Response>;

@@ -28,6 +28,20 @@ export function sendResponse(res: ServerResponse, ids: ResponseIds, method: stri
     } else body.pipe(res);
     return;
   }
+  if (Array.isArray(body)) {
+    // Pieces of one body (a decrypted object's segments): corked, so they leave in one writev.
+    if (headers['Content-Length'] === undefined) headers['Content-Length'] = body.reduce((n, b) => n + b.length, 0);
+    res.writeHead(status, headers);
+    if (method === 'HEAD') {
+      res.end();
+      return;
+    }
+    res.cork();
+    for (const piece of body) res.write(piece);
+    // end() uncorks fully.
+    res.end();
+    return;
+  }
   const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   if (typeof body === 'string' && headers['Content-Type'] === undefined) headers['Content-Type'] = 'application/xml';
   // HEAD (and empty GETs) carry the object's own Content-Length without a body.

@@ -33,6 +33,26 @@ describe('BlobStore whole-blob writes', () => {
     expect(store.removeOrphans(new Set())).toBe(0);
   });
 
+  it('writes a blob given as pieces (writev) on disk and in memory, and reads into a scratch buffer', () => {
+    for (const ephemeral of [false, true]) {
+      const store = new BlobStore(dir, ephemeral);
+      // More pieces than one writev takes (512 a call), of uneven sizes, one of them empty.
+      const pieces = Array.from({ length: 1300 }, (_, i) => Buffer.alloc(i % 7 === 0 ? 0 : (i % 13) + 1, i & 0xff));
+      const whole = Buffer.concat(pieces);
+      const id = store.writeNow(pieces);
+      expect(store.readNow(id, 0, whole.length - 1).equals(whole)).toBe(true);
+      const scratch = Buffer.alloc(whole.length + 10);
+      const read = store.readNow(id, 5, 104, scratch);
+      expect(read.equals(whole.subarray(5, 105))).toBe(true);
+      if (!ephemeral) expect(read.buffer).toBe(scratch.buffer);
+      // A scratch buffer too small is not used.
+      expect(store.readNow(id, 0, whole.length - 1, Buffer.alloc(4)).equals(whole)).toBe(true);
+      store.delete(id);
+      if (!ephemeral) expect(files(dir)).toEqual([]);
+      store.close();
+    }
+  });
+
   it('keeps whole blobs in memory when ephemeral (--in-memory), streamed ones on disk', async () => {
     const store = new BlobStore(dir, true);
     const id = store.writeNow(Buffer.from('held in memory'));

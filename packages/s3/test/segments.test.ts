@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { SEGMENT, blobKey, decryptAll, decryptRange, encryptAll, encryptSegments, storedRange, storedSize } from '../src/crypto/segments';
+import { SEGMENT, blobKey, decryptAll, decryptAllPieces, decryptRange, encryptAll, encryptAllPieces, encryptSegments, storedRange, storedSize } from '../src/crypto/segments';
 
 async function encrypt(key: Buffer, data: Buffer, pieces = 7): Promise<Buffer> {
   const step = Math.max(1, Math.ceil(data.length / pieces));
@@ -48,6 +48,68 @@ describe('segment encryption', () => {
     flipped[0] = flipped[0]! ^ 1;
     expect(() => decryptAll(flipped, key, size, 0, size - 1)).toThrow('failed authentication');
     expect(() => decryptAll(stored.subarray(0, stored.length - 1), key, size, 0, size - 1)).toThrow('failed authentication');
+  });
+
+  it.each([1, SEGMENT, SEGMENT + 1, 16 * SEGMENT, 3 * SEGMENT + 17])('the unjoined pieces (encryptAllPieces, decryptAllPieces) are the same bytes, %i bytes', (size) => {
+    const data = randomBytes(size);
+    const stored = encryptAll(key, data);
+    const cuts = [0, 1, 7000, SEGMENT - 3, SEGMENT + 5, 2 * SEGMENT, size].filter((c) => c <= size).sort((a, b) => a - b);
+    const chunks = cuts.slice(1).map((c, i) => data.subarray(cuts[i]!, c));
+    const sealed = encryptAllPieces(key, chunks);
+    expect(sealed.every((p) => p.length > 0)).toBe(true);
+    expect(Buffer.concat(sealed).equals(stored)).toBe(true);
+    for (const [s, e] of [[0, size - 1], [0, 0], [size - 1, size - 1], [Math.floor(size / 2), size - 1], [SEGMENT - 2, SEGMENT + 1], [SEGMENT, 2 * SEGMENT - 1]]) {
+      if (s! < 0 || e! >= size || s! > e!) continue;
+      const [from, to] = storedRange(size, s!, e!);
+      // A scratch buffer the caller reuses at once: the plaintext pieces must not be views of it.
+      const scratch = Buffer.from(stored.subarray(from, to + 1));
+      const pieces = decryptAllPieces(scratch, key, size, s!, e!);
+      expect(pieces.length).toBe(Math.floor(e! / SEGMENT) - Math.floor(s! / SEGMENT) + 1);
+      scratch.fill(0);
+      expect(Buffer.concat(pieces).equals(data.subarray(s!, e! + 1))).toBe(true);
+    }
+    // Any tampered segment fails the whole read before a byte is returned.
+    const flipped = Buffer.from(stored);
+    flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 1;
+    expect(() => decryptAllPieces(flipped, key, size, 0, size - 1)).toThrow('failed authentication');
+  });
+
+  it('streams the same bytes whatever the chunks: empty, tiny, straddling segments, larger than a segment', async () => {
+    const size = 5 * SEGMENT + 333;
+    const data = randomBytes(size);
+    const stored = encryptAll(key, data);
+    // Cut points that fall just before, on and after segment and stored-segment boundaries.
+    const cutsOf = (total: number, sizes: number[]) => {
+      const out: Buffer[] = [];
+      for (let at = 0, i = 0; at < total; i++) {
+        const n = Math.min(sizes[i % sizes.length]!, total - at);
+        out.push(Buffer.alloc(0));
+        out.push(Buffer.from(data.length === total ? data.subarray(at, at + n) : stored.subarray(at, at + n)));
+        at += n;
+      }
+      return out;
+    };
+    for (const sizes of [[1, 7, 4093], [SEGMENT + 16], [SEGMENT - 1, 2], [3 * SEGMENT + 5], [SEGMENT + 17, 15, 1]]) {
+      const sealed = Buffer.concat(await Readable.from(cutsOf(size, sizes)).pipe(encryptSegments(key)).toArray());
+      expect(sealed.equals(stored)).toBe(true);
+      const chunked = (from: number, to: number) => {
+        const bytes = stored.subarray(from, to + 1);
+        const out: Buffer[] = [];
+        for (let at = 0, i = 0; at < bytes.length; i++) {
+          const n = Math.min(sizes[i % sizes.length]!, bytes.length - at);
+          out.push(Buffer.alloc(0), bytes.subarray(at, at + n));
+          at += n;
+        }
+        return Readable.from(out);
+      };
+      for (const [s, e] of [[0, size - 1], [SEGMENT - 1, SEGMENT], [2 * SEGMENT + 5, size - 2], [size - 1, size - 1]]) {
+        const got = Buffer.concat(await decryptRange(chunked, key, size, s!, e!).toArray());
+        expect(got.equals(data.subarray(s!, e! + 1))).toBe(true);
+      }
+      // Cut short inside the last segment: an error, never a short body that looks whole.
+      const short = (from: number, to: number) => chunked(from, to - 3);
+      await expect(decryptRange(short, key, size, 0, size - 1).toArray()).rejects.toThrow('failed authentication');
+    }
   });
 
   it('detects tampering, reordering and truncation', async () => {

@@ -6,7 +6,7 @@ import type { BlobRef, ObjectEncryption } from '../store/model';
 import { S3Error } from '../errors';
 import { checkSseKmsTransport, type SseRequest } from '../sse';
 import { checkCustomerKey, customerKey, customerKeyRecord } from '../sse-c';
-import { blobKey, decryptAll, decryptRange, encryptAll, encryptSegments, storedRange, storedSize } from './segments';
+import { SEGMENT, blobKey, decryptAllPieces, decryptRange, encryptAllPieces, encryptSegments, storedRange, storedSize } from './segments';
 import { randomBytesFast } from '@sealbox/runtime';
 
 const WRAP_CONTEXT = 'sealbox s3 object data key';
@@ -101,28 +101,44 @@ function kmsFor(req: S3Request) {
  * A fresh blob's salt and the encrypting streams for it: one layer, or two for DSSE-KMS (a
  * 64-byte key: the outer KMS data key, then the inner key).
  */
-export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[]; seal: (data: Buffer | Buffer[]) => Buffer } {
+export function blobEncryption(dataKey: Buffer): { salt: string; encrypt: Transform[]; seal: (data: Buffer | Buffer[]) => Buffer | Buffer[] } {
   const salt = randomBytesFast(16);
   const layers = dataKey.length === 64 ? [dataKey.subarray(32), dataKey.subarray(0, 32)] : [dataKey];
   const keys = layers.map((k) => blobKey(k, salt));
   return {
     salt: salt.toString('base64'),
     encrypt: keys.map((k) => encryptSegments(k)),
-    // The same bytes as `encrypt`, for data already in memory.
-    seal: (data) => keys.reduce<Buffer | Buffer[]>((bytes, k) => encryptAll(k, bytes), data) as Buffer,
+    // The same bytes as `encrypt`, for data already in memory: one buffer for a blob of one
+    // segment, else the pieces as the cipher gave them (the blob store writes them out as they are).
+    seal: (data) => {
+      const pieces = keys.reduce<Buffer | Buffer[]>((bytes, k) => encryptAllPieces(k, bytes), data) as Buffer[];
+      return pieces.length <= 2 ? Buffer.concat(pieces) : pieces;
+    },
   };
 }
 
 /**
- * Plaintext bytes [start, end] of one single-layer encrypted blob, read and decrypted at once
- * (small objects: no stream, no async file handle); undefined when the blob needs the
- * streaming path (unencrypted, or DSSE's two layers).
+ * The stored bytes of a small object's blob are read into this buffer, reused from one read to
+ * the next (a fresh megabyte per GET was a fresh mapping of memory and a push towards V8's next
+ * collection). Safe to share: the read and the decryption are synchronous, and the plaintext
+ * comes out in buffers of its own.
  */
-export function readBlobNow(state: S3State, part: BlobRef, dataKey: Buffer | undefined, start: number, end: number): Buffer | undefined {
+const SCRATCH_BYTES = storedSize(16 * SEGMENT);
+let scratch: Buffer | undefined;
+
+/**
+ * Plaintext bytes [start, end] of one single-layer encrypted blob, read and decrypted at once
+ * (small objects: no stream, no async file handle), as one buffer or one per segment (for the
+ * response to write out as they are); undefined when the blob needs the streaming path
+ * (unencrypted, or DSSE's two layers).
+ */
+export function readBlobNow(state: S3State, part: BlobRef, dataKey: Buffer | undefined, start: number, end: number): Buffer | Buffer[] | undefined {
   if (!dataKey || !part.salt || dataKey.length !== 32) return undefined;
   const [from, to] = storedRange(part.size, start, end);
-  const stored = state.blobs.readNow(part.blobId, from, to);
-  return decryptAll(stored, blobKey(dataKey, Buffer.from(part.salt, 'base64'), true), part.size, start, end);
+  const into = to - from + 1 <= SCRATCH_BYTES ? (scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES)) : undefined;
+  const stored = state.blobs.readNow(part.blobId, from, to, into);
+  const pieces = decryptAllPieces(stored, blobKey(dataKey, Buffer.from(part.salt, 'base64'), true), part.size, start, end);
+  return pieces.length === 1 ? pieces[0]! : pieces;
 }
 
 /** Plaintext bytes [start, end] of one blob, decrypting only the segments needed (of each layer). */

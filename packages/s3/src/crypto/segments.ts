@@ -55,36 +55,60 @@ export function storedSize(size: number): number {
   return size + Math.ceil(size / SEGMENT) * TAG;
 }
 
-/** One sealed segment: ciphertext || tag. */
-function sealSegment(key: Buffer, index: number, plain: Buffer, last: boolean): Buffer {
-  const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
-  cipher.setAAD(aad(index, last));
-  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-}
-
 /** The plaintext of one stored segment, or SegmentAuthError. */
 function openSegment(key: Buffer, index: number, segment: Buffer, last: boolean): Buffer {
   const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
   decipher.setAAD(aad(index, last));
   decipher.setAuthTag(segment.subarray(segment.length - TAG));
   try {
-    return Buffer.concat([decipher.update(segment.subarray(0, segment.length - TAG)), decipher.final()]);
+    const opened = decipher.update(segment.subarray(0, segment.length - TAG));
+    // GCM gives every byte from update(); final() checks the tag (no join of an empty tail).
+    decipher.final();
+    return opened;
   } catch {
     throw new SegmentAuthError();
   }
+}
+
+/** Takes the first `bytes` bytes off `pieces` (views, never copies), as the pieces that hold them. */
+function takeFront(pieces: Buffer[], bytes: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let need = bytes; need > 0; ) {
+    const c = pieces[0]!;
+    if (c.length <= need) {
+      out.push(c);
+      pieces.shift();
+      need -= c.length;
+    } else {
+      out.push(c.subarray(0, need));
+      pieces[0] = c.subarray(need);
+      need = 0;
+    }
+  }
+  return out;
 }
 
 /**
  * encryptSegments over data already in memory (small objects): the same bytes, without a stream.
  */
 export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
-  // The plaintext may come as the chunks it arrived in (no copy to join them); the output is one
-  // buffer, each segment's ciphertext and tag copied in once.
+  const pieces = encryptAllPieces(key, data);
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
+/**
+ * encryptAll's bytes as the pieces the cipher gave them (each segment's ciphertext, then its
+ * tag), not joined: a caller that writes them out (writev) needs no buffer of the whole blob. A
+ * fresh buffer of a megabyte is a fresh mapping of memory (page faults, then unmapping) and
+ * external memory that brings V8's collector round sooner: it cost about as much as the
+ * encryption itself.
+ */
+export function encryptAllPieces(key: Buffer, data: Buffer | Buffer[]): Buffer[] {
+  // The plaintext may come as the chunks it arrived in (no copy to join them).
   const chunks = Array.isArray(data) ? data : [data];
   let size = 0;
   for (const c of chunks) size += c.length;
-  const out = Buffer.allocUnsafe(storedSize(size));
-  let to = 0;
+  const out: Buffer[] = [];
   let chunk = 0;
   let offset = 0;
   for (let index = 0, at = 0; at < size; index++, at += SEGMENT) {
@@ -93,7 +117,10 @@ export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
     for (let need = Math.min(SEGMENT, size - at); need > 0; ) {
       const c = chunks[chunk]!;
       const take = Math.min(need, c.length - offset);
-      if (take > 0) to += cipher.update(c.subarray(offset, offset + take)).copy(out, to);
+      if (take > 0) {
+        const sealed = cipher.update(offset === 0 && take === c.length ? c : c.subarray(offset, offset + take));
+        if (sealed.length > 0) out.push(sealed);
+      }
       need -= take;
       offset += take;
       if (offset === c.length) {
@@ -101,8 +128,9 @@ export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
         offset = 0;
       }
     }
-    to += cipher.final().copy(out, to);
-    to += cipher.getAuthTag().copy(out, to);
+    const rest = cipher.final();
+    if (rest.length > 0) out.push(rest);
+    out.push(cipher.getAuthTag());
   }
   return out;
 }
@@ -112,12 +140,20 @@ export function encryptAll(key: Buffer, data: Buffer | Buffer[]): Buffer {
  * bytes from the start of the segment holding `start` (as storedRange gives them).
  */
 export function decryptAll(stored: Buffer, key: Buffer, size: number, start: number, end: number): Buffer {
+  const pieces = decryptAllPieces(stored, key, size, start, end);
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
+/**
+ * decryptAll's plaintext as one buffer per segment, not joined (the response writes them out
+ * as they are: no buffer of the whole object, no copy). Every piece is a buffer of its own, so
+ * `stored` may be a scratch buffer the caller reuses as soon as this returns.
+ */
+export function decryptAllPieces(stored: Buffer, key: Buffer, size: number, start: number, end: number): Buffer[] {
   const lastIndex = Math.ceil(size / SEGMENT) - 1;
   const first = Math.floor(start / SEGMENT);
   const final = Math.floor(end / SEGMENT);
-  // Whole segments are opened into one output buffer; only the first and last may be cut.
-  const whole = Buffer.allocUnsafe(Math.min(size, (final + 1) * SEGMENT) - first * SEGMENT);
-  let to = 0;
+  const out: Buffer[] = [];
   for (let index = first, at = 0; index <= final; index++, at += STORED) {
     const segment = stored.subarray(at, Math.min(at + STORED, stored.length));
     const last = index === lastIndex;
@@ -126,16 +162,21 @@ export function decryptAll(stored: Buffer, key: Buffer, size: number, start: num
     const decipher = createDecipheriv('aes-256-gcm', key, nonce(index));
     decipher.setAAD(aad(index, last));
     decipher.setAuthTag(segment.subarray(segment.length - TAG));
+    let opened: Buffer;
     try {
-      const opened = to + decipher.update(segment.subarray(0, segment.length - TAG)).copy(whole, to);
+      opened = decipher.update(segment.subarray(0, segment.length - TAG));
+      // GCM gives every byte from update(); final() only checks the tag (and gives nothing).
       decipher.final();
-      to = opened;
     } catch {
       throw new SegmentAuthError();
     }
+    // Only the first and the last segment may be cut by the range.
+    const segStart = index * SEGMENT;
+    const from = Math.max(start, segStart) - segStart;
+    const to = Math.min(end, segStart + opened.length - 1) - segStart + 1;
+    out.push(from === 0 && to === opened.length ? opened : opened.subarray(from, to));
   }
-  const from = start - first * SEGMENT;
-  return whole.subarray(from, from + end - start + 1);
+  return out;
 }
 
 /** Stored bytes [from, to] (inclusive) that hold plaintext bytes [start, end]. */
@@ -143,27 +184,39 @@ export function storedRange(size: number, start: number, end: number): [number, 
   return [Math.floor(start / SEGMENT) * STORED, Math.min(storedSize(size), (Math.floor(end / SEGMENT) + 1) * STORED) - 1];
 }
 
-/** Encrypts a stream into segments, holding at most one segment. */
+/**
+ * Encrypts a stream into segments, holding at most one segment (and the chunk past it). The
+ * plaintext is kept as the chunks it came in and fed to the cipher from there, and the sealed
+ * bytes go out as the cipher gives them (ciphertext, then the tag): no chunk is joined or copied.
+ */
 export function encryptSegments(key: Buffer): Transform {
-  let pending: Buffer[] = [];
+  const pending: Buffer[] = [];
   let pendingBytes = 0;
   let index = 0;
-  const seal = (plain: Buffer, last: boolean) => sealSegment(key, index++, plain, last);
+  function sealFront(stream: Transform, bytes: number, last: boolean): void {
+    const cipher = createCipheriv('aes-256-gcm', key, nonce(index));
+    cipher.setAAD(aad(index, last));
+    index++;
+    for (const piece of takeFront(pending, bytes)) {
+      const sealed = cipher.update(piece);
+      if (sealed.length > 0) stream.push(sealed);
+    }
+    pendingBytes -= bytes;
+    const rest = cipher.final();
+    if (rest.length > 0) stream.push(rest);
+    stream.push(cipher.getAuthTag());
+  }
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
+      if (chunk.length === 0) return done();
       pending.push(chunk);
       pendingBytes += chunk.length;
       // Keep back a full segment: only at the end is it known to be the last one.
-      while (pendingBytes > SEGMENT) {
-        const all = Buffer.concat(pending, pendingBytes);
-        this.push(seal(all.subarray(0, SEGMENT), false));
-        pending = [all.subarray(SEGMENT)];
-        pendingBytes -= SEGMENT;
-      }
+      while (pendingBytes > SEGMENT) sealFront(this, SEGMENT, false);
       done();
     },
     flush(done: TransformCallback) {
-      if (pendingBytes > 0) this.push(seal(Buffer.concat(pending, pendingBytes), true));
+      if (pendingBytes > 0) sealFront(this, pendingBytes, true);
       done();
     },
   });
@@ -183,29 +236,32 @@ export function decryptRange(read: (from: number, to: number) => Readable, key: 
   const lastIndex = Math.ceil(size / SEGMENT) - 1;
   const first = Math.floor(start / SEGMENT);
   const final = Math.floor(end / SEGMENT);
+  const segmentBytes = (index: number) => (index === lastIndex ? storedSize(size) - lastIndex * STORED : STORED);
   async function* plain() {
-    let buffered: Buffer[] = [];
+    // Stored bytes not yet opened, as the chunks the read gave (views): a segment inside one
+    // chunk is opened where it lies; only one that straddles two chunks is joined.
+    const buffered: Buffer[] = [];
     let bufferedBytes = 0;
     let index = first;
-    const open = (segment: Buffer) => openSegment(key, index, segment, index === lastIndex);
     const emit = (data: Buffer) => {
       const segStart = index * SEGMENT;
       index++;
       const from = Math.max(start, segStart) - segStart;
       const to = Math.min(end, segStart + data.length - 1) - segStart;
-      return data.subarray(from, to + 1);
+      return from === 0 && to === data.length - 1 ? data : data.subarray(from, to + 1);
     };
     for await (const chunk of read(first * STORED, Math.min(storedSize(size), (final + 1) * STORED) - 1)) {
+      if ((chunk as Buffer).length === 0) continue;
       buffered.push(chunk as Buffer);
       bufferedBytes += (chunk as Buffer).length;
-      while (bufferedBytes >= STORED || (index === lastIndex && bufferedBytes === storedSize(size) - lastIndex * STORED)) {
-        const all = Buffer.concat(buffered, bufferedBytes);
-        const take = index === lastIndex ? bufferedBytes : STORED;
-        yield emit(open(all.subarray(0, take)));
-        buffered = [all.subarray(take)];
+      while (index <= final && bufferedBytes >= segmentBytes(index)) {
+        const take = segmentBytes(index);
+        const pieces = takeFront(buffered, take);
         bufferedBytes -= take;
-        if (index > final) return;
+        const segment = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, take);
+        yield emit(openSegment(key, index, segment, index === lastIndex));
       }
+      if (index > final) return;
     }
     if (index <= final) throw new SegmentAuthError();
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -94,21 +94,25 @@ export class BlobStore {
    * process (the page cache keeps them), not a power cut of the machine, which is out of scope
    * for a local emulator.
    */
-  writeNow(bytes: Buffer, inline = false): string {
+  writeNow(bytes: Buffer | Buffer[], inline = false): string {
     if (this.ephemeral) {
       const blobId = randomBytesFast(16).toString('hex');
-      this.held.set(blobId, bytes);
+      this.held.set(blobId, Array.isArray(bytes) ? Buffer.concat(bytes) : bytes);
       return blobId;
     }
     // Inline: only for a caller whose row is written by MetadataStore.putLatest, which inserts
     // the staged bytes in the row's own transaction (see MetadataStore.stageInline).
-    if (inline && this.inline && bytes.length <= INLINE_BLOB_BYTES) {
-      return this.inline.stageInline(bytes);
+    if (inline && this.inline) {
+      const size = Array.isArray(bytes) ? bytes.reduce((n, b) => n + b.length, 0) : bytes.length;
+      if (size <= INLINE_BLOB_BYTES) return this.inline.stageInline(Array.isArray(bytes) ? Buffer.concat(bytes, size) : bytes);
     }
     const blobId = randomBytesFast(16).toString('hex');
     const path = this.path(blobId);
     try {
-      this.inShard(blobId, () => writeFileSync(path, bytes, { mode: 0o600, flag: 'wx' }));
+      // The pieces of a sealed blob (each segment's ciphertext and tag) go out in one writev,
+      // never joined into a buffer of the whole blob first.
+      if (Array.isArray(bytes)) this.inShard(blobId, () => writePieces(path, bytes));
+      else this.inShard(blobId, () => writeFileSync(path, bytes, { mode: 0o600, flag: 'wx' }));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(path, { force: true });
       throw err;
@@ -116,14 +120,18 @@ export class BlobStore {
     return blobId;
   }
 
-  /** Stored bytes [from, to] inclusive of one blob, read synchronously (small objects). */
-  readNow(blobId: string, from: number, to: number): Buffer {
+  /**
+   * Stored bytes [from, to] inclusive of one blob, read synchronously (small objects); into
+   * `into` when given and large enough (the caller's scratch buffer: the result is then a view of
+   * it, valid until the caller reuses it).
+   */
+  readNow(blobId: string, from: number, to: number, into?: Buffer): Buffer {
     const held = this.held.get(blobId);
     if (held) return held.subarray(from, to + 1);
     if (isInlineBlob(blobId)) return this.inlineStore().readInline(blobId, from, to);
     const fd = openSync(this.path(blobId), 'r');
     try {
-      const out = Buffer.allocUnsafe(to - from + 1);
+      const out = into && into.length >= to - from + 1 ? into.subarray(0, to - from + 1) : Buffer.allocUnsafe(to - from + 1);
       let got = 0;
       while (got < out.length) {
         const n = readSync(fd, out, got, out.length - got, from + got);
@@ -245,6 +253,33 @@ export class BlobStore {
   close(): void {
     this.held.clear();
     if (this.ephemeral) rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Writes `pieces` to a new file at `path` (which must not exist), in as few writev calls as it takes. */
+function writePieces(path: string, pieces: Buffer[]): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    let total = 0;
+    for (const p of pieces) total += p.length;
+    let done = 0;
+    let first = 0;
+    let skip = 0;
+    while (done < total) {
+      // At most 512 buffers a call (IOV_MAX is 1024 on Linux); a short write resumes mid-piece.
+      const batch = pieces.slice(first, first + 512);
+      if (skip > 0) batch[0] = batch[0]!.subarray(skip);
+      let n = writevSync(fd, batch);
+      done += n;
+      while (first < pieces.length && n >= pieces[first]!.length - skip) {
+        n -= pieces[first]!.length - skip;
+        first++;
+        skip = 0;
+      }
+      skip += n;
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
