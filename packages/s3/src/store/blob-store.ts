@@ -209,7 +209,41 @@ export class BlobStore {
     return createReadStream(path, { start, end, highWaterMark: 256 * 1024 });
   }
 
+  /**
+   * Keeps these blobs while a read that looked them up is in flight (a GET waiting for KMS to
+   * Decrypt its data key, a response still streaming): a delete meanwhile (an overwrite, a
+   * DeleteObject, a lifecycle expiration) is done when the last such read lets go. S3 answers a
+   * read that started before an overwrite or a delete with the object as it was; without this,
+   * the read found its bytes gone and answered 500 InternalError. Returns the release (idempotent).
+   */
+  pin(parts: readonly { blobId: string }[]): () => void {
+    if (parts.length === 0) return () => undefined;
+    for (const { blobId } of parts) this.pins.set(blobId, (this.pins.get(blobId) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const { blobId } of parts) {
+        const n = (this.pins.get(blobId) ?? 1) - 1;
+        if (n > 0) {
+          this.pins.set(blobId, n);
+          continue;
+        }
+        this.pins.delete(blobId);
+        if (this.deferredDeletes.delete(blobId)) this.delete(blobId);
+      }
+    };
+  }
+  private readonly pins = new Map<string, number>();
+  private readonly deferredDeletes = new Set<string>();
+
   delete(blobId: string): void {
+    if (this.pins.has(blobId)) {
+      // Read in flight: deleted when it lets go (pin). A crash meanwhile leaves an orphan, which
+      // the next start removes, as it removes those of a crash between a commit and its delete.
+      this.deferredDeletes.add(blobId);
+      return;
+    }
     if (this.held.delete(blobId)) return;
     if (isInlineBlob(blobId)) {
       this.inline?.deleteInline(blobId);
