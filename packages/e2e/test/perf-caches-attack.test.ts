@@ -8,7 +8,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCopyCommand,
   CreateBucketCommand,
   DeleteBucketPolicyCommand,
   DeleteObjectCommand,
@@ -173,6 +176,35 @@ describe('reads in flight while the object changes', () => {
       (b) => expect(b.length).toBe(size),
       (err: Error) => expect(err.name).toBe('NoSuchKey'),
     );
+  });
+});
+
+describe('copies in flight while the source changes', () => {
+  it('CopyObject and UploadPartCopy waiting on KMS Decrypt of an SSE-KMS source copy the source as it was', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'copyrace' }));
+    const key = (await kmsClient(sealbox).send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    const post = (rule: object) => fetch(`${sealbox.kms!.url}/_sealbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) });
+    for (const size of [1000, 100 * 1024]) {
+      const old = randomBytes(size);
+      await s3.send(new PutObjectCommand({ Bucket: 'copyrace', Key: 'src', Body: old, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key }));
+      expect((await post({ service: 'kms', operation: 'Decrypt', key, latencyMs: 600, count: 1 })).status).toBe(201);
+      const copying = s3.send(new CopyObjectCommand({ Bucket: 'copyrace', Key: `dst${size}`, CopySource: 'copyrace/src' }));
+      await new Promise((r) => setTimeout(r, 150));
+      await s3.send(new PutObjectCommand({ Bucket: 'copyrace', Key: 'src', Body: randomBytes(size) }));
+      await copying;
+      expect(sha(await body(s3, 'copyrace', `dst${size}`))).toBe(sha(old));
+
+      const older = await body(s3, 'copyrace', 'src');
+      await s3.send(new PutObjectCommand({ Bucket: 'copyrace', Key: 'src', Body: older, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key }));
+      const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'copyrace', Key: `mp${size}` }));
+      expect((await post({ service: 'kms', operation: 'Decrypt', key, latencyMs: 600, count: 1 })).status).toBe(201);
+      const part = s3.send(new UploadPartCopyCommand({ Bucket: 'copyrace', Key: `mp${size}`, UploadId: upload.UploadId, PartNumber: 1, CopySource: 'copyrace/src' }));
+      await new Promise((r) => setTimeout(r, 150));
+      await s3.send(new DeleteObjectCommand({ Bucket: 'copyrace', Key: 'src' }));
+      const etag = (await part).CopyPartResult!.ETag;
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'copyrace', Key: `mp${size}`, UploadId: upload.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] } }));
+      expect(sha(await body(s3, 'copyrace', `mp${size}`))).toBe(sha(older));
+    }
   });
 });
 

@@ -689,10 +689,20 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
 
   const algorithm = header(req.headers, 'x-amz-checksum-algorithm');
   const checksum = requestChecksum(algorithm ? { 'x-amz-sdk-checksum-algorithm': algorithm } : {}, (source.meta.checksum?.algorithm as ChecksumAlgorithm | undefined) ?? 'CRC64NVME');
-  const sourceKey = await objectDataKey(req, source.encryption, COPY_SOURCE_CUSTOMER_KEY);
-  const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
-  const { salt, encrypt } = blobEncryption(dataKey);
-  const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
+  // The source's bytes stay until they are read, whatever is written or deleted meanwhile
+  // (BlobStore.pin; nothing above waits, so this is the turn of the source's lookup).
+  const release = req.state.blobs.pin(source.parts);
+  let copied: { written: WrittenBlob; salt: string; encryption: ObjectEncryption };
+  try {
+    const sourceKey = await objectDataKey(req, source.encryption, COPY_SOURCE_CUSTOMER_KEY);
+    const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
+    const { salt, encrypt } = blobEncryption(dataKey);
+    const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
+    copied = { written, salt, encryption };
+  } finally {
+    release();
+  }
+  const { written, salt, encryption } = copied;
   if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
   const v = commitBlob(req, bucket, key, { ...written, salt }, meta, acl.owner, encryption, (current) => checkWriteConditions(req, current));
   const headers: Record<string, string> = { ...encryptionHeaders(v.encryption, true), ...writtenVersionHeader(bucket, v) };
