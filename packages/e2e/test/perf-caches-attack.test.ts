@@ -2,7 +2,7 @@
  * Attacks on the caches and shortcuts of the performance round (issue 21): every change must show
  * on the very next call, on a persistent data directory (where small bodies live in s3.db).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { constants, createHash, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,25 @@ import {
   PutBucketOwnershipControlsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import {
+  CancelKeyDeletionCommand,
+  CreateAliasCommand,
+  CreateGrantCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DeleteImportedKeyMaterialCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  EncryptCommand,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
+  PutKeyPolicyCommand,
+  RevokeGrantCommand,
+  RetireGrantCommand,
+  ScheduleKeyDeletionCommand,
+  UpdateAliasCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Sealbox } from '@sealbox/cli';
 import { failure, kmsClient, s3Client, startTestSealbox } from './helpers';
@@ -43,7 +61,7 @@ let other: S3Client;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sealbox-perf-attack-'));
-  sealbox = await startTestSealbox({ dataDir: join(dir, 'data'), tls: false, allowHttpSseKms: true, users: [{ accessKeyId: 'other', secretAccessKey: 'othersecret', accountId: '111111111111' } as never] });
+  sealbox = await startTestSealbox({ dataDir: join(dir, 'data'), tls: false, allowHttpSseKms: true, users: [{ accessKeyId: 'other', secretAccessKey: 'othersecret', accountId: '111111111111', principalArn: 'arn:aws:iam::111111111111:root' }] });
   s3 = s3Client(sealbox);
   other = s3Client(sealbox, { credentials: { accessKeyId: 'other', secretAccessKey: 'othersecret' } });
 });
@@ -259,5 +277,92 @@ describe('a client that goes away mid-download', () => {
     await new Promise((r) => setTimeout(r, 200));
     // the old blob is gone, the new one is there
     expect(blobFiles()).toBe(before);
+  });
+});
+
+describe('KMS changes show on the very next call (as S3 sees them too)', () => {
+  let kms: KMSClient;
+  let otherKms: KMSClient;
+  const plaintext = Buffer.from('hello');
+  beforeAll(() => {
+    kms = kmsClient(sealbox);
+    otherKms = kmsClient(sealbox, { credentials: { accessKeyId: 'other', secretAccessKey: 'othersecret' } });
+  });
+  const encrypt = (client: KMSClient, KeyId: string) => client.send(new EncryptCommand({ KeyId, Plaintext: plaintext }));
+  const failName = async (p: Promise<unknown>) => (await failure(p)).name;
+
+  it('disable, enable, schedule deletion, cancel; S3 GET and PUT follow', async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await s3.send(new CreateBucketCommand({ Bucket: 'kmsnext' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'kmsnext', Key: 'k', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId }));
+    for (let i = 0; i < 3; i++) {
+      await encrypt(kms, keyId);
+      await body(s3, 'kmsnext', 'k');
+      await kms.send(new DisableKeyCommand({ KeyId: keyId }));
+      expect(await failName(encrypt(kms, keyId))).toBe('DisabledException');
+      expect((await failure(s3.send(new GetObjectCommand({ Bucket: 'kmsnext', Key: 'k' })))).name).toBe('KMS.DisabledException');
+      expect((await failure(s3.send(new PutObjectCommand({ Bucket: 'kmsnext', Key: 'k2', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId })))).name).toBe('KMS.DisabledException');
+      await kms.send(new EnableKeyCommand({ KeyId: keyId }));
+    }
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    expect(await failName(encrypt(kms, keyId))).toBe('KMSInvalidStateException');
+    await kms.send(new CancelKeyDeletionCommand({ KeyId: keyId }));
+    expect(await failName(encrypt(kms, keyId))).toBe('DisabledException');
+  });
+
+  it('a key policy, grants created, retired and revoked, for another account', async () => {
+    const meta = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const policy = (otherMay: boolean) =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Sid: 'root', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'kms:*', Resource: '*' },
+          ...(otherMay ? [{ Sid: 'other', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: 'kms:Encrypt', Resource: '*' }] : []),
+        ],
+      });
+    expect(await failName(encrypt(otherKms, meta.Arn!))).toBe('AccessDeniedException');
+    await kms.send(new PutKeyPolicyCommand({ KeyId: meta.KeyId, PolicyName: 'default', Policy: policy(true) }));
+    await encrypt(otherKms, meta.Arn!);
+    await kms.send(new PutKeyPolicyCommand({ KeyId: meta.KeyId, PolicyName: 'default', Policy: policy(false) }));
+    expect(await failName(encrypt(otherKms, meta.Arn!))).toBe('AccessDeniedException');
+    const grant = await kms.send(new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: 'arn:aws:iam::111111111111:root', RetiringPrincipal: 'arn:aws:iam::000000000000:root', Operations: ['Encrypt'] }));
+    await encrypt(otherKms, meta.Arn!);
+    await kms.send(new RevokeGrantCommand({ KeyId: meta.KeyId, GrantId: grant.GrantId }));
+    expect(await failName(encrypt(otherKms, meta.Arn!))).toBe('AccessDeniedException');
+    const again = await kms.send(new CreateGrantCommand({ KeyId: meta.KeyId, GranteePrincipal: 'arn:aws:iam::111111111111:root', RetiringPrincipal: 'arn:aws:iam::000000000000:root', Operations: ['Encrypt'] }));
+    await encrypt(otherKms, meta.Arn!);
+    await kms.send(new RetireGrantCommand({ KeyId: meta.Arn, GrantId: again.GrantId }));
+    expect(await failName(encrypt(otherKms, meta.Arn!))).toBe('AccessDeniedException');
+  });
+
+  it('an alias moved names the new key on the next call', async () => {
+    const a = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const b = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/moving', TargetKeyId: a.KeyId }));
+    for (const target of [b, a, b]) {
+      await kms.send(new UpdateAliasCommand({ AliasName: 'alias/moving', TargetKeyId: target.KeyId }));
+      expect((await encrypt(kms, 'alias/moving')).KeyId).toBe(target.Arn);
+    }
+  });
+
+  it('imported key material deleted, then expired on the virtual clock', async () => {
+    const meta = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!;
+    const material = randomBytes(32);
+    const load = async (expires?: Date) => {
+      const params = await kms.send(new GetParametersForImportCommand({ KeyId: meta.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+      const key = createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' });
+      const wrapped = publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
+      await kms.send(new ImportKeyMaterialCommand({ KeyId: meta.KeyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ...(expires ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: expires } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }) }));
+    };
+    await load();
+    const blob = (await encrypt(kms, meta.KeyId!)).CiphertextBlob!;
+    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: meta.KeyId }));
+    expect(await failName(kms.send(new DecryptCommand({ CiphertextBlob: blob })))).toBe('KMSInvalidStateException');
+    const clock = (await (await fetch(`${sealbox.kms!.url}/_sealbox/clock`)).json()) as { now: string };
+    await load(new Date(Date.parse(clock.now) + 3600_000));
+    expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString()).toBe('hello');
+    const advanced = await fetch(`${sealbox.kms!.url}/_sealbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 7200 }) });
+    expect(advanced.status).toBe(200);
+    expect(await failName(kms.send(new DecryptCommand({ CiphertextBlob: blob })))).toBe('KMSInvalidStateException');
   });
 });
