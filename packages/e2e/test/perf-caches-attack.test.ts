@@ -226,12 +226,15 @@ describe('copies in flight while the source changes', () => {
   });
 });
 
+const CUSTOMER_KEY = randomBytes(32);
+
 describe('ranges over every read path', () => {
   const sizes = [0, 1, 65535, 65536, 65537, 64 * 1024 * 3 + 17, 1024 * 1024, 1024 * 1024 + 100_000];
   const modes: [string, Record<string, unknown>][] = [
     ['SSE-S3', {}],
     ['SSE-KMS', { ServerSideEncryption: 'aws:kms' }],
     ['DSSE-KMS', { ServerSideEncryption: 'aws:kms:dsse' }],
+    ['SSE-C', { SSECustomerAlgorithm: 'AES256', SSECustomerKey: CUSTOMER_KEY.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(CUSTOMER_KEY).digest('base64') }],
   ];
   it.each(modes)('%s: whole, first, last and straddling ranges read back exactly', async (mode, sse) => {
     const bucket = `ranges-${mode.toLowerCase()}`;
@@ -239,15 +242,16 @@ describe('ranges over every read path', () => {
     for (const size of sizes) {
       const data = randomBytes(size);
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `o${size}`, Body: data, ...sse }));
-      expect(sha(await body(s3, bucket, `o${size}`))).toBe(sha(data));
+      const read = mode === 'SSE-C' ? sse : {};
+      expect(sha(await body(s3, bucket, `o${size}`, read))).toBe(sha(data));
       if (size === 0) continue;
       const ranges: [number, number][] = [[0, 0], [size - 1, size - 1], [0, size - 1]];
       for (const at of [65535, 65536, 65551, 65552, 131071, 131072, 300_000, 1024 * 1024 - 1]) if (at < size) ranges.push([Math.max(0, at - 3), Math.min(size - 1, at + 70_000)], [at, at]);
       for (const [a, b] of ranges) {
-        const got = await body(s3, bucket, `o${size}`, { Range: `bytes=${a}-${b}` });
+        const got = await body(s3, bucket, `o${size}`, { Range: `bytes=${a}-${b}`, ...read });
         expect([size, a, b, sha(got)]).toEqual([size, a, b, sha(data.subarray(a, b + 1))]);
       }
-      const suffix = await body(s3, bucket, `o${size}`, { Range: `bytes=-${Math.min(size, 70_000)}` });
+      const suffix = await body(s3, bucket, `o${size}`, { Range: `bytes=-${Math.min(size, 70_000)}`, ...read });
       expect(sha(suffix)).toBe(sha(data.subarray(size - Math.min(size, 70_000))));
     }
   }, 120_000);

@@ -57,3 +57,31 @@ describe('blob ids read from an imported database', () => {
     expect(readFileSync(secret, 'utf8')).toBe('not yours');
   });
 });
+
+describe('BlobStore.pin', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sealbox-pin-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['a file blob', false],
+    ['an in-memory blob', true],
+  ])('holds %s deleted while pinned until the last release, once', (_name, ephemeral) => {
+    const blobs = new BlobStore(join(dir, 's3'), ephemeral);
+    const id = blobs.writeNow(Buffer.from('bytes'));
+    const first = blobs.pin([{ blobId: id }]);
+    const second = blobs.pin([{ blobId: id }, { blobId: id }]);
+    blobs.delete(id);
+    expect(blobs.readNow(id, 0, 4).toString()).toBe('bytes');
+    first();
+    first();
+    expect(blobs.readNow(id, 0, 4).toString()).toBe('bytes');
+    second();
+    expect(() => blobs.readNow(id, 0, 4)).toThrow(/ENOENT/);
+    // Not deleted while pinned: a release deletes nothing.
+    const other = blobs.writeNow(Buffer.from('kept'));
+    blobs.pin([{ blobId: other }])();
+    expect(blobs.readNow(other, 0, 3).toString()).toBe('kept');
+    blobs.close();
+  });
+});
