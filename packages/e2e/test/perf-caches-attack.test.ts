@@ -370,3 +370,25 @@ describe('KMS changes show on the very next call (as S3 sees them too)', () => {
     expect(await failName(kms.send(new DecryptCommand({ CiphertextBlob: blob })))).toBe('KMSInvalidStateException');
   });
 });
+
+describe('the virtual clock decides the very next call', () => {
+  it('a date condition in a bucket policy and a presigned URL after an advance', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'clocked' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'clocked', Key: 'o', Body: 'x' }));
+    const now = Date.parse(((await (await fetch(`${sealbox.s3!.url}/_sealbox/clock`)).json()) as { now: string }).now);
+    const cutoff = new Date(now + 3600_000).toISOString();
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'clocked',
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::clocked/*', Condition: { DateGreaterThan: { 'aws:CurrentTime': cutoff } } }] }),
+      }),
+    );
+    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'clocked', Key: 'o' }), { expiresIn: 1800 });
+    expect((await fetch(url)).status).toBe(200);
+    await body(s3, 'clocked', 'o');
+    const advanced = await fetch(`${sealbox.s3!.url}/_sealbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 7200 }) });
+    expect(advanced.status).toBe(200);
+    expect((await failure(s3.send(new GetObjectCommand({ Bucket: 'clocked', Key: 'o' })))).name).toBe('AccessDenied');
+    expect((await fetch(url)).status).toBe(403);
+  });
+});
