@@ -25,7 +25,14 @@ export function sendResponse(res: ServerResponse, ids: ResponseIds, method: stri
     if (method === 'HEAD') {
       body.destroy();
       res.end();
-    } else body.pipe(res);
+    } else {
+      // pipe() leaves its source paused, not destroyed, when the client goes away: its file stays
+      // open and the object's bytes pinned (BlobStore.pin) for good. The source ends with the response.
+      res.once('close', () => {
+        if (!body.destroyed) body.destroy();
+      });
+      body.pipe(res);
+    }
     return;
   }
   if (Array.isArray(body)) {

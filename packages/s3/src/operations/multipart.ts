@@ -8,6 +8,7 @@ import { header, readSmallBody, xmlDate } from '../http-util';
 import { metaFromHeaders } from '../object-headers';
 import { ownerElements } from '../owner';
 import type { MultipartUpload, PartRecord } from '../store/model';
+import type { WrittenBlob } from '../store/blob-store';
 import type { S3State } from '../state';
 import { el, s3Document } from '../xml';
 import { createChecksum } from '../checksums';
@@ -168,10 +169,18 @@ export async function uploadPartCopy(req: S3Request): Promise<S3Response> {
     end = Number(m[2]);
     if (end >= source.size) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', [['RangeRequested', range], ['ActualObjectSize', String(source.size)]]);
   }
-  const sourceKey = await objectDataKey(req, source.encryption, COPY_SOURCE_CUSTOMER_KEY);
-  const { salt, encrypt } = blobEncryption(await uploadDataKey(req, upload));
+  // The source's bytes stay until they are read (BlobStore.pin; nothing above waits).
+  const release = req.state.blobs.pin(source.parts);
   const crc64 = createChecksum('CRC64NVME');
-  const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, start, end), (c) => crc64.update(c), MAX_PART_BYTES, encrypt);
+  let copied: { written: WrittenBlob; salt: string };
+  try {
+    const sourceKey = await objectDataKey(req, source.encryption, COPY_SOURCE_CUSTOMER_KEY);
+    const { salt, encrypt } = blobEncryption(await uploadDataKey(req, upload));
+    copied = { written: await req.state.blobs.write(readObject(req, source.parts, sourceKey, start, end), (c) => crc64.update(c), MAX_PART_BYTES, encrypt), salt };
+  } finally {
+    release();
+  }
+  const { written, salt } = copied;
   // The upload may have ended while the copy ran (aborted, completed, or taken by DeleteBucket):
   // a part saved now would belong to no upload and keep its blob forever. As UploadPart does.
   if (!req.state.meta.getUpload(upload.uploadId)) {

@@ -471,14 +471,29 @@ export async function getObject(req: S3Request): Promise<S3Response> {
     headers[`x-amz-checksum-${v.meta.checksum.algorithm.toLowerCase()}`] = v.meta.checksum.value;
     headers['x-amz-checksum-type'] = v.meta.checksum.type;
   }
-  // An SSE-KMS object is readable only while KMS lets the caller Decrypt its data key (HEAD too).
-  const dataKey = await objectDataKey(req, v.encryption);
-  if (req.method === 'HEAD' || v.size === 0) return { status, headers };
-  if (v.size <= SMALL_OBJECT_BYTES && v.parts.length === 1) {
-    const body = readBlobNow(req.state, v.parts[0]!, dataKey, start, end);
-    if (body) return { status, headers, body };
+  if (req.method === 'HEAD' || v.size === 0) {
+    // An SSE-KMS object is readable only while KMS lets the caller Decrypt its data key (HEAD too).
+    await objectDataKey(req, v.encryption);
+    return { status, headers };
   }
-  return { status, headers, body: readObject(req, v.parts, dataKey, start, end) };
+  // The bytes this version names stay until the read is done, whatever is written or deleted
+  // while it waits for its data key or streams (BlobStore.pin): pinned in the same turn as the
+  // lookup, before any wait.
+  const release = req.state.blobs.pin(v.parts);
+  let streaming = false;
+  try {
+    const dataKey = await objectDataKey(req, v.encryption);
+    if (v.size <= SMALL_OBJECT_BYTES && v.parts.length === 1) {
+      const body = readBlobNow(req.state, v.parts[0]!, dataKey, start, end);
+      if (body) return { status, headers, body };
+    }
+    const body = readObject(req, v.parts, dataKey, start, end);
+    body.once('close', release);
+    streaming = true;
+    return { status, headers, body };
+  } finally {
+    if (!streaming) release();
+  }
 }
 
 interface DeleteOutcome {
@@ -674,10 +689,20 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
 
   const algorithm = header(req.headers, 'x-amz-checksum-algorithm');
   const checksum = requestChecksum(algorithm ? { 'x-amz-sdk-checksum-algorithm': algorithm } : {}, (source.meta.checksum?.algorithm as ChecksumAlgorithm | undefined) ?? 'CRC64NVME');
-  const sourceKey = await objectDataKey(req, source.encryption, COPY_SOURCE_CUSTOMER_KEY);
-  const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
-  const { salt, encrypt } = blobEncryption(dataKey);
-  const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
+  // The source's bytes stay until they are read, whatever is written or deleted meanwhile
+  // (BlobStore.pin; nothing above waits, so this is the turn of the source's lookup).
+  const release = req.state.blobs.pin(source.parts);
+  let copied: { written: WrittenBlob; salt: string; encryption: ObjectEncryption };
+  try {
+    const sourceKey = await objectDataKey(req, source.encryption, COPY_SOURCE_CUSTOMER_KEY);
+    const { dataKey, encryption } = await newObjectKey(req, sse, bucket.name, key);
+    const { salt, encrypt } = blobEncryption(dataKey);
+    const written = await req.state.blobs.write(readObject(req, source.parts, sourceKey, 0, source.size - 1), checksum ? (c) => checksum.hasher.update(c) : undefined, MAX_PUT_BYTES, encrypt);
+    copied = { written, salt, encryption };
+  } finally {
+    release();
+  }
+  const { written, salt, encryption } = copied;
   if (checksum) meta.checksum = { algorithm: checksum.algorithm, value: checksum.verify(), type: 'FULL_OBJECT' };
   const v = commitBlob(req, bucket, key, { ...written, salt }, meta, acl.owner, encryption, (current) => checkWriteConditions(req, current));
   const headers: Record<string, string> = { ...encryptionHeaders(v.encryption, true), ...writtenVersionHeader(bucket, v) };

@@ -7,6 +7,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { randomBytesFast } from '@sealbox/runtime';
 import { isInlineBlob } from './metadata-store';
 
+const FILE_BLOB_ID = /^[0-9a-f]{32}$/;
+
 /** Where inline blobs live: the metadata database (MetadataStore), beside the rows that refer to them. */
 export interface InlineBlobs {
   /** Keeps the bytes until the row that refers to them is written; their blob id. */
@@ -66,6 +68,9 @@ export class BlobStore {
   }
 
   private path(blobId: string): string {
+    // A file blob's id is 32 hex digits (writeNow, write). Ids come from rows, and rows from
+    // imported archives too: nothing else may become a path (no separator, no "..").
+    if (!FILE_BLOB_ID.test(blobId)) throw Object.assign(new Error(`ENOENT: not a blob id ${JSON.stringify(blobId)}`), { code: 'ENOENT' });
     return join(this.blobs, blobId.slice(0, 2), blobId);
   }
 
@@ -191,17 +196,54 @@ export class BlobStore {
       try {
         bytes = this.inlineStore().readInline(blobId, start ?? 0, end ?? Number.MAX_SAFE_INTEGER - 1);
       } catch (err) {
-        // As a missing file fails its stream: when read, not when asked for.
-        const failed = new Readable({ read() {} });
-        process.nextTick(() => failed.destroy(err as Error));
-        return failed;
+        return failedStream(err);
       }
       return Readable.from([bytes], { objectMode: false });
     }
-    return createReadStream(this.path(blobId), { start, end, highWaterMark: 256 * 1024 });
+    let path: string;
+    try {
+      path = this.path(blobId);
+    } catch (err) {
+      return failedStream(err);
+    }
+    return createReadStream(path, { start, end, highWaterMark: 256 * 1024 });
   }
 
+  /**
+   * Keeps these blobs while a read that looked them up is in flight (a GET waiting for KMS to
+   * Decrypt its data key, a response still streaming): a delete meanwhile (an overwrite, a
+   * DeleteObject, a lifecycle expiration) is done when the last such read lets go. S3 answers a
+   * read that started before an overwrite or a delete with the object as it was; without this,
+   * the read found its bytes gone and answered 500 InternalError. Returns the release (idempotent).
+   */
+  pin(parts: readonly { blobId: string }[]): () => void {
+    if (parts.length === 0) return () => undefined;
+    for (const { blobId } of parts) this.pins.set(blobId, (this.pins.get(blobId) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const { blobId } of parts) {
+        const n = (this.pins.get(blobId) ?? 1) - 1;
+        if (n > 0) {
+          this.pins.set(blobId, n);
+          continue;
+        }
+        this.pins.delete(blobId);
+        if (this.deferredDeletes.delete(blobId)) this.delete(blobId);
+      }
+    };
+  }
+  private readonly pins = new Map<string, number>();
+  private readonly deferredDeletes = new Set<string>();
+
   delete(blobId: string): void {
+    if (this.pins.has(blobId)) {
+      // Read in flight: deleted when it lets go (pin). A crash meanwhile leaves an orphan, which
+      // the next start removes, as it removes those of a crash between a commit and its delete.
+      this.deferredDeletes.add(blobId);
+      return;
+    }
     if (this.held.delete(blobId)) return;
     if (isInlineBlob(blobId)) {
       this.inline?.deleteInline(blobId);
@@ -254,6 +296,13 @@ export class BlobStore {
     this.held.clear();
     if (this.ephemeral) rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** A stream that fails when read, not when asked for, as a missing file's does. */
+function failedStream(err: unknown): Readable {
+  const failed = new Readable({ read() {} });
+  process.nextTick(() => failed.destroy(err as Error));
+  return failed;
 }
 
 /** Writes `pieces` to a new file at `path` (which must not exist), in as few writev calls as it takes. */

@@ -34,13 +34,17 @@ export function blobFile(blobId: string): string {
 
 // Every blob a row refers to, once: objects (not delete markers) through their parts, and the
 // parts of uploads in progress. UNION removes duplicates inside SQLite, so memory stays flat.
-// Blobs kept in the database itself (inline_blobs, ids starting with "i") travel with it: not files.
+// Blobs kept in the database itself (inline_blobs, ids "i" and 1 to 13 lower-case hex digits, as
+// inlineRow in metadata-store.ts reads them) travel with it: not files. Exactly those are left out;
+// every other id (NULL, a number, "I..." which LIKE would have matched, "i/..") is listed, and so
+// refused by referencedBlobIds as not a file blob id.
+const INLINE_ID = `typeof(id) = 'text' AND id GLOB 'i[0-9a-f]*' AND NOT substr(id, 2) GLOB '*[^0-9a-f]*' AND length(id) <= 14`;
 const BLOB_IDS = `
 SELECT id FROM (
 SELECT json_extract(part.value, '$.blobId') AS id FROM objects, json_each(objects.doc, '$.parts') AS part WHERE objects.delete_marker = 0
 UNION SELECT json_extract(doc, '$.blobId') FROM objects WHERE delete_marker = 0 AND json_extract(doc, '$.blobId') IS NOT NULL
 UNION SELECT json_extract(doc, '$.blobId') FROM parts
-) WHERE id NOT LIKE 'i%'
+) WHERE NOT (${INLINE_ID})
 ORDER BY 1`;
 
 /**
