@@ -38,8 +38,10 @@ export function getAccountPublicAccessBlock(req: S3Request): S3Response {
 
 export async function putAccountPublicAccessBlock(req: S3Request): Promise<S3Response> {
   const id = account(req);
+  const config = parsePublicAccessBlock(await readSmallBody(req.body));
+  // Read after the body: a change made while it arrived is not undone.
   const settings = req.state.meta.getAccount(id);
-  settings.publicAccessBlock = { ...parsePublicAccessBlock(await readSmallBody(req.body)) };
+  settings.publicAccessBlock = { ...config };
   req.state.meta.putAccount(id, settings);
   return {};
 }

@@ -7,7 +7,7 @@ import type { S3Request, S3Response } from '../context';
 import { parseBucketEncryption, parseCorsConfiguration, parseOwnershipControls, parsePublicAccessBlock, type CorsRule } from '../documents';
 import { S3Error } from '../errors';
 import { header, readSmallBody } from '../http-util';
-import type { BucketRecord } from '../store/model';
+import type { BucketRecord, ObjectVersion } from '../store/model';
 import { el, s3Document } from '../xml';
 import { findVersion } from './objects';
 
@@ -31,8 +31,11 @@ function clearSetting(field: 'publicAccessBlock' | 'objectOwnership' | 'cors' | 
 
 // Public access block
 export async function putPublicAccessBlock(req: S3Request): Promise<S3Response> {
+  requireBucket(req);
+  const config = parsePublicAccessBlock(await readSmallBody(req.body));
+  // Read again after the body: a change (or DeleteBucket) made while it arrived is not undone.
   const bucket = requireBucket(req);
-  bucket.publicAccessBlock = { ...parsePublicAccessBlock(await readSmallBody(req.body)) };
+  bucket.publicAccessBlock = { ...config };
   req.state.meta.putBucket(bucket);
   return {};
 }
@@ -55,8 +58,10 @@ export const deletePublicAccessBlock = clearSetting('publicAccessBlock');
 
 // Ownership controls
 export async function putBucketOwnershipControls(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
+  requireBucket(req);
   const ownership = parseOwnershipControls(await readSmallBody(req.body)).objectOwnership;
+  // Read again after the body: a change (or DeleteBucket) made while it arrived is not undone.
+  const bucket = requireBucket(req);
   // ACLs cannot be disabled while the bucket's ACL gives anything to anyone but its owner.
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html#object-ownership-error-responses-invalid-acl
   if (ownership === 'BucketOwnerEnforced' && bucket.acl && !onlyBucketOwnerFullControl(bucket.acl, bucket.accountId)) throw invalidBucketAclWithObjectOwnership();
@@ -161,8 +166,15 @@ export function getObjectAcl(req: S3Request): S3Response {
  * and nothing changes).
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html
  */
-async function newAcl(req: S3Request, bucket: BucketRecord, owner: string, action: string): Promise<Grant[] | undefined> {
+/**
+ * The ACL a PutBucketAcl or PutObjectAcl sets (undefined: an owner-only ACL where ACLs are
+ * disabled, stored as nothing). The body is read first; the bucket (and the owner) are then
+ * looked up afresh by the caller's `current`, so a change made while the body arrived is neither
+ * undone nor ignored.
+ */
+async function newAcl(req: S3Request, action: string, current: () => { bucket: BucketRecord; owner: string }): Promise<Grant[] | undefined> {
   const body = await readSmallBody(req.body, 64 * 1024);
+  const { bucket, owner } = current();
   const fromHeaders = hasAclHeaders(req.headers);
   const enabled = aclsEnabled(bucket);
   if (fromHeaders && body) throw new S3Error('UnexpectedContent', 400, 'This request does not support content');
@@ -184,9 +196,13 @@ async function newAcl(req: S3Request, bucket: BucketRecord, owner: string, actio
 }
 
 export async function putBucketAcl(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
-  const grants = await newAcl(req, bucket, bucket.accountId, 's3:PutBucketAcl');
+  requireBucket(req);
+  const grants = await newAcl(req, 's3:PutBucketAcl', () => {
+    const bucket = requireBucket(req);
+    return { bucket, owner: bucket.accountId };
+  });
   if (grants) {
+    const bucket = requireBucket(req);
     bucket.acl = grants;
     req.state.meta.putBucket(bucket);
   }
@@ -194,9 +210,16 @@ export async function putBucketAcl(req: S3Request): Promise<S3Response> {
 }
 
 export async function putObjectAcl(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
-  const v = findVersion(req, bucket, req.key!, req.query.get('versionId'), 'PUT');
-  const grants = await newAcl(req, bucket, v.ownerAccountId, 's3:PutObjectAcl');
+  findVersion(req, requireBucket(req), req.key!, req.query.get('versionId'), 'PUT');
+  // The version is looked up again once the body is in: an overwrite or delete made meanwhile is
+  // not undone by writing back the version read before it.
+  let bucket!: BucketRecord;
+  let v!: ObjectVersion;
+  const grants = await newAcl(req, 's3:PutObjectAcl', () => {
+    bucket = requireBucket(req);
+    v = findVersion(req, bucket, req.key!, req.query.get('versionId'), 'PUT');
+    return { bucket, owner: v.ownerAccountId };
+  });
   if (grants) {
     v.meta.acl = grants;
     req.state.meta.updateVersion(v);
@@ -206,8 +229,11 @@ export async function putObjectAcl(req: S3Request): Promise<S3Response> {
 
 // CORS
 export async function putBucketCors(req: S3Request): Promise<S3Response> {
+  requireBucket(req);
+  const cors = parseCorsConfiguration(await readSmallBody(req.body, 64 * 1024));
+  // Read again after the body: a change (or DeleteBucket) made while it arrived is not undone.
   const bucket = requireBucket(req);
-  bucket.cors = parseCorsConfiguration(await readSmallBody(req.body, 64 * 1024));
+  bucket.cors = cors;
   req.state.meta.putBucket(bucket);
   return {};
 }
@@ -311,8 +337,11 @@ export function getBucketEncryption(req: S3Request): S3Response {
 }
 
 export async function putBucketEncryption(req: S3Request): Promise<S3Response> {
+  requireBucket(req);
+  const encryption = parseBucketEncryption(await readSmallBody(req.body, 64 * 1024));
+  // Read again after the body: a change (or DeleteBucket) made while it arrived is not undone.
   const bucket = requireBucket(req);
-  bucket.encryption = parseBucketEncryption(await readSmallBody(req.body, 64 * 1024));
+  bucket.encryption = encryption;
   req.state.meta.putBucket(bucket);
   return {};
 }
@@ -322,9 +351,11 @@ export const deleteBucketEncryption = clearSetting('encryption');
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html */
 export async function putBucketPolicy(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
+  requireBucket(req);
   const text = await readSmallBody(req.body, 20 * 1024);
   const doc = checkBucketPolicy(text);
+  // Read again after the body: a change (or DeleteBucket) made while it arrived is not undone.
+  const bucket = requireBucket(req);
   // BlockPublicPolicy refuses a policy that would make the bucket public.
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
   if (effectiveBlock(req.state.meta, bucket).blockPublicPolicy && isPublicPolicy(doc)) {

@@ -162,8 +162,10 @@ export function listBuckets(req: S3Request): S3Response {
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html */
 export async function putBucketVersioning(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
+  requireBucket(req);
   const config = parseVersioningConfiguration(await readSmallBody(req.body));
+  // Read again after the body: a change (or DeleteBucket) made while it arrived is not undone.
+  const bucket = requireBucket(req);
   // "After you enable Object Lock on a bucket, you can't disable Object Lock or suspend versioning."
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html
   if (config.status === 'Suspended' && bucket.objectLock) {
@@ -184,12 +186,14 @@ export function getBucketVersioning(req: S3Request): S3Response {
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html */
 export async function putBucketTagging(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
+  requireBucket(req);
   const tags = parseTagging(await readSmallBody(req.body));
   if (tags.length > 50) throw new S3Error('InvalidTag', 400, 'Object tags cannot be greater than 50');
   for (const t of tags) {
     if (t.key.toLowerCase().startsWith('aws:')) throw new S3Error('InvalidTag', 400, 'System tags cannot be added/updated by requester');
   }
+  // Read again after the body: a change (or DeleteBucket) made while it arrived is not undone.
+  const bucket = requireBucket(req);
   bucket.tags = tags;
   req.state.meta.putBucket(bucket);
   return { status: 204 };

@@ -16,7 +16,7 @@ const MINIMUM_SIZE_HEADER = 'x-amz-transition-default-minimum-object-size';
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html
  */
 export async function putBucketLifecycleConfiguration(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
+  requireBucket(req);
   const md5 = contentMd5(req);
   const checksum = requestChecksum(req.headers);
   if (!md5 && !checksum) throw new S3Error('InvalidRequest', 400, 'Missing required header for this request: Content-MD5');
@@ -30,6 +30,8 @@ export async function putBucketLifecycleConfiguration(req: S3Request): Promise<S
     checksum.verify(req.trailers());
   }
   const config = parseLifecycleConfiguration(text, header(req.headers, MINIMUM_SIZE_HEADER));
+  // Read again after the body: a change (or DeleteBucket) made while it arrived is not undone.
+  const bucket = requireBucket(req);
   bucket.lifecycle = config;
   req.state.meta.putBucket(bucket);
   return { headers: { [MINIMUM_SIZE_HEADER]: config.transitionDefaultMinimumObjectSize } };

@@ -79,8 +79,10 @@ export function parseObjectLockConfiguration(text: string): BucketObjectLock {
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html#object-lock-configure-existing-bucket
  */
 export async function putObjectLockConfiguration(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
+  requireBucket(req);
   const config = parseObjectLockConfiguration(await readChecksummedBody(req));
+  // Read again after the body: a change (or DeleteBucket) made while it arrived is not undone.
+  const bucket = requireBucket(req);
   if (!lockEnabled(bucket) && bucket.versioning !== 'Enabled') {
     throw new S3Error('InvalidBucketState', 409, "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration");
   }

@@ -720,11 +720,14 @@ export async function copyObject(req: S3Request): Promise<S3Response> {
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
 export async function putObjectTagging(req: S3Request): Promise<S3Response> {
-  const bucket = requireBucket(req);
   const versionId = requestedVersion(req);
-  const v = findVersion(req, bucket, req.key!, versionId, 'PUT');
+  findVersion(req, requireBucket(req), req.key!, versionId, 'PUT');
   const tags = parseTagging(await readSmallBody(req.body));
   checkObjectTags(tags);
+  // Looked up again once the body is in: an overwrite or delete made meanwhile is not undone by
+  // writing back the version read before it (which would point at bytes already removed).
+  const bucket = requireBucket(req);
+  const v = findVersion(req, bucket, req.key!, versionId, 'PUT');
   v.meta.tags = tags;
   req.state.meta.updateVersion(v);
   return { headers: bucket.versioning ? { 'x-amz-version-id': v.versionId } : {} };
