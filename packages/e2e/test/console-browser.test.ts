@@ -237,6 +237,8 @@ describe('the access-control side and the request log', () => {
     await page.waitForURL(/failed=denied/);
     const denied = page.locator(`#request-rows tr[data-request-id="${deniedPut}"]`);
     await denied.waitFor();
+    // The unfiltered list holds the denied row too: wait for the filtered list to replace it.
+    await page.waitForFunction("document.querySelectorAll('#request-rows tr.request').length === 1", undefined, { timeout: 10_000 }).catch(() => undefined);
     await expect(page.locator('#request-rows tr.request').count()).resolves.toBe(1);
     await expect(denied.textContent()).resolves.toMatch(/S3PutObject.*403AccessDenied.*Deny/);
     await denied.locator('a.request-link').click();
