@@ -58,6 +58,11 @@ describe('query strings', () => {
     expect(canonicalQuery(params, 'X-Amz-Signature')).toBe('a=b&a=b&a=z&b=2&c%20d=%C3%A9');
     expect(canonicalQuery(params)).toBe('X-Amz-Signature=sig&a=b&a=b&a=z&b=2&c%20d=%C3%A9');
     expect(canonicalQuery([{ name: 'a', value: '2' }, { name: 'a', value: '10' }])).toBe('a=10&a=2');
+    // One name, its values in every order (sorted, reversed, mixed): sorted by value each time.
+    for (const order of [['1', '2', '3'], ['3', '2', '1'], ['2', '3', '1'], ['1', '3', '2'], ['2', '1', '3'], ['3', '1', '2']]) {
+      expect(canonicalQuery(order.map((value) => ({ name: 'n', value })))).toBe('n=1&n=2&n=3');
+      expect(canonicalQuery(order.map((name) => ({ name, value: 'v' })))).toBe('1=v&2=v&3=v');
+    }
   });
 });
 
