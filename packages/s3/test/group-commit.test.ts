@@ -163,3 +163,67 @@ describe('MetadataStore.commitSoon', () => {
     expect(state.meta.latest('b', 'k')).toBeDefined();
   });
 });
+
+describe('an overwrite removes the inline bytes it replaced in its own transaction', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sealbox-drop-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const rows = () => {
+    const db = new Database(join(dir, 's3.db'), { readonly: true });
+    try {
+      return (db.prepare('SELECT id FROM inline_blobs ORDER BY id').all() as { id: number }[]).map((r) => `i${r.id.toString(16)}`);
+    } finally {
+      db.close();
+    }
+  };
+
+  it('commits the removal with the write, undoes it with a rolled back one, and leaves a blob a read holds', () => {
+    let state = new S3State(dir, {} as CredentialProvider);
+    const { meta, blobs } = state;
+    const a = blobs.writeNow(Buffer.from('aaaa'), true);
+    meta.transaction(() => meta.putLatest(version('k', 'null', meta.nextSeq(), a)));
+    expect(blobs.readNow(a, 0, 3).toString()).toBe('aaaa');
+    const b = blobs.writeNow(Buffer.from('bbbb'), true);
+    meta.transaction(() => {
+      meta.putLatest(version('k', 'null', meta.nextSeq(), b), true);
+      expect(blobs.dropInTransaction(a)).toBe(true);
+    });
+    // Gone in the same commit: the row, and the bytes kept in memory.
+    expect(rows()).toEqual([b]);
+    expect(() => blobs.readNow(a, 0, 0)).toThrow(/ENOENT/);
+    // Undone with a write that fails: b stays, readable after a restart.
+    const c = blobs.writeNow(Buffer.from('cccc'), true);
+    expect(() =>
+      meta.transaction(() => {
+        meta.putLatest(version('k', 'null', meta.nextSeq(), c), true);
+        expect(blobs.dropInTransaction(b)).toBe(true);
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect(rows()).toEqual([b]);
+    expect(blobs.readNow(b, 0, 3).toString()).toBe('bbbb');
+    // Undone with a savepoint that fails, inside a transaction that commits.
+    meta.transaction(() => {
+      expect(() =>
+        meta.transaction(() => {
+          expect(blobs.dropInTransaction(b)).toBe(true);
+          throw new Error('abort');
+        }),
+      ).toThrow('abort');
+    });
+    expect(rows()).toEqual([b]);
+    expect(blobs.readNow(b, 0, 3).toString()).toBe('bbbb');
+    // A read in flight holds b: not removed in the transaction (the caller deletes it once committed, deferred to the release).
+    const release = blobs.pin([{ blobId: b }]);
+    meta.transaction(() => expect(blobs.dropInTransaction(b)).toBe(false));
+    release();
+    // Files are never removed before the commit.
+    expect(blobs.dropInTransaction('f'.repeat(32))).toBe(false);
+    state.close();
+    state = new S3State(dir, {} as CredentialProvider);
+    expect(state.blobs.readNow(b, 0, 3).toString()).toBe('bbbb');
+    expect(() => state.blobs.readNow(a, 0, 0)).toThrow(/ENOENT/);
+    state.close();
+  });
+});

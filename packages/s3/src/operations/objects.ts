@@ -169,19 +169,25 @@ export async function commitVersionSoon(req: S3Request, bucket: BucketRecord, ve
 function versionWrite(req: S3Request, bucket: BucketRecord, version: Omit<ObjectVersion, 'versionId' | 'seq' | 'isLatest'>, check?: (current: ObjectVersion | undefined) => void) {
   const meta = req.state.meta;
   let replaced: ObjectVersion | undefined;
+  /** The replaced version's blobs removed in the write's own transaction. */
+  let dropped: string[] = [];
   return {
     run: (): ObjectVersion => {
       replaced = undefined;
+      dropped = [];
       check?.(meta.latest(bucket.name, version.key));
       const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
       if (versionId === 'null') replaced = nullVersion(req, bucket.name, version.key);
       const v: ObjectVersion = { ...version, versionId, seq: meta.nextSeq(), isLatest: true };
       if (!v.deleteMarker) applyDefaultRetention(bucket, v.meta, v.lastModified);
       meta.putLatest(v, replaced?.isLatest === true);
+      // Inline bytes of the replaced version that no read holds go in this same transaction
+      // (committed or undone with the write; the pages they free are reused by its inserts).
+      for (const part of replaced?.parts ?? []) if (req.state.blobs.dropInTransaction(part.blobId)) dropped.push(part.blobId);
       return v;
     },
     removeReplaced: () => {
-      for (const part of replaced?.parts ?? []) req.state.blobs.delete(part.blobId);
+      for (const part of replaced?.parts ?? []) if (!dropped.includes(part.blobId)) req.state.blobs.delete(part.blobId);
     },
   };
 }

@@ -214,6 +214,7 @@ export class MetadataStore {
     if (this.db.inTransaction) {
       // Nested (a savepoint): its failure undoes its own writes, the counter's too.
       const inserted = this.insertedInTx.length;
+      const dropped = this.droppedInTx.length;
       try {
         return this.inTransaction(fn) as T;
       } catch (err) {
@@ -223,6 +224,7 @@ export class MetadataStore {
         this.seqReserved = 0;
         // The inline bytes it inserted were rolled back with it: they stay staged.
         this.insertedInTx.length = inserted;
+        this.droppedInTx.length = dropped;
         throw err;
       }
     }
@@ -241,6 +243,7 @@ export class MetadataStore {
       // Rolled back: the staged bytes written in it stay staged; the deletes stay queued.
       this.insertedInTx.length = 0;
       this.deletedInTx.length = 0;
+      this.droppedInTx.length = 0;
       throw err;
     }
     this.settleInline();
@@ -328,6 +331,8 @@ export class MetadataStore {
   private readonly inlineDeletes = new Set<string>();
   private readonly insertedInTx: string[] = [];
   private readonly deletedInTx: string[] = [];
+  /** Inline blobs removed in the open transaction (dropInlineInTransaction), forgotten once it commits. */
+  private readonly droppedInTx: string[] = [];
   private deleteFlushScheduled = false;
 
   /**
@@ -383,6 +388,17 @@ export class MetadataStore {
       }).unref();
     }
   }
+  /**
+   * Removes an inline blob in the open transaction: the one whose write made it unreferenced (an
+   * overwrite of the null version), so that the removal commits with that write, or is undone
+   * with it. The pages it frees are reused by the same transaction's inserts, and no transaction
+   * of its own is needed later. For a blob no read holds (BlobStore.dropInTransaction checks).
+   */
+  dropInlineInTransaction(blobId: string): void {
+    if (!this.db.inTransaction) throw new Error('dropInlineInTransaction outside a transaction');
+    this.stmt.deleteInline.run(inlineRow(blobId));
+    this.droppedInTx.push(blobId);
+  }
   /** Inserts the staged bytes of the blobs a row being written refers to. */
   private writeStaged(parts: readonly { blobId: string }[]): void {
     for (const { blobId } of parts) {
@@ -408,8 +424,19 @@ export class MetadataStore {
       this.stagedInline.delete(id);
     }
     for (const id of this.deletedInTx) this.inlineDeletes.delete(id);
+    // Removed with the commit: no longer staged, cached or queued for removal.
+    for (const id of this.droppedInTx) {
+      this.stagedInline.delete(id);
+      this.inlineDeletes.delete(id);
+      const cached = this.inlineCache.get(id);
+      if (cached) {
+        this.inlineCache.delete(id);
+        this.inlineCacheBytes -= cached.length;
+      }
+    }
     this.insertedInTx.length = 0;
     this.deletedInTx.length = 0;
+    this.droppedInTx.length = 0;
   }
   /** Removes inline blobs no row refers to (a crash between a delete's commit and its blob's removal). */
   removeInlineOrphans(referenced: Set<string>): number {
