@@ -220,6 +220,7 @@ export class MetadataStore {
       } catch (err) {
         this.bucketDocs.clear();
         this.bucketViews.clear();
+        this.latestViews.clear();
         this.objectsGeneration++;
         this.seqReserved = 0;
         // The inline bytes it inserted were rolled back with it: they stay staged.
@@ -237,6 +238,7 @@ export class MetadataStore {
     } catch (err) {
       this.bucketDocs.clear();
       this.bucketViews.clear();
+      this.latestViews.clear();
       this.objectsGeneration++;
       // A reservation of version numbers it wrote is undone: written again by the next nextSeq.
       this.seqReserved = 0;
@@ -547,19 +549,23 @@ export class MetadataStore {
     return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
   }
   /**
-   * The latest version of a key (delete markers included), shared by every reader until any
-   * object is written (objectsGeneration): parsed once, frozen so that no reader can change it for
-   * the others. For readers that change nothing (authorization, GetObject, HeadObject).
+   * The latest version of a key (delete markers included), shared by every reader until that key
+   * is written: parsed once, frozen so that no reader can change it for the others. For readers
+   * that change nothing (authorization, GetObject, HeadObject). Every write of a key's rows goes
+   * through putLatest, updateVersion or deleteVersion, which replace or drop the key's entry (a
+   * new latest version is kept as the document just written, parsed when first read: the next
+   * request for the key, often its next write's authorization, needs no query); a failed
+   * transaction or savepoint, which may have undone any of them, drops every entry.
    */
   latestView(bucket: string, key: string): Readonly<ObjectVersion> | undefined {
-    if (this.latestViewsGeneration !== this.objectsGeneration) {
-      this.latestViews.clear();
-      this.latestViewsGeneration = this.objectsGeneration;
-    }
     // Bucket names hold no "/": bucket/key names one key.
     const name = `${bucket}/${key}`;
     let v = this.latestViews.get(name);
-    if (v === undefined) {
+    if (typeof v === 'string') {
+      v = JSON.parse(v) as ObjectVersion;
+      deepFreeze(v);
+      this.latestViews.set(name, v);
+    } else if (v === undefined) {
       v = this.latest(bucket, key) ?? null;
       if (v) deepFreeze(v);
       if (this.latestViews.size >= 10_000) this.latestViews.clear();
@@ -567,8 +573,17 @@ export class MetadataStore {
     }
     return v ?? undefined;
   }
-  private readonly latestViews = new Map<string, ObjectVersion | null>();
-  private latestViewsGeneration = -1;
+  /** By bucket/key: the frozen latest version, null for none, or the document of one just written. */
+  private readonly latestViews = new Map<string, ObjectVersion | null | string>();
+  /** A key's latest version is now `doc` (undefined: unknown, read again when asked for). */
+  private latestChanged(bucket: string, key: string, doc?: string): void {
+    const name = `${bucket}/${key}`;
+    if (doc === undefined) this.latestViews.delete(name);
+    else {
+      if (this.latestViews.size >= 10_000) this.latestViews.clear();
+      this.latestViews.set(name, doc);
+    }
+  }
 
   version(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
     const row = this.stmt.version.get(bucket, key, versionId);
@@ -585,16 +600,21 @@ export class MetadataStore {
     if (!replacesLatest) this.stmt.clearLatest.run(v.bucket, v.key);
     v.isLatest = true;
     if (this.stagedInline.size > 0) this.writeStaged(v.parts);
-    this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, 1, v.deleteMarker ? 1 : 0, JSON.stringify(v));
+    const doc = JSON.stringify(v);
+    this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, 1, v.deleteMarker ? 1 : 0, doc);
+    this.latestChanged(v.bucket, v.key, doc);
   }
   /** Rewrites a version's document in place (tags). */
   updateVersion(v: ObjectVersion): void {
     this.objectsGeneration++;
+    // The key's shared latest version is read again (this may be it).
     this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, v.isLatest ? 1 : 0, v.deleteMarker ? 1 : 0, JSON.stringify(v));
+    this.latestChanged(v.bucket, v.key);
   }
   /** Removes one version; if it was the latest, the next newest becomes the latest. */
   deleteVersion(v: ObjectVersion): void {
     this.objectsGeneration++;
+    this.latestChanged(v.bucket, v.key);
     this.stmt.deleteVersion.run(v.bucket, v.key, v.versionId);
     if (v.isLatest) {
       const next = this.stmt.newestVersion.get(v.bucket, v.key);
