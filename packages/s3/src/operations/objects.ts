@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { lookupVersion, requireBucket, requireBucketView } from '../access';
+import { lookupVersion, noSuchBucket, requireBucket, requireBucketView } from '../access';
 import { accessDenied, authorize, checkS3Access } from '../authorization';
 import type { S3Request, S3Response } from '../context';
 import { parseDelete, parseTagging } from '../documents';
@@ -175,6 +175,9 @@ function versionWrite(req: S3Request, bucket: BucketRecord, version: Omit<Object
     run: (): ObjectVersion => {
       replaced = undefined;
       dropped = [];
+      // The bucket may have been deleted (it was empty) while the body arrived, or while the
+      // write waited for its group commit: no version lands in a bucket that is gone.
+      if (!meta.bucketView(bucket.name)) throw noSuchBucket(bucket.name);
       check?.(meta.latest(bucket.name, version.key));
       const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
       if (versionId === 'null') replaced = nullVersion(req, bucket.name, version.key);
