@@ -45,6 +45,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Sealbox } from '@sealbox/cli';
 import aws4 from 'aws4';
+import { connect, type Socket } from 'node:net';
 import { failure, s3Client, startTestSealbox } from './helpers';
 
 let sealbox: Sealbox;
@@ -214,6 +215,77 @@ describe('objects', () => {
     await expectS3Error(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'once', Body: '2', IfMatch: '"nope"' })), 'PreconditionFailed', 412);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'once', Body: '2', IfMatch: `"${md5('1')}"` }));
     expect((await text((await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'once' }))).Body)).toString()).toBe('2');
+  });
+
+  it('concurrent writes (committed together, each in its own savepoint): one If-None-Match: * wins, every version lands', async () => {
+    // Written at once on connections opened beforehand, these reach the server in one turn of its
+    // event loop and commit in one transaction (group commit): each conditional PUT must see the
+    // ones before it in that transaction, and each PUT's bytes must land with its own version.
+    const url = new URL(sealbox.s3!.url);
+    // Connections opened and used once first: a new connection's first bytes go through the
+    // TLS-or-HTTP sniffing, which may spread requests over several turns.
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 12 },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const socket = connect(Number(url.port), url.hostname, () => resolve(socket));
+            socket.once('error', reject);
+          }),
+      ),
+    );
+    const atOnce = async (requests: { path: string; body: string; headers?: Record<string, string> }[]) => {
+      const answers = requests.map(
+        (_, i) =>
+          new Promise<{ status: number; head: string }>((resolve, reject) => {
+            const socket = sockets[i]!;
+            let text = '';
+            const onData = (d: Buffer) => {
+              text += d.toString('latin1');
+              const end = text.indexOf('\r\n\r\n');
+              if (end < 0) return;
+              const head = text.slice(0, end);
+              const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
+              if (text.length - end - 4 < length) return;
+              socket.off('data', onData);
+              resolve({ status: Number(head.split(' ')[1]), head });
+            };
+            socket.on('data', onData);
+            socket.once('error', reject);
+          }),
+      );
+      requests.forEach((r, i) => {
+        const req = { host: url.host, path: r.path, method: 'PUT', service: 's3', region: 'us-east-1', body: r.body, headers: { ...r.headers } as Record<string, string> };
+        aws4.sign(req, { accessKeyId: 'test', secretAccessKey: 'test' });
+        const head = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        // aws4 set Host and Content-Length among the signed headers.
+        sockets[i]!.write(`PUT ${r.path} HTTP/1.1\r\n${head}\r\n${r.body}`);
+      });
+      return Promise.all(answers);
+    };
+    await atOnce(sockets.map((_, i) => ({ path: `/${bucket}/warm-${i}`, body: 'warm' })));
+    const bodies = Array.from({ length: 12 }, (_, i) => `body-${i}`);
+    const once = await atOnce(bodies.map((body) => ({ path: `/${bucket}/race-once`, body, headers: { 'If-None-Match': '*' } })));
+    const won = once.flatMap((o, i) => (o.status === 200 ? [i] : []));
+    expect(won).toHaveLength(1);
+    expect(once.filter((o) => o.status === 412)).toHaveLength(11);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'race-once' }));
+    expect((await text(got.Body)).toString()).toBe(bodies[won[0]!]);
+    expect(got.ETag).toBe(`"${md5(bodies[won[0]!]!)}"`);
+
+    const versioned = await newBucket(true);
+    const puts = await atOnce(bodies.map((body) => ({ path: `/${versioned}/k`, body })));
+    expect(puts.map((p) => p.status)).toEqual(bodies.map(() => 200));
+    const versionIds = puts.map((p) => /\r\nx-amz-version-id: (\S+)/i.exec(p.head)![1]!);
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: versioned }));
+    expect(new Set(listed.Versions!.map((v) => v.VersionId))).toEqual(new Set(versionIds));
+    expect(listed.Versions!.filter((v) => v.IsLatest)).toHaveLength(1);
+    // Each version holds its own body.
+    for (const [i, versionId] of versionIds.entries()) {
+      const v = await s3.send(new GetObjectCommand({ Bucket: versioned, Key: 'k', VersionId: versionId }));
+      expect((await text(v.Body)).toString()).toBe(bodies[i]);
+    }
+    for (const socket of sockets) socket.destroy();
   });
 
   it('limits: key length and metadata size', async () => {

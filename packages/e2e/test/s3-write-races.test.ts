@@ -90,6 +90,18 @@ describe('a configuration write does not undo what happened while its body arriv
     expect((await failure(s3.send(new HeadBucketCommand({ Bucket: 'race-deleted' })))).name).toBe('NotFound');
   });
 
+  it('PutObject into a bucket deleted while its body arrived answers NoSuchBucket and leaves no object behind', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'race-put-deleted' }));
+    const raw = await slowPut('/race-put-deleted/k', 'a body for a bucket that goes away', () => s3.send(new DeleteBucketCommand({ Bucket: 'race-put-deleted' })));
+    expect(status(raw)).toBe(404);
+    expect(raw).toContain('<Code>NoSuchBucket</Code>');
+    expect((await failure(s3.send(new HeadBucketCommand({ Bucket: 'race-put-deleted' })))).name).toBe('NotFound');
+    // A bucket of the same name made again is empty.
+    await s3.send(new CreateBucketCommand({ Bucket: 'race-put-deleted' }));
+    expect((await failure(s3.send(new GetObjectCommand({ Bucket: 'race-put-deleted', Key: 'k' })))).name).toBe('NoSuchKey');
+    await s3.send(new DeleteBucketCommand({ Bucket: 'race-put-deleted' }));
+  });
+
   it('PutObjectTagging tags the object that is there once its body is in, and loses no overwrite', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'race-object' }));
     await s3.send(new PutObjectCommand({ Bucket: 'race-object', Key: 'k', Body: 'the old body' }));

@@ -66,10 +66,10 @@ describe('lookupVersion (one object lookup per request)', () => {
     const latest = jest.spyOn(meta, 'latest');
     expect(lookupVersion(req, 'b', 'k', undefined)).toBeUndefined();
     meta.transaction(() => meta.putLatest(version('k', 'v1', meta.nextSeq())));
-    // Written since: looked up again.
+    // Written since: the document just written is the key's latest version, no query needed.
     expect(lookupVersion(req, 'b', 'k', undefined)?.versionId).toBe('v1');
     expect(lookupVersion(req, 'b', 'k', undefined)?.versionId).toBe('v1');
-    expect(latest).toHaveBeenCalledTimes(2);
+    expect(latest).toHaveBeenCalledTimes(1);
     // Another version becomes the latest: seen on the next call.
     meta.transaction(() => meta.putLatest(version('k', 'v2', meta.nextSeq())));
     expect(lookupVersion(req, 'b', 'k', undefined)?.versionId).toBe('v2');
@@ -97,6 +97,55 @@ describe('lookupVersion (one object lookup per request)', () => {
     expect(() => meta.transaction(() => { throw new Error('abort'); })).toThrow('abort');
     expect(meta.objectsGeneration).not.toBe(before);
     state.close();
+  });
+});
+
+describe('MetadataStore.latestView (per key)', () => {
+  it('is replaced by a write of its key only, and dropped by a delete, a tag rewrite and any failed transaction or savepoint', () => {
+    const meta = new MetadataStore(':memory:');
+    meta.transaction(() => meta.putLatest(version('k', 'v1', meta.nextSeq())));
+    meta.transaction(() => meta.putLatest(version('j', 'j1', meta.nextSeq())));
+    const k = meta.latestView('b', 'k')!;
+    expect(k.versionId).toBe('v1');
+    expect(Object.isFrozen(k.meta)).toBe(true);
+    // Another key's write leaves this key's view shared as it was.
+    meta.transaction(() => meta.putLatest(version('j', 'j2', meta.nextSeq())));
+    expect(meta.latestView('b', 'k')).toBe(k);
+    expect(meta.latestView('b', 'j')?.versionId).toBe('j2');
+    // A write of the key: the next call has it.
+    meta.transaction(() => meta.putLatest(version('k', 'v2', meta.nextSeq())));
+    expect(meta.latestView('b', 'k')?.versionId).toBe('v2');
+    // Tags rewritten in place.
+    const v2 = meta.latest('b', 'k')!;
+    v2.meta.tags = [{ key: 'v', value: 'retagged' }];
+    meta.updateVersion(v2);
+    expect(meta.latestView('b', 'k')?.meta.tags).toEqual([{ key: 'v', value: 'retagged' }]);
+    // Deleted: the version before is the latest again.
+    meta.transaction(() => meta.deleteVersion(meta.latest('b', 'k')!));
+    expect(meta.latestView('b', 'k')?.versionId).toBe('v1');
+    // A write rolled back (its transaction, or only its savepoint) is not served, even if read inside it.
+    expect(() =>
+      meta.transaction(() => {
+        meta.putLatest(version('k', 'v3', meta.nextSeq()));
+        expect(meta.latestView('b', 'k')?.versionId).toBe('v3');
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect(meta.latestView('b', 'k')?.versionId).toBe('v1');
+    meta.transaction(() => {
+      expect(() =>
+        meta.transaction(() => {
+          meta.putLatest(version('k', 'v4', meta.nextSeq()));
+          expect(meta.latestView('b', 'k')?.versionId).toBe('v4');
+          throw new Error('abort');
+        }),
+      ).toThrow('abort');
+    });
+    expect(meta.latestView('b', 'k')?.versionId).toBe('v1');
+    // A delete marker is a latest version too.
+    meta.transaction(() => meta.putLatest({ ...version('k', 'dm', meta.nextSeq()), deleteMarker: true, parts: [] }));
+    expect(meta.latestView('b', 'k')?.deleteMarker).toBe(true);
+    meta.close();
   });
 });
 

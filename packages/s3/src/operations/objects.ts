@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { lookupVersion, requireBucket, requireBucketView } from '../access';
+import { lookupVersion, noSuchBucket, requireBucket, requireBucketView } from '../access';
 import { accessDenied, authorize, checkS3Access } from '../authorization';
 import type { S3Request, S3Response } from '../context';
 import { parseDelete, parseTagging } from '../documents';
@@ -144,19 +144,55 @@ function etagMatches(condition: string, etag: string): boolean {
  * "null" version, replacing the previous null version (whose blobs are then deleted).
  */
 export function commitVersion(req: S3Request, bucket: BucketRecord, version: Omit<ObjectVersion, 'versionId' | 'seq' | 'isLatest'>, check?: (current: ObjectVersion | undefined) => void): ObjectVersion {
+  const write = versionWrite(req, bucket, version, check);
+  const committed = req.state.meta.transaction(write.run);
+  write.removeReplaced();
+  return committed;
+}
+
+/**
+ * commitVersion in the group commit of this turn (MetadataStore.commitSoon): resolves once the
+ * transaction holding the new version has committed, so the caller acknowledges a write that
+ * survives kill -9, as commitVersion's caller does.
+ */
+export async function commitVersionSoon(req: S3Request, bucket: BucketRecord, version: Omit<ObjectVersion, 'versionId' | 'seq' | 'isLatest'>, check?: (current: ObjectVersion | undefined) => void): Promise<ObjectVersion> {
+  const write = versionWrite(req, bucket, version, check);
+  const committed = await req.state.meta.commitSoon(write.run);
+  write.removeReplaced();
+  return committed;
+}
+
+/**
+ * The write of a new latest version (run in a transaction; may run more than once, see
+ * commitSoon), and the removal of the bytes of the version it replaced, once committed.
+ */
+function versionWrite(req: S3Request, bucket: BucketRecord, version: Omit<ObjectVersion, 'versionId' | 'seq' | 'isLatest'>, check?: (current: ObjectVersion | undefined) => void) {
   const meta = req.state.meta;
   let replaced: ObjectVersion | undefined;
-  const committed = meta.transaction(() => {
-    check?.(meta.latest(bucket.name, version.key));
-    const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
-    if (versionId === 'null') replaced = nullVersion(req, bucket.name, version.key);
-    const v: ObjectVersion = { ...version, versionId, seq: meta.nextSeq(), isLatest: true };
-    if (!v.deleteMarker) applyDefaultRetention(bucket, v.meta, v.lastModified);
-    meta.putLatest(v, replaced?.isLatest === true);
-    return v;
-  });
-  for (const part of replaced?.parts ?? []) req.state.blobs.delete(part.blobId);
-  return committed;
+  /** The replaced version's blobs removed in the write's own transaction. */
+  let dropped: string[] = [];
+  return {
+    run: (): ObjectVersion => {
+      replaced = undefined;
+      dropped = [];
+      // The bucket may have been deleted (it was empty) while the body arrived, or while the
+      // write waited for its group commit: no version lands in a bucket that is gone.
+      if (!meta.bucketView(bucket.name)) throw noSuchBucket(bucket.name);
+      check?.(meta.latest(bucket.name, version.key));
+      const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
+      if (versionId === 'null') replaced = nullVersion(req, bucket.name, version.key);
+      const v: ObjectVersion = { ...version, versionId, seq: meta.nextSeq(), isLatest: true };
+      if (!v.deleteMarker) applyDefaultRetention(bucket, v.meta, v.lastModified);
+      meta.putLatest(v, replaced?.isLatest === true);
+      // Inline bytes of the replaced version that no read holds go in this same transaction
+      // (committed or undone with the write; the pages they free are reused by its inserts).
+      for (const part of replaced?.parts ?? []) if (req.state.blobs.dropInTransaction(part.blobId)) dropped.push(part.blobId);
+      return v;
+    },
+    removeReplaced: () => {
+      for (const part of replaced?.parts ?? []) if (!dropped.includes(part.blobId)) req.state.blobs.delete(part.blobId);
+    },
+  };
 }
 
 /**
@@ -186,29 +222,55 @@ export function commitBlob(
   check?: (current: ObjectVersion | undefined) => void,
 ): ObjectVersion {
   try {
-    return commitVersion(
-      req,
-      bucket,
-      {
-        bucket: bucket.name,
-        key,
-        deleteMarker: false,
-        lastModified: req.now.getTime(),
-        // S3's ETag is the data's MD5 for SSE-S3 objects, and an opaque value (random here) for
-        // SSE-KMS and SSE-C, so their writes need no MD5 unless Content-MD5 asks to be checked.
-        etag: encryption.algorithm === 'AES256' ? written.md5!.toString('hex') : randomBytesFast(16).toString('hex'),
-        size: written.size,
-        ownerAccountId,
-        parts: [{ blobId: written.blobId, size: written.size, salt: written.salt }],
-        meta,
-        encryption,
-      },
-      check,
-    );
+    return commitVersion(req, bucket, blobVersion(req, bucket, key, written, meta, ownerAccountId, encryption), check);
   } catch (err) {
     req.state.blobs.delete(written.blobId);
     throw err;
   }
+}
+
+/** commitBlob in the group commit of this turn (commitVersionSoon). */
+async function commitBlobSoon(
+  req: S3Request,
+  bucket: BucketRecord,
+  key: string,
+  written: { blobId: string; size: number; md5?: Buffer; salt?: string },
+  meta: ObjectMeta,
+  ownerAccountId: string,
+  encryption: ObjectEncryption,
+  check?: (current: ObjectVersion | undefined) => void,
+): Promise<ObjectVersion> {
+  try {
+    return await commitVersionSoon(req, bucket, blobVersion(req, bucket, key, written, meta, ownerAccountId, encryption), check);
+  } catch (err) {
+    req.state.blobs.delete(written.blobId);
+    throw err;
+  }
+}
+
+function blobVersion(
+  req: S3Request,
+  bucket: BucketRecord,
+  key: string,
+  written: { blobId: string; size: number; md5?: Buffer; salt?: string },
+  meta: ObjectMeta,
+  ownerAccountId: string,
+  encryption: ObjectEncryption,
+): Omit<ObjectVersion, 'versionId' | 'seq' | 'isLatest'> {
+  return {
+    bucket: bucket.name,
+    key,
+    deleteMarker: false,
+    lastModified: req.now.getTime(),
+    // S3's ETag is the data's MD5 for SSE-S3 objects, and an opaque value (random here) for
+    // SSE-KMS and SSE-C, so their writes need no MD5 unless Content-MD5 asks to be checked.
+    etag: encryption.algorithm === 'AES256' ? written.md5!.toString('hex') : randomBytesFast(16).toString('hex'),
+    size: written.size,
+    ownerAccountId,
+    parts: [{ blobId: written.blobId, size: written.size, salt: written.salt }],
+    meta,
+    encryption,
+  };
 }
 
 /**
@@ -342,7 +404,8 @@ export async function putObject(req: S3Request): Promise<S3Response> {
   // inline: a small body may be kept in the database, written with the version's row (commitBlob).
   const written = await writeBody(req, dataKey, MAX_PUT_BYTES, 'CRC64NVME', encryption.algorithm === 'AES256', true);
   if (written.checksum) meta.checksum = { ...written.checksum, type: 'FULL_OBJECT' };
-  const v = commitBlob(req, bucket, key, written, meta, acl.owner, encryption, conditional ? (current) => checkWriteConditions(req, current) : undefined);
+  // Committed with the other writes of this turn, answered once that transaction has committed.
+  const v = await commitBlobSoon(req, bucket, key, written, meta, acl.owner, encryption, conditional ? (current) => checkWriteConditions(req, current) : undefined);
   return { headers: putObjectHeaders(bucket, v) };
 }
 

@@ -15,6 +15,7 @@ export interface InlineBlobs {
   stageInline(bytes: Buffer): string;
   readInline(blobId: string, from: number, to: number): Buffer;
   deleteInline(blobId: string): void;
+  dropInlineInTransaction(blobId: string): void;
 }
 
 /**
@@ -236,6 +237,17 @@ export class BlobStore {
   }
   private readonly pins = new Map<string, number>();
   private readonly deferredDeletes = new Set<string>();
+
+  /**
+   * Removes an inline blob within the metadata transaction that is open (the write that made it
+   * unreferenced, see MetadataStore.dropInlineInTransaction), unless a read holds it; false when
+   * not done (a file, a blob held in memory, a pinned blob): the caller deletes it once committed.
+   */
+  dropInTransaction(blobId: string): boolean {
+    if (!this.inline || !isInlineBlob(blobId) || this.pins.has(blobId) || this.held.has(blobId)) return false;
+    this.inline.dropInlineInTransaction(blobId);
+    return true;
+  }
 
   delete(blobId: string): void {
     if (this.pins.has(blobId)) {

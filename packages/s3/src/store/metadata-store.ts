@@ -213,13 +213,19 @@ export class MetadataStore {
   transaction<T>(fn: () => T): T {
     if (this.db.inTransaction) {
       // Nested (a savepoint): its failure undoes its own writes, the counter's too.
+      const inserted = this.insertedInTx.length;
+      const dropped = this.droppedInTx.length;
       try {
         return this.inTransaction(fn) as T;
       } catch (err) {
         this.bucketDocs.clear();
         this.bucketViews.clear();
+        this.latestViews.clear();
         this.objectsGeneration++;
         this.seqReserved = 0;
+        // The inline bytes it inserted were rolled back with it: they stay staged.
+        this.insertedInTx.length = inserted;
+        this.droppedInTx.length = dropped;
         throw err;
       }
     }
@@ -232,17 +238,90 @@ export class MetadataStore {
     } catch (err) {
       this.bucketDocs.clear();
       this.bucketViews.clear();
+      this.latestViews.clear();
       this.objectsGeneration++;
       // A reservation of version numbers it wrote is undone: written again by the next nextSeq.
       this.seqReserved = 0;
       // Rolled back: the staged bytes written in it stay staged; the deletes stay queued.
       this.insertedInTx.length = 0;
       this.deletedInTx.length = 0;
+      this.droppedInTx.length = 0;
       throw err;
     }
     this.settleInline();
     return result;
   }
+
+  /**
+   * Group commit: runs `fn` (a write) in the transaction that commits every write asked for in
+   * the same turn of the event loop, and resolves with its result once that transaction has
+   * committed (rejects with its error, or if it never commits). A commit is what makes a write
+   * survive kill -9 (synchronous = NORMAL: in the WAL, no fsync), so a caller that acknowledges
+   * only once this resolves keeps that promise, while concurrent writes share one transaction:
+   * one lock round, and the pages they touch in common (index leaves, the inline blob table's
+   * last page, the free list) written to the WAL once rather than once per write.
+   *
+   * The writes run in the order they were asked for, each in a savepoint of its own: one that
+   * fails (a write condition, a constraint) is undone alone and fails alone, and each sees what
+   * the earlier ones of its batch wrote (read-your-writes, If-None-Match against an earlier PUT
+   * of the same key, version order = commit order). Should the batch's transaction itself fail,
+   * every write is run again alone, in order. `fn` may thus run more than once: it must set, not
+   * accumulate, what it leaves outside. Nothing outside the flush sees the open transaction: it
+   * is opened, run and committed in one synchronous call.
+   */
+  commitSoon<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pendingWrites.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (this.pendingWrites.length === 1) setImmediate(this.flushWrites);
+    });
+  }
+  private pendingWrites: PendingWrite[] = [];
+  /** Commits the writes commitSoon queued (at the end of the turn; at once before close and serialize). */
+  private readonly flushWrites = (): void => {
+    const batch = this.pendingWrites;
+    if (batch.length === 0) return;
+    this.pendingWrites = [];
+    if (!this.db.open) {
+      for (const w of batch) w.reject(new Error('The S3 metadata store is closed'));
+      return;
+    }
+    if (batch.length === 1) {
+      const w = batch[0]!;
+      let value: unknown;
+      try {
+        value = this.transaction(w.fn);
+      } catch (err) {
+        w.reject(err);
+        return;
+      }
+      w.resolve(value);
+      return;
+    }
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.transaction(() => {
+        for (const w of batch) {
+          try {
+            outcomes.push({ ok: true, value: this.transaction(w.fn) });
+          } catch (err) {
+            outcomes.push({ ok: false, value: err });
+          }
+        }
+      });
+    } catch {
+      // The batch's transaction failed as a whole (its COMMIT, say): nothing of it landed. Each
+      // write again, alone, in order, so that none fails for another's sake.
+      outcomes.length = 0;
+      for (const w of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.transaction(w.fn) });
+        } catch (err) {
+          outcomes.push({ ok: false, value: err });
+        }
+      }
+    }
+    batch.forEach((w, i) => (outcomes[i]!.ok ? w.resolve(outcomes[i]!.value) : w.reject(outcomes[i]!.value)));
+  };
 
   // Small object bodies kept in the database (inline_blobs), beside their rows: no file to create,
   // open, close and unlink per object. A body is staged in memory (stageInline) until the row that
@@ -254,6 +333,8 @@ export class MetadataStore {
   private readonly inlineDeletes = new Set<string>();
   private readonly insertedInTx: string[] = [];
   private readonly deletedInTx: string[] = [];
+  /** Inline blobs removed in the open transaction (dropInlineInTransaction), forgotten once it commits. */
+  private readonly droppedInTx: string[] = [];
   private deleteFlushScheduled = false;
 
   /**
@@ -309,6 +390,17 @@ export class MetadataStore {
       }).unref();
     }
   }
+  /**
+   * Removes an inline blob in the open transaction: the one whose write made it unreferenced (an
+   * overwrite of the null version), so that the removal commits with that write, or is undone
+   * with it. The pages it frees are reused by the same transaction's inserts, and no transaction
+   * of its own is needed later. For a blob no read holds (BlobStore.dropInTransaction checks).
+   */
+  dropInlineInTransaction(blobId: string): void {
+    if (!this.db.inTransaction) throw new Error('dropInlineInTransaction outside a transaction');
+    this.stmt.deleteInline.run(inlineRow(blobId));
+    this.droppedInTx.push(blobId);
+  }
   /** Inserts the staged bytes of the blobs a row being written refers to. */
   private writeStaged(parts: readonly { blobId: string }[]): void {
     for (const { blobId } of parts) {
@@ -334,8 +426,19 @@ export class MetadataStore {
       this.stagedInline.delete(id);
     }
     for (const id of this.deletedInTx) this.inlineDeletes.delete(id);
+    // Removed with the commit: no longer staged, cached or queued for removal.
+    for (const id of this.droppedInTx) {
+      this.stagedInline.delete(id);
+      this.inlineDeletes.delete(id);
+      const cached = this.inlineCache.get(id);
+      if (cached) {
+        this.inlineCache.delete(id);
+        this.inlineCacheBytes -= cached.length;
+      }
+    }
     this.insertedInTx.length = 0;
     this.deletedInTx.length = 0;
+    this.droppedInTx.length = 0;
   }
   /** Removes inline blobs no row refers to (a crash between a delete's commit and its blob's removal). */
   removeInlineOrphans(referenced: Set<string>): number {
@@ -446,19 +549,23 @@ export class MetadataStore {
     return row ? (JSON.parse(row.doc) as ObjectVersion) : undefined;
   }
   /**
-   * The latest version of a key (delete markers included), shared by every reader until any
-   * object is written (objectsGeneration): parsed once, frozen so that no reader can change it for
-   * the others. For readers that change nothing (authorization, GetObject, HeadObject).
+   * The latest version of a key (delete markers included), shared by every reader until that key
+   * is written: parsed once, frozen so that no reader can change it for the others. For readers
+   * that change nothing (authorization, GetObject, HeadObject). Every write of a key's rows goes
+   * through putLatest, updateVersion or deleteVersion, which replace or drop the key's entry (a
+   * new latest version is kept as the document just written, parsed when first read: the next
+   * request for the key, often its next write's authorization, needs no query); a failed
+   * transaction or savepoint, which may have undone any of them, drops every entry.
    */
   latestView(bucket: string, key: string): Readonly<ObjectVersion> | undefined {
-    if (this.latestViewsGeneration !== this.objectsGeneration) {
-      this.latestViews.clear();
-      this.latestViewsGeneration = this.objectsGeneration;
-    }
     // Bucket names hold no "/": bucket/key names one key.
     const name = `${bucket}/${key}`;
     let v = this.latestViews.get(name);
-    if (v === undefined) {
+    if (typeof v === 'string') {
+      v = JSON.parse(v) as ObjectVersion;
+      deepFreeze(v);
+      this.latestViews.set(name, v);
+    } else if (v === undefined) {
       v = this.latest(bucket, key) ?? null;
       if (v) deepFreeze(v);
       if (this.latestViews.size >= 10_000) this.latestViews.clear();
@@ -466,8 +573,17 @@ export class MetadataStore {
     }
     return v ?? undefined;
   }
-  private readonly latestViews = new Map<string, ObjectVersion | null>();
-  private latestViewsGeneration = -1;
+  /** By bucket/key: the frozen latest version, null for none, or the document of one just written. */
+  private readonly latestViews = new Map<string, ObjectVersion | null | string>();
+  /** A key's latest version is now `doc` (undefined: unknown, read again when asked for). */
+  private latestChanged(bucket: string, key: string, doc?: string): void {
+    const name = `${bucket}/${key}`;
+    if (doc === undefined) this.latestViews.delete(name);
+    else {
+      if (this.latestViews.size >= 10_000) this.latestViews.clear();
+      this.latestViews.set(name, doc);
+    }
+  }
 
   version(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
     const row = this.stmt.version.get(bucket, key, versionId);
@@ -484,16 +600,21 @@ export class MetadataStore {
     if (!replacesLatest) this.stmt.clearLatest.run(v.bucket, v.key);
     v.isLatest = true;
     if (this.stagedInline.size > 0) this.writeStaged(v.parts);
-    this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, 1, v.deleteMarker ? 1 : 0, JSON.stringify(v));
+    const doc = JSON.stringify(v);
+    this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, 1, v.deleteMarker ? 1 : 0, doc);
+    this.latestChanged(v.bucket, v.key, doc);
   }
   /** Rewrites a version's document in place (tags). */
   updateVersion(v: ObjectVersion): void {
     this.objectsGeneration++;
+    // The key's shared latest version is read again (this may be it).
     this.stmt.putVersion.run(v.bucket, v.key, v.versionId, v.seq, v.isLatest ? 1 : 0, v.deleteMarker ? 1 : 0, JSON.stringify(v));
+    this.latestChanged(v.bucket, v.key);
   }
   /** Removes one version; if it was the latest, the next newest becomes the latest. */
   deleteVersion(v: ObjectVersion): void {
     this.objectsGeneration++;
+    this.latestChanged(v.bucket, v.key);
     this.stmt.deleteVersion.run(v.bucket, v.key, v.versionId);
     if (v.isLatest) {
       const next = this.stmt.newestVersion.get(v.bucket, v.key);
@@ -584,13 +705,23 @@ export class MetadataStore {
 
   /** The whole database as one image (an in-memory sandbox's snapshot). */
   serialize(): Buffer {
+    // Writes queued for the end of this turn first: the image holds what has been asked for.
+    this.flushWrites();
     return this.db.serialize();
   }
 
   close(): void {
+    // Writes queued for the end of this turn land first, as they would have a moment later.
+    this.flushWrites();
     if (this.inlineDeletes.size > 0) this.transaction(() => undefined);
     this.db.close();
   }
+}
+
+interface PendingWrite {
+  fn: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
 }
 
 function deepFreeze(value: unknown): void {
