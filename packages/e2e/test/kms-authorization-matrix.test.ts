@@ -563,3 +563,22 @@ describe.each(cells)('%s, %s', (op, scenario, row) => {
     expect(got).toEqual({ name: 'AccessDeniedException', status: 400, message: message(CALLER[scenario][2], action, resource, want.denied) });
   });
 });
+
+/**
+ * Operations on two keys are authorized on each (alias-access.html: UpdateAlias needs
+ * kms:UpdateAlias on the alias, on the key it points at and on the new target key). The rows
+ * above give both keys the same policy, so the first key's refusal hides a missing check on
+ * the second: here only the key the call names as the new target refuses.
+ */
+describe('UpdateAlias, the new target key refuses', () => {
+  it('is denied (explicit-resource, on the new target) and the alias keeps its target', async () => {
+    const row = ROWS.find((r) => r.op === 'UpdateAlias')!;
+    const f = await setUp(row, 'identity policy');
+    const denyOnTarget = JSON.parse(policyFor(row, 'key policy deny')) as object;
+    const target = (await root.send(new CreateKeyCommand({ Policy: JSON.stringify(denyOnTarget) }))).KeyMetadata!.Arn!;
+    const got = await outcomeOf(callerClient('key policy deny').send(new UpdateAliasCommand({ AliasName: f.alias, TargetKeyId: target })));
+    expect(got).toEqual({ name: 'AccessDeniedException', status: 400, message: message(IAM, 'UpdateAlias', target, 'explicit-resource') });
+    const aliases = await root.send(new ListAliasesCommand({ KeyId: f.arn }));
+    expect(aliases.Aliases?.map((a) => a.AliasName)).toEqual([f.alias]);
+  });
+});
