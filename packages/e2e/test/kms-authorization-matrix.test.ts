@@ -565,20 +565,35 @@ describe.each(cells)('%s, %s', (op, scenario, row) => {
 });
 
 /**
- * Operations on two keys are authorized on each (alias-access.html: UpdateAlias needs
- * kms:UpdateAlias on the alias, on the key it points at and on the new target key). The rows
- * above give both keys the same policy, so the first key's refusal hides a missing check on
- * the second: here only the key the call names as the new target refuses.
+ * Operations on two keys are authorized on each: UpdateAlias needs kms:UpdateAlias on the alias,
+ * on the key it points at and on the new target key (alias-access.html); ReEncrypt needs
+ * kms:ReEncryptFrom on the source key and kms:ReEncryptTo on the destination key
+ * (kms-api-permissions-reference.html). The rows above give both keys one policy, so the first
+ * key's refusal hides a missing check on the second: here only the second key refuses the caller,
+ * which its identity policy (kms:*) allows everywhere.
  */
-describe('UpdateAlias, the new target key refuses', () => {
-  it('is denied (explicit-resource, on the new target) and the alias keeps its target', async () => {
-    const row = ROWS.find((r) => r.op === 'UpdateAlias')!;
+const SECOND_KEY: { op: string; action: string; call: (c: KMSClient, f: Fixture, second: string) => Promise<unknown>; unchanged: (f: Fixture) => Promise<void> }[] = [
+  {
+    op: 'UpdateAlias',
+    action: 'UpdateAlias',
+    call: (c, f, second) => c.send(new UpdateAliasCommand({ AliasName: f.alias, TargetKeyId: second })),
+    unchanged: async (f) => expect((await root.send(new ListAliasesCommand({ KeyId: f.arn }))).Aliases?.map((a) => a.AliasName)).toEqual([f.alias]),
+  },
+  {
+    op: 'ReEncrypt',
+    action: 'ReEncryptTo',
+    call: (c, f, second) => c.send(new ReEncryptCommand({ CiphertextBlob: f.ciphertext, SourceKeyId: f.arn, DestinationKeyId: second })),
+    unchanged: async () => undefined,
+  },
+];
+
+describe.each(SECOND_KEY)('$op, only the second key refuses', ({ op, action, call, unchanged }) => {
+  it(`is denied (explicit-resource, kms:${action} on the second key)`, async () => {
+    const row = ROWS.find((r) => r.op === op)!;
     const f = await setUp(row, 'identity policy');
-    const denyOnTarget = JSON.parse(policyFor(row, 'key policy deny')) as object;
-    const target = (await root.send(new CreateKeyCommand({ Policy: JSON.stringify(denyOnTarget) }))).KeyMetadata!.Arn!;
-    const got = await outcomeOf(callerClient('key policy deny').send(new UpdateAliasCommand({ AliasName: f.alias, TargetKeyId: target })));
-    expect(got).toEqual({ name: 'AccessDeniedException', status: 400, message: message(IAM, 'UpdateAlias', target, 'explicit-resource') });
-    const aliases = await root.send(new ListAliasesCommand({ KeyId: f.arn }));
-    expect(aliases.Aliases?.map((a) => a.AliasName)).toEqual([f.alias]);
+    const second = (await root.send(new CreateKeyCommand({ Policy: policyFor(row, 'key policy deny') }))).KeyMetadata!.Arn!;
+    const got = await outcomeOf(call(callerClient('key policy deny'), f, second));
+    expect(got).toEqual({ name: 'AccessDeniedException', status: 400, message: message(IAM, action, second, 'explicit-resource') });
+    await unchanged(f);
   });
 });
