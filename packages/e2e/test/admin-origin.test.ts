@@ -34,6 +34,8 @@ const ATTACK_SEED = JSON.stringify({
   ],
 });
 const ADVANCE = '{"advanceSeconds": 2678400}';
+/** A fault rule a page would add: every Encrypt throttled. */
+const FAULT = JSON.stringify({ service: 'kms', operation: 'Encrypt', error: 'ThrottlingException' });
 
 interface Answer {
   status: number;
@@ -77,6 +79,7 @@ describe('admin endpoints against a hostile web page', () => {
     expect((await kms.send(new ListKeysCommand({}))).Keys).toHaveLength(keysBefore);
     expect((await failure(kms.send(new DescribeKeyCommand({ KeyId: ATTACK_KEY })))).name).toBe('NotFoundException');
     expect((await failure(kms.send(new DescribeKeyCommand({ KeyId: 'alias/planted' })))).name).toBe('NotFoundException');
+    expect(sealbox.faults.list()).toEqual([]);
   }
 
   /** Every state-changing endpoint; the console has none, so it refuses every method but GET and HEAD. */
@@ -84,6 +87,8 @@ describe('admin endpoints against a hostile web page', () => {
     { name: 'KMS POST /_sealbox/clock', url: `${sealbox.kms!.url}/_sealbox/clock`, body: ADVANCE, console: false },
     { name: 'S3 POST /_sealbox/clock', url: `${sealbox.s3!.url}/_sealbox/clock`, body: ADVANCE, console: false },
     { name: 'KMS POST /_sealbox/seed', url: `${sealbox.kms!.url}/_sealbox/seed`, body: ATTACK_SEED, console: false },
+    { name: 'KMS POST /_sealbox/faults', url: `${sealbox.kms!.url}/_sealbox/faults`, body: FAULT, console: false },
+    { name: 'S3 POST /_sealbox/faults', url: `${sealbox.s3!.url}/_sealbox/faults`, body: FAULT, console: false },
     ...['/api/keys', '/api/overview', '/api/events', '/'].map((path) => ({ name: `console POST ${path}`, url: `${sealbox.console!.url}${path}`, body: ADVANCE, console: true })),
   ];
 
@@ -138,9 +143,9 @@ describe('admin endpoints against a hostile web page', () => {
   });
 
   it('refuses a page served by S3 itself (an HTML object) and the console page on KMS and S3', async () => {
-    for (const url of [`${sealbox.kms!.url}/_sealbox/clock`, `${sealbox.s3!.url}/_sealbox/clock`, `${sealbox.kms!.url}/_sealbox/seed`]) {
+    for (const { url, body } of endpoints().filter((e) => !e.console)) {
       for (const origin of [sealbox.s3!.url, sealbox.console!.url, sealbox.kms!.url]) {
-        const answer = await call(url, 'POST', { host: hostOf(url), origin, 'content-type': 'application/json' }, url.endsWith('seed') ? ATTACK_SEED : ADVANCE);
+        const answer = await call(url, 'POST', { host: hostOf(url), origin, 'content-type': 'application/json' }, body);
         expect([url, origin, answer.status]).toEqual([url, origin, 403]);
       }
     }
@@ -242,6 +247,24 @@ const external = nonLoopbackAddress();
     const local = await call(`http://127.0.0.1:${sealbox.kms!.port}/_sealbox/seed`, 'POST', { host: `127.0.0.1:${sealbox.kms!.port}`, 'content-type': 'application/json' }, ATTACK_SEED);
     expect(local.status).toBe(200);
     expect((await kmsClient(sealbox).send(new DescribeKeyCommand({ KeyId: 'alias/planted' }))).KeyMetadata!.KeyId).toBe(ATTACK_KEY);
+  });
+
+  it('refuses POST and DELETE /_sealbox/faults from a non-loopback address, on KMS and S3', async () => {
+    for (const port of [sealbox.kms!.port, sealbox.s3!.port]) {
+      const url = `http://${external!}:${port}/_sealbox/faults`;
+      const headers = { host: `${external!}:${port}`, 'content-type': 'application/json' };
+      for (const [method, body] of [['POST', FAULT], ['DELETE', undefined]] as const) {
+        const answer = await call(url, method, method === 'POST' ? headers : { host: headers.host }, body, external);
+        expect([url, method, answer.status, JSON.parse(answer.body).rule]).toEqual([url, method, 403, 'loopback']);
+      }
+    }
+    expect(sealbox.faults.list()).toEqual([]);
+    // From loopback, the same requests add a rule and remove it: the refusals above were the loopback rule's.
+    const local = `http://127.0.0.1:${sealbox.kms!.port}/_sealbox/faults`;
+    expect((await call(local, 'POST', { host: `127.0.0.1:${sealbox.kms!.port}`, 'content-type': 'application/json' }, FAULT)).status).toBe(201);
+    expect(sealbox.faults.list()).toHaveLength(1);
+    expect((await call(local, 'DELETE', { host: `127.0.0.1:${sealbox.kms!.port}` })).status).toBeLessThan(300);
+    expect(sealbox.faults.list()).toEqual([]);
   });
 
   it('takes the machine address it was reached at as Host, and still refuses a foreign one', async () => {

@@ -183,8 +183,12 @@ function workload(box: Running, ledger: Ledger, keys: string[], round: number, s
         ledger.kmsRequestIds.push(out.$metadata.requestId!);
         ledger.counts.rotate++;
       }
-      // Three targets in turn: the one acknowledged last, the one in flight, and one that must not be.
-      const target = keys[(keys.indexOf(ledger.aliasTarget) + 1) % keys.length]!;
+      // A new key for every update: no target ever comes back, so an alias left at an earlier
+      // target (an update acknowledged but not applied, or lost at the kill) is never taken for
+      // the last acknowledged one or the one in flight (with targets in turn, it was 2 times in 3).
+      const created = await kms.send(new CreateKeyCommand({}));
+      ledger.kmsRequestIds.push(created.$metadata.requestId!);
+      const target = created.KeyMetadata!.KeyId!;
       ledger.aliasInFlight = target;
       const out = await kms.send(new UpdateAliasCommand({ AliasName: 'alias/crash', TargetKeyId: target }));
       // Recorded only once acknowledged.

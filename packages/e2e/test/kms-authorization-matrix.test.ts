@@ -563,3 +563,61 @@ describe.each(cells)('%s, %s', (op, scenario, row) => {
     expect(got).toEqual({ name: 'AccessDeniedException', status: 400, message: message(CALLER[scenario][2], action, resource, want.denied) });
   });
 });
+
+/**
+ * Operations on two keys are authorized on each: UpdateAlias needs kms:UpdateAlias on the alias,
+ * on the key it points at and on the new target key (alias-access.html); ReEncrypt needs
+ * kms:ReEncryptFrom on the source key and kms:ReEncryptTo on the destination key
+ * (kms-api-permissions-reference.html); UpdatePrimaryRegion needs kms:UpdatePrimaryRegion on the
+ * primary key and on the replica that becomes primary (multi-region-update.html). The rows above give both keys one policy, so the first
+ * key's refusal hides a missing check on the second: here only the second key refuses the caller,
+ * which its identity policy (kms:*) allows everywhere.
+ */
+interface SecondKeyCase {
+  op: string;
+  action: string;
+  /** The second key, with this policy (by default a new key). */
+  second?: (f: Fixture, policy: string) => Promise<string>;
+  call: (c: KMSClient, f: Fixture, second: string) => Promise<unknown>;
+  unchanged: (f: Fixture) => Promise<void>;
+}
+const SECOND_KEY: SecondKeyCase[] = [
+  {
+    op: 'UpdateAlias',
+    action: 'UpdateAlias',
+    call: (c, f, second) => c.send(new UpdateAliasCommand({ AliasName: f.alias, TargetKeyId: second })),
+    unchanged: async (f) => expect((await root.send(new ListAliasesCommand({ KeyId: f.arn }))).Aliases?.map((a) => a.AliasName)).toEqual([f.alias]),
+  },
+  {
+    op: 'ReEncrypt',
+    action: 'ReEncryptTo',
+    call: (c, f, second) => c.send(new ReEncryptCommand({ CiphertextBlob: f.ciphertext, SourceKeyId: f.arn, DestinationKeyId: second })),
+    unchanged: async () => undefined,
+  },
+  {
+    // The row's setup made the replica with the cell's policy; here the replica alone refuses.
+    op: 'UpdatePrimaryRegion',
+    action: 'UpdatePrimaryRegion',
+    second: async (f, policy) => {
+      const replica = f.arn.replace(`:${REGION}:`, `:${OTHER_REGION}:`);
+      const rootThere = kmsClient(sealbox, { region: OTHER_REGION });
+      await rootThere.send(new PutKeyPolicyCommand({ KeyId: replica, Policy: policy }));
+      rootThere.destroy();
+      return replica;
+    },
+    call: (c, f) => c.send(new UpdatePrimaryRegionCommand({ KeyId: f.arn, PrimaryRegion: OTHER_REGION })),
+    unchanged: async (f) => expect((await root.send(new DescribeKeyCommand({ KeyId: f.arn }))).KeyMetadata!.MultiRegionConfiguration!.PrimaryKey!.Region).toBe(REGION),
+  },
+];
+
+describe.each(SECOND_KEY)('$op, only the second key refuses', ({ op, action, second: makeSecond, call, unchanged }) => {
+  it(`is denied (explicit-resource, kms:${action} on the second key)`, async () => {
+    const row = ROWS.find((r) => r.op === op)!;
+    const f = await setUp(row, 'identity policy');
+    const denying = policyFor(row, 'key policy deny');
+    const second = makeSecond ? await makeSecond(f, denying) : (await root.send(new CreateKeyCommand({ Policy: denying }))).KeyMetadata!.Arn!;
+    const got = await outcomeOf(call(callerClient('key policy deny'), f, second));
+    expect(got).toEqual({ name: 'AccessDeniedException', status: 400, message: message(IAM, action, second, 'explicit-resource') });
+    await unchanged(f);
+  });
+});

@@ -22,6 +22,7 @@ import {
   HeadObjectCommand,
   PutBucketEncryptionCommand,
   PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   PutPublicAccessBlockCommand,
   UploadPartCopyCommand,
@@ -84,6 +85,23 @@ it('a copy reads its source: a source bucket that denies s3:GetObject stops Copy
   } finally {
     otherS3.destroy();
   }
+});
+
+it('a copy of a named version reads it with s3:GetObjectVersion: a Deny on that action stops CopyObject and UploadPartCopy of the version', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'copy-versions' }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: 'copy-versions', VersioningConfiguration: { Status: 'Enabled' } }));
+  const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: 'copy-versions', Key: 'old', Body: 'version data' }));
+  await s3.send(new PutBucketPolicyCommand(policy('copy-versions', [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObjectVersion', Resource: 'arn:aws:s3:::copy-versions/*' }])));
+  const source = `copy-versions/old?versionId=${VersionId}`;
+  const err = await failure(s3.send(new CopyObjectCommand({ Bucket: 'copy-dst', Key: 'stolen-version', CopySource: source })));
+  expect([err.name, err.$metadata?.httpStatusCode]).toEqual(['AccessDenied', 403]);
+  expect(err.message).toBe(`User: arn:aws:iam::${OWNER}:root is not authorized to perform: s3:GetObjectVersion on resource: "arn:aws:s3:::copy-versions/old" with an explicit deny in a resource-based policy`);
+  expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'copy-dst', Key: 'stolen-version' })))).$metadata?.httpStatusCode).toBe(404);
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'copy-dst', Key: 'version-parts' }));
+  const partErr = await failure(s3.send(new UploadPartCopyCommand({ Bucket: 'copy-dst', Key: 'version-parts', UploadId: upload.UploadId, PartNumber: 1, CopySource: source })));
+  expect([partErr.name, partErr.message]).toEqual(['AccessDenied', err.message]);
+  // The current version, named by key alone, is read with s3:GetObject, which the policy allows.
+  await s3.send(new CopyObjectCommand({ Bucket: 'copy-dst', Key: 'current', CopySource: 'copy-versions/old' }));
 });
 
 it('DeleteObjects judges each key: a protected key is an AccessDenied entry, the others are deleted', async () => {
