@@ -3,8 +3,10 @@
  * (fields, `${filename}`, eq / starts-with / simple conditions, content-length-range, SigV4 or
  * SigV2 signatures) whose policy covers every field must pass verifyPostSignature and
  * checkPostPolicy with the right credentials and size range; one targeted mutation (a signature
- * bit, a field value, an uncovered field, an expired policy, a broken document) must get S3's
- * exact error. Counters assert how many forms got through both checks.
+ * bit, a field value, an uncovered field, an expired policy, a broken document, a Content-Type
+ * outside its `eq` or `starts-with` condition) must get S3's exact error. Counters assert how
+ * many forms got through both checks, with each kind of Content-Type condition, and how many
+ * of each mutation were refused.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
  */
 import { createHmac } from 'node:crypto';
@@ -29,6 +31,21 @@ interface Generated {
   fileName?: string;
   range?: [number, number];
   v2: boolean;
+  /** The policy's condition on Content-Type, if the form has that field. */
+  contentType?: 'eq' | 'starts-with';
+}
+
+const CONTENT_TYPES = ['image/jpeg', 'text/plain', 'image/png, image/gif'];
+
+/**
+ * A condition on $Content-Type that `value` meets: `eq` (as an array or the `{ "Content-Type": v }`
+ * form) or `starts-with` a prefix of the first type, which every type of a list must start with.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html#sigv4-ConditionMatching
+ */
+function contentTypeCondition(rng: Rng, op: 'eq' | 'starts-with', value: string, minPrefix = 0): unknown {
+  const name = rng.pick(['Content-Type', 'content-type', 'Content-type']);
+  if (op === 'eq') return rng.chance(0.3) ? { [name]: value } : ['eq', `$${name}`, value];
+  return ['starts-with', `$${name}`, value.split(',')[0]!.trim().slice(0, rng.int(minPrefix, 5))];
 }
 
 function generate(rng: Rng): Generated {
@@ -42,15 +59,21 @@ function generate(rng: Rng): Generated {
   conditions.push(rng.chance(0.5) ? ['starts-with', '$key', keyPrefix] : ['starts-with', rng.pick(['$key', '$Key', '$KEY']), keyPrefix]);
   const optional: Array<[string, () => string, 'eq' | 'starts-with' | 'simple']> = [
     ['acl', () => rng.pick(['private', 'public-read']), 'eq'],
-    ['Content-Type', () => rng.pick(['image/jpeg', 'text/plain', 'image/png, image/gif']), 'starts-with'],
+    ['Content-Type', () => rng.pick(CONTENT_TYPES), 'starts-with'],
     ['success_action_status', () => rng.pick(['200', '201', '204']), 'simple'],
     ['x-amz-meta-tag', () => rng.text('abc 123', 0, 10), 'eq'],
     ['Cache-Control', () => 'max-age=60', 'starts-with'],
     ['x-amz-server-side-encryption', () => 'AES256', 'simple'],
   ];
+  let contentType: Generated['contentType'];
   for (const [name, value, kind] of rng.subset(optional, 0, optional.length)) {
     const v = value();
     fields[name] = v;
+    if (name === 'Content-Type') {
+      contentType = rng.pick(['eq', 'starts-with'] as const);
+      conditions.push(contentTypeCondition(rng, contentType, v));
+      continue;
+    }
     const condName = rng.chance(0.3) ? name.toLowerCase() : name;
     if (kind === 'simple' && !rng.chance(0.3)) conditions.push({ [condName]: v });
     else if (kind === 'starts-with' || rng.chance(0.3)) conditions.push(['starts-with', `$${condName}`, name === 'Content-Type' ? v.split(',').map((x) => x.trim())[0]!.slice(0, rng.int(0, 5)) : v.slice(0, rng.int(0, v.length))]);
@@ -70,7 +93,7 @@ function generate(rng: Rng): Generated {
   }
   rng.shuffle(conditions);
   const expiration = rng.pick(['2024-05-01T11:00:00.000Z', '2024-05-01T10:00:01Z', '2030-01-01T00:00:00.123456Z']);
-  return { fields, conditions, expiration, fileName, range, v2 };
+  return { fields, conditions, expiration, fileName, range, v2, contentType };
 }
 
 function sign(g: Generated, policyText?: string): PostForm {
@@ -103,13 +126,14 @@ describe('POST policy forms from a grammar', () => {
     const counters = new Counters();
     forCases('post-policy', cases(800), (rng) => {
       const g = generate(rng);
-      const mutation = rng.pick(['none', 'none', 'none', 'signature', 'field', 'extra-field', 'expired', 'bucket', 'bad-json', 'range-fraction', 'unknown-op', 'resigned-field']);
+      const mutation = rng.pick(['none', 'none', 'none', 'signature', 'field', 'extra-field', 'expired', 'bucket', 'bad-json', 'range-fraction', 'unknown-op', 'content-type', 'resigned-field']);
       if (mutation === 'none') {
         const form = sign(g);
         expect(outcome(form)).toBe('accepted');
         const range = checkPostPolicy(form, BUCKET, NOW);
         expect(range).toEqual(g.range ? { minLength: g.range[0], maxLength: g.range[1] } : undefined);
         counters.hit('accepted');
+        if (g.contentType) counters.hit(`accepted content-type ${g.contentType}`);
         return;
       }
       let form: PostForm;
@@ -161,6 +185,24 @@ describe('POST policy forms from a grammar', () => {
           form = sign(g);
           expected = 'InvalidPolicyDocument';
           break;
+        case 'content-type': {
+          // A Content-Type the signer sent outside the policy's condition on it (signed as sent):
+          // not the value of an eq, or a type (alone or in a list) that does not start with the prefix.
+          const op = rng.pick(['eq', 'starts-with'] as const);
+          const allowed = rng.pick(CONTENT_TYPES);
+          g.conditions = g.conditions.filter((c) => !JSON.stringify(c).toLowerCase().includes('content-type'));
+          g.conditions.splice(rng.int(0, g.conditions.length), 0, contentTypeCondition(rng, op, allowed, 1));
+          delete g.fields['Content-Type'];
+          const sent =
+            op === 'eq'
+              ? rng.pick([`${allowed};charset=utf-8`, allowed.toUpperCase(), `${allowed} `, 'application/octet-stream', ''])
+              : rng.pick(['application/octet-stream', `${allowed}, application/octet-stream`, `application/json, ${allowed}`]);
+          g.fields[rng.pick(['Content-Type', 'content-type'])] = sent;
+          form = sign(g);
+          expected = 'AccessDenied';
+          counters.hit(`content-type ${op}`);
+          break;
+        }
         default: {
           // The signer's own change to a value, with a valid signature, but the policy's eq condition fails.
           const eq = g.conditions.find((c) => Array.isArray(c) && c[0] === 'eq' && c[1] !== '$bucket' && !String(c[1]).startsWith('$x-amz-')) as string[] | undefined;
@@ -176,6 +218,11 @@ describe('POST policy forms from a grammar', () => {
       counters.hit(`refused ${mutation}`);
     });
     expect(counters.get('accepted')).toBeGreaterThanOrEqual(cases(800) / 5);
-    for (const m of ['signature', 'field', 'extra-field', 'expired', 'bucket', 'bad-json', 'range-fraction', 'unknown-op']) expect(counters.get(`refused ${m}`)).toBeGreaterThanOrEqual(cases(800) / 30);
+    for (const m of ['signature', 'field', 'extra-field', 'expired', 'bucket', 'bad-json', 'range-fraction', 'unknown-op', 'content-type']) expect(counters.get(`refused ${m}`)).toBeGreaterThanOrEqual(cases(800) / 30);
+    // Each kind of Content-Type condition, met and not met.
+    for (const op of ['eq', 'starts-with']) {
+      expect(counters.get(`accepted content-type ${op}`)).toBeGreaterThanOrEqual(cases(800) / 30);
+      expect(counters.get(`content-type ${op}`)).toBeGreaterThanOrEqual(cases(800) / 80);
+    }
   });
 });

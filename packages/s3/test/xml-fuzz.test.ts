@@ -1,19 +1,26 @@
 /**
- * Grammar-based property tests of every S3 request-document parser: schema-valid documents
- * (fuzz-xml.ts) written with namespaces, prefixes, entities, character references, CDATA,
- * comments, processing instructions, attribute noise and nested unknown elements must parse to
- * exactly what the generator meant; the same documents with one targeted mutation must be refused
- * with S3's exact error code. Counters assert that every parser accepted a minimum number of
- * documents and that every mutation kind was refused.
+ * Grammar-based property tests of every S3 request-document parser (the fourteen: the ten of
+ * fuzz-xml.ts, and lifecycle, Object Lock configuration, retention and legal hold of
+ * xml-fuzz-lock-lifecycle.ts): schema-valid documents written with namespaces, prefixes,
+ * entities, character references, CDATA, comments, processing instructions, attribute noise and
+ * nested unknown elements must parse to exactly what the generator meant; the same documents with
+ * one targeted mutation must be refused with S3's exact error code. Counters assert that every
+ * parser accepted a minimum number of documents, that the valid documents exercised every shape
+ * the grammar has (each lifecycle filter and action, ...), and that every mutation kind was refused.
+ * Retention and legal hold are parsed inside their handlers (PutObjectRetention,
+ * PutObjectLegalHold), driven here on an in-memory S3 state; what they stored is their answer.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html (MalformedXML, InvalidTag, InvalidRequest)
  */
-import { Counters, type Rng, cases, forCases } from '../../e2e/test/fuzz-random';
+import { Readable } from 'node:stream';
+import type { CredentialProvider } from '@sealbox/sigv4';
+import { Counters, type Rng, cases, forCases, forCasesAsync } from '../../e2e/test/fuzz-random';
 import {
   type Doc,
   type El,
   aclDocument,
   clone,
   completeDocument,
+  contentMd5,
   corsDocument,
   createBucketConfiguration,
   deleteDocument,
@@ -26,6 +33,22 @@ import {
   versioningDocument,
 } from '../../e2e/test/fuzz-xml';
 import { parseAccessControlPolicy } from '../src/acl';
+import type { S3Request } from '../src/context';
+import { type LifecycleConfiguration, parseLifecycleConfiguration } from '../src/lifecycle';
+import { parseObjectLockConfiguration, putObjectLegalHold, putObjectRetention } from '../src/operations/object-lock';
+import { S3State } from '../src/state';
+import type { BucketObjectLock, ObjectLockState } from '../src/store/model';
+import {
+  LIFECYCLE_FEATURES,
+  LIFECYCLE_MUTATIONS,
+  MAX_FILTER_SIZE,
+  OBJECT_LOCK_MUTATIONS,
+  legalHoldDocument,
+  lifecycleDocument,
+  lifecycleFeatures,
+  objectLockDocument,
+  retentionDocument,
+} from './xml-fuzz-lock-lifecycle';
 import {
   parseBucketEncryption,
   parseCompleteMultipartUpload,
@@ -47,15 +70,63 @@ const OTHER_IDS = [canonicalUserId('444455556666'), 'a'.repeat(64)];
 interface Parser {
   name: string;
   generate: (rng: Rng) => Doc<unknown>;
+  /** What the document means to S3 (a parse, or what a handler stored); an S3Error when refused. */
   parse: (text: string) => unknown;
-  /** Elements whose removal (every one of that name under one parent) makes the document invalid. */
+  /** Elements whose removal (every one of that name under one parent) makes the document invalid; `Parent>Name` for one parent only. */
   required: string[];
-  /** Elements that may appear once: a second copy is MalformedXML. */
+  /** Elements that may appear once: a second copy is MalformedXML (`Parent>Name` for one parent only). */
   single: string[];
   /** Element name → values outside the schema, and the error code each gets. */
   invalid: Array<{ element: string; values: string[]; code: string; parent?: string }>;
   /** The code of a document that is not well-formed or off the schema (an ACL's is MalformedACLError). */
   malformed?: string;
+  /** Mutations of several elements at once, by kind: each returns [kind, S3's code], or null where the document has nothing to mutate. */
+  mutations?: Record<string, (rng: Rng, root: El) => [string, string] | null>;
+  /** Refusals each kind of `mutations` must reach. */
+  mutationFloor?: number;
+  /** The shapes of a valid document's intent; each of `shapes` must be parsed at least `shapeFloor` times. */
+  shapesOf?: (intent: unknown) => string[];
+  shapes?: string[];
+  shapeFloor?: number;
+  /** Documents per property (default 250). */
+  count?: number;
+}
+
+/** Whether `el` (under `parent`) is named in a list of `Name` and `Parent>Name` entries. */
+const listed = (list: string[], el: El, parent: El | null): boolean => list.includes(el.name) || (parent !== null && list.includes(`${parent.name}>${el.name}`));
+
+// ---------------------------------------------------------------- retention and legal hold, through their handlers
+
+const LOCK_BUCKET = 'locked';
+/** The handlers judge RetainUntilDate against the request's time. */
+const LOCK_NOW = new Date('2026-12-01T12:00:00Z');
+let lockState: S3State | undefined;
+let lockKeys = 0;
+afterAll(() => lockState?.close());
+
+/**
+ * Sends `text` as the body of PutObjectRetention or PutObjectLegalHold (with its Content-MD5) for a
+ * new version without any lock in a bucket with Object Lock, and returns the lock it then holds.
+ */
+async function putLock(operation: typeof putObjectRetention, text: string): Promise<ObjectLockState> {
+  if (!lockState) {
+    lockState = new S3State(undefined, {} as CredentialProvider);
+    lockState.meta.putBucket({ name: LOCK_BUCKET, accountId: OWNER, region: 'us-east-1', creationDate: 0, versioning: 'Enabled', objectLock: { enabled: true } });
+  }
+  const state = lockState;
+  const key = `k${++lockKeys}`;
+  state.meta.putLatest({
+    bucket: LOCK_BUCKET, key, versionId: String(lockKeys).padStart(32, 'v'), seq: state.meta.nextSeq(), isLatest: true, deleteMarker: false, lastModified: 0,
+    etag: 'e', size: 0, ownerAccountId: OWNER, parts: [], meta: { userMetadata: [] },
+  });
+  const body = Buffer.from(text, 'utf8');
+  const req: S3Request = {
+    operation: operation === putObjectRetention ? 'PutObjectRetention' : 'PutObjectLegalHold', method: 'PUT', bucket: LOCK_BUCKET, key, query: new Map(),
+    headers: { 'content-md5': contentMd5(body), 'content-length': String(body.length) }, body: Readable.from(body), trailers: () => undefined,
+    region: 'us-east-1', endpointRegion: 'us-east-1', state, secure: true, allowHttpSseKms: false, requestId: 'r', now: LOCK_NOW, sourceIp: '127.0.0.1',
+  };
+  await operation(req);
+  return state.meta.latest(LOCK_BUCKET, key)!.meta.lock ?? {};
 }
 
 const PARSERS: Parser[] = [
@@ -152,12 +223,102 @@ const PARSERS: Parser[] = [
       { element: 'ID', values: [OTHER_IDS[0]!], code: 'AccessDenied', parent: 'Owner' },
     ],
   },
+  {
+    name: 'LifecycleConfiguration',
+    generate: lifecycleDocument,
+    parse: (text) => parseLifecycleConfiguration(text, undefined),
+    count: 400,
+    required: ['Rule', 'Status', 'StorageClass', 'DaysAfterInitiation', 'Key', 'Days', 'Date', 'ExpiredObjectDeleteMarker', 'NoncurrentVersionTransition>NoncurrentDays'],
+    single: [
+      'ID', 'Status', 'Filter', 'Prefix', 'Filter>Tag', 'And', 'Key', 'Value', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'Expiration', 'Days', 'Date',
+      'ExpiredObjectDeleteMarker', 'StorageClass', 'NoncurrentVersionExpiration', 'NoncurrentDays', 'NewerNoncurrentVersions', 'AbortIncompleteMultipartUpload', 'DaysAfterInitiation',
+    ],
+    invalid: [
+      { element: 'Status', values: ['enabled', 'ENABLED', 'On', ''], code: 'MalformedXML' },
+      { element: 'StorageClass', values: ['STANDARD', 'glacier', 'REDUCED_REDUNDANCY', ''], code: 'MalformedXML' },
+      { element: 'Days', values: ['ten', '1.5', '99999999999', ''], code: 'MalformedXML' },
+      // AWS: InvalidArgument "'Days' for Expiration action must be a positive integer".
+      { element: 'Days', values: ['0', '-1'], code: 'InvalidArgument', parent: 'Expiration' },
+      { element: 'Days', values: ['-1', '-30'], code: 'InvalidArgument', parent: 'Transition' },
+      { element: 'Date', values: ['2031-02-30T00:00:00Z', 'tomorrow', '2031-13-01T00:00:00Z', ''], code: 'MalformedXML' },
+      // AWS: InvalidArgument "'Date' must be at midnight GMT".
+      { element: 'Date', values: ['2031-01-01T10:00:00Z', '2031-01-01T00:00:00+02:00', '2031-01-01T00:00:01Z'], code: 'InvalidArgument' },
+      { element: 'ExpiredObjectDeleteMarker', values: ['yes', '2', ''], code: 'MalformedXML' },
+      { element: 'DaysAfterInitiation', values: ['0', '-5'], code: 'InvalidArgument' },
+      { element: 'DaysAfterInitiation', values: ['soon', '1e2'], code: 'MalformedXML' },
+      { element: 'NoncurrentDays', values: ['0'], code: 'InvalidArgument', parent: 'NoncurrentVersionExpiration' },
+      { element: 'NoncurrentDays', values: ['-1'], code: 'InvalidArgument', parent: 'NoncurrentVersionTransition' },
+      { element: 'NewerNoncurrentVersions', values: ['0', '101'], code: 'InvalidArgument', parent: 'NoncurrentVersionExpiration' },
+      // AWS: InvalidArgument "ID length should not exceed allowed limit of 255".
+      { element: 'ID', values: ['x'.repeat(256)], code: 'InvalidArgument' },
+      // Sealbox's guess (lifecycle.ts): a size outside 0..5 TB is InvalidRequest.
+      { element: 'ObjectSizeGreaterThan', values: ['-1', String(MAX_FILTER_SIZE + 1)], code: 'InvalidRequest' },
+      { element: 'ObjectSizeLessThan', values: ['-1', String(MAX_FILTER_SIZE + 1)], code: 'InvalidRequest' },
+      { element: 'ObjectSizeGreaterThan', values: ['big', '1.5'], code: 'MalformedXML' },
+    ],
+    mutations: LIFECYCLE_MUTATIONS,
+    mutationFloor: 3,
+    shapesOf: (intent) => lifecycleFeatures(intent as LifecycleConfiguration),
+    shapes: LIFECYCLE_FEATURES,
+    shapeFloor: 30,
+  },
+  {
+    name: 'ObjectLockConfiguration',
+    generate: objectLockDocument,
+    parse: parseObjectLockConfiguration,
+    required: ['ObjectLockEnabled', 'DefaultRetention', 'Mode', 'Days', 'Years'],
+    single: ['ObjectLockEnabled', 'Rule', 'DefaultRetention', 'Mode', 'Days', 'Years'],
+    invalid: [
+      { element: 'ObjectLockEnabled', values: ['enabled', 'Disabled', 'true', ''], code: 'MalformedXML' },
+      { element: 'Mode', values: ['governance', 'Compliance', 'LEGAL_HOLD', ''], code: 'MalformedXML' },
+      { element: 'Days', values: ['ten', '1.5', ''], code: 'MalformedXML' },
+      { element: 'Years', values: ['one', '2.0'], code: 'MalformedXML' },
+      // "Default retention period must be a positive integer value." / "Default retention period too large." (100 years).
+      { element: 'Days', values: ['0', '-1', '36501'], code: 'InvalidArgument' },
+      { element: 'Years', values: ['0', '-3', '101'], code: 'InvalidArgument' },
+    ],
+    mutations: OBJECT_LOCK_MUTATIONS,
+    mutationFloor: 5,
+    shapesOf: (intent) => {
+      const r = (intent as BucketObjectLock).defaultRetention;
+      return [r ? `${r.mode} ${r.days !== undefined ? 'days' : 'years'}` : 'no rule'];
+    },
+    shapes: ['no rule', 'GOVERNANCE days', 'GOVERNANCE years', 'COMPLIANCE days', 'COMPLIANCE years'],
+    shapeFloor: 15,
+  },
+  {
+    name: 'Retention',
+    generate: (rng) => retentionDocument(rng, LOCK_NOW.getTime()),
+    parse: (text) => putLock(putObjectRetention, text),
+    required: ['Mode', 'RetainUntilDate'],
+    single: ['Mode', 'RetainUntilDate'],
+    invalid: [
+      { element: 'Mode', values: ['governance', 'LEGAL_HOLD', 'Compliance', ''], code: 'MalformedXML' },
+      { element: 'RetainUntilDate', values: ['2031-02-30T00:00:00Z', 'tomorrow', '2031-01-01T25:00:00Z', '1893456000', ''], code: 'MalformedXML' },
+      // AWS: InvalidArgument "The retain until date must be in the future!"
+      { element: 'RetainUntilDate', values: ['2020-01-01T00:00:00Z', LOCK_NOW.toISOString(), '2026-12-01T13:00:00+02:00'], code: 'InvalidArgument' },
+    ],
+    shapesOf: (intent) => [(intent as ObjectLockState).mode ?? 'removed'],
+    shapes: ['GOVERNANCE', 'COMPLIANCE', 'removed'],
+    shapeFloor: 10,
+  },
+  {
+    name: 'LegalHold',
+    generate: legalHoldDocument,
+    parse: (text) => putLock(putObjectLegalHold, text),
+    required: ['Status'],
+    single: ['Status'],
+    invalid: [{ element: 'Status', values: ['on', 'Off', 'TRUE', 'ON OFF', ''], code: 'MalformedXML' }],
+    shapesOf: (intent) => [(intent as ObjectLockState).legalHold!],
+    shapes: ['ON', 'OFF'],
+    shapeFloor: 50,
+  },
 ];
 
 /** The S3Error code a parse throws, or 'accepted'. Anything else thrown fails the test. */
-function outcome(parser: Parser, text: string): string {
+async function outcome(parser: Parser, text: string): Promise<string> {
   try {
-    parser.parse(text);
+    await parser.parse(text);
     return 'accepted';
   } catch (err) {
     if (!(err instanceof S3Error)) throw new Error(`${parser.name} threw a non-S3 error: ${String(err)}\n${text}`);
@@ -165,47 +326,52 @@ function outcome(parser: Parser, text: string): string {
   }
 }
 
-const DOCUMENTS = cases(250);
-
 describe.each(PARSERS)('$name', (parser) => {
-  it('parses every schema-valid document, however written, to what the generator meant', () => {
+  const documents = cases(parser.count ?? 250);
+
+  it('parses every schema-valid document, however written, to what the generator meant', async () => {
     let accepted = 0;
     let nestedNoise = 0;
-    forCases(parser.name, DOCUMENTS, (rng) => {
+    const shapes = new Counters();
+    await forCasesAsync(parser.name, documents, async (rng) => {
       const doc = parser.generate(rng);
       const text = render(rng, doc.root);
       let parsed: unknown;
       try {
-        parsed = parser.parse(text);
+        parsed = await parser.parse(text);
       } catch (err) {
         throw new Error(`${parser.name} refused a valid document (${(err as Error).message}):\n${text}`);
       }
       expect(parsed).toEqual(doc.intent);
       accepted++;
+      for (const shape of parser.shapesOf?.(doc.intent) ?? []) shapes.hit(shape);
       if (/<(Extra|FutureElement|x-Note|Annotation)\b[^>]*>\s*<(Extra|FutureElement|x-Note|Annotation)\b/.test(text.replace(/<\/?\w+:/g, (m) => m.replace(/\w+:/, '')))) nestedNoise++;
     });
-    expect(accepted).toBe(DOCUMENTS);
+    expect(accepted).toBe(documents);
     expect(nestedNoise).toBeGreaterThanOrEqual(5);
+    for (const shape of parser.shapes ?? []) {
+      if (shapes.get(shape) < parser.shapeFloor!) throw new Error(`${parser.name}: "${shape}" parsed ${shapes.get(shape)} times, fewer than ${parser.shapeFloor} (${shapes})`);
+    }
   });
 
-  it('refuses each targeted mutation with S3 exact error', () => {
+  it('refuses each targeted mutation with S3 exact error', async () => {
     const refused = new Counters();
     const malformed = parser.malformed ?? 'MalformedXML';
-    forCases(`${parser.name} mutation`, DOCUMENTS, (rng) => {
+    await forCasesAsync(`${parser.name} mutation`, documents, async (rng, index) => {
       const doc = parser.generate(rng);
       const root = clone(doc.root);
       const all = elements(root);
       const choices: Array<() => [string, string] | null> = [
         () => {
           // Remove every element of a required name under one parent.
-          const targets = all.filter(({ el, parent }) => parent !== null && parser.required.includes(el.name));
+          const targets = all.filter(({ el, parent }) => parent !== null && listed(parser.required, el, parent));
           if (targets.length === 0) return null;
           const { el, parent } = rng.pick(targets);
           parent!.children = parent!.children!.filter((c) => c.name !== el.name);
           return [`remove ${el.name}`, malformed];
         },
         () => {
-          const targets = all.filter(({ el, parent }) => parent !== null && parser.single.includes(el.name));
+          const targets = all.filter(({ el, parent }) => parent !== null && listed(parser.single, el, parent));
           if (targets.length === 0) return null;
           const { el, parent } = rng.pick(targets);
           parent!.children!.splice(rng.int(0, parent!.children!.length), 0, clone(el));
@@ -213,7 +379,7 @@ describe.each(PARSERS)('$name', (parser) => {
         },
         () => {
           // A simple-valued element that has an element inside it does not match the schema.
-          const targets = all.filter(({ el, parent }) => parent !== null && el.children === undefined && (parser.single.includes(el.name) || parser.required.includes(el.name)));
+          const targets = all.filter(({ el, parent }) => parent !== null && el.children === undefined && (listed(parser.single, el, parent) || listed(parser.required, el, parent)));
           if (targets.length === 0) return null;
           const { el } = rng.pick(targets);
           el.children = [{ name: 'Nested', text: el.text ?? '' }];
@@ -258,12 +424,19 @@ describe.each(PARSERS)('$name', (parser) => {
         mutation = [name, malformed];
         text = broken;
       } else {
-        for (let tries = 0; mutation === null && tries < 10; tries++) mutation = rng.pick(choices)();
+        const custom = Object.values(parser.mutations ?? {});
+        if (custom.length > 0 && rng.chance(0.5)) {
+          // Half the time, where the parser has them, a mutation of several elements: each kind in
+          // turn (the next one where the document has nothing for it), so that every kind gets its share.
+          for (let k = 0; mutation === null && k < custom.length; k++) mutation = custom[(index + k) % custom.length]!(rng, root);
+        } else {
+          for (let tries = 0; mutation === null && tries < 10; tries++) mutation = rng.pick(choices)();
+        }
         if (mutation === null) return;
         text = render(rng, root);
       }
       const [name, code] = mutation;
-      const got = outcome(parser, text);
+      const got = await outcome(parser, text);
       if (got !== code) throw new Error(`${parser.name}, mutation "${name}": expected ${code}, got ${got}\n${text}`);
       refused.hit(name.split(' ')[0]!);
     });
@@ -272,6 +445,9 @@ describe.each(PARSERS)('$name', (parser) => {
     if (parser.required.length > 0) expect(refused.get('remove')).toBeGreaterThanOrEqual(5);
     if (parser.single.length > 0) expect(refused.get('duplicate')).toBeGreaterThanOrEqual(5);
     if (parser.invalid.length > 0) expect(refused.get('invalid')).toBeGreaterThanOrEqual(5);
+    for (const kind of Object.keys(parser.mutations ?? {})) {
+      if (refused.get(kind) < parser.mutationFloor!) throw new Error(`${parser.name}: mutation "${kind}" refused ${refused.get(kind)} times, fewer than ${parser.mutationFloor} (${refused})`);
+    }
   });
 });
 
