@@ -5,6 +5,7 @@ import type { KmsStore, StoredEvent } from '../src/store/kms-store';
 import { SqliteKmsStore } from '../src/store/sqlite-store';
 import { apiCallEvent, serviceEvent, storedEventFromRecord } from '../src/trail/records';
 import { Trail } from '../src/trail/trail';
+import { reconcileKmsEventLog } from '../src/store/snapshot';
 import type { KeyRecord } from '../src/model';
 
 const event = (n: number): StoredEvent => ({
@@ -510,5 +511,19 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
     expect(storedEventFromRecord(service.record)).toEqual(service);
     expect(storedEventFromRecord('not json')).toBeUndefined();
     expect(storedEventFromRecord('{"n":1}')).toBeUndefined();
+  });
+
+  it('an exported data directory gets the records its file has and its kms.db lacks before it is loaded into memory', () => {
+    const db = new SqliteKmsStore(join(dir, 'kms.db'));
+    db.appendEvents([stored(1)]);
+    db.close();
+    writeFileSync(join(dir, 'cloudtrail.jsonl'), line(1) + line(2));
+    reconcileKmsEventLog(dir);
+    const back = new SqliteKmsStore(join(dir, 'kms.db'));
+    try {
+      expect(back.consoleEvents({ afterSeq: 0, limit: 10 }).map((r) => r.event.eventId)).toEqual(['id-1', 'id-2']);
+    } finally {
+      back.close();
+    }
   });
 });

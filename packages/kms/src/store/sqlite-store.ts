@@ -139,7 +139,8 @@ export class SqliteKmsStore implements KmsStore {
       this.db.pragma('journal_mode = WAL');
       // NORMAL: a commit reaches the WAL file without waiting for the disk. What a call did is on
       // disk before it is answered all the same: the event log's group commit flushes the WAL
-      // (fdatasync, off the event loop) after writing the call's record (trail/trail.ts).
+      // (fdatasync, off the event loop) with the call's record when the store changed since the
+      // last flush (takeUnflushedChanges; trail/trail.ts).
       this.db.pragma('synchronous = NORMAL');
     }
     const keysTable = this.db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'keys'").get();
