@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
 import { createServer } from 'node:net';
-import { createKmsService, kmsFaultErrors, simulateKms, type KmsCore, type KmsImage, type KmsQuotaConfig } from '@sealbox/kms';
+import { createKmsService, kmsFaultErrors, reconcileKmsEventLog, simulateKms, type KmsCore, type KmsImage, type KmsQuotaConfig } from '@sealbox/kms';
 import { blobFile, createS3Service, referencedBlobIds, s3FaultErrors, simulateS3, type S3Image } from '@sealbox/s3';
 import {
   checkSnapshotName,
@@ -273,6 +273,7 @@ async function loadArchive(file: string, passphrase: string | undefined, clock: 
   const dir = join(work, 'state');
   try {
     await importSnapshot({ file, dataDir: dir, passphrase });
+    reconcileKmsEventLog(dir); // an export of a running Sealbox: its newest records may be in cloudtrail.jsonl alone
     const image: SandboxImage = { clock, bytes: 0 };
     if (existsSync(join(dir, 'kms.db'))) {
       image.kms = { db: rollbackJournal(readFileSync(join(dir, 'kms.db'))), rootKey: RootKey.fromBytes(readFileSync(join(dir, 'root.key'))) };

@@ -10,7 +10,7 @@ export { isKeySpec, SPEC_INFO } from './key-specs';
 export type { KeySpec, KeyUsage } from './key-specs';
 export { inspectKeys, inspectEvents } from './inspect';
 export type { KeyView, EventView, EventFilter } from './inspect';
-export { snapshotKmsDatabase, kmsDatabaseCounts } from './store/snapshot';
+export { snapshotKmsDatabase, kmsDatabaseCounts, reconcileKmsEventLog } from './store/snapshot';
 export type { KmsDatabaseCounts } from './store/snapshot';
 export { kmsFaultErrors, THROTTLING_MESSAGE } from './faults';
 export { AWS_QUOTAS, CRYPTO_QUOTAS, KmsQuotas, quotaProblem } from './quotas';

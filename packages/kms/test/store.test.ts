@@ -88,6 +88,41 @@ describe('SqliteKmsStore', () => {
   });
 });
 
+describe('takeUnflushedChanges (kms.db\'s WAL is flushed before answering calls only when it says so)', () => {
+  it('is set by every write of state and cleared when asked; inserting events does not set it', () => {
+    const store = new SqliteKmsStore(':memory:');
+    expect(store.takeUnflushedChanges()).toBe(true); // opening may have written (a migration)
+    expect(store.takeUnflushedChanges()).toBe(false);
+    const event = { eventId: 'e', time: 0, accountId: 'a', recipientAccountId: 'a', region: 'r', eventName: 'Encrypt', username: 'u', accessKeyId: '', readOnly: false, resources: [], record: '{}' };
+    store.appendEvents([event]);
+    expect(store.takeUnflushedChanges()).toBe(false);
+    const handle = Buffer.alloc(32, 1);
+    const material = { handle, keyId: 'k', materialId: 'm', wrapped: Buffer.alloc(8), createdAt: 0, seq: 0 };
+    const alias = { accountId: '000000000000', region: 'us-east-1', aliasName: 'alias/a', targetKeyId: 'k', creationDate: 0, lastUpdatedDate: 0 };
+    const grant = { grantId: 'g', keyId: 'k', region: 'us-east-1' } as unknown as Parameters<SqliteKmsStore['putGrant']>[0];
+    const keyStore = { id: 'cks-1', accountId: '000000000000', region: 'us-east-1', name: 'n' } as unknown as Parameters<SqliteKmsStore['putCustomKeyStore']>[0];
+    const writes: [string, () => void][] = [
+      ['putKey', () => store.putKey(key('k', 'us-east-1'))],
+      ['addMaterial', () => store.addMaterial(material)],
+      ['updateMaterial', () => store.updateMaterial(material)],
+      ['removeMaterial', () => store.removeMaterial(handle)],
+      ['putAlias', () => store.putAlias(alias)],
+      ['deleteAlias', () => store.deleteAlias(alias.accountId, alias.region, alias.aliasName)],
+      ['putGrant', () => store.putGrant(grant)],
+      ['deleteGrant', () => store.deleteGrant('g')],
+      ['putCustomKeyStore', () => store.putCustomKeyStore(keyStore)],
+      ['deleteCustomKeyStore', () => store.deleteCustomKeyStore('cks-1')],
+      ['deleteKey', () => store.deleteKey('k', 'us-east-1')],
+    ];
+    for (const [name, write] of writes) {
+      write();
+      expect([name, store.takeUnflushedChanges()]).toEqual([name, true]);
+      expect([name, store.takeUnflushedChanges()]).toEqual([name, false]);
+    }
+    store.close();
+  });
+});
+
 describe('lastUses', () => {
   const ARNS = ['arn:aws:kms:us-east-1:000000000000:key/a', 'arn:aws:kms:us-east-1:000000000000:key/b', 'arn:aws:kms:us-east-1:000000000000:key/c'];
   const TRACKED = ['Encrypt', 'Decrypt'];

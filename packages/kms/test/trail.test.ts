@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KmsStore, StoredEvent } from '../src/store/kms-store';
 import { SqliteKmsStore } from '../src/store/sqlite-store';
+import { apiCallEvent, serviceEvent, storedEventFromRecord } from '../src/trail/records';
 import { Trail } from '../src/trail/trail';
+import { reconcileKmsEventLog } from '../src/store/snapshot';
+import type { KeyRecord } from '../src/model';
 
 const event = (n: number): StoredEvent => ({
   eventId: `e${n}`,
@@ -92,34 +95,45 @@ describe('the event log when writes fail', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
-  it('continues a short write of cloudtrail.jsonl after a failure, never writing a line twice', () => {
+  it('continues a short write of cloudtrail.jsonl after a failure, never writing a line twice; kms.db gets the records once they are on disk', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     const dir = mkdtempSync(join(tmpdir(), 'sealbox-trail-'));
     const file = join(dir, 'cloudtrail.jsonl');
-    const { store, state } = flakyStore();
+    const store = new SqliteKmsStore(':memory:');
     const reports: string[] = [];
-    const trail = new Trail(store, file, 50, 512, (m) => reports.push(m));
+    const trail = new Trail(store, file, 50, 512, (m) => reports.push(m), {});
     const real = fs.writeSync;
     let calls = 0;
+    let full = true;
     const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, bytes: Buffer) => {
       calls++;
       if (calls === 1) return real(fd, bytes.subarray(0, 7)); // a short write, as on a disk that just filled
-      if (calls === 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       return real(fd, bytes);
     }) as typeof fs.writeSync);
+    const ids = () => store.consoleEvents({ afterSeq: 0, limit: 100 }).map((r) => r.event.eventId);
     try {
       for (let i = 0; i < 3; i++) trail.record(event(i));
       jest.advanceTimersByTime(50);
-      expect(state.written).toEqual(['e0', 'e1', 'e2']); // SQLite has them; readers see them
       expect(readFileSync(file, 'utf8')).toBe('{"n":0}');
-      expect(reports).toEqual(['cannot write the event log (ENOSPC); 0 events are held in memory and the write is retried every second']);
+      expect(trail.pending).toBe(3);
+      expect(reports).toEqual(['cannot write the event log (ENOSPC); 3 events are held in memory and the write is retried every second']);
+      // Not in the file: not in kms.db either (a reader's flush fails loudly).
+      expect(() => trail.flush()).toThrow(/ENOSPC/);
+      expect(ids()).toEqual([]);
+      full = false;
       trail.record(event(3));
       jest.advanceTimersByTime(1000);
       expect(readFileSync(file, 'utf8')).toBe('{"n":0}\n{"n":1}\n{"n":2}\n{"n":3}\n');
-      expect(state.written).toEqual(['e0', 'e1', 'e2', 'e3']);
       expect(reports[1]).toBe('the event log is written again');
+      expect(trail.pending).toBe(0);
+      trail.flush();
+      expect(ids()).toEqual(['e0', 'e1', 'e2', 'e3']);
     } finally {
       spy.mockRestore();
+      jest.useRealTimers();
       trail.close();
+      store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -141,10 +155,20 @@ describe('group commit: a call is answered once its record is on disk', () => {
     } as unknown as KmsStore;
   }
 
-  it('the records of calls answered in the same turn are written in one transaction and one flush (of kms.db\'s WAL), before any is answered', async () => {
-    const log: string[] = [];
-    const wal = join(dir, 'kms.db-wal');
-    writeFileSync(wal, '');
+  /** A store on a file (kms.db in WAL mode) whose event inserts are logged. */
+  function fileStore(log: string[]) {
+    const store = new SqliteKmsStore(join(dir, 'kms.db'));
+    const append = store.appendEvents.bind(store);
+    store.appendEvents = (events) => {
+      log.push(`insert ${events.map((e) => e.eventId).join(',')}`);
+      append(events);
+    };
+    store.takeUnflushedChanges(); // what opening it wrote
+    return store;
+  }
+
+  /** Logs each fdatasync (run in the thread pool) with the file's name when it completes. */
+  function logFlushes(log: string[]) {
     const names = new Map<number, string>();
     const realOpen = fs.openSync;
     const open = jest.spyOn(fs, 'openSync').mockImplementation(((path: string, flags: string, mode?: number) => {
@@ -152,75 +176,174 @@ describe('group commit: a call is answered once its record is on disk', () => {
       names.set(fd, path.replace(/^.*\//, ''));
       return fd;
     }) as typeof fs.openSync);
-    // The flush to disk runs in the thread pool; it is logged when it completes.
     const realSync = fs.fdatasync;
     const sync = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (err: Error | null) => void) =>
       realSync(fd, (err) => {
         log.push(`fdatasync ${names.get(fd)}`);
         done(err);
       })) as typeof fs.fdatasync);
-    const trail = new Trail(recordingStore(log), join(dir, 'cloudtrail.jsonl'), 50, 512, () => undefined, { walFile: wal });
+    return () => {
+      open.mockRestore();
+      sync.mockRestore();
+    };
+  }
+
+  const alias = (name: string) => ({ accountId: '111122223333', region: 'us-east-1', aliasName: `alias/${name}`, targetKeyId: 'k', creationDate: 1, lastUpdatedDate: 1 });
+
+  it('the records of calls answered in the same turn are appended and flushed once, before any is answered; kms.db\'s WAL is flushed with them only when kms.db changed', async () => {
+    const log: string[] = [];
+    const restore = logFlushes(log);
+    const store = fileStore(log);
+    const file = join(dir, 'cloudtrail.jsonl');
+    const trail = new Trail(store, file, 50, 512, () => undefined, { walFile: join(dir, 'kms.db-wal') }, 60_000);
     try {
       const answered = [0, 1, 2].map((n) => trail.commit(event(n)).then(() => log.push(`answer e${n}`)));
       // Nothing is written on the call's path: the batch waits for the other calls of this turn.
       expect(log).toEqual([]);
       await Promise.all(answered);
-      expect(log.slice(0, 1)).toEqual(['transaction e0,e1,e2']);
-      // kms.db holds every record: its WAL is what the batch is durable by (cloudtrail.jsonl is
-      // made whole from it when opened, repairLog).
-      expect(log.slice(1, 2)).toEqual(['fdatasync kms.db-wal']);
-      expect(log.slice(2)).toEqual(['answer e0', 'answer e1', 'answer e2']);
-      expect(readFileSync(join(dir, 'cloudtrail.jsonl'), 'utf8')).toBe('{"n":0}\n{"n":1}\n{"n":2}\n');
+      // Calls that changed nothing in kms.db (Encrypt...): cloudtrail.jsonl alone, one flush.
+      expect(log).toEqual(['fdatasync cloudtrail.jsonl', 'answer e0', 'answer e1', 'answer e2']);
+      expect(readFileSync(file, 'utf8')).toBe('{"n":0}\n{"n":1}\n{"n":2}\n');
+
+      // A call that changed kms.db (an alias here) is answered once kms.db's WAL is on disk too.
+      log.length = 0;
+      store.putAlias(alias('one'));
+      await trail.commit(event(3)).then(() => log.push('answer e3'));
+      expect(log.slice(0, 2).sort()).toEqual(['fdatasync cloudtrail.jsonl', 'fdatasync kms.db-wal']);
+      expect(log.slice(2)).toEqual(['answer e3']);
+      // And the next batch of calls that changed nothing flushes the file alone again.
+      log.length = 0;
+      await trail.commit(event(4)).then(() => log.push('answer e4'));
+      expect(log).toEqual(['fdatasync cloudtrail.jsonl', 'answer e4']);
+
       // An event recorded by a call before its own (a replica's CreateKey) goes in the same batch.
       log.length = 0;
-      trail.record(event(3));
-      await trail.commit(event(4));
-      expect(log.slice(0, 1)).toEqual(['transaction e3,e4']);
-      expect(log).toHaveLength(2);
-      expect(log[1]).toBe('fdatasync kms.db-wal');
+      trail.record(event(5));
+      await trail.commit(event(6));
+      expect(log).toEqual(['fdatasync cloudtrail.jsonl']);
+
       // Calls answered while a flush runs wait for the next one, and share it.
       log.length = 0;
-      const first = trail.commit(event(5)).then(() => log.push('answer e5'));
-      await new Promise((r) => setImmediate(r)); // e5 written, its flush running
-      const later = [6, 7].map((n) => trail.commit(event(n)).then(() => log.push(`answer e${n}`)));
+      const first = trail.commit(event(7)).then(() => log.push('answer e7'));
+      await new Promise((r) => setImmediate(r)); // e7 written, its flush running
+      const later = [8, 9].map((n) => trail.commit(event(n)).then(() => log.push(`answer e${n}`)));
       await Promise.all([first, ...later]);
-      const at = (entry: string) => log.indexOf(entry);
       const flushes = log.flatMap((l, i) => (l.startsWith('fdatasync') ? [i] : []));
-      expect(log.filter((l) => l.startsWith('transaction'))).toEqual(['transaction e5', 'transaction e6,e7']);
       expect(flushes).toHaveLength(2);
-      // e6 and e7 are written once e5's flush is done, and answered once their own is.
-      expect(at('transaction e6,e7')).toBeGreaterThan(flushes[0]!);
-      expect(at('answer e5')).toBeGreaterThan(flushes[0]!);
-      expect(Math.min(at('answer e6'), at('answer e7'))).toBeGreaterThan(flushes[1]!);
+      expect(log.indexOf('answer e7')).toBeGreaterThan(flushes[0]!);
+      expect(log.indexOf('answer e7')).toBeLessThan(flushes[1]!);
+      expect(Math.min(log.indexOf('answer e8'), log.indexOf('answer e9'))).toBeGreaterThan(flushes[1]!);
+
+      // None of it is in kms.db yet (inserted in larger batches); a reader's flush inserts every
+      // record, in the file's order, in one transaction.
+      expect(log.filter((l) => l.startsWith('insert'))).toEqual([]);
+      trail.flush();
+      expect(log.filter((l) => l.startsWith('insert'))).toEqual(['insert e0,e1,e2,e3,e4,e5,e6,e7,e8,e9']);
+      expect(store.consoleEvents({ afterSeq: 0, limit: 100 }).map((r) => r.event.eventId)).toEqual(Array.from({ length: 10 }, (_, i) => `e${i}`));
+      expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(10);
     } finally {
-      open.mockRestore();
-      sync.mockRestore();
+      restore();
       trail.close();
+      store.close();
+    }
+  });
+
+  it('kms.db gets a record only once its line is on disk: after the flush, a while later or before a reader reads', async () => {
+    const log: string[] = [];
+    const restore = logFlushes(log);
+    const store = fileStore(log);
+    const trail = new Trail(store, join(dir, 'cloudtrail.jsonl'), 50, 512, () => undefined, { walFile: join(dir, 'kms.db-wal') }, 30, 4);
+    try {
+      await trail.commit(event(1));
+      expect(log).toEqual(['fdatasync cloudtrail.jsonl']);
+      await new Promise((r) => setTimeout(r, 60));
+      expect(log).toEqual(['fdatasync cloudtrail.jsonl', 'insert e1']);
+      // Four waiting (the size threshold): inserted at once, not a while later.
+      log.length = 0;
+      await Promise.all([2, 3, 4, 5].map((n) => trail.commit(event(n))));
+      await new Promise((r) => setTimeout(r, 10));
+      expect(log).toEqual(['fdatasync cloudtrail.jsonl', 'insert e2,e3,e4,e5']);
+      // Written, its flush still running: a reader flushes the file itself and then inserts it.
+      log.length = 0;
+      const sixth = trail.commit(event(6));
+      await new Promise((r) => setImmediate(r));
+      trail.flush();
+      expect(log).toEqual(['insert e6']);
+      await sixth;
+      await new Promise((r) => setTimeout(r, 60));
+      expect(log).toEqual(['insert e6', 'fdatasync cloudtrail.jsonl']); // inserted once
+      // An event no call waits for: appended, flushed and inserted all the same.
+      log.length = 0;
+      trail.record(event(7));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(log).toEqual(['fdatasync cloudtrail.jsonl', 'insert e7']);
+    } finally {
+      restore();
+      trail.close();
+      store.close();
     }
   });
 
   it('a call whose record cannot be written is refused, as are calls until a retry succeeds; the records are kept and written later', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     const log: string[] = [];
-    const fail = { now: true };
+    const store = fileStore(log);
+    const file = join(dir, 'cloudtrail.jsonl');
     const reports: string[] = [];
-    const trail = new Trail(recordingStore(log, fail), join(dir, 'cloudtrail.jsonl'), 50, 512, (m) => reports.push(m));
+    const trail = new Trail(store, file, 50, 512, (m) => reports.push(m), { walFile: join(dir, 'kms.db-wal') });
+    const real = fs.writeSync;
+    let full = true;
+    const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, bytes: Buffer) => {
+      if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return real(fd, bytes);
+    }) as typeof fs.writeSync);
     try {
       await expect(trail.commit(event(1))).rejects.toThrow('the event log cannot be written');
       expect(trail.pending).toBe(1);
       // A call while writes fail is refused at once; its record is kept too.
       await expect(trail.commit(event(2))).rejects.toThrow('the event log cannot be written');
       expect(trail.pending).toBe(2);
-      fail.now = false;
+      full = false;
       jest.advanceTimersByTime(1000);
-      expect(log).toEqual(['transaction e1,e2']);
+      expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n');
       // Written again: calls are answered again.
       await trail.commit(event(3));
-      expect(log).toEqual(['transaction e1,e2', 'transaction e3']);
-      expect(reports).toEqual([expect.stringMatching(/^cannot write the event log \(SQLITE_FULL\)/), 'the event log is written again']);
+      expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n');
+      expect(reports).toEqual([expect.stringMatching(/^cannot write the event log \(ENOSPC\); 1 events are held/), 'the event log is written again']);
+      trail.flush();
+      expect(log).toEqual(['insert e1,e2,e3']);
+    } finally {
+      spy.mockRestore();
+      jest.useRealTimers();
+      trail.close();
+      store.close();
+    }
+  });
+
+  it('when kms.db cannot take the records, calls are still answered (the file has them); they are inserted once it can', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    const log: string[] = [];
+    const store = fileStore(log);
+    const append = store.appendEvents.bind(store);
+    let full = true;
+    store.appendEvents = (events) => {
+      if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      append(events);
+    };
+    const reports: string[] = [];
+    const trail = new Trail(store, join(dir, 'cloudtrail.jsonl'), 50, 512, (m) => reports.push(m), { walFile: join(dir, 'kms.db-wal') });
+    try {
+      await trail.commit(event(1));
+      expect(() => trail.flush()).toThrow(/disk is full/);
+      await trail.commit(event(2));
+      full = false;
+      jest.advanceTimersByTime(1000);
+      expect(log).toEqual(['insert e1,e2']);
+      expect(reports).toEqual([expect.stringMatching(/^cannot insert the event log's records into kms.db \(SQLITE_FULL\)/), "the event log's records are inserted into kms.db again"]);
     } finally {
       jest.useRealTimers();
       trail.close();
+      store.close();
     }
   });
 
@@ -311,5 +434,96 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
     writeFileSync(file, line(1));
     open(file).close();
     expect(readFileSync(file, 'utf8')).toBe(line(1) + line(2));
+  });
+
+  it('inserts into kms.db the records the file has after kms.db\'s last event (a crash before they were inserted), after cutting a torn last line', () => {
+    store.appendEvents([1, 2].map(stored));
+    const file = join(dir, 'cloudtrail.jsonl');
+    writeFileSync(file, [1, 2, 3, 4].map(line).join('') + line(5).slice(0, 6));
+    open(file).close();
+    expect(readFileSync(file, 'utf8')).toBe([1, 2, 3, 4].map(line).join(''));
+    expect(store.consoleEvents({ afterSeq: 0, limit: 10 }).map((r) => r.event.eventId)).toEqual(['id-1', 'id-2', 'id-3', 'id-4']);
+    expect(store.consoleEvents({ afterSeq: 0, limit: 10 }).map((r) => r.event.record)).toEqual([1, 2, 3, 4].map((n) => stored(n).record));
+    // Whole already: opened again, nothing changes.
+    open(file).close();
+    expect(store.lastEventSeq()).toBe(4);
+    expect(readFileSync(file, 'utf8')).toBe([1, 2, 3, 4].map(line).join(''));
+  });
+
+  it('finds kms.db\'s last event however far from the end it is; an empty kms.db gets every record', () => {
+    const file = join(dir, 'cloudtrail.jsonl');
+    const big = (n: number): StoredEvent => ({ ...stored(n), record: JSON.stringify({ eventID: `id-${n}`, pad: 'x'.repeat(300_000) }) });
+    const records = [stored(1), big(2), big(3), big(4), big(5), stored(6)];
+    writeFileSync(file, records.map((e) => e.record + '\n').join(''));
+    open(file).close();
+    expect(store.consoleEvents({ afterSeq: 0, limit: 10 }).map((r) => r.event.eventId)).toEqual(['id-1', 'id-2', 'id-3', 'id-4', 'id-5', 'id-6']);
+    const other = new SqliteKmsStore(':memory:');
+    try {
+      other.appendEvents([stored(1), big(2)]);
+      new Trail(other, file, 50, 512, () => undefined, { walFile: join(dir, 'kms.db-wal') }).close();
+      expect(other.consoleEvents({ afterSeq: 0, limit: 10 }).map((r) => r.event.eventId)).toEqual(['id-1', 'id-2', 'id-3', 'id-4', 'id-5', 'id-6']);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('acknowledged calls whose records were not yet inserted are in kms.db after a crash and a restart', async () => {
+    const file = join(dir, 'cloudtrail.jsonl');
+    const dbFile = join(dir, 'kms.db');
+    const first = new SqliteKmsStore(dbFile);
+    const trail = new Trail(first, file, 50, 512, () => undefined, { walFile: join(dir, 'kms.db-wal') }, 60_000);
+    await trail.commit(stored(1));
+    trail.flush(); // a reader: id-1 is in kms.db
+    await trail.commit(stored(2));
+    await trail.commit(stored(3));
+    // The process dies here (kill -9): id-2 and id-3 were answered, their lines are on disk.
+    expect(first.consoleEvents({ afterSeq: 0, limit: 10 }).map((r) => r.event.eventId)).toEqual(['id-1']);
+    first.close();
+    const second = new SqliteKmsStore(dbFile);
+    try {
+      new Trail(second, file, 50, 512, () => undefined, { walFile: join(dir, 'kms.db-wal') }).close();
+      expect(second.consoleEvents({ afterSeq: 0, limit: 10 }).map((r) => r.event.eventId)).toEqual(['id-1', 'id-2', 'id-3']);
+      expect(readFileSync(file, 'utf8')).toBe([1, 2, 3].map(line).join(''));
+    } finally {
+      second.close();
+    }
+  });
+
+  it('a record read back from the file has the columns it was stored with (the time to the second)', () => {
+    const call = apiCallEvent({
+      credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's', accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/alice' },
+      eventName: 'Encrypt',
+      region: 'eu-west-1',
+      time: Date.UTC(2026, 11, 6, 12, 0, 5, 250),
+      sourceIp: '127.0.0.1',
+      userAgent: 'test',
+      requestId: 'r-1',
+      readOnly: false,
+      request: { KeyId: 'k' },
+      responseElements: null,
+      resources: [{ arn: 'arn:aws:kms:eu-west-1:444455556666:key/k', accountId: '444455556666' }],
+      errorCode: 'AccessDenied',
+      errorMessage: 'no',
+    });
+    expect(storedEventFromRecord(call.record)).toEqual({ ...call, time: Date.UTC(2026, 11, 6, 12, 0, 5) });
+    const key = { keyId: 'k', accountId: '111122223333', region: 'us-east-1', arn: 'arn:aws:kms:us-east-1:111122223333:key/k' } as KeyRecord;
+    const service = serviceEvent(key, 'DeleteKey', Date.UTC(2026, 0, 1), null);
+    expect(storedEventFromRecord(service.record)).toEqual(service);
+    expect(storedEventFromRecord('not json')).toBeUndefined();
+    expect(storedEventFromRecord('{"n":1}')).toBeUndefined();
+  });
+
+  it('an exported data directory gets the records its file has and its kms.db lacks before it is loaded into memory', () => {
+    const db = new SqliteKmsStore(join(dir, 'kms.db'));
+    db.appendEvents([stored(1)]);
+    db.close();
+    writeFileSync(join(dir, 'cloudtrail.jsonl'), line(1) + line(2));
+    reconcileKmsEventLog(dir);
+    const back = new SqliteKmsStore(join(dir, 'kms.db'));
+    try {
+      expect(back.consoleEvents({ afterSeq: 0, limit: 10 }).map((r) => r.event.eventId)).toEqual(['id-1', 'id-2']);
+    } finally {
+      back.close();
+    }
   });
 });

@@ -108,6 +108,15 @@ export interface KmsStore {
    */
   eventRecordsAfter(eventId: string | undefined): Iterable<string>;
 
+  /** The id of the newest stored event (undefined when there is none). */
+  lastEventId(): string | undefined;
+  hasEvent(eventId: string): boolean;
+  /**
+   * Whether anything but events (appendEvents) was written since the last call, which clears it:
+   * the event log flushes kms.db's write-ahead log before answering calls only then.
+   */
+  takeUnflushedChanges(): boolean;
+
   /** Every key of every account and Region (the console), ordered by account, Region and key id. */
   allKeys(): KeyRecord[];
   /** Every alias of every account and Region, ordered by account, Region and name. */

@@ -1,4 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { repairLog } from '../trail/trail';
+import { SqliteKmsStore } from './sqlite-store';
 
 /**
  * Sealbox never creates views or triggers, and a crafted database could use them: a view named
@@ -53,5 +57,23 @@ export function kmsDatabaseCounts(path: string): KmsDatabaseCounts {
     };
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Makes kms.db's events table whole from cloudtrail.jsonl in a data directory no Sealbox runs
+ * on (an imported archive about to be loaded into memory): a running Sealbox inserts its records
+ * into kms.db a little after they are on disk in the file, so a copy taken while it ran may
+ * lack the newest (repairLog, which also runs whenever a Sealbox opens a data directory).
+ */
+export function reconcileKmsEventLog(dataDir: string): void {
+  const db = join(dataDir, 'kms.db');
+  const log = join(dataDir, 'cloudtrail.jsonl');
+  if (!existsSync(db) || !existsSync(log)) return;
+  const store = new SqliteKmsStore(db);
+  try {
+    repairLog(log, store);
+  } finally {
+    store.close();
   }
 }

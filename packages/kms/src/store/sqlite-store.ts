@@ -120,6 +120,13 @@ export class SqliteKmsStore implements KmsStore {
    * is served; this process is the database's only writer (the data directory is locked).
    */
   private readonly keyDocs = new Map<string, string | null>();
+  /**
+   * Whether anything other than events was written since takeUnflushedChanges last asked: what
+   * a call changed must be on disk before it is answered (the event log flushes the WAL with the
+   * call's batch only then; events are on disk in cloudtrail.jsonl before they are inserted).
+   * True at open (a migration may have written).
+   */
+  private changed = true;
   /** lastUses' answer as of event `seq`, for the event names it was asked about. */
   private lastUsesSoFar: { names: string; seq: number; uses: Map<string, { eventName: string; time: number; eventId: string }> } | undefined;
 
@@ -132,7 +139,8 @@ export class SqliteKmsStore implements KmsStore {
       this.db.pragma('journal_mode = WAL');
       // NORMAL: a commit reaches the WAL file without waiting for the disk. What a call did is on
       // disk before it is answered all the same: the event log's group commit flushes the WAL
-      // (fdatasync, off the event loop) after writing the call's record (trail/trail.ts).
+      // (fdatasync, off the event loop) with the call's record when the store changed since the
+      // last flush (takeUnflushedChanges; trail/trail.ts).
       this.db.pragma('synchronous = NORMAL');
     }
     const keysTable = this.db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'keys'").get();
@@ -183,6 +191,8 @@ export class SqliteKmsStore implements KmsStore {
       grantsRetirableBy: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE retiring = ? ORDER BY seq'),
       allKeys: db.prepare<[], { doc: string }>('SELECT doc FROM keys ORDER BY account, region, key_id'),
       allAliases: db.prepare<[], AliasRow>('SELECT * FROM aliases ORDER BY account, region, name'),
+      lastEventId: db.prepare<[], { event_id: string }>('SELECT event_id FROM events ORDER BY seq DESC LIMIT 1'),
+      hasEvent: db.prepare<[string], { seq: number }>('SELECT seq FROM events WHERE event_id = ?'),
       lastEventSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM events'),
       appendEvent: db.prepare(
         'INSERT OR IGNORE INTO events (event_id, time, account, recipient, region, event_name, username, access_key_id, read_only, error_code, resources, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -226,10 +236,12 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   putCustomKeyStore(store: CustomKeyStoreRecord): void {
+    this.changed = true;
     this.stmt.putCustomKeyStore.run(store.id, store.accountId, store.region, store.name, JSON.stringify(store));
   }
 
   deleteCustomKeyStore(id: string): void {
+    this.changed = true;
     this.stmt.deleteCustomKeyStore.run(id);
   }
 
@@ -238,11 +250,13 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   putKey(key: KeyRecord): void {
+    this.changed = true;
     this.keyDocs.delete(`${key.keyId}\n${key.region}`);
     this.stmt.putKey.run(key.keyId, key.accountId, key.region, dueOf(key), JSON.stringify(key));
   }
 
   deleteKey(keyId: string, region: string): void {
+    this.changed = true;
     this.keyDocs.delete(`${keyId}\n${region}`);
     this.transaction(() => {
       this.stmt.deleteAliasesOfKey.run(keyId, region);
@@ -267,10 +281,12 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   putGrant(grant: GrantRecord): void {
+    this.changed = true;
     this.stmt.putGrant.run(grant.grantId, grant.keyId, grant.retiringPrincipal ?? null, JSON.stringify(grant));
   }
 
   deleteGrant(grantId: string): void {
+    this.changed = true;
     this.stmt.deleteGrant.run(grantId);
   }
 
@@ -287,14 +303,17 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   addMaterial(m: MaterialRecord): void {
+    this.changed = true;
     this.stmt.addMaterial.run(m.handle, m.keyId, m.materialId, m.wrapped, m.createdAt, m.rotationType ?? null, m.seq, m.imported ? JSON.stringify(m.imported) : null);
   }
 
   updateMaterial(m: MaterialRecord): void {
+    this.changed = true;
     this.stmt.updateMaterial.run(m.wrapped, m.createdAt, m.rotationType ?? null, m.seq, m.imported ? JSON.stringify(m.imported) : null, m.handle);
   }
 
   removeMaterial(handle: Buffer): void {
+    this.changed = true;
     this.stmt.removeMaterial.run(handle);
   }
 
@@ -313,10 +332,12 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   putAlias(a: AliasRecord): void {
+    this.changed = true;
     this.stmt.putAlias.run(a.accountId, a.region, a.aliasName, a.targetKeyId, a.creationDate, a.lastUpdatedDate);
   }
 
   deleteAlias(accountId: string, region: string, aliasName: string): void {
+    this.changed = true;
     this.stmt.deleteAlias.run(accountId, region, aliasName);
   }
 
@@ -330,6 +351,20 @@ export class SqliteKmsStore implements KmsStore {
 
   aliasesOfKey(keyId: string, region: string): AliasRecord[] {
     return this.stmt.aliasesOfKey.all(keyId, region).map(aliasFromRow);
+  }
+
+  takeUnflushedChanges(): boolean {
+    const changed = this.changed;
+    this.changed = false;
+    return changed;
+  }
+
+  lastEventId(): string | undefined {
+    return this.stmt.lastEventId.get()?.event_id;
+  }
+
+  hasEvent(eventId: string): boolean {
+    return this.stmt.hasEvent.get(eventId) !== undefined;
   }
 
   *eventRecordsAfter(eventId: string | undefined): Iterable<string> {

@@ -236,3 +236,43 @@ export function serviceEvent(key: KeyRecord, eventName: string, time: number, de
     record: JSON.stringify(record),
   };
 }
+
+/**
+ * The columns of a record read back from cloudtrail.jsonl (a record the file has and kms.db
+ * lacks, after a crash): what apiCallEvent and serviceEvent derive them from is in the record,
+ * except the time's milliseconds (eventTime has whole seconds). Undefined for a line that is
+ * not a record.
+ */
+export function storedEventFromRecord(line: string): StoredEvent | undefined {
+  let r: unknown;
+  try {
+    r = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return undefined;
+  const rec = r as Record<string, unknown>;
+  if (typeof rec.eventID !== 'string') return undefined;
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const identity = (typeof rec.userIdentity === 'object' && rec.userIdentity !== null ? rec.userIdentity : {}) as Record<string, unknown>;
+  const accountId = text(identity.accountId) ?? text(rec.recipientAccountId) ?? '';
+  const accessKeyId = text(identity.accessKeyId) ?? '';
+  const username =
+    rec.eventType === 'AwsServiceEvent' ? 'AWS Internal' : identityOf(text(identity.arn) ?? '', accountId, accessKeyId).username;
+  const time = Date.parse(text(rec.eventTime) ?? '');
+  const resources = Array.isArray(rec.resources) ? rec.resources.flatMap((x: unknown) => (typeof (x as { ARN?: unknown })?.ARN === 'string' ? [(x as { ARN: string }).ARN] : [])) : [];
+  return {
+    eventId: rec.eventID,
+    time: Number.isFinite(time) ? time : 0,
+    accountId,
+    recipientAccountId: text(rec.recipientAccountId) ?? accountId,
+    region: text(rec.awsRegion) ?? '',
+    eventName: text(rec.eventName) ?? '',
+    username,
+    accessKeyId,
+    readOnly: rec.readOnly === true,
+    ...(text(rec.errorCode) !== undefined ? { errorCode: text(rec.errorCode) } : {}),
+    resources,
+    record: line,
+  };
+}

@@ -1,12 +1,15 @@
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { openPrivate } from '@sealbox/runtime';
 import type { KmsStore, StoredEvent } from '../store/kms-store';
+import { storedEventFromRecord } from './records';
 
 /** How long a failed write waits before the next try. */
 const RETRY_MS = 1000;
 /** Events held in memory while writes fail; beyond this the oldest are dropped (and counted). */
 const MAX_HELD = 100_000;
-const MAX_HELD_LINE_BYTES = 64 * 1024 * 1024;
+/** Records on disk in cloudtrail.jsonl wait at most this long, or until this many, before they go into kms.db (readers insert them first). */
+const INSERT_DELAY_MS = 1000;
+const INSERT_BATCH = 1024;
 
 /** A call waiting for its record to be durable: settled once the batch holding it was written, or failed. */
 interface Waiter {
@@ -16,50 +19,63 @@ interface Waiter {
 
 /**
  * The CloudTrail-style event log, written by group commit. A call's record is collected with
- * those of the calls answered in the same turn of the event loop; the batch is written in one
- * SQLite transaction and one append to `cloudtrail.jsonl`, then kms.db's write-ahead log is
- * flushed to disk (fdatasync, in the thread pool), and only then are those calls answered
- * (`commit`). So every acknowledged call has its record on disk before its response is sent: a
- * kill -9, or a power cut, can lose only records of calls whose answers were never sent. One
- * flush runs at a time, off the event loop: the calls answered while it runs form the next batch,
- * so the more concurrent calls, the larger the batches, one flush each.
+ * those of the calls answered in the same turn of the event loop; the batch is appended to
+ * `cloudtrail.jsonl` and the file flushed to disk (fdatasync, in the thread pool), and only then
+ * are those calls answered (`commit`). So every acknowledged call has its record on disk before
+ * its response is sent: a kill -9, or a power cut, can lose only records of calls whose answers
+ * were never sent. One flush runs at a time, off the event loop: the calls answered while it runs
+ * form the next batch, so the more concurrent calls, the larger the batches, one flush each.
  *
- * One flush per batch, not two: kms.db holds every record (the same line cloudtrail.jsonl gets),
- * so cloudtrail.jsonl is appended without a flush of its own (a kill -9 loses nothing the kernel
- * was given; a flush of a file that grows also commits the file system's journal, the dearer of
- * the two) and is made whole from kms.db when the log is opened: a torn last line is cut, and the
- * records stored after its last whole line are appended (`repairLog`). It is flushed on close.
- * Without a write-ahead log to flush (`durable` without `walFile`), cloudtrail.jsonl is flushed.
+ * cloudtrail.jsonl is the durable record. kms.db's events table (what LookupEvents, the console
+ * and the admin endpoints query) is filled from it in larger batches off the calls' path: records
+ * whose flush completed are inserted a second later, or once 1,024 wait, and always before a
+ * reader reads (`flush`: readers see every acknowledged call). So kms.db never holds a record the
+ * file lacks. What a call changed in kms.db (a key, an alias, a grant...) is made durable by the
+ * same batch: when the store was written since the last flush (`takeUnflushedChanges`), kms.db's
+ * write-ahead log is flushed with the file, before the calls are answered; a batch of calls that
+ * changed nothing (Encrypt, Decrypt...) flushes the file alone. When the log is opened it is made
+ * whole (`repairLog`): a torn last line is cut (its call was never answered), records the file
+ * has after kms.db's last event are inserted, and records kms.db has after the file's last line
+ * (data directories written before the file was the durable record) are appended.
  *
  * Without a data directory (`durable` false) nothing outlives the process anyway: calls are
- * answered at once and records are written in batches off their path (at most `maxDelayMs`
- * later; readers flush first). Events recorded by Sealbox itself (a key deleted when its
- * waiting period ends) are written the same way (`record`): no client waits for them.
+ * answered at once and records are written to kms.db in batches off their path (at most
+ * `maxDelayMs` later; readers flush first). Events recorded by Sealbox itself (a key deleted when
+ * its waiting period ends) are written the same way (`record`): no client waits for them.
  *
  * A write that fails (a full disk) never escapes from the timer that writes, and loses nothing:
- * the batch goes back to the buffer, the failure is reported once, and the write is tried again
- * every second until it succeeds. The calls waiting on the failed write, and those made until a
- * retry succeeds, are answered with an error (their records are kept and written later): a call
- * is acknowledged only once its record is on disk. Rows are inserted with OR IGNORE on the event id, so a batch written twice is stored
- * once.
+ * the records are kept, the failure is reported once, and the write is tried again every second
+ * until it succeeds. The calls waiting on the failed write, and those made until a retry
+ * succeeds, are answered with an error (their records are kept and written later): a call is
+ * acknowledged only once its record is on disk. A short write is continued, never written twice;
+ * rows are inserted with OR IGNORE on the event id, so a batch inserted twice is stored once.
  */
 export class Trail {
   /** Events not yet written, each with the call waiting for it (if one still is). */
   private buffer: { event: StoredEvent; waiter?: Waiter }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private insertTimer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly fd: number | undefined;
-  /** kms.db's write-ahead log, flushed with each batch (opened on first use: SQLite creates it). */
+  /** kms.db's write-ahead log, flushed with a batch when kms.db changed (opened on first use: SQLite creates it). */
   private walFd: number | undefined;
+  /** A batch of lines being appended to cloudtrail.jsonl: what is left of its bytes after a short or failed write. */
+  private piece: { bytes: Buffer; events: StoredEvent[] } | undefined;
+  /** Records appended to cloudtrail.jsonl, not yet known to be on disk. */
+  private written: StoredEvent[] = [];
+  /** The records the running flush makes durable (emptied when a reader's flush made them durable first). */
+  private syncingGroup: StoredEvent[] = [];
+  /** Records on disk in cloudtrail.jsonl, not yet in kms.db. */
+  private toInsert: StoredEvent[] = [];
+  /** kms.db changed and a flush of its WAL failed: the next flush includes it. */
+  private walOwed = false;
   /** Calls whose records are written, waiting for the next flush to disk. */
   private unsynced: Waiter[] = [];
   private syncing = false;
   private closed = false;
   private failing = false;
+  private insertFailing = false;
   private dropped = 0;
-  /** cloudtrail.jsonl bytes not yet written. */
-  private lines: Buffer[] = [];
-  private lineBytes = 0;
 
   constructor(
     private readonly store: KmsStore,
@@ -68,13 +84,14 @@ export class Trail {
     private readonly maxBatch = 512,
     private readonly report: (message: string) => void = (message) => process.stderr.write(`sealbox kms: ${message}\n`),
     /**
-     * Calls wait for their records to be on disk (a data directory), with the SQLite write-ahead
-     * log to flush; false: they are answered at once (in memory).
+     * Calls wait for their records to be on disk in `logFile` (a data directory), with kms.db's
+     * write-ahead log to flush when kms.db changed; false: they are answered at once (in memory).
      */
     private readonly durable: false | { walFile?: string } = logFile === undefined ? false : {},
+    private readonly insertDelayMs = INSERT_DELAY_MS,
+    private readonly insertBatch = INSERT_BATCH,
   ) {
-    // kms.db has what cloudtrail.jsonl may lack after a power cut: put back before appending more.
-    if (logFile !== undefined && durable && durable.walFile !== undefined) repairLog(logFile, store);
+    if (logFile !== undefined && durable) repairLog(logFile, store);
     this.fd = logFile === undefined ? undefined : openPrivate(logFile, 'a');
   }
 
@@ -103,7 +120,6 @@ export class Trail {
     }
     return new Promise<void>((resolve, reject) => {
       this.add({ event, waiter: { resolve, reject } });
-      if (this.buffer.length >= this.maxBatch && !this.syncing) this.tryFlush();
       this.pumpSoon();
     });
   }
@@ -116,41 +132,52 @@ export class Trail {
   }
 
   /**
-   * Writes the records calls wait for, then flushes them to disk off the event loop and answers
-   * those calls; one flush at a time (records that arrive meanwhile wait for the next one).
+   * Appends the buffered records, then flushes them to disk off the event loop and answers the
+   * calls waiting for them; one flush at a time (records that arrive meanwhile wait for the next).
    */
   private pump(): void {
     if (this.syncing || this.closed) return;
-    if (this.buffer.some((e) => e.waiter)) {
+    if (this.buffer.length > 0 || this.piece) {
       try {
-        this.flush();
+        this.writeBuffered();
       } catch {
         return; // the waiters are answered with the error; held, reported, retried
       }
     }
-    if (this.unsynced.length === 0) return;
+    if (this.unsynced.length === 0 && this.written.length === 0) return;
     const waiters = this.unsynced;
     this.unsynced = [];
+    const group = this.written;
+    this.written = [];
+    this.syncingGroup = group;
     this.syncing = true;
     this.syncFiles((err) => {
       this.syncing = false;
+      this.syncingGroup = [];
       if (err) {
         this.report(`cannot flush the event log to disk (${describe(err)})`);
         for (const w of waiters) w.reject(new EventLogUnavailableError(err));
+        // In the file, not known to be on disk: they go with the next flush.
+        this.written = group.concat(this.written);
+        this.schedule(RETRY_MS);
       } else {
         for (const w of waiters) w.resolve();
+        this.synced(group);
       }
       if (this.closed) this.closeFiles();
-      else this.pump();
+      else if (!err || this.unsynced.length > 0) this.pump();
     });
   }
 
-  /** fdatasync of cloudtrail.jsonl and kms.db's write-ahead log, in parallel, in the thread pool. */
+  /** fdatasync of cloudtrail.jsonl, and of kms.db's write-ahead log when kms.db changed, in parallel, in the thread pool. */
   private syncFiles(done: (err?: unknown) => void): void {
     let fds: number[];
+    const wal = this.walOwed || this.store.takeUnflushedChanges?.() !== false;
+    this.walOwed = false;
     try {
-      fds = this.filesToSync();
+      fds = this.filesToSync(wal);
     } catch (err) {
+      this.walOwed ||= wal;
       setImmediate(() => done(err));
       return;
     }
@@ -160,17 +187,19 @@ export class Trail {
     for (const fd of fds) {
       fdatasync(fd, (err) => {
         failure ??= err ?? undefined;
-        if (--left === 0) done(failure);
+        if (--left === 0) {
+          if (failure !== undefined) this.walOwed ||= wal;
+          done(failure);
+        }
       });
     }
   }
 
-  /** What a batch is durable by: kms.db's write-ahead log (or cloudtrail.jsonl when there is none); `all` adds cloudtrail.jsonl (close). */
-  private filesToSync(all = false): number[] {
+  /** cloudtrail.jsonl, and kms.db's write-ahead log with `wal` (when there is one). */
+  private filesToSync(wal: boolean): number[] {
     const fds: number[] = [];
-    const wal = this.durable && this.durable.walFile !== undefined;
-    if (this.fd !== undefined && (all || !wal)) fds.push(this.fd);
-    if (this.durable && this.durable.walFile !== undefined) {
+    if (this.fd !== undefined) fds.push(this.fd);
+    if (wal && this.durable && this.durable.walFile !== undefined) {
       // Any descriptor of the file flushes what SQLite wrote through its own (fsync works on the
       // file, not the descriptor). SQLite keeps the file while the database is open (a
       // checkpoint restarts it in place, after flushing it and the database).
@@ -195,51 +224,16 @@ export class Trail {
     }
   }
 
-  /**
-   * Writes everything buffered; readers call it first so they see every record. When the write
-   * fails it throws, after keeping the events, reporting (once) and setting the retry.
-   *
-   * Two stages, each retried on its own: the events into SQLite (what readers query), then their
-   * lines onto cloudtrail.jsonl, as bytes kept until written (a short write is continued, never
-   * written twice).
-   */
-  flush(): void {
-    if (this.buffer.length === 0 && this.lines.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    const waiters: Waiter[] = [];
-    for (const entry of batch) {
-      if (entry.waiter) waiters.push(entry.waiter);
-      // Settled by this write, whatever its outcome: an event kept for a retry has no one waiting.
-      entry.waiter = undefined;
+  /** The failure of a write: reported once, retried every second. */
+  private failed(err: unknown): void {
+    if (!this.failing) {
+      this.failing = true;
+      this.report(`cannot write the event log (${describe(err)}); ${this.pending} events are held in memory and the write is retried every second`);
     }
-    try {
-      if (batch.length > 0) {
-        const events = batch.map((e) => e.event);
-        try {
-          this.store.appendEvents(events);
-        } catch (err) {
-          this.buffer = batch.concat(this.buffer);
-          throw err;
-        }
-        if (this.fd !== undefined) this.queueLines(Buffer.from(events.map((e) => e.record + '\n').join(''), 'utf8'));
-      }
-      this.writeLines();
-    } catch (err) {
-      if (!this.failing) {
-        this.failing = true;
-        this.report(`cannot write the event log (${describe(err)}); ${this.buffer.length} events are held in memory and the write is retried every second`);
-      }
-      this.schedule(RETRY_MS);
-      // Reported once above, not once per call.
-      for (const w of waiters) w.reject(new EventLogUnavailableError(err));
-      throw err;
-    }
-    // Written; answered once the next flush to disk has run.
-    if (waiters.length > 0) {
-      this.unsynced.push(...waiters);
-      if (!this.syncing) this.pumpSoon();
-    }
+    this.schedule(RETRY_MS);
+  }
+
+  private recovered(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -251,28 +245,142 @@ export class Trail {
     }
   }
 
-  private queueLines(bytes: Buffer): void {
-    this.lines.push(bytes);
-    this.lineBytes += bytes.length;
-    // While the file cannot be written, its oldest lines go first (SQLite has the events).
-    // The first piece may be partly written already: it stays, so no line is cut.
-    while (this.lineBytes > MAX_HELD_LINE_BYTES && this.lines.length > 2) this.lineBytes -= this.lines.splice(1, 1)[0]!.length;
+  /**
+   * Appends the buffered records to cloudtrail.jsonl (not flushed: `pump` flushes); their calls
+   * then wait for the next flush. When the write fails it throws, after keeping the records,
+   * reporting (once), setting the retry and answering the waiting calls with the error.
+   */
+  private writeBuffered(): void {
+    const waiters: Waiter[] = [];
+    try {
+      // What a failure cut short first, so the lines stay in order and whole.
+      if (this.piece) this.writePiece();
+      if (this.buffer.length > 0) {
+        const batch = this.buffer;
+        this.buffer = [];
+        const events: StoredEvent[] = new Array(batch.length);
+        let text = '';
+        for (let i = 0; i < batch.length; i++) {
+          const entry = batch[i]!;
+          events[i] = entry.event;
+          text += entry.event.record + '\n';
+          if (entry.waiter) waiters.push(entry.waiter);
+          // Settled by this write, whatever its outcome: an event kept for a retry has no one waiting.
+          entry.waiter = undefined;
+        }
+        this.piece = { bytes: Buffer.from(text, 'utf8'), events };
+        this.writePiece();
+      }
+    } catch (err) {
+      this.failed(err);
+      // Reported once above, not once per call.
+      for (const w of waiters) w.reject(new EventLogUnavailableError(err));
+      throw err;
+    }
+    for (const w of waiters) this.unsynced.push(w);
+    this.recovered();
   }
 
-  private writeLines(): void {
-    if (this.lines.length === 0) return;
-    while (this.lines.length > 0) {
-      const bytes = this.lines[0]!;
-      const n = writeSync(this.fd!, bytes);
-      this.lineBytes -= n;
-      if (n < bytes.length) this.lines[0] = bytes.subarray(n);
-      else this.lines.shift();
+  private writePiece(): void {
+    const piece = this.piece!;
+    while (piece.bytes.length > 0) piece.bytes = piece.bytes.subarray(writeSync(this.fd!, piece.bytes));
+    this.piece = undefined;
+    for (const e of piece.events) this.written.push(e);
+  }
+
+  /** Records now on disk: into kms.db with the next insert. */
+  private synced(events: StoredEvent[]): void {
+    for (const e of events) this.toInsert.push(e);
+    if (this.toInsert.length > MAX_HELD) {
+      // kms.db cannot be written for a long while: the oldest wait in cloudtrail.jsonl alone
+      // (inserted when the log is next opened, repairLog).
+      this.toInsert.splice(0, this.toInsert.length - MAX_HELD);
     }
+    if (this.toInsert.length === 0 || this.insertTimer || this.closed) return;
+    this.insertTimer = setTimeout(
+      () => {
+        this.insertTimer = undefined;
+        try {
+          this.insert();
+        } catch {
+          // reported, retried
+        }
+      },
+      this.insertFailing ? RETRY_MS : this.toInsert.length >= this.insertBatch ? 0 : this.insertDelayMs,
+    );
+    this.insertTimer.unref();
+  }
+
+  /** Inserts the records on disk into kms.db's events table; when that fails, keeps them, reports once and retries. */
+  private insert(): void {
+    if (this.toInsert.length === 0) return;
+    const events = this.toInsert;
+    try {
+      this.store.appendEvents(events);
+    } catch (err) {
+      if (!this.insertFailing) {
+        this.insertFailing = true;
+        this.report(`cannot insert the event log's records into kms.db (${describe(err)}); they are on disk in cloudtrail.jsonl and the insert is retried every second`);
+      }
+      this.synced([]);
+      throw err;
+    }
+    this.toInsert = this.toInsert === events ? [] : this.toInsert.slice(events.length);
+    if (this.insertFailing) {
+      this.insertFailing = false;
+      this.report(`the event log's records are inserted into kms.db again`);
+    }
+  }
+
+  /**
+   * Makes every record written so far visible to readers; they call it first. With a data
+   * directory: appends what is buffered, flushes cloudtrail.jsonl (here, when records in it are
+   * not known to be on disk yet) and inserts the records into kms.db. Throws when a write fails
+   * (after keeping the records, reporting once and setting the retry).
+   */
+  flush(): void {
+    if (!this.durable) {
+      this.flushToStore();
+      return;
+    }
+    if (this.buffer.length > 0 || this.piece) this.writeBuffered();
+    if (this.written.length > 0 || this.syncingGroup.length > 0) {
+      fdatasyncSync(this.fd!);
+      // The running flush's records are on disk now too (it finds its group emptied).
+      const group = this.syncingGroup.splice(0);
+      const written = this.written;
+      this.written = [];
+      this.synced(group.concat(written));
+    }
+    if (this.insertTimer) {
+      clearTimeout(this.insertTimer);
+      this.insertTimer = undefined;
+    }
+    try {
+      this.insert();
+    } finally {
+      if (this.toInsert.length > 0) this.synced([]);
+    }
+  }
+
+  /** Without a data directory: everything buffered into kms.db. */
+  private flushToStore(): void {
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      this.store.appendEvents(batch.map((e) => e.event));
+    } catch (err) {
+      this.buffer = batch.concat(this.buffer);
+      this.failed(err);
+      throw err;
+    }
+    this.recovered();
   }
 
   /** Events not yet written (held while writes fail). */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffer.length + (this.piece?.events.length ?? 0);
   }
 
   private schedule(ms: number): void {
@@ -284,13 +392,25 @@ export class Trail {
     this.timer.unref();
   }
 
-  /** A write off any call's path: a failure is kept, reported and retried by flush itself. */
+  /** A write off any call's path: a failure is kept, reported and retried by the write itself. */
   private tryFlush(): void {
-    try {
-      this.flush();
-    } catch {
-      // held, reported, retried
+    if (!this.durable) {
+      try {
+        this.flushToStore();
+      } catch {
+        // held, reported, retried
+      }
+      return;
     }
+    // Appended now, flushed and inserted off the event loop (pump).
+    if (this.buffer.length > 0 || this.piece) {
+      try {
+        this.writeBuffered();
+      } catch {
+        return; // held, reported, retried
+      }
+    }
+    this.pumpSoon();
   }
 
   close(): void {
@@ -300,6 +420,8 @@ export class Trail {
       // No retry may outlive the store it writes to.
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
+      if (this.insertTimer) clearTimeout(this.insertTimer);
+      this.insertTimer = undefined;
       if (this.immediate) clearImmediate(this.immediate);
       this.immediate = undefined;
       this.closed = true;
@@ -328,11 +450,13 @@ export class Trail {
 }
 
 /**
- * Makes cloudtrail.jsonl whole again from kms.db, which a batch is durable by: after a power cut
- * the file may end in a torn line (cut, since it cannot be completed) and lack the records of the
- * last batches (appended from kms.db, after the record of the file's last whole line, oldest
- * first; every record when the file has no whole line). A file whose last record kms.db does not
- * know (not this data directory's log) is left as it is. Runs once, when the log is opened.
+ * Makes cloudtrail.jsonl and kms.db's events table agree again, once, when the log is opened.
+ * A torn last line is cut (its call was never answered: a call is answered once its line is on
+ * disk). When kms.db knows the file's last record, the records kms.db has after it are appended
+ * (data directories written when kms.db was what a batch was durable by); otherwise the records
+ * the file has after kms.db's last event (a crash before they were inserted) are inserted into
+ * kms.db, oldest first (every record when kms.db has none). A file in which kms.db knows neither
+ * the last record nor finds its own last event (not this data directory's log) is left as it is.
  */
 export function repairLog(logFile: string, store: KmsStore): void {
   // a+ creates a missing file; the only writes are at its end (after the cut, if any).
@@ -351,27 +475,118 @@ export function repairLog(logFile: string, store: KmsStore): void {
       if (typeof id !== 'string') return;
       lastId = id;
     }
-    if (end < size) ftruncateSync(fd, end);
-    let pending: string[] = [];
-    let bytes = 0;
-    let written = 0;
-    const write = () => {
-      const buf = Buffer.from(pending.join(''), 'utf8');
-      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
-      written += buf.length;
-      pending = [];
-      bytes = 0;
-    };
-    for (const record of store.eventRecordsAfter(lastId)) {
-      pending.push(record + '\n');
-      bytes += record.length;
-      if (bytes > 1024 * 1024) write();
+    if (lastId === undefined || store.hasEvent(lastId)) {
+      if (end < size) ftruncateSync(fd, end);
+      const written = appendRecordsAfter(fd, store, lastId);
+      if (end < size || written > 0) fdatasyncSync(fd);
+      return;
     }
-    if (pending.length > 0) write();
-    if (end < size || written > 0) fdatasyncSync(fd);
+    const dbLast = store.lastEventId();
+    const from = dbLast === undefined ? 0 : lineAfterRecord(fd, end, dbLast);
+    if (from === undefined) return; // not this store's log
+    if (end < size) {
+      ftruncateSync(fd, end);
+      fdatasyncSync(fd);
+    }
+    insertRecordsBetween(fd, from, end, store);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Appends the records kms.db has after the event `lastId` (every record without one); returns the bytes written. */
+function appendRecordsAfter(fd: number, store: KmsStore, lastId: string | undefined): number {
+  let pending: string[] = [];
+  let bytes = 0;
+  let written = 0;
+  const write = () => {
+    const buf = Buffer.from(pending.join(''), 'utf8');
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+    written += buf.length;
+    pending = [];
+    bytes = 0;
+  };
+  for (const record of store.eventRecordsAfter(lastId)) {
+    pending.push(record + '\n');
+    bytes += record.length;
+    if (bytes > 1024 * 1024) write();
+  }
+  if (pending.length > 0) write();
+  return written;
+}
+
+/** Where the line after the record with this event id starts, searched from the file's end; undefined when no line has it. */
+function lineAfterRecord(fd: number, end: number, eventId: string): number | undefined {
+  const marker = Buffer.from(`"eventID":${JSON.stringify(eventId)}`, 'utf8');
+  const CHUNK = 1024 * 1024;
+  for (let to = end; to > 0; ) {
+    const from = Math.max(0, to - CHUNK);
+    // Overlapping the later chunk, so a marker across the boundary is found.
+    const text = readAt(fd, from, Math.min(end, to + marker.length - 1) - from);
+    for (let at = text.lastIndexOf(marker); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(marker, at - 1)) {
+      if (from + at >= to) continue; // the later chunk had it
+      const lineEnd = indexOfNewline(fd, from + at, end);
+      const lineStart = lastNewlineBefore(fd, from + at) + 1;
+      const found = storedEventFromRecord(readAt(fd, lineStart, lineEnd - lineStart).toString('utf8'));
+      if (found?.eventId === eventId) return lineEnd + 1;
+    }
+    to = from;
+  }
+  return undefined;
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  for (let got = 0; got < length; ) {
+    const n = readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) throw new Error('cloudtrail.jsonl shrank while it was read');
+    got += n;
+  }
+  return buf;
+}
+
+/** The offset of the first newline at or after `from` (`end - 1` when none: the last whole line ends there). */
+function indexOfNewline(fd: number, from: number, end: number): number {
+  for (let at = from; at < end; at += 64 * 1024) {
+    const text = readAt(fd, at, Math.min(64 * 1024, end - at));
+    const nl = text.indexOf(0x0a);
+    if (nl >= 0) return at + nl;
+  }
+  return end - 1;
+}
+
+/** The offset of the last newline before `before` (-1 when none). */
+function lastNewlineBefore(fd: number, before: number): number {
+  for (let to = before; to > 0; to -= 64 * 1024) {
+    const from = Math.max(0, to - 64 * 1024);
+    const text = readAt(fd, from, to - from);
+    const nl = text.lastIndexOf(0x0a);
+    if (nl >= 0) return from + nl;
+  }
+  return -1;
+}
+
+/** Inserts the records of the whole lines between `from` and `end` into kms.db, in batches, oldest first. */
+function insertRecordsBetween(fd: number, from: number, end: number, store: KmsStore): void {
+  let batch: StoredEvent[] = [];
+  let carry: Buffer = Buffer.alloc(0);
+  for (let at = from; at < end; ) {
+    const n = Math.min(1024 * 1024, end - at);
+    const text = carry.length > 0 ? Buffer.concat([carry, readAt(fd, at, n)]) : readAt(fd, at, n);
+    at += n;
+    let start = 0;
+    for (let nl = text.indexOf(0x0a); nl >= 0; nl = text.indexOf(0x0a, start)) {
+      const event = storedEventFromRecord(text.toString('utf8', start, nl));
+      start = nl + 1;
+      if (event) batch.push(event);
+      if (batch.length >= 1024) {
+        store.appendEvents(batch);
+        batch = [];
+      }
+    }
+    carry = text.subarray(start);
+  }
+  if (batch.length > 0) store.appendEvents(batch);
 }
 
 /** Where the file's last whole line ends (0: it has none), and that line, read from the end. */
