@@ -513,6 +513,48 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
     expect(storedEventFromRecord('{"n":1}')).toBeUndefined();
   });
 
+  it('records recovered from the file (EventTime to the second) keep their order among the same second\'s events: LookupEvents newest first, its paging, GetKeyLastUsage', () => {
+    const arn = 'arn:aws:kms:us-east-1:111122223333:key/k';
+    const call = (eventName: string, ms: number) =>
+      apiCallEvent({
+        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's', accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/alice' },
+        eventName,
+        region: 'us-east-1',
+        time: Date.UTC(2026, 11, 6, 12, 0, 5, ms),
+        sourceIp: '127.0.0.1',
+        userAgent: 'test',
+        requestId: `r-${eventName}`,
+        readOnly: false,
+        request: { KeyId: 'k' },
+        responseElements: null,
+        resources: [{ arn, accountId: '111122223333' }],
+      });
+    // Encrypt inserted at 12:00:05.900; Decrypt, 50 ms later in the same second, acknowledged
+    // (its line on disk) but not yet inserted when the process died.
+    const encrypt = call('Encrypt', 900);
+    const decrypt = call('Decrypt', 950);
+    store.appendEvents([encrypt]);
+    const file = join(dir, 'cloudtrail.jsonl');
+    writeFileSync(file, encrypt.record + '\n' + decrypt.record + '\n');
+    open(file).close();
+    const q = { accountId: '111122223333', region: 'us-east-1' };
+    expect(store.lookupEvents({ ...q, limit: 10 }).map((r) => r.event.eventName)).toEqual(['Decrypt', 'Encrypt']);
+    // Paging (NextToken is the last shown event's sequence number): one by one, both are seen.
+    const first = store.lookupEvents({ ...q, limit: 1 });
+    const second = store.lookupEvents({ ...q, limit: 1, beforeSeq: first[0]!.seq });
+    expect([...first, ...second].map((r) => r.event.eventName)).toEqual(['Decrypt', 'Encrypt']);
+    expect(store.lastUse(arn, ['Encrypt', 'Decrypt'])?.eventName).toBe('Decrypt');
+    expect(store.lastUses(['Encrypt', 'Decrypt']).get(arn)?.eventName).toBe('Decrypt');
+    // Still within its own second (the record's EventTime), and the order holds across a second.
+    const recovered = store.lookupEvents({ ...q, limit: 1 })[0]!.event.time;
+    expect(Math.floor(recovered / 1000)).toBe(Math.floor(decrypt.time / 1000));
+    const next = call('Encrypt', 1100);
+    writeFileSync(file, [encrypt, decrypt, next].map((e) => e.record + '\n').join(''));
+    open(file).close();
+    expect(store.lookupEvents({ ...q, limit: 10 }).map((r) => r.event.eventId)).toEqual([next.eventId, decrypt.eventId, encrypt.eventId]);
+    expect(store.lookupEvents({ ...q, limit: 10 })[0]!.event.time).toBe(Date.UTC(2026, 11, 6, 12, 0, 6));
+  });
+
   it('an exported data directory gets the records its file has and its kms.db lacks before it is loaded into memory', () => {
     const db = new SqliteKmsStore(join(dir, 'kms.db'));
     db.appendEvents([stored(1)]);

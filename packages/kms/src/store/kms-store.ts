@@ -110,6 +110,8 @@ export interface KmsStore {
 
   /** The id of the newest stored event (undefined when there is none). */
   lastEventId(): string | undefined;
+  /** The newest stored event's id and time (undefined when there is none). */
+  lastEvent(): { eventId: string; time: number } | undefined;
   hasEvent(eventId: string): boolean;
   /**
    * Whether anything but events (appendEvents) was written since the last call, which clears it:

@@ -481,14 +481,14 @@ export function repairLog(logFile: string, store: KmsStore): void {
       if (end < size || written > 0) fdatasyncSync(fd);
       return;
     }
-    const dbLast = store.lastEventId();
-    const from = dbLast === undefined ? 0 : lineAfterRecord(fd, end, dbLast);
+    const dbLast = store.lastEvent();
+    const from = dbLast === undefined ? 0 : lineAfterRecord(fd, end, dbLast.eventId);
     if (from === undefined) return; // not this store's log
     if (end < size) {
       ftruncateSync(fd, end);
       fdatasyncSync(fd);
     }
-    insertRecordsBetween(fd, from, end, store);
+    insertRecordsBetween(fd, from, end, store, dbLast?.time);
   } finally {
     closeSync(fd);
   }
@@ -566,8 +566,15 @@ function lastNewlineBefore(fd: number, before: number): number {
   return -1;
 }
 
-/** Inserts the records of the whole lines between `from` and `end` into kms.db, in batches, oldest first. */
-function insertRecordsBetween(fd: number, from: number, end: number, store: KmsStore): void {
+/**
+ * Inserts the records of the whole lines between `from` and `end` into kms.db, in batches, oldest
+ * first. A record read back has its time to the second (eventTime); one in the same second as the
+ * event before it (`previousTime`: kms.db's last, for the first) takes that event's time, so it
+ * stays after it: LookupEvents lists newest first by time and pages by sequence, and
+ * GetKeyLastUsage takes the newest by time, so a recovered record dated the start of its second
+ * would sort before the events that preceded it in that second (and be skipped by paging).
+ */
+function insertRecordsBetween(fd: number, from: number, end: number, store: KmsStore, previousTime: number | undefined): void {
   let batch: StoredEvent[] = [];
   let carry: Buffer = Buffer.alloc(0);
   for (let at = from; at < end; ) {
@@ -578,7 +585,11 @@ function insertRecordsBetween(fd: number, from: number, end: number, store: KmsS
     for (let nl = text.indexOf(0x0a); nl >= 0; nl = text.indexOf(0x0a, start)) {
       const event = storedEventFromRecord(text.toString('utf8', start, nl));
       start = nl + 1;
-      if (event) batch.push(event);
+      if (event) {
+        if (previousTime !== undefined && previousTime > event.time && previousTime < event.time + 1000) event.time = previousTime;
+        previousTime = event.time;
+        batch.push(event);
+      }
       if (batch.length >= 1024) {
         store.appendEvents(batch);
         batch = [];
