@@ -124,6 +124,24 @@ export class Trail {
     });
   }
 
+  /**
+   * Resolves once everything written so far is on disk: the records (those no call waits for
+   * included) and what kms.db changed (its WAL). For answers that are no KMS call's and so have
+   * no record to wait for (POST /_sealbox/seed, a clock advance that deleted or rotated keys):
+   * they are sent only then, as a call's are. Rejects while the log cannot be written.
+   */
+  settled(): Promise<void> {
+    if (!this.durable || this.closed) return Promise.resolve();
+    if (this.failing) return Promise.reject(new EventLogUnavailableError());
+    // kms.db's changes are flushed by the next flush when they are taken here.
+    if (this.store.takeUnflushedChanges?.()) this.walOwed = true;
+    if (!this.walOwed && !this.syncing && this.buffer.length === 0 && !this.piece && this.written.length === 0 && this.unsynced.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.unsynced.push({ resolve, reject });
+      this.pumpSoon();
+    });
+  }
+
   private pumpSoon(): void {
     this.immediate ??= setImmediate(() => {
       this.immediate = undefined;
