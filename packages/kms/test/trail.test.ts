@@ -555,6 +555,38 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
     expect(store.lookupEvents({ ...q, limit: 10 })[0]!.event.time).toBe(Date.UTC(2026, 11, 6, 12, 0, 6));
   });
 
+  it('when kms.db cannot take records for longer than 100,000 calls, it gets every one, in order, once it can (those beyond what is held read back from the file)', async () => {
+    const file = join(dir, 'cloudtrail.jsonl');
+    let full = true;
+    const append = store.appendEvents.bind(store);
+    store.appendEvents = (events) => {
+      if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      append(events);
+    };
+    writeFileSync(join(dir, 'kms.db-wal'), '');
+    const trail = open(file);
+    try {
+      const n = 100_005;
+      const all: Promise<void>[] = [];
+      for (let i = 1; i <= n; i++) all.push(trail.commit(stored(i)));
+      await Promise.all(all);
+      expect(() => trail.flush()).toThrow(/disk is full/);
+      full = false;
+      trail.flush(); // a reader
+      expect(store.lastEventSeq()).toBe(n);
+      const ids = store.consoleEvents({ afterSeq: 0, limit: n }).map((r) => r.event.eventId);
+      expect(ids.length).toBe(n);
+      expect(ids.every((id, i) => id === `id-${i + 1}`)).toBe(true);
+      // Calls after the catch-up go in as usual, once.
+      await trail.commit(stored(n + 1));
+      trail.flush();
+      expect(store.lastEventSeq()).toBe(n + 1);
+    } finally {
+      full = false;
+      trail.close();
+    }
+  }, 60_000);
+
   it('an exported data directory gets the records its file has and its kms.db lacks before it is loaded into memory', () => {
     const db = new SqliteKmsStore(join(dir, 'kms.db'));
     db.appendEvents([stored(1)]);

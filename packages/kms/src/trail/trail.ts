@@ -67,6 +67,11 @@ export class Trail {
   private syncingGroup: StoredEvent[] = [];
   /** Records on disk in cloudtrail.jsonl, not yet in kms.db. */
   private toInsert: StoredEvent[] = [];
+  /**
+   * More records waited for kms.db than are held (it could not be written for a long while):
+   * those after `toInsert` are read back from cloudtrail.jsonl once kms.db takes records again.
+   */
+  private behind = false;
   /** kms.db changed and a flush of its WAL failed: the next flush includes it. */
   private walOwed = false;
   /** Calls whose records are written, waiting for the next flush to disk. */
@@ -79,7 +84,7 @@ export class Trail {
 
   constructor(
     private readonly store: KmsStore,
-    logFile: string | undefined,
+    private readonly logFile: string | undefined,
     private readonly maxDelayMs = 50,
     private readonly maxBatch = 512,
     private readonly report: (message: string) => void = (message) => process.stderr.write(`sealbox kms: ${message}\n`),
@@ -308,13 +313,15 @@ export class Trail {
 
   /** Records now on disk: into kms.db with the next insert. */
   private synced(events: StoredEvent[]): void {
-    for (const e of events) this.toInsert.push(e);
+    // Once behind, the newer records are read back from the file (catchUp), after the held ones:
+    // kms.db gets every record, in the file's order.
+    if (!this.behind) for (const e of events) this.toInsert.push(e);
     if (this.toInsert.length > MAX_HELD) {
-      // kms.db cannot be written for a long while: the oldest wait in cloudtrail.jsonl alone
-      // (inserted when the log is next opened, repairLog).
-      this.toInsert.splice(0, this.toInsert.length - MAX_HELD);
+      // kms.db cannot be written for a long while: the newest wait in cloudtrail.jsonl alone.
+      this.toInsert.length = MAX_HELD;
+      this.behind = true;
     }
-    if (this.toInsert.length === 0 || this.insertTimer || this.closed) return;
+    if ((this.toInsert.length === 0 && !this.behind) || this.insertTimer || this.closed) return;
     this.insertTimer = setTimeout(
       () => {
         this.insertTimer = undefined;
@@ -331,10 +338,11 @@ export class Trail {
 
   /** Inserts the records on disk into kms.db's events table; when that fails, keeps them, reports once and retries. */
   private insert(): void {
-    if (this.toInsert.length === 0) return;
+    if (this.toInsert.length === 0 && !this.behind) return;
     const events = this.toInsert;
     try {
       this.store.appendEvents(events);
+      if (this.behind) this.catchUp();
     } catch (err) {
       if (!this.insertFailing) {
         this.insertFailing = true;
@@ -377,8 +385,26 @@ export class Trail {
     try {
       this.insert();
     } finally {
-      if (this.toInsert.length > 0) this.synced([]);
+      if (this.toInsert.length > 0 || this.behind) this.synced([]);
     }
+  }
+
+  /**
+   * Inserts the records cloudtrail.jsonl has after kms.db's last event (those that were not held
+   * while kms.db could not be written), once every line written is on disk.
+   */
+  private catchUp(): void {
+    fdatasyncSync(this.fd!);
+    const fd = openSync(this.logFile!, 'r');
+    try {
+      const { end } = lastWholeLine(fd, fstatSync(fd).size);
+      const last = this.store.lastEvent();
+      const from = last === undefined ? 0 : lineAfterRecord(fd, end, last.eventId);
+      if (from !== undefined) insertRecordsBetween(fd, from, end, this.store, last?.time);
+    } finally {
+      closeSync(fd);
+    }
+    this.behind = false;
   }
 
   /** Without a data directory: everything buffered into kms.db. */
