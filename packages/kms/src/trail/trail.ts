@@ -507,17 +507,21 @@ export function repairLog(logFile: string, store: KmsStore): void {
   const fd = openPrivate(logFile, 'a+');
   try {
     const size = fstatSync(fd).size;
-    const { end, line } = lastWholeLine(fd, size);
-    let lastId: string | undefined;
-    if (line !== undefined) {
-      let id: unknown;
-      try {
-        id = (JSON.parse(line) as { eventID?: unknown }).eventID;
-      } catch {
-        // not a record: not a log this store wrote
+    let { end, start, line } = lastWholeLine(fd, size);
+    let lastId = line === undefined ? undefined : recordId(line);
+    if (line !== undefined && lastId === undefined) {
+      // The last line is no record. After a power cut the unflushed end of the file may come back
+      // as zeros (or old blocks) with a newline of a later line in it: what follows the last
+      // record this store knows (or the line after kms.db's last event) was never acknowledged,
+      // since a call is answered once its line and every line before it is on disk. A file with
+      // no record near its end is not this store's log and is left as it is.
+      for (let tries = 0; lastId === undefined && start > 0 && tries < GARBAGE_LINES; tries++) {
+        ({ end, start, line } = lastWholeLine(fd, start));
+        lastId = line === undefined ? undefined : recordId(line);
       }
-      if (typeof id !== 'string') return;
-      lastId = id;
+      if (lastId === undefined) return;
+      const dbLast = store.lastEvent();
+      if (!store.hasEvent(lastId) && (dbLast === undefined || lineAfterRecord(fd, end, dbLast.eventId) === undefined)) return;
     }
     if (lastId === undefined || store.hasEvent(lastId)) {
       if (end < size) ftruncateSync(fd, end);
@@ -535,6 +539,19 @@ export function repairLog(logFile: string, store: KmsStore): void {
     insertRecordsBetween(fd, from, end, store, dbLast?.time);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Lines that are no record, at the end of the file, skipped to find its last record (repairLog). */
+const GARBAGE_LINES = 64;
+
+/** The eventID of a line that is a record (undefined otherwise). */
+function recordId(line: string): string | undefined {
+  try {
+    const id = (JSON.parse(line) as { eventID?: unknown } | null)?.eventID;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -644,8 +661,8 @@ function insertRecordsBetween(fd: number, from: number, end: number, store: KmsS
   if (batch.length > 0) store.appendEvents(batch);
 }
 
-/** Where the file's last whole line ends (0: it has none), and that line, read from the end. */
-function lastWholeLine(fd: number, size: number): { end: number; line?: string } {
+/** Where the file's last whole line ends (0: it has none) and starts, and that line, read from the end (of the first `size` bytes). */
+function lastWholeLine(fd: number, size: number): { end: number; start: number; line?: string } {
   for (let chunk = 64 * 1024; ; chunk *= 2) {
     const start = Math.max(0, size - chunk);
     const text = Buffer.alloc(size - start);
@@ -656,12 +673,12 @@ function lastWholeLine(fd: number, size: number): { end: number; line?: string }
     }
     const nl = text.lastIndexOf(0x0a);
     if (nl < 0) {
-      if (start === 0) return { end: 0 };
+      if (start === 0) return { end: 0, start: 0 };
       continue;
     }
     const previous = nl === 0 ? -1 : text.lastIndexOf(0x0a, nl - 1);
     if (previous < 0 && start > 0) continue;
-    return { end: start + nl + 1, line: text.subarray(previous + 1, nl).toString('utf8') };
+    return { end: start + nl + 1, start: start + previous + 1, line: text.subarray(previous + 1, nl).toString('utf8') };
   }
 }
 
