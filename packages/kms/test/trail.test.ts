@@ -489,7 +489,7 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
     }
   });
 
-  it('a record read back from the file has the columns it was stored with (the time to the second)', () => {
+  it('a record read back from the file has the columns it was stored with (the time to the millisecond from its eventID; to the second for an older record)', () => {
     const call = apiCallEvent({
       credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's', accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/alice' },
       eventName: 'Encrypt',
@@ -505,7 +505,13 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
       errorCode: 'AccessDenied',
       errorMessage: 'no',
     });
-    expect(storedEventFromRecord(call.record)).toEqual({ ...call, time: Date.UTC(2026, 11, 6, 12, 0, 5) });
+    expect(storedEventFromRecord(call.record)).toEqual(call);
+    // An older Sealbox's eventID (a random UUID) carries no time: the record's eventTime, to the second.
+    const older = '0f1e2d3c-4b5a-4697-8877-665544332211';
+    expect(storedEventFromRecord(call.record.replace(call.eventId, older))).toEqual({ ...call, eventId: older, record: call.record.replace(call.eventId, older), time: Date.UTC(2026, 11, 6, 12, 0, 5) });
+    // An eventID whose time is not in the record's second is not believed.
+    const elsewhere = call.record.replace('"eventTime":"2026-12-06T12:00:05Z"', '"eventTime":"2026-12-06T12:00:07Z"');
+    expect(storedEventFromRecord(elsewhere)?.time).toBe(Date.UTC(2026, 11, 6, 12, 0, 7));
     const key = { keyId: 'k', accountId: '111122223333', region: 'us-east-1', arn: 'arn:aws:kms:us-east-1:111122223333:key/k' } as KeyRecord;
     const service = serviceEvent(key, 'DeleteKey', Date.UTC(2026, 0, 1), null);
     expect(storedEventFromRecord(service.record)).toEqual(service);
@@ -513,10 +519,12 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
     expect(storedEventFromRecord('{"n":1}')).toBeUndefined();
   });
 
-  it('records recovered from the file (EventTime to the second) keep their order among the same second\'s events: LookupEvents newest first, its paging, GetKeyLastUsage', () => {
+  it('records recovered from an older Sealbox\'s file (EventTime to the second) keep their order among the same second\'s events: LookupEvents newest first, its paging, GetKeyLastUsage', () => {
     const arn = 'arn:aws:kms:us-east-1:111122223333:key/k';
-    const call = (eventName: string, ms: number) =>
-      apiCallEvent({
+    // Records of an older Sealbox, whose eventIDs (random UUIDs) carry no time.
+    let n = 0;
+    const call = (eventName: string, ms: number) => {
+      const made = apiCallEvent({
         credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's', accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/alice' },
         eventName,
         region: 'us-east-1',
@@ -529,6 +537,9 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
         responseElements: null,
         resources: [{ arn, accountId: '111122223333' }],
       });
+      const id = `0f1e2d3c-4b5a-4697-8877-${String(++n).padStart(12, '0')}`;
+      return { ...made, eventId: id, record: made.record.replace(made.eventId, id) };
+    };
     // Encrypt inserted at 12:00:05.900; Decrypt, 50 ms later in the same second, acknowledged
     // (its line on disk) but not yet inserted when the process died.
     const encrypt = call('Encrypt', 900);
@@ -602,6 +613,39 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
     open(file).close();
     expect(store.lastEventSeq()).toBe(3);
     expect(readFileSync(file, 'utf8')).toBe([1, 2, 3].map(line).join(''));
+  });
+
+  it('records recovered from the file have their time to the millisecond: LookupEvents order and StartTime/EndTime as before the crash', () => {
+    const arn = 'arn:aws:kms:us-east-1:111122223333:key/k';
+    const call = (eventName: string, ms: number) =>
+      apiCallEvent({
+        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's', accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/alice' },
+        eventName,
+        region: 'us-east-1',
+        time: Date.UTC(2026, 11, 6, 12, 0, 5, ms),
+        sourceIp: '127.0.0.1',
+        userAgent: 'test',
+        requestId: `r-${eventName}`,
+        readOnly: false,
+        request: { KeyId: 'k' },
+        responseElements: null,
+        resources: [{ arn, accountId: '111122223333' }],
+      });
+    const encrypt = call('Encrypt', 100);
+    const decrypt = call('Decrypt', 600);
+    store.appendEvents([encrypt]);
+    const file = join(dir, 'cloudtrail.jsonl');
+    writeFileSync(file, encrypt.record + '\n' + decrypt.record + '\n');
+    open(file).close();
+    const q = { accountId: '111122223333', region: 'us-east-1', limit: 10 };
+    expect(store.lookupEvents(q).map((r) => [r.event.eventName, r.event.time])).toEqual([
+      ['Decrypt', decrypt.time],
+      ['Encrypt', encrypt.time],
+    ]);
+    // A client that noted the time between the two calls finds the second with StartTime, the first with EndTime.
+    const between = Date.UTC(2026, 11, 6, 12, 0, 5, 400);
+    expect(store.lookupEvents({ ...q, startTime: between }).map((r) => r.event.eventName)).toEqual(['Decrypt']);
+    expect(store.lookupEvents({ ...q, endTime: between }).map((r) => r.event.eventName)).toEqual(['Encrypt']);
   });
 
   it('an exported data directory gets the records its file has and its kms.db lacks before it is loaded into memory', () => {

@@ -629,7 +629,8 @@ function lastNewlineBefore(fd: number, before: number): number {
 
 /**
  * Inserts the records of the whole lines between `from` and `end` into kms.db, in batches, oldest
- * first. A record read back has its time to the second (eventTime); one in the same second as the
+ * first. A record read back whose time is to the second alone (eventTime: written by a Sealbox
+ * whose eventIDs did not carry the milliseconds, records.ts eventIdAt); one in the same second as the
  * event before it (`previousTime`: kms.db's last, for the first) takes that event's time, so it
  * stays after it: LookupEvents lists newest first by time and pages by sequence, and
  * GetKeyLastUsage takes the newest by time, so a recovered record dated the start of its second
@@ -647,7 +648,8 @@ function insertRecordsBetween(fd: number, from: number, end: number, store: KmsS
       const event = storedEventFromRecord(text.toString('utf8', start, nl));
       start = nl + 1;
       if (event) {
-        if (previousTime !== undefined && previousTime > event.time && previousTime < event.time + 1000) event.time = previousTime;
+        // (A time to the millisecond, from the eventID, stays as it is.)
+        if (event.time % 1000 === 0 && previousTime !== undefined && previousTime > event.time && previousTime < event.time + 1000) event.time = previousTime;
         previousTime = event.time;
         batch.push(event);
       }
