@@ -449,6 +449,7 @@ export class SqliteKmsStore implements KmsStore {
     if (q.startTime !== undefined) where.push('time >= ?'), params.push(q.startTime);
     if (q.endTime !== undefined) where.push('time <= ?'), params.push(q.endTime);
     if (q.beforeSeq !== undefined) where.push('seq < ?'), params.push(q.beforeSeq);
+    if (q.before !== undefined) where.push('(time < ? OR (time = ? AND seq < ?))'), params.push(q.before.time, q.before.time, q.before.seq);
     if (q.attribute) {
       const { key, value } = q.attribute;
       const column = ATTRIBUTE_COLUMNS[key];
