@@ -168,7 +168,7 @@ describe('group commit: a call is answered once its record is on disk', () => {
   }
 
   /** Logs each fdatasync (run in the thread pool) with the file's name when it completes. */
-  function logFlushes(log: string[]) {
+  function logFlushes(log: string[], synchronous = false) {
     const names = new Map<number, string>();
     const realOpen = fs.openSync;
     const open = jest.spyOn(fs, 'openSync').mockImplementation(((path: string, flags: string, mode?: number) => {
@@ -182,9 +182,17 @@ describe('group commit: a call is answered once its record is on disk', () => {
         log.push(`fdatasync ${names.get(fd)}`);
         done(err);
       })) as typeof fs.fdatasync);
+    const realSyncNow = fs.fdatasyncSync;
+    const syncNow = synchronous
+      ? jest.spyOn(fs, 'fdatasyncSync').mockImplementation((fd: number) => {
+          realSyncNow(fd);
+          log.push(`fdatasyncSync ${names.get(fd)}`);
+        })
+      : undefined;
     return () => {
       open.mockRestore();
       sync.mockRestore();
+      syncNow?.mockRestore();
     };
   }
 
@@ -241,6 +249,32 @@ describe('group commit: a call is answered once its record is on disk', () => {
       expect(log.filter((l) => l.startsWith('insert'))).toEqual(['insert e0,e1,e2,e3,e4,e5,e6,e7,e8,e9']);
       expect(store.consoleEvents({ afterSeq: 0, limit: 100 }).map((r) => r.event.eventId)).toEqual(Array.from({ length: 10 }, (_, i) => `e${i}`));
       expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(10);
+    } finally {
+      restore();
+      trail.close();
+      store.close();
+    }
+  });
+
+  it('kms.db\'s WAL is on disk before the line of a call that changed kms.db is: a record that survives a power cut never names a change that did not (with the group commit and with a reader\'s flush)', async () => {
+    const log: string[] = [];
+    const restore = logFlushes(log, true);
+    const store = fileStore(log);
+    const trail = new Trail(store, join(dir, 'cloudtrail.jsonl'), 50, 512, () => undefined, { walFile: join(dir, 'kms.db-wal') }, 60_000);
+    try {
+      store.putAlias(alias('one'));
+      await trail.commit(event(1));
+      expect(log).toEqual(['fdatasync kms.db-wal', 'fdatasync cloudtrail.jsonl']);
+      // A reader flushes what is written before the group commit does: the WAL first there too.
+      log.length = 0;
+      store.putAlias(alias('two'));
+      const second = trail.commit(event(2));
+      await new Promise((r) => setImmediate(r)); // written; its flush (which took the change) running
+      store.putAlias(alias('three'));
+      trail.commit(event(3)).catch(() => undefined);
+      trail.flush();
+      expect(log.filter((l) => l.startsWith('fdatasyncSync'))).toEqual(['fdatasyncSync kms.db-wal', 'fdatasyncSync cloudtrail.jsonl']);
+      await second;
     } finally {
       restore();
       trail.close();

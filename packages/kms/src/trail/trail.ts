@@ -192,7 +192,13 @@ export class Trail {
     });
   }
 
-  /** fdatasync of cloudtrail.jsonl, and of kms.db's write-ahead log when kms.db changed, in parallel, in the thread pool. */
+  /**
+   * fdatasync of kms.db's write-ahead log when kms.db changed, then of cloudtrail.jsonl, in the
+   * thread pool. One after the other, the WAL first: a record on disk in the file is then never
+   * of a call whose changes to kms.db a power cut lost (flushed side by side, the file's flush
+   * could finish first: after a power cut its record, inserted into kms.db at the next start,
+   * would say CreateKey made a key that does not exist).
+   */
   private syncFiles(done: (err?: unknown) => void): void {
     let fds: number[];
     const wal = this.walOwed || this.store.takeUnflushedChanges?.() !== false;
@@ -204,24 +210,25 @@ export class Trail {
       setImmediate(() => done(err));
       return;
     }
-    let left = fds.length;
-    let failure: unknown;
-    if (left === 0) setImmediate(() => done());
-    for (const fd of fds) {
-      fdatasync(fd, (err) => {
-        failure ??= err ?? undefined;
-        if (--left === 0) {
-          if (failure !== undefined) this.walOwed ||= wal;
-          done(failure);
-        }
+    const next = (i: number): void => {
+      if (i === fds.length) {
+        done();
+        return;
+      }
+      fdatasync(fds[i]!, (err) => {
+        if (err) {
+          this.walOwed ||= wal;
+          done(err);
+        } else next(i + 1);
       });
-    }
+    };
+    if (fds.length === 0) setImmediate(() => done());
+    else next(0);
   }
 
-  /** cloudtrail.jsonl, and kms.db's write-ahead log with `wal` (when there is one). */
+  /** kms.db's write-ahead log with `wal` (when there is one), then cloudtrail.jsonl: the order they are flushed in. */
   private filesToSync(wal: boolean): number[] {
     const fds: number[] = [];
-    if (this.fd !== undefined) fds.push(this.fd);
     if (wal && this.durable && this.durable.walFile !== undefined) {
       // Any descriptor of the file flushes what SQLite wrote through its own (fsync works on the
       // file, not the descriptor). SQLite keeps the file while the database is open (a
@@ -229,6 +236,7 @@ export class Trail {
       this.walFd ??= openSync(this.durable.walFile, 'r');
       fds.push(this.walFd);
     }
+    if (this.fd !== undefined) fds.push(this.fd);
     return fds;
   }
 
@@ -371,7 +379,15 @@ export class Trail {
     }
     if (this.buffer.length > 0 || this.piece) this.writeBuffered();
     if (this.written.length > 0 || this.syncingGroup.length > 0) {
-      fdatasyncSync(this.fd!);
+      // kms.db's changes first, as in syncFiles.
+      const wal = this.walOwed || this.store.takeUnflushedChanges?.() === true;
+      try {
+        for (const fd of this.filesToSync(wal)) fdatasyncSync(fd);
+      } catch (err) {
+        this.walOwed ||= wal;
+        throw err;
+      }
+      if (wal) this.walOwed = false;
       // The running flush's records are on disk now too (it finds its group emptied).
       const group = this.syncingGroup.splice(0);
       const written = this.written;
