@@ -56,6 +56,8 @@ export async function applySeedInProcess(
   },
 ): Promise<SeedReport> {
   const kms = target.core ? await applyKmsSeed(target.core, seed.keys, { principalExists: (arn) => target.credentials.principalExists?.(arn) ?? false }) : { created: [], skipped: [] };
+  // The seeded keys are on disk before Sealbox says it is ready (no call's record flushes kms.db for them).
+  if (target.core) await target.core.trail.settled();
   if (!seed.buckets.length || !target.s3Endpoint) return kms;
   // Buckets are created by their account's root: a root credential of the account if one is
   // configured, else a transient one whose secret never leaves this process.

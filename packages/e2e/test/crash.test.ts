@@ -258,6 +258,15 @@ function checkEventLog(dataDir: string, ledger: Ledger): void {
   );
   const missing = (ids: Set<string>) => ledger.kmsRequestIds.filter((id) => !ids.has(id));
   expect({ kmsDb: missing(inDb), cloudtrailJsonl: missing(inFile) }).toEqual({ kmsDb: [], cloudtrailJsonl: [] });
+  // The two hold the same records, in the same order, once each, every line whole.
+  const check = new Database(join(dataDir, 'kms.db'), { readonly: true });
+  const dbIds = check.prepare<[], { event_id: string }>('SELECT event_id FROM events ORDER BY seq').all().map((r) => r.event_id);
+  check.close();
+  const text = readFileSync(join(dataDir, 'cloudtrail.jsonl'), 'utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  const fileIds = text.trimEnd().split('\n').map((l) => (JSON.parse(l) as { eventID: string }).eventID);
+  expect(new Set(fileIds).size).toBe(fileIds.length);
+  expect(dbIds).toEqual(fileIds);
 }
 
 /** Stops the server, then checks the databases and that every blob file is referenced. */

@@ -13,10 +13,17 @@ const ATTRIBUTE_KEYS = ['EventId', 'EventName', 'ReadOnly', 'Username', 'Resourc
 
 const cloudTrailError = (code: string, message: string) => new KmsError(code, message);
 
-function decodeToken(token: string): number {
-  const m = /^sealbox:(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
-  if (!m) throw cloudTrailError('InvalidNextTokenException', 'Invalid NextToken.');
-  return Number(m[1]);
+/**
+ * Where the next page starts: after the last event shown, in the answer's order (time, then
+ * sequence number, newest first). A token of an older Sealbox names the sequence number alone.
+ */
+function decodeToken(token: string): { beforeSeq: number } | { before: { time: number; seq: number } } {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  const m = /^sealbox:(-?\d+):(\d+)$/.exec(text);
+  if (m) return { before: { time: Number(m[1]), seq: Number(m[2]) } };
+  const old = /^sealbox:(\d+)$/.exec(text);
+  if (!old) throw cloudTrailError('InvalidNextTokenException', 'Invalid NextToken.');
+  return { beforeSeq: Number(old[1]) };
 }
 
 export function lookupEvents(core: KmsCore, input: JsonInput, accountId: string, region: string) {
@@ -42,7 +49,7 @@ export function lookupEvents(core: KmsCore, input: JsonInput, accountId: string,
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 50) {
     throw cloudTrailError('InvalidMaxResultsException', 'MaxResults must be between 1 and 50.');
   }
-  const beforeSeq = typeof input.NextToken === 'string' ? decodeToken(input.NextToken) : undefined;
+  const after = typeof input.NextToken === 'string' ? decodeToken(input.NextToken) : {};
 
   core.trail.flush();
   const rows = core.store.lookupEvents({
@@ -51,7 +58,7 @@ export function lookupEvents(core: KmsCore, input: JsonInput, accountId: string,
     attribute: attribute ? { key: attribute.AttributeKey as string, value: attribute.AttributeValue as string } : undefined,
     startTime,
     endTime,
-    beforeSeq,
+    ...after,
     limit: max + 1,
   });
   const shown = rows.slice(0, max);
@@ -67,6 +74,6 @@ export function lookupEvents(core: KmsCore, input: JsonInput, accountId: string,
       Resources: event.resources.map((arn) => ({ ResourceType: 'AWS::KMS::Key', ResourceName: arn })),
       CloudTrailEvent: event.record,
     })),
-    ...(rows.length > max ? { NextToken: Buffer.from(`sealbox:${shown[shown.length - 1]!.seq}`).toString('base64url') } : {}),
+    ...(rows.length > max ? { NextToken: Buffer.from(`sealbox:${shown[shown.length - 1]!.event.time}:${shown[shown.length - 1]!.seq}`).toString('base64url') } : {}),
   };
 }

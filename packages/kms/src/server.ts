@@ -169,7 +169,16 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       (options.onInternalError ?? defaultReport)(err);
     }
   };
-  const unsubscribe = options.clock.onAdvance(runDue);
+  // An advance is answered once what it did (keys deleted, rotated) is on disk, as a call is.
+  const unsubscribe = options.clock.onAdvance(async () => {
+    runDue();
+    try {
+      await core.trail.settled();
+    } catch (err) {
+      // A full disk: the event log reports it (once) and retries.
+      if (!(err instanceof EventLogUnavailableError)) (options.onInternalError ?? defaultReport)(err);
+    }
+  });
   const timer = setInterval(runDue, 1000);
   timer.unref();
   runDue();
@@ -203,7 +212,10 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         } finally {
           scratch.close();
         }
-        res.json(await applyKmsSeed(core, keys, { principalExists }));
+        const report = await applyKmsSeed(core, keys, { principalExists });
+        // Answered once the seeded keys are on disk (no call's record flushes kms.db for them).
+        await core.trail.settled();
+        res.json(report);
       })
       .catch((err: unknown) => {
         if (err instanceof KmsSeedError || err instanceof SyntaxError || err instanceof BodyTooLargeError) res.status(400).json({ error: err.message });

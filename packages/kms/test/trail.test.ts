@@ -168,7 +168,7 @@ describe('group commit: a call is answered once its record is on disk', () => {
   }
 
   /** Logs each fdatasync (run in the thread pool) with the file's name when it completes. */
-  function logFlushes(log: string[]) {
+  function logFlushes(log: string[], synchronous = false) {
     const names = new Map<number, string>();
     const realOpen = fs.openSync;
     const open = jest.spyOn(fs, 'openSync').mockImplementation(((path: string, flags: string, mode?: number) => {
@@ -182,9 +182,17 @@ describe('group commit: a call is answered once its record is on disk', () => {
         log.push(`fdatasync ${names.get(fd)}`);
         done(err);
       })) as typeof fs.fdatasync);
+    const realSyncNow = fs.fdatasyncSync;
+    const syncNow = synchronous
+      ? jest.spyOn(fs, 'fdatasyncSync').mockImplementation((fd: number) => {
+          realSyncNow(fd);
+          log.push(`fdatasyncSync ${names.get(fd)}`);
+        })
+      : undefined;
     return () => {
       open.mockRestore();
       sync.mockRestore();
+      syncNow?.mockRestore();
     };
   }
 
@@ -241,6 +249,32 @@ describe('group commit: a call is answered once its record is on disk', () => {
       expect(log.filter((l) => l.startsWith('insert'))).toEqual(['insert e0,e1,e2,e3,e4,e5,e6,e7,e8,e9']);
       expect(store.consoleEvents({ afterSeq: 0, limit: 100 }).map((r) => r.event.eventId)).toEqual(Array.from({ length: 10 }, (_, i) => `e${i}`));
       expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(10);
+    } finally {
+      restore();
+      trail.close();
+      store.close();
+    }
+  });
+
+  it('kms.db\'s WAL is on disk before the line of a call that changed kms.db is: a record that survives a power cut never names a change that did not (with the group commit and with a reader\'s flush)', async () => {
+    const log: string[] = [];
+    const restore = logFlushes(log, true);
+    const store = fileStore(log);
+    const trail = new Trail(store, join(dir, 'cloudtrail.jsonl'), 50, 512, () => undefined, { walFile: join(dir, 'kms.db-wal') }, 60_000);
+    try {
+      store.putAlias(alias('one'));
+      await trail.commit(event(1));
+      expect(log).toEqual(['fdatasync kms.db-wal', 'fdatasync cloudtrail.jsonl']);
+      // A reader flushes what is written before the group commit does: the WAL first there too.
+      log.length = 0;
+      store.putAlias(alias('two'));
+      const second = trail.commit(event(2));
+      await new Promise((r) => setImmediate(r)); // written; its flush (which took the change) running
+      store.putAlias(alias('three'));
+      trail.commit(event(3)).catch(() => undefined);
+      trail.flush();
+      expect(log.filter((l) => l.startsWith('fdatasyncSync'))).toEqual(['fdatasyncSync kms.db-wal', 'fdatasyncSync cloudtrail.jsonl']);
+      await second;
     } finally {
       restore();
       trail.close();
@@ -489,7 +523,7 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
     }
   });
 
-  it('a record read back from the file has the columns it was stored with (the time to the second)', () => {
+  it('a record read back from the file has the columns it was stored with (the time to the millisecond from its eventID; to the second for an older record)', () => {
     const call = apiCallEvent({
       credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's', accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/alice' },
       eventName: 'Encrypt',
@@ -505,12 +539,147 @@ describe('cloudtrail.jsonl is made whole from kms.db when the log is opened (a p
       errorCode: 'AccessDenied',
       errorMessage: 'no',
     });
-    expect(storedEventFromRecord(call.record)).toEqual({ ...call, time: Date.UTC(2026, 11, 6, 12, 0, 5) });
+    expect(storedEventFromRecord(call.record)).toEqual(call);
+    // An older Sealbox's eventID (a random UUID) carries no time: the record's eventTime, to the second.
+    const older = '0f1e2d3c-4b5a-4697-8877-665544332211';
+    expect(storedEventFromRecord(call.record.replace(call.eventId, older))).toEqual({ ...call, eventId: older, record: call.record.replace(call.eventId, older), time: Date.UTC(2026, 11, 6, 12, 0, 5) });
+    // An eventID whose time is not in the record's second is not believed.
+    const elsewhere = call.record.replace('"eventTime":"2026-12-06T12:00:05Z"', '"eventTime":"2026-12-06T12:00:07Z"');
+    expect(storedEventFromRecord(elsewhere)?.time).toBe(Date.UTC(2026, 11, 6, 12, 0, 7));
     const key = { keyId: 'k', accountId: '111122223333', region: 'us-east-1', arn: 'arn:aws:kms:us-east-1:111122223333:key/k' } as KeyRecord;
     const service = serviceEvent(key, 'DeleteKey', Date.UTC(2026, 0, 1), null);
     expect(storedEventFromRecord(service.record)).toEqual(service);
     expect(storedEventFromRecord('not json')).toBeUndefined();
     expect(storedEventFromRecord('{"n":1}')).toBeUndefined();
+  });
+
+  it('records recovered from an older Sealbox\'s file (EventTime to the second) keep their order among the same second\'s events: LookupEvents newest first, its paging, GetKeyLastUsage', () => {
+    const arn = 'arn:aws:kms:us-east-1:111122223333:key/k';
+    // Records of an older Sealbox, whose eventIDs (random UUIDs) carry no time.
+    let n = 0;
+    const call = (eventName: string, ms: number) => {
+      const made = apiCallEvent({
+        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's', accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/alice' },
+        eventName,
+        region: 'us-east-1',
+        time: Date.UTC(2026, 11, 6, 12, 0, 5, ms),
+        sourceIp: '127.0.0.1',
+        userAgent: 'test',
+        requestId: `r-${eventName}`,
+        readOnly: false,
+        request: { KeyId: 'k' },
+        responseElements: null,
+        resources: [{ arn, accountId: '111122223333' }],
+      });
+      const id = `0f1e2d3c-4b5a-4697-8877-${String(++n).padStart(12, '0')}`;
+      return { ...made, eventId: id, record: made.record.replace(made.eventId, id) };
+    };
+    // Encrypt inserted at 12:00:05.900; Decrypt, 50 ms later in the same second, acknowledged
+    // (its line on disk) but not yet inserted when the process died.
+    const encrypt = call('Encrypt', 900);
+    const decrypt = call('Decrypt', 950);
+    store.appendEvents([encrypt]);
+    const file = join(dir, 'cloudtrail.jsonl');
+    writeFileSync(file, encrypt.record + '\n' + decrypt.record + '\n');
+    open(file).close();
+    const q = { accountId: '111122223333', region: 'us-east-1' };
+    expect(store.lookupEvents({ ...q, limit: 10 }).map((r) => r.event.eventName)).toEqual(['Decrypt', 'Encrypt']);
+    // Paging (NextToken is the last shown event's sequence number): one by one, both are seen.
+    const first = store.lookupEvents({ ...q, limit: 1 });
+    const second = store.lookupEvents({ ...q, limit: 1, beforeSeq: first[0]!.seq });
+    expect([...first, ...second].map((r) => r.event.eventName)).toEqual(['Decrypt', 'Encrypt']);
+    expect(store.lastUse(arn, ['Encrypt', 'Decrypt'])?.eventName).toBe('Decrypt');
+    expect(store.lastUses(['Encrypt', 'Decrypt']).get(arn)?.eventName).toBe('Decrypt');
+    // Still within its own second (the record's EventTime), and the order holds across a second.
+    const recovered = store.lookupEvents({ ...q, limit: 1 })[0]!.event.time;
+    expect(Math.floor(recovered / 1000)).toBe(Math.floor(decrypt.time / 1000));
+    const next = call('Encrypt', 1100);
+    writeFileSync(file, [encrypt, decrypt, next].map((e) => e.record + '\n').join(''));
+    open(file).close();
+    expect(store.lookupEvents({ ...q, limit: 10 }).map((r) => r.event.eventId)).toEqual([next.eventId, decrypt.eventId, encrypt.eventId]);
+    expect(store.lookupEvents({ ...q, limit: 10 })[0]!.event.time).toBe(Date.UTC(2026, 11, 6, 12, 0, 6));
+  });
+
+  it('when kms.db cannot take records for longer than 100,000 calls, it gets every one, in order, once it can (those beyond what is held read back from the file)', async () => {
+    const file = join(dir, 'cloudtrail.jsonl');
+    let full = true;
+    const append = store.appendEvents.bind(store);
+    store.appendEvents = (events) => {
+      if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      append(events);
+    };
+    writeFileSync(join(dir, 'kms.db-wal'), '');
+    const trail = open(file);
+    try {
+      const n = 100_005;
+      const all: Promise<void>[] = [];
+      for (let i = 1; i <= n; i++) all.push(trail.commit(stored(i)));
+      await Promise.all(all);
+      expect(() => trail.flush()).toThrow(/disk is full/);
+      full = false;
+      trail.flush(); // a reader
+      expect(store.lastEventSeq()).toBe(n);
+      const ids = store.consoleEvents({ afterSeq: 0, limit: n }).map((r) => r.event.eventId);
+      expect(ids.length).toBe(n);
+      expect(ids.every((id, i) => id === `id-${i + 1}`)).toBe(true);
+      // Calls after the catch-up go in as usual, once.
+      await trail.commit(stored(n + 1));
+      trail.flush();
+      expect(store.lastEventSeq()).toBe(n + 1);
+    } finally {
+      full = false;
+      trail.close();
+    }
+  }, 60_000);
+
+  it('a file whose unflushed end came back as zeros after a power cut (a last line that is no record) still gives kms.db the acknowledged records it lacks, and loses the garbage', () => {
+    store.appendEvents([stored(1)]);
+    const file = join(dir, 'cloudtrail.jsonl');
+    // Lines 2 and 3 were flushed (their calls answered) but not yet inserted; line 4's first
+    // bytes never reached the disk (its call was not answered).
+    const lost = '\0'.repeat(12) + line(4).slice(12);
+    writeFileSync(file, [1, 2, 3].map(line).join('') + lost);
+    open(file).close();
+    expect(store.consoleEvents({ afterSeq: 0, limit: 10 }).map((r) => r.event.eventId)).toEqual(['id-1', 'id-2', 'id-3']);
+    expect(readFileSync(file, 'utf8')).toBe([1, 2, 3].map(line).join(''));
+    // The same when kms.db has every flushed record already: only the garbage goes.
+    writeFileSync(file, [1, 2, 3].map(line).join('') + '\0'.repeat(40) + '\n');
+    open(file).close();
+    expect(store.lastEventSeq()).toBe(3);
+    expect(readFileSync(file, 'utf8')).toBe([1, 2, 3].map(line).join(''));
+  });
+
+  it('records recovered from the file have their time to the millisecond: LookupEvents order and StartTime/EndTime as before the crash', () => {
+    const arn = 'arn:aws:kms:us-east-1:111122223333:key/k';
+    const call = (eventName: string, ms: number) =>
+      apiCallEvent({
+        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's', accountId: '111122223333', principalArn: 'arn:aws:iam::111122223333:user/alice' },
+        eventName,
+        region: 'us-east-1',
+        time: Date.UTC(2026, 11, 6, 12, 0, 5, ms),
+        sourceIp: '127.0.0.1',
+        userAgent: 'test',
+        requestId: `r-${eventName}`,
+        readOnly: false,
+        request: { KeyId: 'k' },
+        responseElements: null,
+        resources: [{ arn, accountId: '111122223333' }],
+      });
+    const encrypt = call('Encrypt', 100);
+    const decrypt = call('Decrypt', 600);
+    store.appendEvents([encrypt]);
+    const file = join(dir, 'cloudtrail.jsonl');
+    writeFileSync(file, encrypt.record + '\n' + decrypt.record + '\n');
+    open(file).close();
+    const q = { accountId: '111122223333', region: 'us-east-1', limit: 10 };
+    expect(store.lookupEvents(q).map((r) => [r.event.eventName, r.event.time])).toEqual([
+      ['Decrypt', decrypt.time],
+      ['Encrypt', encrypt.time],
+    ]);
+    // A client that noted the time between the two calls finds the second with StartTime, the first with EndTime.
+    const between = Date.UTC(2026, 11, 6, 12, 0, 5, 400);
+    expect(store.lookupEvents({ ...q, startTime: between }).map((r) => r.event.eventName)).toEqual(['Decrypt']);
+    expect(store.lookupEvents({ ...q, endTime: between }).map((r) => r.event.eventName)).toEqual(['Encrypt']);
   });
 
   it('an exported data directory gets the records its file has and its kms.db lacks before it is loaded into memory', () => {

@@ -25,8 +25,13 @@ export interface EventQuery {
   attribute?: { key: string; value: string };
   startTime?: number;
   endTime?: number;
-  /** Events strictly older than this sequence number (paging, newest first). */
+  /** Events strictly older than this sequence number (paging, newest first; a token of an older Sealbox). */
   beforeSeq?: number;
+  /**
+   * Events after this one in the answer's order, time then sequence number, newest first (paging):
+   * the log's order is not its times' (a call is dated when it began, recorded when answered).
+   */
+  before?: { time: number; seq: number };
   limit: number;
 }
 
@@ -110,6 +115,8 @@ export interface KmsStore {
 
   /** The id of the newest stored event (undefined when there is none). */
   lastEventId(): string | undefined;
+  /** The newest stored event's id and time (undefined when there is none). */
+  lastEvent(): { eventId: string; time: number } | undefined;
   hasEvent(eventId: string): boolean;
   /**
    * Whether anything but events (appendEvents) was written since the last call, which clears it:

@@ -191,7 +191,7 @@ export class SqliteKmsStore implements KmsStore {
       grantsRetirableBy: db.prepare<[string], { doc: string }>('SELECT doc FROM grants WHERE retiring = ? ORDER BY seq'),
       allKeys: db.prepare<[], { doc: string }>('SELECT doc FROM keys ORDER BY account, region, key_id'),
       allAliases: db.prepare<[], AliasRow>('SELECT * FROM aliases ORDER BY account, region, name'),
-      lastEventId: db.prepare<[], { event_id: string }>('SELECT event_id FROM events ORDER BY seq DESC LIMIT 1'),
+      lastEvent: db.prepare<[], { event_id: string; time: number }>('SELECT event_id, time FROM events ORDER BY seq DESC LIMIT 1'),
       hasEvent: db.prepare<[string], { seq: number }>('SELECT seq FROM events WHERE event_id = ?'),
       lastEventSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM events'),
       appendEvent: db.prepare(
@@ -360,7 +360,12 @@ export class SqliteKmsStore implements KmsStore {
   }
 
   lastEventId(): string | undefined {
-    return this.stmt.lastEventId.get()?.event_id;
+    return this.lastEvent()?.eventId;
+  }
+
+  lastEvent(): { eventId: string; time: number } | undefined {
+    const row = this.stmt.lastEvent.get();
+    return row ? { eventId: row.event_id, time: row.time } : undefined;
   }
 
   hasEvent(eventId: string): boolean {
@@ -444,6 +449,7 @@ export class SqliteKmsStore implements KmsStore {
     if (q.startTime !== undefined) where.push('time >= ?'), params.push(q.startTime);
     if (q.endTime !== undefined) where.push('time <= ?'), params.push(q.endTime);
     if (q.beforeSeq !== undefined) where.push('seq < ?'), params.push(q.beforeSeq);
+    if (q.before !== undefined) where.push('(time < ? OR (time = ? AND seq < ?))'), params.push(q.before.time, q.before.time, q.before.seq);
     if (q.attribute) {
       const { key, value } = q.attribute;
       const column = ATTRIBUTE_COLUMNS[key];

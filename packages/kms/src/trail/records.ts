@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Credentials } from '@sealbox/sigv4';
 import type { KeyRecord } from '../model';
 import type { StoredEvent } from '../store/kms-store';
@@ -165,7 +165,7 @@ export function apiCallEvent(call: ApiCall): StoredEvent {
   const responseElements = boundedJson(call.responseElements ? withoutHidden(shapes.output, call.responseElements) : null);
   const recordedMessage = recordedErrorMessage(call.eventName, call.request, call.errorMessage);
   const errorMessage = recordedMessage && recordedMessage.length > MAX_FIELD_CHARS ? recordedMessage.slice(0, MAX_FIELD_CHARS) : recordedMessage;
-  const eventId = randomUUID();
+  const eventId = eventIdAt(call.time);
   const recipient = call.resources[0]?.accountId ?? call.credentials.accountId;
   const extra = call.additionalEventData;
   // The record's JSON in CloudTrail's field order, each field serialized once: the same text
@@ -201,7 +201,7 @@ export function apiCallEvent(call: ApiCall): StoredEvent {
 
 /** An event KMS performs itself (automatic rotation, deletion at the end of the waiting period). */
 export function serviceEvent(key: KeyRecord, eventName: string, time: number, details: Record<string, unknown> | null): StoredEvent {
-  const eventId = randomUUID();
+  const eventId = eventIdAt(time);
   const record = {
     eventVersion: EVENT_VERSION,
     userIdentity: { accountId: key.accountId, invokedBy: 'AWS Internal' },
@@ -238,10 +238,32 @@ export function serviceEvent(key: KeyRecord, eventName: string, time: number, de
 }
 
 /**
+ * A record's eventID: a UUID (version 7, RFC 9562) whose first 48 bits are the event's time in
+ * milliseconds and the rest random, so a record read back from cloudtrail.jsonl has its time to
+ * the millisecond although its eventTime has whole seconds (storedEventFromRecord).
+ */
+export function eventIdAt(time: number): string {
+  const b = randomBytes(16);
+  const ms = Math.min(Math.max(0, Math.floor(time)), 2 ** 48 - 1);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | (b[6]! & 0x0f);
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The time an eventID made by eventIdAt carries, when it lies in the record's whole second. */
+function timeOfEventId(eventId: string, second: number): number | undefined {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(eventId)) return undefined;
+  const ms = parseInt(eventId.slice(0, 8) + eventId.slice(9, 13), 16);
+  return ms >= second && ms < second + 1000 ? ms : undefined;
+}
+
+/**
  * The columns of a record read back from cloudtrail.jsonl (a record the file has and kms.db
  * lacks, after a crash): what apiCallEvent and serviceEvent derive them from is in the record,
- * except the time's milliseconds (eventTime has whole seconds). Undefined for a line that is
- * not a record.
+ * the time's milliseconds in its eventID (eventIdAt; eventTime has whole seconds, which is all a
+ * record written by an older Sealbox has). Undefined for a line that is not a record.
  */
 export function storedEventFromRecord(line: string): StoredEvent | undefined {
   let r: unknown;
@@ -263,7 +285,7 @@ export function storedEventFromRecord(line: string): StoredEvent | undefined {
   const resources = Array.isArray(rec.resources) ? rec.resources.flatMap((x: unknown) => (typeof (x as { ARN?: unknown })?.ARN === 'string' ? [(x as { ARN: string }).ARN] : [])) : [];
   return {
     eventId: rec.eventID,
-    time: Number.isFinite(time) ? time : 0,
+    time: Number.isFinite(time) ? (timeOfEventId(rec.eventID, time) ?? time) : 0,
     accountId,
     recipientAccountId: text(rec.recipientAccountId) ?? accountId,
     region: text(rec.awsRegion) ?? '',

@@ -67,6 +67,11 @@ export class Trail {
   private syncingGroup: StoredEvent[] = [];
   /** Records on disk in cloudtrail.jsonl, not yet in kms.db. */
   private toInsert: StoredEvent[] = [];
+  /**
+   * More records waited for kms.db than are held (it could not be written for a long while):
+   * those after `toInsert` are read back from cloudtrail.jsonl once kms.db takes records again.
+   */
+  private behind = false;
   /** kms.db changed and a flush of its WAL failed: the next flush includes it. */
   private walOwed = false;
   /** Calls whose records are written, waiting for the next flush to disk. */
@@ -79,7 +84,7 @@ export class Trail {
 
   constructor(
     private readonly store: KmsStore,
-    logFile: string | undefined,
+    private readonly logFile: string | undefined,
     private readonly maxDelayMs = 50,
     private readonly maxBatch = 512,
     private readonly report: (message: string) => void = (message) => process.stderr.write(`sealbox kms: ${message}\n`),
@@ -120,6 +125,24 @@ export class Trail {
     }
     return new Promise<void>((resolve, reject) => {
       this.add({ event, waiter: { resolve, reject } });
+      this.pumpSoon();
+    });
+  }
+
+  /**
+   * Resolves once everything written so far is on disk: the records (those no call waits for
+   * included) and what kms.db changed (its WAL). For answers that are no KMS call's and so have
+   * no record to wait for (POST /_sealbox/seed, a clock advance that deleted or rotated keys):
+   * they are sent only then, as a call's are. Rejects while the log cannot be written.
+   */
+  settled(): Promise<void> {
+    if (!this.durable || this.closed) return Promise.resolve();
+    if (this.failing) return Promise.reject(new EventLogUnavailableError());
+    // kms.db's changes are flushed by the next flush when they are taken here.
+    if (this.store.takeUnflushedChanges?.()) this.walOwed = true;
+    if (!this.walOwed && !this.syncing && this.buffer.length === 0 && !this.piece && this.written.length === 0 && this.unsynced.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.unsynced.push({ resolve, reject });
       this.pumpSoon();
     });
   }
@@ -169,7 +192,13 @@ export class Trail {
     });
   }
 
-  /** fdatasync of cloudtrail.jsonl, and of kms.db's write-ahead log when kms.db changed, in parallel, in the thread pool. */
+  /**
+   * fdatasync of kms.db's write-ahead log when kms.db changed, then of cloudtrail.jsonl, in the
+   * thread pool. One after the other, the WAL first: a record on disk in the file is then never
+   * of a call whose changes to kms.db a power cut lost (flushed side by side, the file's flush
+   * could finish first: after a power cut its record, inserted into kms.db at the next start,
+   * would say CreateKey made a key that does not exist).
+   */
   private syncFiles(done: (err?: unknown) => void): void {
     let fds: number[];
     const wal = this.walOwed || this.store.takeUnflushedChanges?.() !== false;
@@ -181,24 +210,25 @@ export class Trail {
       setImmediate(() => done(err));
       return;
     }
-    let left = fds.length;
-    let failure: unknown;
-    if (left === 0) setImmediate(() => done());
-    for (const fd of fds) {
-      fdatasync(fd, (err) => {
-        failure ??= err ?? undefined;
-        if (--left === 0) {
-          if (failure !== undefined) this.walOwed ||= wal;
-          done(failure);
-        }
+    const next = (i: number): void => {
+      if (i === fds.length) {
+        done();
+        return;
+      }
+      fdatasync(fds[i]!, (err) => {
+        if (err) {
+          this.walOwed ||= wal;
+          done(err);
+        } else next(i + 1);
       });
-    }
+    };
+    if (fds.length === 0) setImmediate(() => done());
+    else next(0);
   }
 
-  /** cloudtrail.jsonl, and kms.db's write-ahead log with `wal` (when there is one). */
+  /** kms.db's write-ahead log with `wal` (when there is one), then cloudtrail.jsonl: the order they are flushed in. */
   private filesToSync(wal: boolean): number[] {
     const fds: number[] = [];
-    if (this.fd !== undefined) fds.push(this.fd);
     if (wal && this.durable && this.durable.walFile !== undefined) {
       // Any descriptor of the file flushes what SQLite wrote through its own (fsync works on the
       // file, not the descriptor). SQLite keeps the file while the database is open (a
@@ -206,6 +236,7 @@ export class Trail {
       this.walFd ??= openSync(this.durable.walFile, 'r');
       fds.push(this.walFd);
     }
+    if (this.fd !== undefined) fds.push(this.fd);
     return fds;
   }
 
@@ -290,13 +321,15 @@ export class Trail {
 
   /** Records now on disk: into kms.db with the next insert. */
   private synced(events: StoredEvent[]): void {
-    for (const e of events) this.toInsert.push(e);
+    // Once behind, the newer records are read back from the file (catchUp), after the held ones:
+    // kms.db gets every record, in the file's order.
+    if (!this.behind) for (const e of events) this.toInsert.push(e);
     if (this.toInsert.length > MAX_HELD) {
-      // kms.db cannot be written for a long while: the oldest wait in cloudtrail.jsonl alone
-      // (inserted when the log is next opened, repairLog).
-      this.toInsert.splice(0, this.toInsert.length - MAX_HELD);
+      // kms.db cannot be written for a long while: the newest wait in cloudtrail.jsonl alone.
+      this.toInsert.length = MAX_HELD;
+      this.behind = true;
     }
-    if (this.toInsert.length === 0 || this.insertTimer || this.closed) return;
+    if ((this.toInsert.length === 0 && !this.behind) || this.insertTimer || this.closed) return;
     this.insertTimer = setTimeout(
       () => {
         this.insertTimer = undefined;
@@ -313,10 +346,11 @@ export class Trail {
 
   /** Inserts the records on disk into kms.db's events table; when that fails, keeps them, reports once and retries. */
   private insert(): void {
-    if (this.toInsert.length === 0) return;
+    if (this.toInsert.length === 0 && !this.behind) return;
     const events = this.toInsert;
     try {
       this.store.appendEvents(events);
+      if (this.behind) this.catchUp();
     } catch (err) {
       if (!this.insertFailing) {
         this.insertFailing = true;
@@ -345,7 +379,15 @@ export class Trail {
     }
     if (this.buffer.length > 0 || this.piece) this.writeBuffered();
     if (this.written.length > 0 || this.syncingGroup.length > 0) {
-      fdatasyncSync(this.fd!);
+      // kms.db's changes first, as in syncFiles.
+      const wal = this.walOwed || this.store.takeUnflushedChanges?.() === true;
+      try {
+        for (const fd of this.filesToSync(wal)) fdatasyncSync(fd);
+      } catch (err) {
+        this.walOwed ||= wal;
+        throw err;
+      }
+      if (wal) this.walOwed = false;
       // The running flush's records are on disk now too (it finds its group emptied).
       const group = this.syncingGroup.splice(0);
       const written = this.written;
@@ -359,8 +401,26 @@ export class Trail {
     try {
       this.insert();
     } finally {
-      if (this.toInsert.length > 0) this.synced([]);
+      if (this.toInsert.length > 0 || this.behind) this.synced([]);
     }
+  }
+
+  /**
+   * Inserts the records cloudtrail.jsonl has after kms.db's last event (those that were not held
+   * while kms.db could not be written), once every line written is on disk.
+   */
+  private catchUp(): void {
+    fdatasyncSync(this.fd!);
+    const fd = openSync(this.logFile!, 'r');
+    try {
+      const { end } = lastWholeLine(fd, fstatSync(fd).size);
+      const last = this.store.lastEvent();
+      const from = last === undefined ? 0 : lineAfterRecord(fd, end, last.eventId);
+      if (from !== undefined) insertRecordsBetween(fd, from, end, this.store, last?.time);
+    } finally {
+      closeSync(fd);
+    }
+    this.behind = false;
   }
 
   /** Without a data directory: everything buffered into kms.db. */
@@ -463,17 +523,21 @@ export function repairLog(logFile: string, store: KmsStore): void {
   const fd = openPrivate(logFile, 'a+');
   try {
     const size = fstatSync(fd).size;
-    const { end, line } = lastWholeLine(fd, size);
-    let lastId: string | undefined;
-    if (line !== undefined) {
-      let id: unknown;
-      try {
-        id = (JSON.parse(line) as { eventID?: unknown }).eventID;
-      } catch {
-        // not a record: not a log this store wrote
+    let { end, start, line } = lastWholeLine(fd, size);
+    let lastId = line === undefined ? undefined : recordId(line);
+    if (line !== undefined && lastId === undefined) {
+      // The last line is no record. After a power cut the unflushed end of the file may come back
+      // as zeros (or old blocks) with a newline of a later line in it: what follows the last
+      // record this store knows (or the line after kms.db's last event) was never acknowledged,
+      // since a call is answered once its line and every line before it is on disk. A file with
+      // no record near its end is not this store's log and is left as it is.
+      for (let tries = 0; lastId === undefined && start > 0 && tries < GARBAGE_LINES; tries++) {
+        ({ end, start, line } = lastWholeLine(fd, start));
+        lastId = line === undefined ? undefined : recordId(line);
       }
-      if (typeof id !== 'string') return;
-      lastId = id;
+      if (lastId === undefined) return;
+      const dbLast = store.lastEvent();
+      if (!store.hasEvent(lastId) && (dbLast === undefined || lineAfterRecord(fd, end, dbLast.eventId) === undefined)) return;
     }
     if (lastId === undefined || store.hasEvent(lastId)) {
       if (end < size) ftruncateSync(fd, end);
@@ -481,16 +545,29 @@ export function repairLog(logFile: string, store: KmsStore): void {
       if (end < size || written > 0) fdatasyncSync(fd);
       return;
     }
-    const dbLast = store.lastEventId();
-    const from = dbLast === undefined ? 0 : lineAfterRecord(fd, end, dbLast);
+    const dbLast = store.lastEvent();
+    const from = dbLast === undefined ? 0 : lineAfterRecord(fd, end, dbLast.eventId);
     if (from === undefined) return; // not this store's log
     if (end < size) {
       ftruncateSync(fd, end);
       fdatasyncSync(fd);
     }
-    insertRecordsBetween(fd, from, end, store);
+    insertRecordsBetween(fd, from, end, store, dbLast?.time);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Lines that are no record, at the end of the file, skipped to find its last record (repairLog). */
+const GARBAGE_LINES = 64;
+
+/** The eventID of a line that is a record (undefined otherwise). */
+function recordId(line: string): string | undefined {
+  try {
+    const id = (JSON.parse(line) as { eventID?: unknown } | null)?.eventID;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -566,8 +643,16 @@ function lastNewlineBefore(fd: number, before: number): number {
   return -1;
 }
 
-/** Inserts the records of the whole lines between `from` and `end` into kms.db, in batches, oldest first. */
-function insertRecordsBetween(fd: number, from: number, end: number, store: KmsStore): void {
+/**
+ * Inserts the records of the whole lines between `from` and `end` into kms.db, in batches, oldest
+ * first. A record read back whose time is to the second alone (eventTime: written by a Sealbox
+ * whose eventIDs did not carry the milliseconds, records.ts eventIdAt); one in the same second as the
+ * event before it (`previousTime`: kms.db's last, for the first) takes that event's time, so it
+ * stays after it: LookupEvents lists newest first by time and pages by sequence, and
+ * GetKeyLastUsage takes the newest by time, so a recovered record dated the start of its second
+ * would sort before the events that preceded it in that second (and be skipped by paging).
+ */
+function insertRecordsBetween(fd: number, from: number, end: number, store: KmsStore, previousTime: number | undefined): void {
   let batch: StoredEvent[] = [];
   let carry: Buffer = Buffer.alloc(0);
   for (let at = from; at < end; ) {
@@ -578,7 +663,12 @@ function insertRecordsBetween(fd: number, from: number, end: number, store: KmsS
     for (let nl = text.indexOf(0x0a); nl >= 0; nl = text.indexOf(0x0a, start)) {
       const event = storedEventFromRecord(text.toString('utf8', start, nl));
       start = nl + 1;
-      if (event) batch.push(event);
+      if (event) {
+        // (A time to the millisecond, from the eventID, stays as it is.)
+        if (event.time % 1000 === 0 && previousTime !== undefined && previousTime > event.time && previousTime < event.time + 1000) event.time = previousTime;
+        previousTime = event.time;
+        batch.push(event);
+      }
       if (batch.length >= 1024) {
         store.appendEvents(batch);
         batch = [];
@@ -589,8 +679,8 @@ function insertRecordsBetween(fd: number, from: number, end: number, store: KmsS
   if (batch.length > 0) store.appendEvents(batch);
 }
 
-/** Where the file's last whole line ends (0: it has none), and that line, read from the end. */
-function lastWholeLine(fd: number, size: number): { end: number; line?: string } {
+/** Where the file's last whole line ends (0: it has none) and starts, and that line, read from the end (of the first `size` bytes). */
+function lastWholeLine(fd: number, size: number): { end: number; start: number; line?: string } {
   for (let chunk = 64 * 1024; ; chunk *= 2) {
     const start = Math.max(0, size - chunk);
     const text = Buffer.alloc(size - start);
@@ -601,12 +691,12 @@ function lastWholeLine(fd: number, size: number): { end: number; line?: string }
     }
     const nl = text.lastIndexOf(0x0a);
     if (nl < 0) {
-      if (start === 0) return { end: 0 };
+      if (start === 0) return { end: 0, start: 0 };
       continue;
     }
     const previous = nl === 0 ? -1 : text.lastIndexOf(0x0a, nl - 1);
     if (previous < 0 && start > 0) continue;
-    return { end: start + nl + 1, line: text.subarray(previous + 1, nl).toString('utf8') };
+    return { end: start + nl + 1, start: start + previous + 1, line: text.subarray(previous + 1, nl).toString('utf8') };
   }
 }
 
