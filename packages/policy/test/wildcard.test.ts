@@ -3,6 +3,7 @@
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN
 import { matchesArn, matchesResource, matchesWildcard, splitArn } from '../src';
+import { compileResourcePatternCached, matchResourcePattern, piecesKey } from '../src/wildcard';
 
 describe('Resource patterns', () => {
   it.each([
@@ -97,5 +98,34 @@ describe('matchesWildcard', () => {
     expect(matchesWildcard('Ab*', 'abc')).toBe(false);
     expect(matchesWildcard('xY', 'XY', { caseInsensitive: true })).toBe(true);
     expect(matchesWildcard('xY', 'XY')).toBe(false);
+  });
+});
+
+describe('compiled resource patterns, cached by their pieces', () => {
+  it('a literal piece never shares a cache entry with a wildcard piece of the same text', () => {
+    // A variable's value is literal: "*" from ${aws:username} must not match what the wildcard "*" does.
+    const wild = compileResourcePatternCached([{ text: 'arn:aws:s3:::b/', wild: true }, { text: '*', wild: true }]);
+    expect(matchResourcePattern(wild, 'arn:aws:s3:::b/other')).toBe(true);
+    const literal = compileResourcePatternCached([{ text: 'arn:aws:s3:::b/', wild: true }, { text: '*', wild: false }]);
+    expect(matchResourcePattern(literal, 'arn:aws:s3:::b/other')).toBe(false);
+    expect(matchResourcePattern(literal, 'arn:aws:s3:::b/*')).toBe(true);
+    // And the other way round, the literal first.
+    const literal2 = compileResourcePatternCached([{ text: 'arn:aws:s3:::c/', wild: true }, { text: '?', wild: false }]);
+    expect(matchResourcePattern(literal2, 'arn:aws:s3:::c/x')).toBe(false);
+    const wild2 = compileResourcePatternCached([{ text: 'arn:aws:s3:::c/', wild: true }, { text: '?', wild: true }]);
+    expect(matchResourcePattern(wild2, 'arn:aws:s3:::c/x')).toBe(true);
+  });
+
+  it('piecesKey tells apart every split of the same text', () => {
+    const keys = [
+      [{ text: 'a', wild: true }],
+      [{ text: 'a', wild: false }],
+      [{ text: 'ab', wild: false }],
+      [{ text: 'a', wild: false }, { text: 'b', wild: false }],
+      [{ text: 'a', wild: true }, { text: 'b', wild: false }],
+      [{ text: '1:a', wild: false }],
+      [{ text: '', wild: false }, { text: 'a', wild: false }],
+    ].map(piecesKey);
+    expect(new Set(keys).size).toBe(keys.length);
   });
 });
