@@ -12,6 +12,7 @@ import { fetchExplanation, formatExplanation } from './explain';
 import { SEED_EXAMPLE } from './seed-example';
 import { formatBytes, type ProgressSink } from './progress';
 import { exportSnapshot, importSnapshot, type SnapshotManifest } from './snapshot/snapshot';
+import { tuneHeapForServing } from './heap';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -95,6 +96,7 @@ async function start(args: string[]): Promise<void> {
     process.stdout.write(START_HELP);
     return;
   }
+  tuneHeapForServing();
   // With --json, stdout carries only the JSON line; the access log goes to stderr.
   const logStream = options.json ? process.stderr : process.stdout;
   const accessLog = options.quiet
