@@ -434,6 +434,32 @@ describe('condition keys', () => {
     await expectDenied(root.send(new DescribeKeyCommand({ KeyId: 'alias/blocked-1' })), denied(`arn:aws:iam::${A}:root`, 'DescribeKey', key.Arn!, 'explicit-resource'));
   });
 
+  it("aws:PrincipalArn of a role session is the role's ARN: a condition naming the role lets the session in, one naming the session does not", async () => {
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+    const key = await newKey(
+      policyOf(enableIam(), {
+        Sid: 'RoleByArn',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 'kms:Encrypt',
+        Resource: '*',
+        Condition: { ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${A}:role/app` } },
+      }, {
+        Sid: 'SessionByArn',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 'kms:GenerateDataKey',
+        Resource: '*',
+        Condition: { ArnEquals: { 'aws:PrincipalArn': `arn:aws:sts::${A}:assumed-role/app/worker` } },
+      }),
+    );
+    await app.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') }));
+    await expectDenied(
+      app.send(new GenerateDataKeyCommand({ KeyId: key.KeyId, KeySpec: 'AES_256' })),
+      denied(`arn:aws:sts::${A}:assumed-role/app/worker`, 'GenerateDataKey', key.Arn!, 'identity'),
+    );
+  });
+
   it('kms:ResourceAliases sees the aliases a key has, however the request names it', async () => {
     const key = await newKey(
       policyOf(enableIam(), {

@@ -64,6 +64,14 @@ describe('globalConditionKeys and keyConditionKeys', () => {
     expect(globalConditionKeys({ credentials: user, region: 'us-east-1', now, sourceIp: '::1', secureTransport: true })['aws:SourceIp']).toBe('::1');
   });
 
+  it("a role session's aws:PrincipalArn is its role's ARN (the path too when known), not the session's", () => {
+    const session = { ...user, principalArn: 'arn:aws:sts::111122223333:assumed-role/app/s1' };
+    expect(globalConditionKeys({ credentials: session, region: 'us-east-1', now, sourceIp: '1.1.1.1', secureTransport: true })['aws:PrincipalArn']).toBe('arn:aws:iam::111122223333:role/app');
+    const withPath = { ...session, roleArn: 'arn:aws:iam::111122223333:role/team/app' };
+    expect(globalConditionKeys({ credentials: withPath, region: 'us-east-1', now, sourceIp: '1.1.1.1', secureTransport: true })['aws:PrincipalArn']).toBe('arn:aws:iam::111122223333:role/team/app');
+    expect(globalConditionKeys({ credentials: user, region: 'us-east-1', now, sourceIp: '1.1.1.1', secureTransport: true })['aws:PrincipalArn']).toBe(user.principalArn);
+  });
+
   it('roles have no aws:username; an ARN merely containing :root is not the account', () => {
     const role = { ...user, principalArn: 'arn:aws:sts::111122223333:assumed-role/app/s' };
     expect(globalConditionKeys({ credentials: role, region: 'us-east-1', now, sourceIp: '1.1.1.1', secureTransport: true })['aws:username']).toBeUndefined();

@@ -1,4 +1,4 @@
-import type { Credentials } from '@sealbox/sigv4';
+import { sessionRoleArn, type Credentials } from '@sealbox/sigv4';
 import type { KeyRecord, Tag } from '../model';
 
 /** Condition keys of a request, by name (names are matched case-insensitively by @sealbox/policy). */
@@ -26,7 +26,10 @@ export function globalConditionKeys(facts: CallFacts): ConditionKeys {
   const type = /:root$/.test(arn) ? 'Account' : /:assumed-role\//.test(arn) ? 'AssumedRole' : 'User';
   const service = invokedBy?.replace(/\.amazonaws\.com$/, '');
   const keys: ConditionKeys = {
-    'aws:PrincipalArn': arn,
+    // A role session is known by its role's ARN here, never the session's: "Do not specify the
+    // assumed role session ARN as a value for this condition key" (as S3 does).
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+    'aws:PrincipalArn': sessionRoleArn(credentials) ?? arn,
     'aws:PrincipalAccount': credentials.accountId,
     'aws:PrincipalType': type,
     'aws:userid': type === 'Account' ? credentials.accountId : credentials.accessKeyId,
