@@ -22,6 +22,11 @@ import { setFlagsFromString } from 'node:v8';
  */
 export const HEAP_GROWING_PERCENT = 300;
 
-export function tuneHeapForServing(): void {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+/**
+ * Sets the factor, unless whoever started Node chose one (`node --heap-growing-percent=N ...`;
+ * NODE_OPTIONS does not take V8's heap flags, so the command line is the only place).
+ */
+export function tuneHeapForServing(execArgv: readonly string[] = process.execArgv): void {
+  const chosen = execArgv.some((arg) => /^--heap[-_]growing[-_]percent(?:=|$)/.test(arg));
+  if (!chosen) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }

@@ -98,12 +98,18 @@ describe('which processes get the setting', () => {
     const inProcess = `
       const { startSealbox } = require(${JSON.stringify(INDEX)});
       startSealbox({ kmsPort: 0, s3Port: 0 }).then((sb) => sb.stop());`;
-    const [start, version, embedded] = await Promise.all([
-      factorAtExit(probe, [BIN, 'start', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--json', '--quiet'], true),
+    const startArgs = [BIN, 'start', '--in-memory', '--kms-port', '0', '--s3-port', '0', '--no-console', '--json', '--quiet'];
+    const [start, chosen, chosenSnake, version, embedded] = await Promise.all([
+      factorAtExit(probe, startArgs, true),
+      // A factor the user gave Node stays theirs (V8 takes - or _ in a flag's name).
+      factorAtExit(probe, ['--heap-growing-percent=50', ...startArgs], true),
+      factorAtExit(probe, ['--heap_growing_percent=70', ...startArgs], true),
       factorAtExit(probe, [BIN, '--version'], false),
       factorAtExit(probe, ['-e', inProcess], false),
     ]);
     expect(start).toBe(1 + HEAP_GROWING_PERCENT / 100);
+    expect(chosen).toBe(1.5);
+    expect(chosenSnake).toBe(1.7);
     expect(version).toBeLessThan(2);
     expect(embedded).toBeLessThan(2);
   }, 60_000);
