@@ -113,8 +113,6 @@ export interface KmsStore {
    */
   eventRecordsAfter(eventId: string | undefined): Iterable<string>;
 
-  /** The id of the newest stored event (undefined when there is none). */
-  lastEventId(): string | undefined;
   /** The newest stored event's id and time (undefined when there is none). */
   lastEvent(): { eventId: string; time: number } | undefined;
   hasEvent(eventId: string): boolean;

@@ -359,10 +359,6 @@ export class SqliteKmsStore implements KmsStore {
     return changed;
   }
 
-  lastEventId(): string | undefined {
-    return this.lastEvent()?.eventId;
-  }
-
   lastEvent(): { eventId: string; time: number } | undefined {
     const row = this.stmt.lastEvent.get();
     return row ? { eventId: row.event_id, time: row.time } : undefined;
