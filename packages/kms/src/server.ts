@@ -307,6 +307,8 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       }
       const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
       const region = verified.scope.region;
+      // S3's calls (invokedBy) reach KMS over TLS in AWS, whatever the caller used to reach S3;
+      // in one Sealbox they come over plain HTTP on this machine (sandbox.ts says why).
       const ctx: OperationContext = {
         core,
         credentials,
@@ -320,7 +322,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         audit: { keys: [] },
         enforcePolicies: options.enforcePolicies ?? true,
         conditionKeys: {
-          ...globalConditionKeys({ credentials, region, now, sourceIp, secureTransport: isTls(req), invokedBy }),
+          ...globalConditionKeys({ credentials, region, now, sourceIp, secureTransport: isTls(req) || invokedBy !== undefined, invokedBy }),
           ...requestConditionKeys(operation, validated ?? {}),
           ...(operation === 'CreateGrant' ? { 'kms:GrantIsForAWSResource': String(invokedBy !== undefined) } : {}),
         },
