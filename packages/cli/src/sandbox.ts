@@ -496,14 +496,16 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     // S3 reaches the KMS of this process over plain HTTP on the listener's own address: the
     // traffic never leaves the machine, and a TLS session per call cost 5-8% of a 1 MiB SSE-KMS
     // request's CPU. KMS gives S3's calls aws:SecureTransport true, as AWS's (over TLS) have.
-    const kmsEndpoint = options.kmsEndpoint ?? kmsListening?.httpUrl;
+    const kmsHop = options.kmsEndpoint ?? kmsListening?.httpUrl;
+    // What users are shown (the console, Sealbox.kmsEndpoint): the address they call.
+    const kmsEndpoint = options.kmsEndpoint ?? kmsListening?.url;
     const s3Options = () => ({
       clock,
       credentials,
       region,
       accessLog,
       dataDir,
-      kmsEndpoint,
+      kmsEndpoint: kmsHop,
       serviceCredentials: options.kmsEndpoint ? undefined : serviceCredentials,
       allowHttpSseKms: options.allowHttpSseKms,
       onPlainHttpEncryption: plainHttpEncryption,
