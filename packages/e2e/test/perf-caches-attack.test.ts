@@ -43,6 +43,10 @@ import {
   ImportKeyMaterialCommand,
   PutKeyPolicyCommand,
   RevokeGrantCommand,
+  RotateKeyOnDemandCommand,
+  DescribeKeyCommand,
+  ReplicateKeyCommand,
+  EnableKeyRotationCommand,
   RetireGrantCommand,
   ScheduleKeyDeletionCommand,
   UpdateAliasCommand,
@@ -337,6 +341,61 @@ describe('KMS changes show on the very next call (as S3 sees them too)', () => {
     await encrypt(otherKms, meta.Arn!);
     await kms.send(new RetireGrantCommand({ KeyId: meta.Arn, GrantId: again.GrantId }));
     expect(await failName(encrypt(otherKms, meta.Arn!))).toBe('AccessDeniedException');
+  });
+
+  it('a rotation: the very next Encrypt and SSE-KMS PUT use the new material; what the old made still opens', async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const materialOf = async (CiphertextBlob: Uint8Array) => (await kms.send(new DecryptCommand({ CiphertextBlob }))).KeyMaterialId;
+    await s3.send(new CreateBucketCommand({ Bucket: 'kmsrotate' }));
+    const seen: string[] = [];
+    const blobs: Uint8Array[] = [];
+    for (let i = 0; i < 3; i++) {
+      // The material cache warm: the same key used right before the rotation.
+      const before = (await encrypt(kms, keyId)).CiphertextBlob!;
+      await s3.send(new PutObjectCommand({ Bucket: 'kmsrotate', Key: `k${i}`, Body: `v${i}`, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId }));
+      await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+      const current = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.CurrentKeyMaterialId!;
+      const after = (await encrypt(kms, keyId)).CiphertextBlob!;
+      expect(await materialOf(after)).toBe(current);
+      expect(await materialOf(before)).not.toBe(current);
+      seen.push(current);
+      blobs.push(before, after);
+    }
+    expect(new Set(seen).size).toBe(3);
+    for (const blob of blobs) expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString()).toBe('hello');
+    for (let i = 0; i < 3; i++) expect((await body(s3, 'kmsrotate', `k${i}`)).toString()).toBe(`v${i}`);
+  });
+
+  it('an automatic rotation falling due on the virtual clock: the very next Encrypt uses the new material', async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await kms.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 90 }));
+    const first = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.CurrentKeyMaterialId!;
+    const before = (await encrypt(kms, keyId)).CiphertextBlob!;
+    expect((await kms.send(new DecryptCommand({ CiphertextBlob: before }))).KeyMaterialId).toBe(first);
+    const advanced = await fetch(`${sealbox.kms!.url}/_sealbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 91 * 86400 }) });
+    expect(advanced.status).toBe(200);
+    const current = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.CurrentKeyMaterialId!;
+    expect(current).not.toBe(first);
+    const after = (await encrypt(kms, keyId)).CiphertextBlob!;
+    expect((await kms.send(new DecryptCommand({ CiphertextBlob: after }))).KeyMaterialId).toBe(current);
+    expect((await kms.send(new DecryptCommand({ CiphertextBlob: before }))).KeyMaterialId).toBe(first);
+  });
+
+  it("a multi-Region primary's rotation: its replica's very next Encrypt uses the new material", async () => {
+    const west = kmsClient(sealbox, { region: 'us-west-2' });
+    const primary = (await kms.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!;
+    const replica = (await kms.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: 'us-west-2' }))).ReplicaKeyMetadata!;
+    for (let i = 0; i < 2; i++) {
+      // The replica's material is in use (cached) when the primary rotates.
+      await encrypt(west, replica.Arn!);
+      await kms.send(new RotateKeyOnDemandCommand({ KeyId: primary.KeyId }));
+      const current = (await kms.send(new DescribeKeyCommand({ KeyId: primary.KeyId }))).KeyMetadata!.CurrentKeyMaterialId!;
+      expect((await west.send(new DescribeKeyCommand({ KeyId: replica.Arn }))).KeyMetadata!.CurrentKeyMaterialId).toBe(current);
+      const blob = (await encrypt(west, replica.Arn!)).CiphertextBlob!;
+      expect((await west.send(new DecryptCommand({ CiphertextBlob: blob }))).KeyMaterialId).toBe(current);
+      // Multi-Region keys share their material: the primary opens what the replica sealed.
+      expect((await kms.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: primary.Arn }))).KeyMaterialId).toBe(current);
+    }
   });
 
   it('an alias moved names the new key on the next call', async () => {
