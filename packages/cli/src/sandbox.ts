@@ -534,11 +534,12 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
               host,
               allowedHosts: options.allowHosts,
               endpoints: {
-                kms: kmsEndpoint!,
+                // The endpoint a user calls (https with TLS on), not S3's own plain-HTTP hop.
+                kms: kmsListening!.url,
                 s3: s3.url,
                 region,
                 // What the empty console tells a user to run: the exports' endpoints (HTTPS when served).
-                cli: { kms: kmsListening?.httpsUrl ?? kmsEndpoint!, s3: s3.httpsUrl ?? s3.url, ...(tls ? { caBundle: tls.caPath } : {}) },
+                cli: { kms: kmsListening!.url, s3: s3.httpsUrl ?? s3.url, ...(tls ? { caBundle: tls.caPath } : {}) },
               },
               credentials: () => credentials.list(),
               requests,
