@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CompleteMultipartUploadCommand,
@@ -137,6 +138,75 @@ describe.each<[string, SealboxOptions]>([
     await s3.send(new PutObjectCommand({ Bucket: 'tls-only', Key: 'default', Body: 'dflt' }));
     for (const [key, body] of [['one', 'one'], ['two', 'one'], ['mp', 'part'], ['default', 'dflt']]) {
       expect(await (await s3.send(new GetObjectCommand({ Bucket: 'tls-only', Key: key }))).Body!.transformToString()).toBe(body);
+    }
+  });
+});
+
+/**
+ * Finding: with --host NAME, S3 dialled its own KMS by NAME on every call, resolved afresh each
+ * time, over plain HTTP. Over HTTPS a different answer (a changed /etc/hosts or DNS record, a name
+ * with several addresses) met a certificate only this Sealbox's CA could sign; over plain HTTP
+ * whatever listened there got S3's signed calls on the callers' behalf and chose the data keys S3
+ * encrypted new objects under. S3 now dials the address the KMS listener bound.
+ */
+describe('--host NAME: S3 dials the address its KMS listener bound, not the name again', () => {
+  let sealbox: Sealbox;
+  let impostor: Server | undefined;
+  const dns = require('node:dns') as typeof import('node:dns');
+  const realLookup = dns.lookup;
+  afterEach(async () => {
+    dns.lookup = realLookup;
+    await new Promise((resolve) => (impostor ? impostor.close(resolve) : resolve(undefined)));
+    await sealbox?.stop();
+  });
+
+  it('a name that resolves elsewhere after start does not take S3 elsewhere', async () => {
+    sealbox = await startTestSealbox({ tls: true, host: 'localhost', allowHttpSseKms: true });
+    const port = sealbox.kms!.port;
+    const seen: string[] = [];
+    impostor = createServer((req, res) => {
+      seen.push(String(req.headers['x-sealbox-on-behalf-of']));
+      res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ KeyId: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000', Plaintext: Buffer.alloc(32, 7).toString('base64'), CiphertextBlob: Buffer.from('chosen').toString('base64') }));
+    });
+    await new Promise<void>((resolve) => impostor!.listen(port, '127.0.0.2', resolve));
+    // From now on "localhost" answers 127.0.0.2 (what a changed hosts file or DNS record does).
+    dns.lookup = ((host: string, options: unknown, callback?: unknown) => {
+      if (host !== 'localhost') return (realLookup as (...a: unknown[]) => void)(host, options, callback);
+      const cb = (typeof options === 'function' ? options : callback) as (...a: unknown[]) => void;
+      const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
+      if (all) cb(null, [{ address: '127.0.0.2', family: 4 }]);
+      else cb(null, '127.0.0.2', 4);
+    }) as typeof dns.lookup;
+    const kms = tlsKmsClient(sealbox, { endpoint: `https://127.0.0.1:${port}` });
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const s3 = s3Client(sealbox, { endpoint: `http://127.0.0.1:${sealbox.s3!.port}` });
+    await s3.send(new CreateBucketCommand({ Bucket: 'named-host' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'named-host', Key: 'k', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId }));
+    expect(seen).toEqual([]);
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'named-host', Key: 'k' }))).Body!.transformToString()).toBe('x');
+  });
+});
+
+/**
+ * Pointed at another KMS, S3 calls it as the caller (no service credential, no invokedBy): the URL's
+ * scheme decides aws:SecureTransport there, so a TLS-only key refuses SSE-KMS through an http://
+ * --kms-endpoint (docs/kms.md says the TLS-only exemption is for S3 and KMS of one Sealbox).
+ */
+describe('--only s3 --kms-endpoint http://another Sealbox: the caller\'s own call, over plain HTTP', () => {
+  it('a TLS-only key refuses SSE-KMS there', async () => {
+    const kmsOnly = await startTestSealbox({ tls: true, only: 'kms' });
+    const s3Only = await startTestSealbox({ only: 's3', kmsEndpoint: kmsOnly.kms!.httpUrl, allowHttpSseKms: true });
+    try {
+      const key = (await tlsKmsClient(kmsOnly).send(new CreateKeyCommand({ Policy: policy(ROOT, DENY_PLAIN) }))).KeyMetadata!.Arn!;
+      const s3 = s3Client(s3Only);
+      await s3.send(new CreateBucketCommand({ Bucket: 'elsewhere' }));
+      const err = await failure(s3.send(new PutObjectCommand({ Bucket: 'elsewhere', Key: 'k', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key })));
+      expect(err.name).toBe('AccessDenied');
+      expect(err.message).toMatch(/explicit deny in a resource-based policy/);
+    } finally {
+      await s3Only.stop();
+      await kmsOnly.stop();
     }
   });
 });
