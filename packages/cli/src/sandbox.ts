@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RequestListener } from 'node:http';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { createKmsService, kmsFaultErrors, reconcileKmsEventLog, simulateKms, type KmsCore, type KmsImage, type KmsQuotaConfig } from '@sealbox/kms';
 import { blobFile, createS3Service, referencedBlobIds, s3FaultErrors, simulateS3, type S3Image } from '@sealbox/s3';
 import {
@@ -339,6 +339,19 @@ function reachableUrl(url: string | undefined, host: string): string | undefined
   return url;
 }
 
+/**
+ * Plain HTTP to the address a listener bound (the loopback address for 0.0.0.0 and ::), never to
+ * the --host name resolved again: nothing authenticates the plain hop from S3 to its own KMS, so
+ * a name that later resolves elsewhere (hosts file, DNS) must not take S3's calls, signed with its
+ * service credential and answered with plaintext data keys, off this machine or to another
+ * listener.
+ */
+function boundHttpUrl(server: RunningServer): string {
+  const { address, port } = server.server.address() as AddressInfo;
+  const ip = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
+  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+}
+
 /** The hint about SSE-KMS over plain HTTP is given once per process, whatever starts or resets. */
 let hinted = false;
 
@@ -493,10 +506,11 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
     const kmsBound = kmsService ? await listenService(kmsService, host, options.kmsPort ?? 0, tls, options.timeouts) : undefined;
     if (kmsBound) started.push(kmsBound);
     const kmsListening = kmsBound && reachable(kmsBound);
-    // S3 reaches the KMS of this process over plain HTTP on the listener's own address: the
-    // traffic never leaves the machine, and a TLS session per call cost 5-8% of a 1 MiB SSE-KMS
-    // request's CPU. KMS gives S3's calls aws:SecureTransport true, as AWS's (over TLS) have.
-    const kmsHop = options.kmsEndpoint ?? kmsListening?.httpUrl;
+    // S3 reaches the KMS of this process over plain HTTP at the address the listener bound (see
+    // boundHttpUrl; docs/kms.md says what that exposes): a TLS session per call cost 5-8% of a
+    // 1 MiB SSE-KMS request's CPU. KMS gives S3's calls aws:SecureTransport true, as AWS's (over
+    // TLS) have.
+    const kmsHop = options.kmsEndpoint ?? (kmsBound && boundHttpUrl(kmsBound));
     // What users are shown (the console, Sealbox.kmsEndpoint): the address they call.
     const kmsEndpoint = options.kmsEndpoint ?? kmsListening?.url;
     const s3Options = () => ({
@@ -536,11 +550,12 @@ export async function startSealbox(options: SealboxOptions = {}): Promise<Sealbo
               host,
               allowedHosts: options.allowHosts,
               endpoints: {
-                kms: kmsEndpoint!,
+                // The endpoint a user calls (https with TLS on), not S3's own plain-HTTP hop.
+                kms: kmsListening!.url,
                 s3: s3.url,
                 region,
                 // What the empty console tells a user to run: the exports' endpoints (HTTPS when served).
-                cli: { kms: kmsListening?.httpsUrl ?? kmsEndpoint!, s3: s3.httpsUrl ?? s3.url, ...(tls ? { caBundle: tls.caPath } : {}) },
+                cli: { kms: kmsListening!.url, s3: s3.httpsUrl ?? s3.url, ...(tls ? { caBundle: tls.caPath } : {}) },
               },
               credentials: () => credentials.list(),
               requests,

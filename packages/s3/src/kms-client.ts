@@ -62,11 +62,18 @@ function s3ErrorFromKms(type: string, message: string | undefined): S3Error {
  */
 export class HttpKmsClient implements KmsClient {
   private readonly url: URL;
+  /**
+   * The address to dial: an IPv6 literal without the brackets URL keeps on it (`[::1]` would be
+   * looked up as a host name and fail, so `--host ::1`, `--host ::` and `--kms-endpoint
+   * http://[::1]:PORT` left every SSE-KMS request answering 503).
+   */
+  private readonly hostname: string;
   private readonly agent: HttpAgent | HttpsAgent;
   private lastUnreachableReport = -Infinity;
 
   constructor(private readonly options: HttpKmsClientOptions) {
     this.url = new URL(options.endpoint);
+    this.hostname = this.url.hostname.replace(/^\[(.*)\]$/, '$1');
     // A `ca` list replaces Node's roots, so they are added back: a KMS with a public certificate
     // stays trusted beside the local CAs.
     const extra = options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : options.ca;
@@ -101,7 +108,7 @@ export class HttpKmsClient implements KmsClient {
     const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const r = send(
-        { hostname: this.url.hostname, port: this.url.port, path: '/', method: 'POST', headers: req.headers as Record<string, string>, agent: this.agent, timeout: this.options.timeoutMs ?? 10_000 },
+        { hostname: this.hostname, port: this.url.port, path: '/', method: 'POST', headers: req.headers as Record<string, string>, agent: this.agent, timeout: this.options.timeoutMs ?? 10_000 },
         (res) => {
           // The S3 request log links the KMS request (its decision record) to the S3 request.
           const kmsRequestId = res.headers['x-amzn-requestid'];
