@@ -40,7 +40,7 @@ export const DEFAULT_TRANSITION_MINIMUM_SIZE: TransitionMinimumSize = 'all_stora
 
 export interface LifecycleTag {
   key: string;
-  /** A filter tag with a Key and no Value matches objects whose tag has an empty value. */
+  /** Always present in the document (an empty `<Value/>` matches objects whose tag has an empty value). */
   value: string;
 }
 
@@ -151,10 +151,21 @@ function storageClass(node: XmlNode): string {
   return value;
 }
 
+/**
+ * A filter's Tag needs both Key and Value: the Tag type marks both "Required: Yes"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Tag.html), and a document that does not
+ * validate against the schema is MalformedXML
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). A missing required element
+ * of a lifecycle rule is answered MalformedXML on AWS where it has been recorded (an empty Status,
+ * aws/aws-sdk-java#376; a Transition with no Days or Date, hashicorp/terraform-provider-aws#41399);
+ * a Tag without its Value itself has not been seen recorded. PutBucketTagging's parser refuses the
+ * same Tag the same way (documents.ts). An empty `<Value/>` is a value: the empty string.
+ */
 function tagOf(node: XmlNode): LifecycleTag {
   const key = text(node, 'Key');
-  if (key === undefined) throw malformedXml();
-  return { key, value: text(node, 'Value') ?? '' };
+  const value = text(node, 'Value');
+  if (key === undefined || value === undefined) throw malformedXml();
+  return { key, value };
 }
 
 function size(node: XmlNode, name: string): number | undefined {
@@ -319,6 +330,11 @@ function parseRule(node: XmlNode): LifecycleRule {
     }
     rule.noncurrentVersionTransitions.push({ noncurrentDays: days, newerNoncurrentVersions: newer, storageClass: sc });
   }
+  // Not checked: Date and Days mixed between a rule's Expiration and Transitions (or among its
+  // Transitions), and transitions against the storage-class order or with days that do not grow.
+  // AWS refuses those ("you must use the same time unit for both", CloudFormation's
+  // AWS::S3::Bucket Rule; lifecycle-transition-general-considerations.html), but no recorded AWS
+  // response gives its status, code and message; only other S3 implementations' own wording was found.
   // Guess: the same storage class twice in one rule's transitions is refused (one move per class).
   if (new Set(rule.transitions.map((t) => t.storageClass)).size !== rule.transitions.length) throw invalidRequest("'StorageClass' must be different for 'Transition' actions in same 'Rule'");
 

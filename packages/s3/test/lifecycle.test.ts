@@ -103,6 +103,11 @@ describe('parseLifecycleConfiguration: what S3 accepts, and what it gives back',
     expect(config.transitionDefaultMinimumObjectSize).toBe('all_storage_classes_128K');
   });
 
+  it('takes an empty Value as a tag value (a Tag needs its Value element, not a non-empty one)', () => {
+    const config = parseLifecycleConfiguration(doc(rule('<Filter><Tag><Key>k</Key><Value/></Tag></Filter><Expiration><Days>1</Days></Expiration>')), undefined);
+    expect(config.rules[0]!.filter).toEqual({ kind: 'tag', tag: { key: 'k', value: '' } });
+  });
+
   it('accepts 1,000 rules and a 255-character ID', () => {
     const rules = Array.from({ length: 1000 }, (_, i) => rule('<Filter/><Expiration><Days>1</Days></Expiration>', i === 0 ? 'x'.repeat(255) : `r${i}`));
     expect(parseLifecycleConfiguration(doc(...rules), undefined).rules).toHaveLength(1000);
@@ -120,6 +125,10 @@ describe('parseLifecycleConfiguration: what S3 accepts, and what it gives back',
     ['Filter and Prefix', doc(rule('<Prefix>a</Prefix><Filter/><Expiration><Days>1</Days></Expiration>')), malformed],
     ['a Filter with Prefix and Tag', doc(rule('<Filter><Prefix>a</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Expiration><Days>1</Days></Expiration>')), malformed],
     ['And with one predicate', doc(rule('<Filter><And><Prefix>a</Prefix></And></Filter><Expiration><Days>1</Days></Expiration>')), malformed],
+    // Tag's Value is "Required: Yes" (API_Tag.html), as Key is.
+    ['a filter Tag with no Value', doc(rule('<Filter><Tag><Key>k</Key></Tag></Filter><Expiration><Days>1</Days></Expiration>')), malformed],
+    ['an And Tag with no Value', doc(rule('<Filter><And><Prefix>a</Prefix><Tag><Key>k</Key></Tag></And></Filter><Expiration><Days>1</Days></Expiration>')), malformed],
+    ['a filter Tag with no Key', doc(rule('<Filter><Tag><Value>v</Value></Tag></Filter><Expiration><Days>1</Days></Expiration>')), malformed],
     ['And with a tag key twice', doc(rule('<Filter><And><Tag><Key>k</Key><Value>1</Value></Tag><Tag><Key>k</Key><Value>2</Value></Tag></And></Filter><Expiration><Days>1</Days></Expiration>')), { code: 'InvalidRequest', status: 400, message: 'Duplicate Tag Keys are not allowed.' }],
     ['And with sizes the wrong way round', doc(rule('<Filter><And><ObjectSizeGreaterThan>20</ObjectSizeGreaterThan><ObjectSizeLessThan>10</ObjectSizeLessThan></And></Filter><Expiration><Days>1</Days></Expiration>')), { code: 'InvalidArgument', status: 400, message: 'ObjectSizeGreaterThan must be less than ObjectSizeLessThan' }],
     ['no action', doc(rule('<Filter/>')), { code: 'InvalidRequest', status: 400, message: 'At least one action needs to be specified in a rule' }],

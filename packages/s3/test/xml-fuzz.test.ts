@@ -228,7 +228,7 @@ const PARSERS: Parser[] = [
     generate: lifecycleDocument,
     parse: (text) => parseLifecycleConfiguration(text, undefined),
     count: 400,
-    required: ['Rule', 'Status', 'StorageClass', 'DaysAfterInitiation', 'Key', 'Days', 'Date', 'ExpiredObjectDeleteMarker', 'NoncurrentVersionTransition>NoncurrentDays'],
+    required: ['Rule', 'Status', 'StorageClass', 'DaysAfterInitiation', 'Key', 'Value', 'Days', 'Date', 'ExpiredObjectDeleteMarker', 'NoncurrentVersionTransition>NoncurrentDays'],
     single: [
       'ID', 'Status', 'Filter', 'Prefix', 'Filter>Tag', 'And', 'Key', 'Value', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'Expiration', 'Days', 'Date',
       'ExpiredObjectDeleteMarker', 'StorageClass', 'NoncurrentVersionExpiration', 'NoncurrentDays', 'NewerNoncurrentVersions', 'AbortIncompleteMultipartUpload', 'DaysAfterInitiation',
