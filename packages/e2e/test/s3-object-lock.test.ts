@@ -416,6 +416,51 @@ describe('lock headers on writes', () => {
   });
 });
 
+describe('s3:object-lock-remaining-retention-days (AWS\'s "set retention limits" bucket policy)', () => {
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-retention-limits
+  async function cappedBucket(): Promise<string> {
+    const Bucket = await lockedBucket();
+    const cap = { Effect: 'Deny', Principal: '*', Action: ['s3:PutObject', 's3:PutObjectRetention'], Resource: `arn:aws:s3:::${Bucket}/*`, Condition: { NumericGreaterThan: { 's3:object-lock-remaining-retention-days': '10' } } };
+    await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: policy(cap) }));
+    return Bucket;
+  }
+
+  it('PutObject and CreateMultipartUpload: a retention beyond the cap is refused, within it allowed', async () => {
+    const Bucket = await cappedBucket();
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: ahead(10) }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x' }));
+    await expectError(s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: ahead(10.01) })), 'AccessDenied', 403);
+    await expectError(s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'k', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: ahead(365) })), 'AccessDenied', 403);
+  });
+
+  it('PutObjectRetention is judged by the retention in its body, not by headers sent beside it', async () => {
+    const Bucket = await cappedBucket();
+    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x' }));
+    await s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'k', VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: ahead(5) } }));
+    await s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'k', VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: ahead(10) } }));
+    await expectError(s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'k', VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: ahead(30) } })), 'AccessDenied', 403);
+    // A near date in a header does not hide the far one in the body.
+    const far = ahead(30).toISOString();
+    const body = `<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>${far}</RetainUntilDate></Retention>`;
+    const md5 = createHash('md5').update(body).digest('base64');
+    const spoofed = await signed('PUT', `/${Bucket}/k?retention&versionId=${encodeURIComponent(VersionId!)}`, body, { 'content-md5': md5, 'x-amz-object-lock-retain-until-date': ahead(1).toISOString() });
+    expect([spoofed.status, spoofed.text]).toEqual([403, expect.stringContaining('<Code>AccessDenied</Code>')]);
+    expect((await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k', VersionId }))).Retention!.RetainUntilDate!.getTime()).toBeLessThan(ahead(11).getTime());
+  });
+
+  it('a bucket policy may allow retention only within a cap (the key is there when the decision is made)', async () => {
+    const Bucket = await lockedBucket();
+    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x' }));
+    // The bucket policy alone grants: a PutObjectRetention of at most 10 days, to the writer.
+    const allow = { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:user/writer` }, Action: 's3:PutObjectRetention', Resource: `arn:aws:s3:::${Bucket}/*`, Condition: { NumericLessThanEquals: { 's3:object-lock-remaining-retention-days': '10' } } };
+    await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: policy(allow) }));
+    const writer = s3Client(sealbox, { credentials: { accessKeyId: 'AKIDWRITER', secretAccessKey: 'writer' } });
+    await writer.send(new PutObjectRetentionCommand({ Bucket, Key: 'k', VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: ahead(7) } }));
+    await expectError(writer.send(new PutObjectRetentionCommand({ Bucket, Key: 'k', VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: ahead(20) } })), 'AccessDenied', 403);
+    writer.destroy();
+  });
+});
+
 describe('deletes', () => {
   const locked = 'Access Denied because object protected by object lock.';
 

@@ -1,6 +1,6 @@
 /** Browser POST uploads: a form with a policy signed by SigV4 (or legacy SigV2), as a browser sends it. */
 import { createHmac } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectLegalHoldCommand, GetObjectRetentionCommand, HeadObjectCommand, PutBucketPolicyCommand, PutObjectLockConfigurationCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Sealbox } from '@sealbox/cli';
 import { deriveSigningKey, toAmzDate } from '@sealbox/sigv4';
 import { httpsCall, s3Client, startTestSealbox, tlsS3Client } from './helpers';
@@ -8,7 +8,19 @@ import { httpsCall, s3Client, startTestSealbox, tlsS3Client } from './helpers';
 let sealbox: Sealbox;
 let s3: S3Client;
 beforeAll(async () => {
-  sealbox = await startTestSealbox({ only: 's3' });
+  sealbox = await startTestSealbox({
+    only: 's3',
+    users: [
+      // May upload, nothing about Object Lock.
+      {
+        accessKeyId: 'AKIDWRITER',
+        secretAccessKey: 'writer',
+        accountId: '000000000000',
+        principalArn: 'arn:aws:iam::000000000000:user/writer',
+        policies: [JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: '*' }] })],
+      },
+    ],
+  });
   s3 = s3Client(sealbox);
   await s3.send(new CreateBucketCommand({ Bucket: 'uploads' }));
 });
@@ -18,14 +30,14 @@ afterAll(async () => {
 });
 
 /** The fields of a SigV4 POST form whose policy allows `conditions` until `expires`. */
-function sigV4Form(conditions: unknown[], fields: Record<string, string>, expires = new Date(Date.now() + 600_000), secret = 'test') {
+function sigV4Form(conditions: unknown[], fields: Record<string, string>, expires = new Date(Date.now() + 600_000), secret = 'test', bucket = 'uploads', accessKeyId = 'test') {
   const now = new Date();
   const date = toAmzDate(now);
-  const credential = `test/${date.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  const credential = `${accessKeyId}/${date.slice(0, 8)}/us-east-1/s3/aws4_request`;
   const policy = Buffer.from(
     JSON.stringify({
       expiration: expires.toISOString(),
-      conditions: [...conditions, { bucket: 'uploads' }, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date }],
+      conditions: [...conditions, { bucket }, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date }],
     }),
   ).toString('base64');
   const signature = createHmac('sha256', deriveSigningKey(secret, date.slice(0, 8), 'us-east-1', 's3')).update(policy).digest('hex');
@@ -38,15 +50,17 @@ function sigV2Form(conditions: unknown[], fields: Record<string, string>) {
   return { ...fields, AWSAccessKeyId: 'test', policy, signature: createHmac('sha1', 'test').update(policy).digest('base64') };
 }
 
-function formData(fields: Record<string, string>, file: string | Buffer, fileName: string): FormData {
+/** A form whose file is a file part named `fileName`, or with `fileName` null a plain text field. */
+function formData(fields: Record<string, string>, file: string | Buffer, fileName: string | null): FormData {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([file]), fileName);
+  if (fileName === null) form.append('file', String(file));
+  else form.append('file', new Blob([file]), fileName);
   return form;
 }
 
-async function post(fields: Record<string, string>, file: string | Buffer, fileName = 'photo.jpg') {
-  const res = await fetch(`${sealbox.s3!.url}/uploads`, { method: 'POST', body: formData(fields, file, fileName), redirect: 'manual' });
+async function post(fields: Record<string, string>, file: string | Buffer, fileName: string | null = 'photo.jpg', bucket = 'uploads') {
+  const res = await fetch(`${sealbox.s3!.url}/${bucket}`, { method: 'POST', body: formData(fields, file, fileName), redirect: 'manual' });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
@@ -186,5 +200,122 @@ describe('form fields a header cannot carry', () => {
     );
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('http://example.com/done%E4%B8%AD?x=1&bucket=uploads&key=r.txt&etag=' + encodeURIComponent(res.headers.get('etag') ?? '').replace(/%20/g, '+'));
+  });
+});
+
+describe('Object Lock form fields (x-amz-object-lock-mode, -retain-until-date, -legal-hold)', () => {
+  const DAY = 86_400_000;
+  let n = 0;
+  async function lockedBucket(): Promise<string> {
+    const Bucket = `locked-uploads-${++n}`;
+    await s3.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true }));
+    return Bucket;
+  }
+  const LOCK_CONDITIONS = [['starts-with', '$x-amz-object-lock-mode', ''], ['starts-with', '$x-amz-object-lock-retain-until-date', ''], ['starts-with', '$x-amz-object-lock-legal-hold', '']];
+  /** A form for `bucket` whose policy covers the key and whichever lock fields are given. */
+  const lockForm = (bucket: string, lock: Record<string, string>, user: [string, string] = ['test', 'test']) =>
+    sigV4Form([{ key: 'k' }, ...LOCK_CONDITIONS.filter((c) => c[1]!.slice(1) in lock)], { key: 'k', ...lock }, undefined, user[1], bucket, user[0]);
+
+  it('lock the new version as the headers do on PutObject', async () => {
+    const Bucket = await lockedBucket();
+    const until = new Date(Date.now() + 3 * DAY);
+    until.setUTCMilliseconds(0);
+    const res = await post(lockForm(Bucket, { 'x-amz-object-lock-mode': 'COMPLIANCE', 'x-amz-object-lock-retain-until-date': until.toISOString(), 'x-amz-object-lock-legal-hold': 'ON' }), 'locked', 'a.txt', Bucket);
+    expect(res.status).toBe(204);
+    const VersionId = res.headers.get('x-amz-version-id')!;
+    const retention = await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k', VersionId }));
+    expect(retention.Retention).toEqual({ Mode: 'COMPLIANCE', RetainUntilDate: until });
+    expect((await s3.send(new GetObjectLegalHoldCommand({ Bucket, Key: 'k', VersionId }))).LegalHold).toEqual({ Status: 'ON' });
+    const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'k' }));
+    expect([head.ObjectLockMode, head.ObjectLockLegalHoldStatus]).toEqual(['COMPLIANCE', 'ON']);
+  });
+
+  it('override the bucket default; a legal hold alone still gets the default retention', async () => {
+    const Bucket = await lockedBucket();
+    await s3.send(new PutObjectLockConfigurationCommand({ Bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } } }));
+    const until = new Date(Date.now() + 30 * DAY);
+    until.setUTCMilliseconds(0);
+    await post(lockForm(Bucket, { 'x-amz-object-lock-mode': 'COMPLIANCE', 'x-amz-object-lock-retain-until-date': until.toISOString() }), 'x', 'a.txt', Bucket);
+    expect((await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k' }))).Retention).toEqual({ Mode: 'COMPLIANCE', RetainUntilDate: until });
+    await post(lockForm(Bucket, { 'x-amz-object-lock-legal-hold': 'ON' }), 'x', 'a.txt', Bucket);
+    expect((await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k' }))).Retention!.Mode).toBe('GOVERNANCE');
+  });
+
+  it.each([
+    ['only a mode', { 'x-amz-object-lock-mode': 'GOVERNANCE' }, 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied'],
+    ['an unknown mode', { 'x-amz-object-lock-mode': 'FOREVER', 'x-amz-object-lock-retain-until-date': '2099-01-01T00:00:00Z' }, 'Unknown wormMode directive.'],
+    ['a date in the past', { 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': '2001-01-01T00:00:00Z' }, 'The retain until date must be in the future!'],
+    ['a date not ISO 8601', { 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': 'tomorrow' }, 'The retain until date must be provided in ISO 8601 format'],
+    ['an unknown legal hold', { 'x-amz-object-lock-legal-hold': 'YES' }, "Legal Hold must be either of 'ON' or 'OFF'"],
+  ])('with %s: 400 InvalidArgument, as on PutObject; nothing stored', async (_name, lock, message) => {
+    const Bucket = await lockedBucket();
+    const res = await post(lockForm(Bucket, lock), 'x', 'a.txt', Bucket);
+    expect(res.status).toBe(400);
+    expect(res.text).toContain(`<Code>InvalidArgument</Code><Message>${message.replace(/'/g, '&apos;')}</Message>`);
+    await expect(s3.send(new HeadObjectCommand({ Bucket, Key: 'k' }))).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
+  it('into a bucket without Object Lock: 400 InvalidRequest', async () => {
+    const res = await post(lockForm('uploads', { 'x-amz-object-lock-legal-hold': 'ON' }), 'x', 'a.txt');
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('<Code>InvalidRequest</Code><Message>Bucket is missing ObjectLockConfiguration</Message>');
+  });
+
+  it('must be covered by the policy like any field', async () => {
+    const Bucket = await lockedBucket();
+    const res = await post(sigV4Form([{ key: 'k' }], { key: 'k', 'x-amz-object-lock-legal-hold': 'ON' }, undefined, 'test', Bucket), 'x', 'a.txt', Bucket);
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('Invalid according to Policy: Extra input fields: x-amz-object-lock-legal-hold');
+  });
+
+  it('need s3:PutObjectRetention and s3:PutObjectLegalHold, as the headers do', async () => {
+    const Bucket = await lockedBucket();
+    const writer: [string, string] = ['AKIDWRITER', 'writer'];
+    expect((await post(lockForm(Bucket, {}, writer), 'x', 'a.txt', Bucket)).status).toBe(204);
+    const hold = await post(lockForm(Bucket, { 'x-amz-object-lock-legal-hold': 'ON' }, writer), 'x', 'a.txt', Bucket);
+    expect([hold.status, hold.text]).toEqual([403, expect.stringContaining('s3:PutObjectLegalHold')]);
+    const retention = await post(lockForm(Bucket, { 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': new Date(Date.now() + DAY).toISOString() }, writer), 'x', 'a.txt', Bucket);
+    expect([retention.status, retention.text]).toEqual([403, expect.stringContaining('s3:PutObjectRetention')]);
+  });
+
+  it('set the Object Lock condition keys: a bucket policy capping retention at 10 days holds for forms', async () => {
+    const Bucket = await lockedBucket();
+    const cap = { Effect: 'Deny', Principal: '*', Action: ['s3:PutObject', 's3:PutObjectRetention'], Resource: `arn:aws:s3:::${Bucket}/*`, Condition: { NumericGreaterThan: { 's3:object-lock-remaining-retention-days': '10' } } };
+    await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [cap] }) }));
+    const at = (days: number) => lockForm(Bucket, { 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': new Date(Date.now() + days * DAY).toISOString() });
+    expect((await post(at(9), 'x', 'a.txt', Bucket)).status).toBe(204);
+    expect((await post(at(11), 'x', 'a.txt', Bucket)).status).toBe(403);
+  });
+
+  it('a legacy SigV2 form with lock fields: 400, Object Lock needs Signature Version 4', async () => {
+    const Bucket = await lockedBucket();
+    const fields = sigV2Form([{ key: 'k' }, ['starts-with', '$x-amz-object-lock-legal-hold', '']], { key: 'k', 'x-amz-object-lock-legal-hold': 'ON' });
+    // sigV2Form's policy names the bucket "uploads": swap it for this one.
+    const policy = Buffer.from(Buffer.from(fields.policy, 'base64').toString().replace('"uploads"', JSON.stringify(Bucket))).toString('base64');
+    const res = await post({ ...fields, policy, signature: createHmac('sha1', 'test').update(policy).digest('base64') }, 'x', 'a.txt', Bucket);
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('<Message>Put Object requests with Object Lock parameters require AWS Signature Version 4</Message>');
+  });
+});
+
+describe('the file as a plain text field (no filename)', () => {
+  it('S3 takes its value as the content', async () => {
+    const res = await post(sigV4Form([{ key: 'plain/${filename}' }, ['starts-with', '$content-type', '']], { key: 'plain/${filename}', 'Content-Type': 'text/plain' }), 'typed in a textarea', null);
+    expect(res.status).toBe(204);
+    // Without a filename, ${filename} stays as it is (as it does for a file part without one).
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'uploads', Key: 'plain/${filename}' }));
+    expect([await got.Body!.transformToString(), got.ContentType]).toEqual(['typed in a textarea', 'text/plain']);
+  });
+
+  it('the policy still applies to it (content-length-range), and a field after it is not read', async () => {
+    const tooBig = await post(sigV4Form([{ key: 'plain2' }, ['content-length-range', 0, 3]], { key: 'plain2' }), 'four', null);
+    expect([tooBig.status, tooBig.text]).toEqual([400, expect.stringContaining('<Code>EntityTooLarge</Code>')]);
+    const form = new FormData();
+    for (const [k, v] of Object.entries(sigV4Form([{ key: 'plain3' }], { key: 'plain3' }))) form.append(k, v);
+    form.append('file', 'text');
+    form.append('x-amz-meta-late', 'ignored');
+    const res = await fetch(`${sealbox.s3!.url}/uploads`, { method: 'POST', body: form });
+    expect(res.status).toBe(204);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'uploads', Key: 'plain3' }))).Metadata).toEqual({});
   });
 });

@@ -7,6 +7,7 @@ import type { S3Request } from './context';
 import { lookupVersion } from './access';
 import { AccessDenied, MethodNotAllowed } from './errors';
 import { header } from './http-util';
+import { remainingRetentionDays } from './object-lock';
 import { effectiveBlock, isPublicPolicy } from './public-policy';
 import type { BucketRecord, ObjectVersion } from './store/model';
 import { aclGrants, aclPermission, aclsEnabled, cannedGrants } from './acl';
@@ -211,6 +212,18 @@ export function authorize(req: S3Request, check: AccessCheck): void {
   if (!outcome.allowed) throw accessDenied(req, check, outcome.reason);
 }
 
+/**
+ * The actions Object Lock headers (or a POST form's fields) add to a write: a mode or a date needs
+ * s3:PutObjectRetention, a legal hold s3:PutObjectLegalHold.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-permissions
+ */
+export function lockActions(headers: S3Request['headers']): string[] {
+  const actions: string[] = [];
+  if (header(headers, 'x-amz-object-lock-mode') !== undefined || header(headers, 'x-amz-object-lock-retain-until-date') !== undefined) actions.push('s3:PutObjectRetention');
+  if (header(headers, 'x-amz-object-lock-legal-hold') !== undefined) actions.push('s3:PutObjectLegalHold');
+  return actions;
+}
+
 /** Headers that add an action to a write: ACL headers need s3:PutObjectAcl, tags s3:PutObjectTagging. */
 function extraActions(req: S3Request): string[] {
   const extra: string[] = [];
@@ -221,9 +234,7 @@ function extraActions(req: S3Request): string[] {
     case 'CreateMultipartUpload':
       if (hasAcl) extra.push('s3:PutObjectAcl');
       if (header(req.headers, 'x-amz-tagging') !== undefined) extra.push('s3:PutObjectTagging');
-      // Object Lock headers: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-permissions
-      if (header(req.headers, 'x-amz-object-lock-mode') !== undefined || header(req.headers, 'x-amz-object-lock-retain-until-date') !== undefined) extra.push('s3:PutObjectRetention');
-      if (header(req.headers, 'x-amz-object-lock-legal-hold') !== undefined) extra.push('s3:PutObjectLegalHold');
+      extra.push(...lockActions(req.headers));
       break;
     case 'CreateBucket':
       // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html (Permissions)
@@ -258,6 +269,9 @@ export function authorizeOperation(req: S3Request): void {
   }
   const bucket = req.state.meta.bucketView(req.bucket!);
   if (!bucket) return;
+  // PutObjectRetention is decided once its body is read: the Object Lock condition keys come
+  // from it (authorizeObjectRetention, called by the handler).
+  if (req.operation === 'PutObjectRetention') return;
   const key = access.resource === 'object' ? req.key : undefined;
   const owner = req.credentials !== undefined && req.credentials.accountId === bucket.accountId;
   if (POLICY_OPERATIONS.has(req.operation)) {
@@ -271,6 +285,33 @@ export function authorizeOperation(req: S3Request): void {
   }
   for (const action of actions) authorize(req, { action, bucket, key, versionId });
   for (const action of extra) authorize(req, { action, bucket, key, newObject: true });
+}
+
+/**
+ * PutObjectRetention's authorization, once its body is read: `req` carries the body's mode and
+ * date as the lock headers (and no others), so s3:object-lock-mode, -retain-until-date and
+ * -remaining-retention-days are the retention asked for, never headers the client added beside
+ * it. AWS's example policy caps retention this way ("Deny s3:PutObjectRetention when
+ * NumericGreaterThan s3:object-lock-remaining-retention-days 10").
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-retention-limits
+ */
+export function authorizeObjectRetention(req: S3Request, bucket: BucketRecord): void {
+  const access = OPERATION_ACCESS.PutObjectRetention!;
+  const versionId = req.query.get('versionId');
+  const actions = versionId !== undefined && access.versionActions ? access.versionActions : access.actions;
+  for (const action of actions) authorize(req, { action, bucket, key: req.key, versionId });
+}
+
+/**
+ * The request as PutObjectRetention's authorization sees it: the body's mode and date in place of
+ * any lock headers the client sent.
+ */
+export function withRetentionKeys(req: S3Request, mode: string | undefined, retainUntil: string | undefined): S3Request {
+  const headers = { ...req.headers };
+  for (const name of ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold']) delete headers[name];
+  if (mode !== undefined) headers['x-amz-object-lock-mode'] = mode;
+  if (retainUntil !== undefined) headers['x-amz-object-lock-retain-until-date'] = retainUntil;
+  return { ...req, headers };
 }
 
 /**
@@ -361,6 +402,8 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     const value = header(req.headers, `x-amz-${name}`);
     if (value !== undefined) keys[`s3:${name}`] = value;
   }
+  const retainUntil = header(req.headers, 'x-amz-object-lock-retain-until-date');
+  if (retainUntil !== undefined) keys['s3:object-lock-remaining-retention-days'] = remainingRetentionDays(retainUntil, req.now);
   for (const name of ['prefix', 'delimiter', 'max-keys']) {
     const value = req.query.get(name);
     if (value !== undefined) keys[`s3:${name}`] = value;

@@ -61,6 +61,25 @@ export function parseIsoDate(value: string): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+/**
+ * The `s3:object-lock-remaining-retention-days` condition key: the whole days from the request's
+ * time to the retain-until date it asks for (a header on PutObject, CopyObject and
+ * CreateMultipartUpload, a form field on a POST upload, the body of PutObjectRetention). AWS's
+ * user guide uses it to cap retention ("Deny s3:PutObjectRetention when NumericGreaterThan
+ * s3:object-lock-remaining-retention-days 10") and the Service Authorization Reference lists it
+ * (Numeric) for PutObject, PutObjectRetention and BypassGovernanceRetention; neither says how a
+ * part of a day counts. Sealbox rounds up, so a cap of 10 days refuses 10 days and a minute (a
+ * cap that could be passed by a fraction would be no cap); a date not after the request's time
+ * gives 0. No key for a date that is not ISO 8601 (the request is refused anyway).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-retention-limits
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html#amazons3-policy-keys
+ */
+export function remainingRetentionDays(retainUntil: string, now: Date): string | undefined {
+  const until = parseIsoDate(retainUntil);
+  if (until === undefined) return undefined;
+  return String(Math.max(0, Math.ceil((until - now.getTime()) / DAY_MS)));
+}
+
 const invalidArgument = (message: string, name: string, value: string) =>
   new S3Error('InvalidArgument', 400, message, [['ArgumentName', name], ['ArgumentValue', value]]);
 
@@ -97,8 +116,9 @@ export function lockFromRequest(req: S3Request, bucket: BucketRecord): ObjectLoc
   const asked = modeText !== undefined || holdText !== undefined;
   if (asked) {
     if (!lockEnabled(bucket)) throw missingLockConfiguration(true);
-    // "Put Object requests with Object Lock parameters require AWS Signature Version 4".
-    if (!req.credentials) throw new S3Error('InvalidArgument', 400, 'Put Object requests with Object Lock parameters require AWS Signature Version 4', [['ArgumentName', 'Authorization']]);
+    // "Put Object requests with Object Lock parameters require AWS Signature Version 4" (a legacy
+    // SigV2 POST form included).
+    if (!req.credentials || req.signatureVersion === 'AWS') throw new S3Error('InvalidArgument', 400, 'Put Object requests with Object Lock parameters require AWS Signature Version 4', [['ArgumentName', 'Authorization']]);
   }
   if (req.operation === 'PutObject' && (asked || bucket.objectLock?.defaultRetention)) requireIntegrityHeader(req, 'Put Object');
   return asked ? lock : undefined;

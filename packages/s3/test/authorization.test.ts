@@ -9,7 +9,7 @@ import type { Credentials } from '@sealbox/sigv4';
 import { ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY, aclGrants, aclPermission, cannedGrants, type Grant } from '../src/acl';
 import { OPERATION_ACCESS, POLICY_OPERATIONS } from '../src/actions';
 import {
-  accessDenied, authorize, authorizeCreateBucket, authorizeOperation, checkS3Access, conditionKeys, resourceArn, type AccessCheck,
+  accessDenied, authorize, authorizeCreateBucket, authorizeObjectRetention, authorizeOperation, withRetentionKeys, checkS3Access, conditionKeys, resourceArn, type AccessCheck,
 } from '../src/authorization';
 import type { S3Request } from '../src/context';
 import { AccessDenied, MethodNotAllowed } from '../src/errors';
@@ -519,6 +519,59 @@ describe('condition keys', () => {
     expect(r['s3:signatureAge']).toBeUndefined();
     const s = conditionKeys(request(session), { action: 's3:ListAllMyBuckets' });
     expect(s).toMatchObject({ 'aws:PrincipalType': 'AssumedRole', 'aws:PrincipalArn': session.roleArn, 'aws:userid': 'ASIA1' });
+  });
+
+  describe('s3:object-lock-remaining-retention-days', () => {
+    // now is 2026-11-27T10:00:00.456Z
+    const days = (date: string | undefined, headers: Record<string, string> = {}) =>
+      conditionKeys(request(alice, {}, { operation: 'PutObject', method: 'PUT', headers: date === undefined ? headers : { ...headers, 'x-amz-object-lock-retain-until-date': date } }), { action: 's3:PutObject', bucket: bucketRecord(), key: 'notes.txt' })[
+        's3:object-lock-remaining-retention-days'
+      ];
+    it.each([
+      ['exactly 10 days ahead', '2026-12-07T10:00:00.456Z', '10'],
+      ['10 days and a minute: a part of a day counts as a day', '2026-12-07T10:01:00Z', '11'],
+      ['10 days less a second', '2026-12-07T09:59:59.456Z', '10'],
+      ['a second ahead', '2026-11-27T10:00:01Z', '1'],
+      ['an offset is honoured', '2026-12-07T12:00:00.456+02:00', '10'],
+      ['the date already past: 0, never negative', '2026-11-01T00:00:00Z', '0'],
+      ['a date that is not ISO 8601: no key', 'tomorrow', undefined],
+      ['no date: no key', undefined, undefined],
+    ])('%s', (_name, date, expected) => {
+      expect(days(date)).toBe(expected);
+    });
+
+    it('a policy capping retention (AWS\'s example) refuses a write or retention beyond the cap', () => {
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-retention-limits
+      const capped = withPolicies(
+        alice,
+        identity('Allow', 's3:*'),
+        identity('Deny', ['s3:PutObject', 's3:PutObjectRetention'], '*', { Condition: { NumericGreaterThan: { 's3:object-lock-remaining-retention-days': '10' } } }),
+      );
+      const at = (date: string) => ({ headers: { 'x-amz-object-lock-retain-until-date': date } });
+      expect(decide(capped, 's3:PutObjectRetention', {}, {}, at('2026-12-07T10:00:00.456Z'))).toEqual(ALLOWED);
+      expect(decide(capped, 's3:PutObjectRetention', {}, {}, at('2026-12-07T10:01:00Z')).allowed).toBe(false);
+      expect(decide(capped, 's3:PutObject', {}, {}, at('2027-11-27T10:00:00Z')).allowed).toBe(false);
+      expect(decide(capped, 's3:PutObject')).toEqual(ALLOWED);
+    });
+
+    it('PutObjectRetention is judged by its body: withRetentionKeys replaces any lock header the client sent', () => {
+      const req = request(alice, {}, { operation: 'PutObjectRetention', method: 'PUT', headers: { 'x-amz-object-lock-retain-until-date': '2026-11-28T00:00:00Z', 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-legal-hold': 'OFF' } });
+      const keys = conditionKeys(withRetentionKeys(req, 'COMPLIANCE', '2027-11-27T10:00:00Z'), { action: 's3:PutObjectRetention', bucket: bucketRecord(), key: 'notes.txt' });
+      expect(keys).toMatchObject({ 's3:object-lock-mode': 'COMPLIANCE', 's3:object-lock-retain-until-date': '2027-11-27T10:00:00Z', 's3:object-lock-remaining-retention-days': '365' });
+      expect(keys['s3:object-lock-legal-hold']).toBeUndefined();
+      const removal = conditionKeys(withRetentionKeys(req, undefined, undefined), { action: 's3:PutObjectRetention', bucket: bucketRecord(), key: 'notes.txt' });
+      expect(Object.keys(removal).filter((k) => k.startsWith('s3:object-lock-'))).toEqual([]);
+    });
+
+    it('authorizeOperation leaves PutObjectRetention to its handler (authorizeObjectRetention, with the body\'s keys)', () => {
+      const capped = withPolicies(alice, identity('Allow', 's3:PutObjectRetention', '*', { Condition: { NumericLessThanEquals: { 's3:object-lock-remaining-retention-days': '10' } } }));
+      const req = request(capped, {}, { operation: 'PutObjectRetention', method: 'PUT', query: new Map([['retention', '']]) });
+      expect(() => authorizeOperation(req)).not.toThrow();
+      const bucket = req.state.meta.getBucket('data')!;
+      expect(() => authorizeObjectRetention(withRetentionKeys(req, 'GOVERNANCE', '2026-12-01T00:00:00Z'), bucket)).not.toThrow();
+      expect(() => authorizeObjectRetention(withRetentionKeys(req, 'GOVERNANCE', '2027-12-01T00:00:00Z'), bucket)).toThrow(AccessDenied);
+      expect(() => authorizeObjectRetention(withRetentionKeys(req, undefined, undefined), bucket)).toThrow(AccessDenied);
+    });
   });
 
   it('a key condition in a policy sees them (ExistingObjectTag of the version named)', () => {

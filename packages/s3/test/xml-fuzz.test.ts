@@ -124,6 +124,8 @@ async function putLock(operation: typeof putObjectRetention, text: string): Prom
     operation: operation === putObjectRetention ? 'PutObjectRetention' : 'PutObjectLegalHold', method: 'PUT', bucket: LOCK_BUCKET, key, query: new Map(),
     headers: { 'content-md5': contentMd5(body), 'content-length': String(body.length) }, body: Readable.from(body), trailers: () => undefined,
     region: 'us-east-1', endpointRegion: 'us-east-1', state, secure: true, allowHttpSseKms: false, requestId: 'r', now: LOCK_NOW, sourceIp: '127.0.0.1',
+    // The bucket owner's root: PutObjectRetention authorizes itself once its body is read.
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test', accountId: OWNER, principalArn: `arn:aws:iam::${OWNER}:root` },
   };
   await operation(req);
   return state.meta.latest(LOCK_BUCKET, key)!.meta.lock ?? {};

@@ -1,4 +1,5 @@
 import { requireBucket } from '../access';
+import { authorizeObjectRetention, withRetentionKeys } from '../authorization';
 import type { S3Request, S3Response } from '../context';
 import { S3Error } from '../errors';
 import { header } from '../http-util';
@@ -136,9 +137,13 @@ export async function putObjectRetention(req: S3Request): Promise<S3Response> {
     }
     next = { mode: retentionMode, retainUntil: until };
   }
+  // Authorized once the body is read: its mode and date are the Object Lock condition keys, for
+  // s3:PutObjectRetention and for a bypass's s3:BypassGovernanceRetention.
+  const asked = withRetentionKeys(req, modeText, dateText);
+  authorizeObjectRetention(asked, bucket);
   const v = lockedVersion(req, bucket, 'PUT');
   const bypass = header(req.headers, 'x-amz-bypass-governance-retention')?.trim().toLowerCase() === 'true';
-  checkRetentionChange(req, bucket, v, next, bypass);
+  checkRetentionChange(asked, bucket, v, next, bypass);
   const lock = { ...v.meta.lock };
   if (next) Object.assign(lock, next);
   else {

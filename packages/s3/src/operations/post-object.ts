@@ -1,12 +1,13 @@
-import { finished, type Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import busboy from 'busboy';
 import { noSuchBucket } from '../access';
-import { authorize } from '../authorization';
+import { authorize, lockActions } from '../authorization';
 import { createChecksum } from '../checksums';
 import type { S3Request, S3Response } from '../context';
 import { S3Error } from '../errors';
 import { cannotBeHeader, header } from '../http-util';
 import { metaFromHeaders } from '../object-headers';
+import { lockFromRequest } from '../object-lock';
 import { MAX_POST_PRE_DATA_LENGTH, checkPostLength, checkPostPolicy, isSigV2Form, postObjectKey, postPreDataTooLarge, postSuccess, verifyPostSignature, type PostForm } from '../post-policy';
 import { BlobTooLargeError } from '../store/blob-store';
 import { blobEncryption, newObjectKey } from '../crypto/object-keys';
@@ -28,6 +29,16 @@ const ATTRIBUTE_FIELDS = [
   'x-amz-server-side-encryption-aws-kms-key-id',
   'x-amz-server-side-encryption-context',
 ];
+
+/**
+ * Object Lock form fields: read as the same headers are on PutObject (validation, errors, the
+ * s3:PutObjectRetention / s3:PutObjectLegalHold permissions, the condition keys). Like every
+ * field but a few, each must be covered by a condition of the form's policy ("Extra input
+ * fields" otherwise). AWS's POST Object page does not list these fields; its rule is that "the
+ * parameters that are passed to PUT through HTTP Headers are instead passed as form fields".
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
+ */
+const LOCK_FIELDS = ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold'];
 
 /**
  * PostObject: a browser upload as multipart/form-data. The fields before the file carry the key,
@@ -65,8 +76,26 @@ export async function postObject(req: S3Request): Promise<S3Response> {
         reject(postPreDataTooLarge());
       }
     };
-    parser.on('field', (name, value) => {
+    parser.on('field', (name, value, info) => {
       if (handled) return;
+      if (name.toLowerCase() === 'file') {
+        // The file sent as a plain part (no filename): S3 takes the field's value as the object's
+        // content. busboy holds such a part in memory up to FIELD_SIZE; beyond it Sealbox refuses
+        // the form rather than store a cut object.
+        handled = true;
+        if (info.valueTruncated) {
+          reject(new S3Error('InvalidArgument', 400, `Sealbox takes a file sent as a plain form field (without a filename) up to ${FIELD_SIZE} bytes; send it as a file part.`, [['ArgumentName', 'file']]));
+          return;
+        }
+        const content = Readable.from([Buffer.from(value, 'utf8')]);
+        Promise.all(fileFields)
+          .then(() => {
+            if (preData > MAX_POST_PRE_DATA_LENGTH) throw postPreDataTooLarge();
+            return storeFile(req, bucket.name, { fields }, content);
+          })
+          .then(resolve, reject);
+        return;
+      }
       countPreData(name, Buffer.byteLength(value));
       if (!handled && !fields.has(name.toLowerCase())) fields.set(name.toLowerCase(), value);
     });
@@ -138,7 +167,7 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
   checkKey(key);
   const attributes: Record<string, string> = {};
   for (const [name, value] of form.fields) {
-    if (!ATTRIBUTE_FIELDS.includes(name) && !name.startsWith('x-amz-meta-')) continue;
+    if (!ATTRIBUTE_FIELDS.includes(name) && !LOCK_FIELDS.includes(name) && !name.startsWith('x-amz-meta-')) continue;
     // A field becomes a header of every later GET: it must be one a header can carry. Text beyond
     // Latin-1 is kept as its UTF-8 bytes, as a PutObject header with the same text arrives.
     const bytes = /[^\x00-\xff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
@@ -154,8 +183,11 @@ async function storeFile(req: S3Request, bucketName: string, form: PostForm, fil
   const signatureVersion = credentials ? (isSigV2Form(form) ? 'AWS' : 'AWS4-HMAC-SHA256') : undefined;
   const asPut: S3Request = { ...req, headers: attributes, credentials, authType: credentials ? 'POST' : undefined, signatureVersion, signedAt: undefined };
   authorize(asPut, { action: 's3:PutObject', bucket, key });
+  // Lock fields need what the lock headers need on PutObject.
+  for (const action of lockActions(asPut.headers)) authorize(asPut, { action, bucket, key, newObject: true });
   const acl = requestAcl(asPut, bucket, 'object');
   if (acl.grants) meta.acl = acl.grants;
+  meta.lock = lockFromRequest(asPut, bucket);
   // A SigV2 form may ask for SSE-KMS in its fields, but S3 serves SSE-KMS to SigV4 requests only.
   const sse = sseRequest(asPut, bucket, key, { signedWithSigV2: isSigV2Form(form) });
 
