@@ -14,6 +14,7 @@ import {
   listenService,
   readBody,
   RequestLog,
+  requestsInFlight,
   signatureDecision,
   sendAdminRefusal,
   silentAccessLog,
@@ -156,6 +157,9 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       simulate: (input) => simulateKms(core, options.credentials, options.clock.now(), input),
     }),
   );
+  // A lone call's record is flushed on the event loop: nothing else is in flight (but, for a
+  // call S3 makes, the S3 request waiting for it) that the thread pool's round trip would let run.
+  core.trail.flushOnLoop = (calls) => calls === 1 && requestsInFlight() <= 2;
   const signingKeys = new SigningKeyCache();
   const accessLog = options.accessLog ?? silentAccessLog;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { KmsStore, StoredEvent } from '../src/store/kms-store';
 import { SqliteKmsStore } from '../src/store/sqlite-store';
 import { apiCallEvent, serviceEvent, storedEventFromRecord } from '../src/trail/records';
-import { Trail } from '../src/trail/trail';
+import { EventLogUnavailableError, Trail } from '../src/trail/trail';
 import { reconcileKmsEventLog } from '../src/store/snapshot';
 import type { KeyRecord } from '../src/model';
 
@@ -275,6 +275,55 @@ describe('group commit: a call is answered once its record is on disk', () => {
       trail.flush();
       expect(log.filter((l) => l.startsWith('fdatasyncSync'))).toEqual(['fdatasyncSync kms.db-wal', 'fdatasyncSync cloudtrail.jsonl']);
       await second;
+    } finally {
+      restore();
+      trail.close();
+      store.close();
+    }
+  });
+
+  it('flushOnLoop: a batch the policy accepts is flushed on the event loop (the WAL first), others in the thread pool; a failed flush is not an answer', async () => {
+    const log: string[] = [];
+    const restore = logFlushes(log, true);
+    const store = fileStore(log);
+    const trail = new Trail(store, join(dir, 'cloudtrail.jsonl'), 50, 512, (m) => log.push(`report ${m}`), { walFile: join(dir, 'kms.db-wal') }, 60_000);
+    const asked: number[] = [];
+    trail.flushOnLoop = (calls) => {
+      asked.push(calls);
+      return calls === 1;
+    };
+    try {
+      await trail.commit(event(1)).then(() => log.push('answer e1'));
+      expect(asked).toEqual([1]);
+      expect(log).toEqual(['fdatasyncSync cloudtrail.jsonl', 'answer e1']);
+      // A call that changed kms.db: its WAL before the file, on the loop too.
+      log.length = 0;
+      store.putAlias(alias('loop'));
+      await trail.commit(event(2)).then(() => log.push('answer e2'));
+      expect(log).toEqual(['fdatasyncSync kms.db-wal', 'fdatasyncSync cloudtrail.jsonl', 'answer e2']);
+      // Three calls of one turn: the policy says no, the thread pool flushes them.
+      log.length = 0;
+      asked.length = 0;
+      await Promise.all([3, 4, 5].map((n) => trail.commit(event(n)).then(() => log.push(`answer e${n}`))));
+      expect(asked).toEqual([3]);
+      expect(log).toEqual(['fdatasync cloudtrail.jsonl', 'answer e3', 'answer e4', 'answer e5']);
+      // The flush on the loop fails (a disk error): the call is not answered as done, and the
+      // record goes with the next flush.
+      log.length = 0;
+      const real = fs.fdatasyncSync;
+      const failing = jest.spyOn(fs, 'fdatasyncSync').mockImplementationOnce(() => {
+        throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      });
+      try {
+        await expect(trail.commit(event(6))).rejects.toThrow(EventLogUnavailableError);
+      } finally {
+        failing.mockRestore();
+        jest.spyOn(fs, 'fdatasyncSync').mockImplementation((fd: number) => real(fd));
+      }
+      expect(log).toEqual(['report cannot flush the event log to disk (EIO)']);
+      await trail.commit(event(7));
+      trail.flush();
+      expect(store.consoleEvents({ afterSeq: 0, limit: 100 }).map((r) => r.event.eventId)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7']);
     } finally {
       restore();
       trail.close();

@@ -100,6 +100,16 @@ export class Trail {
     this.fd = logFile === undefined ? undefined : openPrivate(logFile, 'a');
   }
 
+  /**
+   * Whether a batch of `calls` waiting calls is flushed on the event loop (fdatasyncSync) rather
+   * than in the thread pool. A server sets it (createKmsService): a lone call, with nothing else
+   * in flight to run meanwhile, is answered sooner and for less CPU without the thread pool's
+   * round trip (measured at concurrency 1: -24% CPU per call, +36% calls per second), while
+   * concurrent calls keep the event loop free during the flush and share the next one. Never by
+   * default (a Trail on its own has no idea what else the process does).
+   */
+  flushOnLoop: (calls: number) => boolean = () => false;
+
   /** Records an event no call waits for: written with the next batch. */
   record(event: StoredEvent): void {
     this.add({ event });
@@ -174,7 +184,7 @@ export class Trail {
     this.written = [];
     this.syncingGroup = group;
     this.syncing = true;
-    this.syncFiles((err) => {
+    this.syncFiles(this.flushOnLoop(waiters.length), (err) => {
       this.syncing = false;
       this.syncingGroup = [];
       if (err) {
@@ -199,7 +209,7 @@ export class Trail {
    * could finish first: after a power cut its record, inserted into kms.db at the next start,
    * would say CreateKey made a key that does not exist).
    */
-  private syncFiles(done: (err?: unknown) => void): void {
+  private syncFiles(onLoop: boolean, done: (err?: unknown) => void): void {
     let fds: number[];
     const wal = this.walOwed || this.store.takeUnflushedChanges?.() !== false;
     this.walOwed = false;
@@ -223,7 +233,16 @@ export class Trail {
       });
     };
     if (fds.length === 0) setImmediate(() => done());
-    else next(0);
+    else if (onLoop) {
+      try {
+        for (const fd of fds) fdatasyncSync(fd);
+      } catch (err) {
+        this.walOwed ||= wal;
+        done(err);
+        return;
+      }
+      done();
+    } else next(0);
   }
 
   /** kms.db's write-ahead log with `wal` (when there is one), then cloudtrail.jsonl: the order they are flushed in. */
