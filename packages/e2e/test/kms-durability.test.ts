@@ -17,11 +17,12 @@ const DAY = 86_400;
 describe('kms.db is on disk before an answer that is no KMS call', () => {
   let dir: string;
   let sealbox: Sealbox;
-  /** The files whose fdatasync completed, in order. */
+  /** The files whose fdatasync (in the thread pool or on the event loop) completed, in order. */
   const flushed: string[] = [];
   /** How long a flush of kms.db's WAL takes (a slow disk). */
   let walDelayMs = 0;
   let spy: jest.SpyInstance;
+  let spySync: jest.SpyInstance;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sealbox-kms-durability-'));
@@ -42,11 +43,25 @@ describe('kms.db is on disk before an answer that is no KMS call', () => {
         else done();
       });
     }) as typeof fs.fdatasync);
+    // A lone request's flush runs on the event loop (fdatasyncSync): watched, and slowed, alike.
+    const realSync = fs.fdatasyncSync;
+    spySync = jest.spyOn(fs, 'fdatasyncSync').mockImplementation((fd: number) => {
+      let path = '';
+      try {
+        path = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        // not Linux: the name stays unknown
+      }
+      realSync(fd);
+      if (walDelayMs > 0 && path.endsWith('kms.db-wal')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, walDelayMs);
+      flushed.push(path);
+    });
     sealbox = await startTestSealbox({ dataDir: join(dir, 'data'), only: 'kms' });
   });
   afterAll(async () => {
     await sealbox.stop();
     spy.mockRestore();
+    spySync.mockRestore();
     rmSync(dir, { recursive: true, force: true });
   });
 
