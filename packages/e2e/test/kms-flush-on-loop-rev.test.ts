@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { Sealbox } from '@sealbox/cli';
+import { failure, kmsClient, startTestSealbox } from './helpers';
+
+/** Second review of the lone call's flush on the event loop (session 10). */
+let dir: string;
+let sealbox: Sealbox;
+let kms: KMSClient;
+const flushes: string[] = [];
+let onLoop: jest.SpyInstance;
+let inPool: jest.SpyInstance;
+let failNextLoop = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sealbox-flush-rev-'));
+  sealbox = await startTestSealbox({ dataDir: join(dir, 'data'), tls: false });
+  kms = kmsClient(sealbox);
+  const realSync = fs.fdatasyncSync;
+  const realAsync = fs.fdatasync;
+  onLoop = jest.spyOn(fs, 'fdatasyncSync').mockImplementation((fd) => {
+    flushes.push('loop');
+    if (failNextLoop > 0) {
+      failNextLoop--;
+      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    }
+    realSync(fd);
+  });
+  inPool = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
+    flushes.push('pool');
+    realAsync(fd, done);
+  }) as typeof fs.fdatasync);
+});
+afterAll(async () => {
+  onLoop.mockRestore();
+  inPool.mockRestore();
+  await sealbox?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('a direct call with one other request in flight (an upload), whoever its is, is flushed on the loop (docs/kms.md says so now)', async () => {
+  const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  const url = new URL(sealbox.kms!.url);
+  const upload = request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: { 'content-length': '1000', 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Encrypt' } });
+  upload.on('error', () => undefined);
+  upload.write('x');
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    flushes.length = 0;
+    await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') }));
+    // The policy is "at most one other request", whoever's it is (the S3 request of an SSE-KMS
+    // call, or anything else): the other request waits out the flush.
+    expect(flushes).toEqual(['loop']);
+  } finally {
+    upload.destroy();
+  }
+});
+
+it('a CreateKey whose WAL flush fails on the loop is refused (500), and the next call flushes the WAL again before its record', async () => {
+  flushes.length = 0;
+  failNextLoop = 1;
+  const err = await failure(kms.send(new CreateKeyCommand({ Description: 'eio' })));
+  expect(err.name).toBe('KMSInternalException');
+  expect(err.$metadata?.httpStatusCode).toBe(500);
+  expect(flushes).toEqual(['loop']); // the WAL's flush failed, so the file's was not tried
+  await new Promise((r) => setTimeout(r, 1500)); // the retry
+  flushes.length = 0;
+  const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  expect(flushes.length).toBeGreaterThanOrEqual(2); // WAL then file
+  expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyId).toBe(keyId);
+});
