@@ -73,3 +73,22 @@ it('a CreateKey whose WAL flush fails on the loop is refused (500), and the next
   expect(flushes.length).toBeGreaterThanOrEqual(2); // WAL then file
   expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyId).toBe(keyId);
 });
+
+it('a disk whose flushes keep failing: every lone call is refused, the failure is reported once, and its end', async () => {
+  const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  const lines: string[] = [];
+  const write = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write);
+  try {
+    failNextLoop = 1000;
+    for (let i = 0; i < 3; i++) expect((await failure(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })))).name).toBe('KMSInternalException');
+    failNextLoop = 0;
+    await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') }));
+  } finally {
+    failNextLoop = 0;
+    write.mockRestore();
+  }
+  expect(lines.filter((l) => l.includes('event log'))).toEqual(['sealbox kms: cannot flush the event log to disk (EIO)\n', 'sealbox kms: the event log is flushed to disk again\n']);
+});
