@@ -22,6 +22,7 @@ describe('kms.db is on disk before an answer that is no KMS call', () => {
   /** How long a flush of kms.db's WAL takes (a slow disk). */
   let walDelayMs = 0;
   let spy: jest.SpyInstance;
+  let spySync: jest.SpyInstance;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sealbox-kms-durability-'));
@@ -42,11 +43,25 @@ describe('kms.db is on disk before an answer that is no KMS call', () => {
         else done();
       });
     }) as typeof fs.fdatasync);
+    // A lone answer's flush runs on the event loop (Trail.flushOnLoop): the same files, in order.
+    const realSync = fs.fdatasyncSync;
+    spySync = jest.spyOn(fs, 'fdatasyncSync').mockImplementation((fd: number) => {
+      let path = '';
+      try {
+        path = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        // not Linux: the name stays unknown
+      }
+      realSync(fd);
+      if (walDelayMs > 0 && path.endsWith('kms.db-wal')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, walDelayMs);
+      flushed.push(path);
+    });
     sealbox = await startTestSealbox({ dataDir: join(dir, 'data'), only: 'kms' });
   });
   afterAll(async () => {
     await sealbox.stop();
     spy.mockRestore();
+    spySync.mockRestore();
     rmSync(dir, { recursive: true, force: true });
   });
 
