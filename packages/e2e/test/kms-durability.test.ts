@@ -17,7 +17,7 @@ const DAY = 86_400;
 describe('kms.db is on disk before an answer that is no KMS call', () => {
   let dir: string;
   let sealbox: Sealbox;
-  /** The files whose fdatasync (in the thread pool or on the event loop) completed, in order. */
+  /** The files whose fdatasync completed, in order. */
   const flushed: string[] = [];
   /** How long a flush of kms.db's WAL takes (a slow disk). */
   let walDelayMs = 0;
@@ -43,7 +43,7 @@ describe('kms.db is on disk before an answer that is no KMS call', () => {
         else done();
       });
     }) as typeof fs.fdatasync);
-    // A lone request's flush runs on the event loop (fdatasyncSync): watched, and slowed, alike.
+    // A lone answer's flush runs on the event loop (Trail.flushOnLoop): the same files, in order.
     const realSync = fs.fdatasyncSync;
     spySync = jest.spyOn(fs, 'fdatasyncSync').mockImplementation((fd: number) => {
       let path = '';

@@ -159,7 +159,11 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
   );
   // A lone call's record is flushed on the event loop: nothing else is in flight (but, for a
   // call S3 makes, the S3 request waiting for it) that the thread pool's round trip would let run.
-  core.trail.flushOnLoop = (calls) => calls === 1 && requestsInFlight() <= 2;
+  // Only a call S3 makes may have one other request beside it: "at most two" for every call let a
+  // direct call's flush block an unrelated request (two clients took turns flushing on the loop,
+  // each waiting out the other's flush, where the thread pool would have let them share flushes).
+  let serviceCallsInFlight = 0;
+  core.trail.flushOnLoop = (calls) => calls === 1 && requestsInFlight() <= 1 + Math.min(1, serviceCallsInFlight);
   const signingKeys = new SigningKeyCache();
   const accessLog = options.accessLog ?? silentAccessLog;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -297,6 +301,20 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       if (!verified) throw new MissingAuthenticationTokenException('Missing Authentication Token');
       accessKeyId = verified.credentials.accessKeyId;
       const { credentials, invokedBy } = actingFor(verified.credentials, req.headers[ON_BEHALF_OF], options.credentials);
+      if (invokedBy) {
+        // A call S3 makes for a request of its own, which is in flight too (flushOnLoop).
+        serviceCallsInFlight++;
+        let counted = true;
+        const release = (): void => {
+          if (!counted) return;
+          counted = false;
+          res.removeListener('close', release);
+          req.socket.removeListener('close', release);
+          serviceCallsInFlight--;
+        };
+        res.once('close', release);
+        req.socket.once('close', release);
+      }
       principal = credentials.principalArn;
       if (target.service === 'cloudtrail') return lookupEvents(core, input, credentials.accountId, verified.scope.region);
 

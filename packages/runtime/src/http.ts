@@ -233,8 +233,20 @@ export function listen(
     const socket = req.socket as TrackedSocket;
     // A request pipelined behind an answer that closes the connection: nobody will read its answer.
     if (socket[LINGERING]) return;
+    // Counted until its answer closes, or its connection does: a response queued behind another
+    // on a connection that closes (pipelined) is never given the socket, so it never emits 'close'.
     exchanges++;
-    res.once('close', () => exchanges--);
+    // (Once: an emitter calls the listeners it had when the event began, removed or not.)
+    let counted = true;
+    const release = (): void => {
+      if (!counted) return;
+      counted = false;
+      res.removeListener('close', release);
+      socket.removeListener('close', release);
+      exchanges--;
+    };
+    res.once('close', release);
+    socket.once('close', release);
     const exchange = { req, res };
     // A request pipelined behind one still being answered waits for it: Node would run both at
     // once, and a GET behind a PUT of the same key would not see the object.

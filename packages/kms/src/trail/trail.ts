@@ -110,6 +110,9 @@ export class Trail {
    */
   flushOnLoop: (calls: number) => boolean = () => false;
 
+  /** The last flush failed (reported once; a line says when one succeeds again). */
+  private flushFailing = false;
+
   /** Records an event no call waits for: written with the next batch. */
   record(event: StoredEvent): void {
     this.add({ event });
@@ -188,12 +191,19 @@ export class Trail {
       this.syncing = false;
       this.syncingGroup = [];
       if (err) {
-        this.report(`cannot flush the event log to disk (${describe(err)})`);
+        // Reported once, not once per call (every lone call tries its own flush, on the event
+        // loop or in the thread pool); a line says when a flush succeeds again.
+        if (!this.flushFailing) this.report(`cannot flush the event log to disk (${describe(err)})`);
+        this.flushFailing = true;
         for (const w of waiters) w.reject(new EventLogUnavailableError(err));
         // In the file, not known to be on disk: they go with the next flush.
         this.written = group.concat(this.written);
         this.schedule(RETRY_MS);
       } else {
+        if (this.flushFailing) {
+          this.flushFailing = false;
+          this.report('the event log is flushed to disk again');
+        }
         for (const w of waiters) w.resolve();
         this.synced(group);
       }
