@@ -70,5 +70,12 @@ export function goalsMarkdown(report: BenchReport): string {
   const outcomes = checkGoals(report).filter((o) => o.why !== 'not run');
   if (!outcomes.length) return '';
   const met = outcomes.filter((o) => o.met).length;
-  return [`Targets (${met} of ${outcomes.length} met):`, '', ...outcomes.map(describe), ''].join('\n');
+  const missed = outcomes.some((o) => o.met === false);
+  return [
+    `Targets (${met} of ${outcomes.length} met):`,
+    '',
+    ...outcomes.map(describe),
+    ...(missed ? ['', 'What bounds each missed target on this machine (profiles of the server under this load): docs/benchmark.md, "What bounds the targets not met".'] : []),
+    '',
+  ].join('\n');
 }

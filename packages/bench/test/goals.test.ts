@@ -62,5 +62,13 @@ describe('bench goals (issue 21)', () => {
   it('prints each goal with its figure', () => {
     const md = goalsMarkdown(report([result('s3-list-objects-v2', 16, { serverCpuUsPerOp: 4321 })]));
     expect(md).toBe('Targets (1 of 1 met):\n\n- met: s3-list-objects-v2, concurrency 16: ≤ 5,000 µs of CPU per operation; measured 4,321 µs\n');
+    // Nothing missed, nothing unmeasured counted as missed: no pointer.
+    expect(goalsMarkdown(report([result('s3-put-4k', 16, { serverCpuUsPerOp: 100 })], 'in-memory'))).not.toContain('What bounds');
+  });
+
+  it('points at what bounds the targets a run missed', () => {
+    const md = goalsMarkdown(report([result('s3-list-objects-v2', 16, { serverCpuUsPerOp: 6000 })]));
+    expect(md).toContain('- MISSED: s3-list-objects-v2, concurrency 16');
+    expect(md).toContain('What bounds each missed target on this machine (profiles of the server under this load): docs/benchmark.md, "What bounds the targets not met".');
   });
 });
