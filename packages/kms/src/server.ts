@@ -15,6 +15,7 @@ import {
   readBody,
   RequestLog,
   requestsInFlight,
+  whenExchangeEnds,
   signatureDecision,
   sendAdminRefusal,
   silentAccessLog,
@@ -304,16 +305,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       if (invokedBy) {
         // A call S3 makes for a request of its own, which is in flight too (flushOnLoop).
         serviceCallsInFlight++;
-        let counted = true;
-        const release = (): void => {
-          if (!counted) return;
-          counted = false;
-          res.removeListener('close', release);
-          req.socket.removeListener('close', release);
-          serviceCallsInFlight--;
-        };
-        res.once('close', release);
-        req.socket.once('close', release);
+        whenExchangeEnds(req, res, () => serviceCallsInFlight--);
       }
       principal = credentials.principalArn;
       if (target.service === 'cloudtrail') return lookupEvents(core, input, credentials.accountId, verified.scope.region);

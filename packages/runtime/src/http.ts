@@ -157,6 +157,26 @@ export function requestsInFlight(): number {
   return exchanges;
 }
 
+/**
+ * Calls `done` once, when the answer to `req` closes or its connection does, whichever comes
+ * first: a response queued behind another on a connection that closes (pipelined) is never given
+ * the socket, so it never emits 'close' itself.
+ */
+export function whenExchangeEnds(req: IncomingMessage, res: ServerResponse, done: () => void): void {
+  const socket = req.socket;
+  // Once: an emitter calls the listeners it had when the event began, removed or not.
+  let pending = true;
+  const end = (): void => {
+    if (!pending) return;
+    pending = false;
+    res.removeListener('close', end);
+    socket.removeListener('close', end);
+    done();
+  };
+  res.once('close', end);
+  socket.once('close', end);
+}
+
 const isHealthCheck = (req: IncomingMessage) => req.method === 'GET' && /^\/_sealbox\/health(\?|$)/.test(req.url ?? '');
 
 /**
@@ -233,20 +253,8 @@ export function listen(
     const socket = req.socket as TrackedSocket;
     // A request pipelined behind an answer that closes the connection: nobody will read its answer.
     if (socket[LINGERING]) return;
-    // Counted until its answer closes, or its connection does: a response queued behind another
-    // on a connection that closes (pipelined) is never given the socket, so it never emits 'close'.
     exchanges++;
-    // (Once: an emitter calls the listeners it had when the event began, removed or not.)
-    let counted = true;
-    const release = (): void => {
-      if (!counted) return;
-      counted = false;
-      res.removeListener('close', release);
-      socket.removeListener('close', release);
-      exchanges--;
-    };
-    res.once('close', release);
-    socket.once('close', release);
+    whenExchangeEnds(req, res, () => exchanges--);
     const exchange = { req, res };
     // A request pipelined behind one still being answered waits for it: Node would run both at
     // once, and a GET behind a PUT of the same key would not see the object.

@@ -6,7 +6,7 @@ export { hkdfSha256 } from './hkdf';
 export { httpDate } from './http-date';
 export { createAccessLog, silentAccessLog } from './access-log';
 export type { AccessLog, AccessLogEntry, AccessLogOptions } from './access-log';
-export { acceptBody, apiFastPath, defaultMaxConnections, descriptorLimit, listen, listenService, readBody, requestsInFlight, serverHolds, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';
+export { acceptBody, apiFastPath, defaultMaxConnections, descriptorLimit, listen, listenService, readBody, requestsInFlight, serverHolds, whenExchangeEnds, BodyTooLargeError, PortInUseError, RequestTimeoutError } from './http';
 export type { RunningServer, ListenOptions, ClientErrorKind, ErrorResponse } from './http';
 export { adminRouter, checkSnapshotName, FixtureError, isMotoReset, MOTO_RESET_PATH } from './admin';
 export type { AdminOptions, Fixture, SnapshotInfo } from './admin';
