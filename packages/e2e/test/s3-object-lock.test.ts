@@ -461,6 +461,23 @@ describe('s3:object-lock-remaining-retention-days (AWS\'s "set retention limits"
   });
 });
 
+describe('s3:object-lock-legal-hold', () => {
+  it('PutObjectLegalHold is judged by the status in its body, not by a header sent beside it', async () => {
+    const Bucket = await lockedBucket();
+    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x' }));
+    // Nobody may place a legal hold here; removing one stays allowed.
+    const noHolds = { Effect: 'Deny', Principal: '*', Action: 's3:PutObjectLegalHold', Resource: `arn:aws:s3:::${Bucket}/*`, Condition: { StringEquals: { 's3:object-lock-legal-hold': 'ON' } } };
+    await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: policy(noHolds) }));
+    await expectError(s3.send(new PutObjectLegalHoldCommand({ Bucket, Key: 'k', VersionId, LegalHold: { Status: 'ON' } })), 'AccessDenied', 403);
+    await s3.send(new PutObjectLegalHoldCommand({ Bucket, Key: 'k', VersionId, LegalHold: { Status: 'OFF' } }));
+    const body = '<LegalHold><Status>ON</Status></LegalHold>';
+    const md5 = createHash('md5').update(body).digest('base64');
+    const spoofed = await signed('PUT', `/${Bucket}/k?legal-hold&versionId=${encodeURIComponent(VersionId!)}`, body, { 'content-md5': md5, 'x-amz-object-lock-legal-hold': 'OFF' });
+    expect([spoofed.status, spoofed.text]).toEqual([403, expect.stringContaining('<Code>AccessDenied</Code>')]);
+    expect((await s3.send(new GetObjectLegalHoldCommand({ Bucket, Key: 'k', VersionId }))).LegalHold!.Status).toBe('OFF');
+  });
+});
+
 describe('deletes', () => {
   const locked = 'Access Denied because object protected by object lock.';
 

@@ -269,9 +269,9 @@ export function authorizeOperation(req: S3Request): void {
   }
   const bucket = req.state.meta.bucketView(req.bucket!);
   if (!bucket) return;
-  // PutObjectRetention is decided once its body is read: the Object Lock condition keys come
-  // from it (authorizeObjectRetention, called by the handler).
-  if (req.operation === 'PutObjectRetention') return;
+  // PutObjectRetention and PutObjectLegalHold are decided once their bodies are read: the Object
+  // Lock condition keys come from them (authorizeObjectLockBody, called by the handlers).
+  if (req.operation === 'PutObjectRetention' || req.operation === 'PutObjectLegalHold') return;
   const key = access.resource === 'object' ? req.key : undefined;
   const owner = req.credentials !== undefined && req.credentials.accountId === bucket.accountId;
   if (POLICY_OPERATIONS.has(req.operation)) {
@@ -288,15 +288,15 @@ export function authorizeOperation(req: S3Request): void {
 }
 
 /**
- * PutObjectRetention's authorization, once its body is read: `req` carries the body's mode and
- * date as the lock headers (and no others), so s3:object-lock-mode, -retain-until-date and
- * -remaining-retention-days are the retention asked for, never headers the client added beside
- * it. AWS's example policy caps retention this way ("Deny s3:PutObjectRetention when
+ * PutObjectRetention's and PutObjectLegalHold's authorization, once the body is read: `req`
+ * carries the body's mode and date (or legal hold status) as the lock headers (and no others), so
+ * s3:object-lock-mode, -retain-until-date, -remaining-retention-days and -legal-hold are what the
+ * body asks for, never headers the client added beside it. AWS's example policy caps retention this way ("Deny s3:PutObjectRetention when
  * NumericGreaterThan s3:object-lock-remaining-retention-days 10").
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-retention-limits
  */
-export function authorizeObjectRetention(req: S3Request, bucket: BucketRecord): void {
-  const access = OPERATION_ACCESS.PutObjectRetention!;
+export function authorizeObjectLockBody(req: S3Request, bucket: BucketRecord): void {
+  const access = OPERATION_ACCESS[req.operation]!;
   const versionId = req.query.get('versionId');
   const actions = versionId !== undefined && access.versionActions ? access.versionActions : access.actions;
   for (const action of actions) authorize(req, { action, bucket, key: req.key, versionId });
@@ -307,10 +307,23 @@ export function authorizeObjectRetention(req: S3Request, bucket: BucketRecord): 
  * any lock headers the client sent.
  */
 export function withRetentionKeys(req: S3Request, mode: string | undefined, retainUntil: string | undefined): S3Request {
+  return withLockKeys(req, { 'x-amz-object-lock-mode': mode, 'x-amz-object-lock-retain-until-date': retainUntil });
+}
+
+/**
+ * The request as PutObjectLegalHold's authorization sees it: the body's status as
+ * s3:object-lock-legal-hold, in place of any lock headers the client sent (the Service
+ * Authorization Reference lists the key for PutObjectLegalHold).
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+ */
+export function withLegalHoldKey(req: S3Request, status: string): S3Request {
+  return withLockKeys(req, { 'x-amz-object-lock-legal-hold': status });
+}
+
+function withLockKeys(req: S3Request, values: Record<string, string | undefined>): S3Request {
   const headers = { ...req.headers };
   for (const name of ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold']) delete headers[name];
-  if (mode !== undefined) headers['x-amz-object-lock-mode'] = mode;
-  if (retainUntil !== undefined) headers['x-amz-object-lock-retain-until-date'] = retainUntil;
+  for (const [name, value] of Object.entries(values)) if (value !== undefined) headers[name] = value;
   return { ...req, headers };
 }
 

@@ -9,7 +9,7 @@ import type { Credentials } from '@sealbox/sigv4';
 import { ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY, aclGrants, aclPermission, cannedGrants, type Grant } from '../src/acl';
 import { OPERATION_ACCESS, POLICY_OPERATIONS } from '../src/actions';
 import {
-  accessDenied, authorize, authorizeCreateBucket, authorizeObjectRetention, authorizeOperation, withRetentionKeys, checkS3Access, conditionKeys, resourceArn, type AccessCheck,
+  accessDenied, authorize, authorizeCreateBucket, authorizeObjectLockBody, authorizeOperation, withLegalHoldKey, withRetentionKeys, checkS3Access, conditionKeys, resourceArn, type AccessCheck,
 } from '../src/authorization';
 import type { S3Request } from '../src/context';
 import { AccessDenied, MethodNotAllowed } from '../src/errors';
@@ -563,15 +563,27 @@ describe('condition keys', () => {
       expect(Object.keys(removal).filter((k) => k.startsWith('s3:object-lock-'))).toEqual([]);
     });
 
-    it('authorizeOperation leaves PutObjectRetention to its handler (authorizeObjectRetention, with the body\'s keys)', () => {
+    it('authorizeOperation leaves PutObjectRetention to its handler (authorizeObjectLockBody, with the body\'s keys)', () => {
       const capped = withPolicies(alice, identity('Allow', 's3:PutObjectRetention', '*', { Condition: { NumericLessThanEquals: { 's3:object-lock-remaining-retention-days': '10' } } }));
       const req = request(capped, {}, { operation: 'PutObjectRetention', method: 'PUT', query: new Map([['retention', '']]) });
       expect(() => authorizeOperation(req)).not.toThrow();
       const bucket = req.state.meta.getBucket('data')!;
-      expect(() => authorizeObjectRetention(withRetentionKeys(req, 'GOVERNANCE', '2026-12-01T00:00:00Z'), bucket)).not.toThrow();
-      expect(() => authorizeObjectRetention(withRetentionKeys(req, 'GOVERNANCE', '2027-12-01T00:00:00Z'), bucket)).toThrow(AccessDenied);
-      expect(() => authorizeObjectRetention(withRetentionKeys(req, undefined, undefined), bucket)).toThrow(AccessDenied);
+      expect(() => authorizeObjectLockBody(withRetentionKeys(req, 'GOVERNANCE', '2026-12-01T00:00:00Z'), bucket)).not.toThrow();
+      expect(() => authorizeObjectLockBody(withRetentionKeys(req, 'GOVERNANCE', '2027-12-01T00:00:00Z'), bucket)).toThrow(AccessDenied);
+      expect(() => authorizeObjectLockBody(withRetentionKeys(req, undefined, undefined), bucket)).toThrow(AccessDenied);
     });
+  });
+
+  it('PutObjectLegalHold is judged by its body: s3:object-lock-legal-hold is the status asked for, never a header beside it', () => {
+    const onlyOff = withPolicies(alice, identity('Allow', 's3:PutObjectLegalHold', '*', { Condition: { StringEquals: { 's3:object-lock-legal-hold': 'OFF' } } }));
+    const req = request(onlyOff, {}, { operation: 'PutObjectLegalHold', method: 'PUT', query: new Map([['legal-hold', '']]), headers: { 'x-amz-object-lock-legal-hold': 'OFF', 'x-amz-object-lock-mode': 'GOVERNANCE' } });
+    expect(() => authorizeOperation(req)).not.toThrow();
+    const bucket = req.state.meta.getBucket('data')!;
+    expect(() => authorizeObjectLockBody(withLegalHoldKey(req, 'OFF'), bucket)).not.toThrow();
+    expect(() => authorizeObjectLockBody(withLegalHoldKey(req, 'ON'), bucket)).toThrow(AccessDenied);
+    const keys = conditionKeys(withLegalHoldKey(req, 'ON'), { action: 's3:PutObjectLegalHold', bucket: bucketRecord(), key: 'notes.txt' });
+    expect(keys['s3:object-lock-legal-hold']).toBe('ON');
+    expect(keys['s3:object-lock-mode']).toBeUndefined();
   });
 
   it('a key condition in a policy sees them (ExistingObjectTag of the version named)', () => {

@@ -1,5 +1,5 @@
 import { requireBucket } from '../access';
-import { authorizeObjectRetention, withRetentionKeys } from '../authorization';
+import { authorizeObjectLockBody, withLegalHoldKey, withRetentionKeys } from '../authorization';
 import type { S3Request, S3Response } from '../context';
 import { S3Error } from '../errors';
 import { header } from '../http-util';
@@ -140,7 +140,7 @@ export async function putObjectRetention(req: S3Request): Promise<S3Response> {
   // Authorized once the body is read: its mode and date are the Object Lock condition keys, for
   // s3:PutObjectRetention and for a bypass's s3:BypassGovernanceRetention.
   const asked = withRetentionKeys(req, modeText, dateText);
-  authorizeObjectRetention(asked, bucket);
+  authorizeObjectLockBody(asked, bucket);
   const v = lockedVersion(req, bucket, 'PUT');
   const bypass = header(req.headers, 'x-amz-bypass-governance-retention')?.trim().toLowerCase() === 'true';
   checkRetentionChange(asked, bucket, v, next, bypass);
@@ -174,6 +174,8 @@ export async function putObjectLegalHold(req: S3Request): Promise<S3Response> {
   const root = parseRoot(await readChecksummedBody(req), 'LegalHold');
   const status = value(root, 'Status');
   if (status !== 'ON' && status !== 'OFF') throw malformedXml();
+  // Authorized once the body is read: its status is s3:object-lock-legal-hold.
+  authorizeObjectLockBody(withLegalHoldKey(req, status), bucket);
   const v = lockedVersion(req, bucket, 'PUT');
   v.meta.lock = { ...v.meta.lock, legalHold: status };
   req.state.meta.updateVersion(v);
