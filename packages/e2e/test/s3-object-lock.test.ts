@@ -461,6 +461,31 @@ describe('s3:object-lock-remaining-retention-days (AWS\'s "set retention limits"
   });
 });
 
+describe('Object Lock condition keys on a delete (review s10-rev3)', () => {
+  it('lock headers sent on a DeleteObject set no keys: an Allow of the bypass conditioned on them cannot be met by forging one', async () => {
+    const Bucket = await lockedBucket();
+    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: ahead(30) }));
+    // The writer may delete versions, and bypass governance only where the keys say at most a day.
+    const allow = [
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:user/writer` }, Action: 's3:DeleteObjectVersion', Resource: `arn:aws:s3:::${Bucket}/*` },
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:user/writer` }, Action: 's3:BypassGovernanceRetention', Resource: `arn:aws:s3:::${Bucket}/*`, Condition: { NumericLessThanEquals: { 's3:object-lock-remaining-retention-days': '1' } } },
+    ];
+    await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: policy(...allow) }));
+    const url = new URL(sealbox.s3!.url);
+    const del = async (headers: Record<string, string>) => {
+      const req = { host: url.host, path: `/${Bucket}/k?versionId=${encodeURIComponent(VersionId!)}`, method: 'DELETE', service: 's3', region: 'us-east-1', headers: { 'x-amz-bypass-governance-retention': 'true', ...headers } };
+      aws4.sign(req, { accessKeyId: 'AKIDWRITER', secretAccessKey: 'writer' });
+      const res = await fetch(`${sealbox.s3!.url}${req.path}`, { method: 'DELETE', headers: req.headers });
+      return { status: res.status, text: await res.text() };
+    };
+    expect((await del({})).status).toBe(403);
+    // A near date in a header beside the delete says nothing about the version: no key from it.
+    const forged = await del({ 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': ahead(0.5).toISOString() });
+    expect([forged.status, forged.text]).toEqual([403, expect.stringContaining('<Code>AccessDenied</Code>')]);
+    expect((await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k', VersionId }))).Retention!.Mode).toBe('GOVERNANCE');
+  });
+});
+
 describe('s3:object-lock-legal-hold', () => {
   it('PutObjectLegalHold is judged by the status in its body, not by a header sent beside it', async () => {
     const Bucket = await lockedBucket();

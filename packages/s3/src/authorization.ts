@@ -212,6 +212,9 @@ export function authorize(req: S3Request, check: AccessCheck): void {
   if (!outcome.allowed) throw accessDenied(req, check, outcome.reason);
 }
 
+/** The operations whose x-amz-object-lock-* headers (or POST fields) are what they ask for. */
+const LOCK_KEY_OPERATIONS = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload', 'PostObject', 'PutObjectRetention', 'PutObjectLegalHold']);
+
 /**
  * The actions Object Lock headers (or a POST form's fields) add to a write: a mode or a date needs
  * s3:PutObjectRetention, a legal hold s3:PutObjectLegalHold.
@@ -409,14 +412,19 @@ export function conditionKeys(req: S3Request, check: AccessCheck): Record<string
     const value = header(req.headers, name);
     if (value !== undefined) keys[`s3:${name}`] = value;
   }
-  // Object Lock's condition keys, from the headers of the writes that carry them.
+  // Object Lock's condition keys, from the headers of the writes that carry them (and the bodies
+  // of PutObjectRetention / PutObjectLegalHold, put in their place by withLockKeys). On any other
+  // request (a DeleteObject with a bypass, say) such headers are not lock parameters: a key from
+  // them would be whatever the caller chose, and could meet an Allow conditioned on it.
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-retention-limits
-  for (const name of ['object-lock-mode', 'object-lock-retain-until-date', 'object-lock-legal-hold']) {
-    const value = header(req.headers, `x-amz-${name}`);
-    if (value !== undefined) keys[`s3:${name}`] = value;
+  if (LOCK_KEY_OPERATIONS.has(req.operation)) {
+    for (const name of ['object-lock-mode', 'object-lock-retain-until-date', 'object-lock-legal-hold']) {
+      const value = header(req.headers, `x-amz-${name}`);
+      if (value !== undefined) keys[`s3:${name}`] = value;
+    }
+    const retainUntil = header(req.headers, 'x-amz-object-lock-retain-until-date');
+    if (retainUntil !== undefined) keys['s3:object-lock-remaining-retention-days'] = remainingRetentionDays(retainUntil, req.now);
   }
-  const retainUntil = header(req.headers, 'x-amz-object-lock-retain-until-date');
-  if (retainUntil !== undefined) keys['s3:object-lock-remaining-retention-days'] = remainingRetentionDays(retainUntil, req.now);
   for (const name of ['prefix', 'delimiter', 'max-keys']) {
     const value = req.query.get(name);
     if (value !== undefined) keys[`s3:${name}`] = value;

@@ -547,11 +547,17 @@ describe('condition keys', () => {
         identity('Allow', 's3:*'),
         identity('Deny', ['s3:PutObject', 's3:PutObjectRetention'], '*', { Condition: { NumericGreaterThan: { 's3:object-lock-remaining-retention-days': '10' } } }),
       );
-      const at = (date: string) => ({ headers: { 'x-amz-object-lock-retain-until-date': date } });
+      const at = (date: string) => ({ operation: 'PutObject', method: 'PUT', headers: { 'x-amz-object-lock-retain-until-date': date } });
       expect(decide(capped, 's3:PutObjectRetention', {}, {}, at('2026-12-07T10:00:00.456Z'))).toEqual(ALLOWED);
       expect(decide(capped, 's3:PutObjectRetention', {}, {}, at('2026-12-07T10:01:00Z')).allowed).toBe(false);
       expect(decide(capped, 's3:PutObject', {}, {}, at('2027-11-27T10:00:00Z')).allowed).toBe(false);
       expect(decide(capped, 's3:PutObject')).toEqual(ALLOWED);
+    });
+
+    it('lock headers on a request that carries no lock parameters (DeleteObject with a bypass) set no keys', () => {
+      const headers = { 'x-amz-object-lock-retain-until-date': '2026-11-28T00:00:00Z', 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-legal-hold': 'OFF', 'x-amz-bypass-governance-retention': 'true' };
+      const keys = conditionKeys(request(alice, {}, { operation: 'DeleteObject', method: 'DELETE', query: new Map([['versionId', 'v1']]), headers }), { action: 's3:BypassGovernanceRetention', bucket: bucketRecord(), key: 'notes.txt', versionId: 'v1' });
+      expect(Object.keys(keys).filter((k) => k.startsWith('s3:object-lock-'))).toEqual([]);
     });
 
     it('PutObjectRetention is judged by its body: withRetentionKeys replaces any lock header the client sent', () => {
