@@ -350,6 +350,13 @@ describe('the file as a plain text field: its bytes as sent (review s10-rev3)', 
     expect((await stored('raw-latin1')).toString('hex')).toBe(bytes.toString('hex'));
   });
 
+  it('a part without a filename typed application/octet-stream is a file: its bytes are stored as sent', async () => {
+    const bytes = Buffer.from([0xff, 0xfe, 0x00, 0xe9, 0x41]);
+    const res = await rawPost(sigV4Form([{ key: 'raw-octets' }], { key: 'raw-octets' }), bytes, 'Content-Type: application/octet-stream\r\n');
+    expect(res.status).toBe(204);
+    expect((await stored('raw-octets')).toString('hex')).toBe(bytes.toString('hex'));
+  });
+
   it('an empty plain text file is an empty object', async () => {
     const res = await rawPost(sigV4Form([{ key: 'raw-empty' }], { key: 'raw-empty' }), Buffer.alloc(0));
     expect(res.status).toBe(204);
