@@ -486,6 +486,41 @@ describe('Object Lock condition keys on a delete (review s10-rev3)', () => {
   });
 });
 
+describe('Object Lock condition keys on a multi-object delete', () => {
+  it('lock headers forged on a DeleteObjects with the bypass set no keys either: the version stays', async () => {
+    const Bucket = await lockedBucket();
+    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: ahead(30) }));
+    const allow = [
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:user/writer` }, Action: 's3:DeleteObjectVersion', Resource: `arn:aws:s3:::${Bucket}/*` },
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:user/writer` }, Action: 's3:BypassGovernanceRetention', Resource: `arn:aws:s3:::${Bucket}/*`, Condition: { NumericLessThanEquals: { 's3:object-lock-remaining-retention-days': '1' } } },
+    ];
+    await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: policy(...allow) }));
+    const url = new URL(sealbox.s3!.url);
+    const body = `<Delete><Object><Key>k</Key><VersionId>${VersionId}</VersionId></Object></Delete>`;
+    const req = {
+      host: url.host,
+      path: `/${Bucket}?delete`,
+      method: 'POST',
+      service: 's3',
+      region: 'us-east-1',
+      body,
+      headers: {
+        'content-md5': createHash('md5').update(body).digest('base64'),
+        'x-amz-bypass-governance-retention': 'true',
+        'x-amz-object-lock-mode': 'GOVERNANCE',
+        'x-amz-object-lock-retain-until-date': ahead(0.5).toISOString(),
+      },
+    };
+    aws4.sign(req, { accessKeyId: 'AKIDWRITER', secretAccessKey: 'writer' });
+    const res = await fetch(`${sealbox.s3!.url}${req.path}`, { method: 'POST', headers: req.headers as Record<string, string>, body });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toContain('<Code>AccessDenied</Code>');
+    expect(text).not.toContain('<Deleted>');
+    expect((await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k', VersionId }))).Retention!.Mode).toBe('GOVERNANCE');
+  });
+});
+
 describe('s3:object-lock-legal-hold', () => {
   it('PutObjectLegalHold is judged by the status in its body, not by a header sent beside it', async () => {
     const Bucket = await lockedBucket();
