@@ -294,8 +294,9 @@ export function authorizeOperation(req: S3Request): void {
  * PutObjectRetention's and PutObjectLegalHold's authorization, once the body is read: `req`
  * carries the body's mode and date (or legal hold status) as the lock headers (and no others), so
  * s3:object-lock-mode, -retain-until-date, -remaining-retention-days and -legal-hold are what the
- * body asks for, never headers the client added beside it. AWS's example policy caps retention this way ("Deny s3:PutObjectRetention when
- * NumericGreaterThan s3:object-lock-remaining-retention-days 10").
+ * body asks for, never headers the client added beside it. AWS's example policy caps retention
+ * this way ("Deny s3:PutObjectRetention when NumericGreaterThan
+ * s3:object-lock-remaining-retention-days 10").
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-retention-limits
  */
 export function authorizeObjectLockBody(req: S3Request, bucket: BucketRecord): void {
